@@ -1,0 +1,148 @@
+/** `runlens serve`: the MLflow-compatible tracking server on a local store, outside VS Code. */
+import * as path from 'node:path';
+import type { Logger } from './store/logger';
+import { StoreLockedError } from './store/storeLock';
+import { serveStore } from './server/serve';
+
+const HELP = `Usage: runlens serve [options]
+
+Serve the MLflow tracking REST API on a local Runlens store.
+Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
+
+Options:
+  --host <host>          interface to bind (default 127.0.0.1; use 0.0.0.0 only on trusted networks)
+  --port <port>          port to listen on (default 5000; 0 picks a free port)
+  --root <dir>           store directory (default ./mlruns)
+  --allowed-hosts <list> extra Host header values to accept, comma-separated ('*' disables the check)
+  --log-level <level>    debug | info | warn | error (default info; debug logs every request)
+  -h, --help             show this help
+  -v, --version          print the Runlens version
+
+The server prints "Runlens tracking server listening on <url>" once it accepts requests;
+GET <url>/health answers OK. SIGINT/SIGTERM flush the store, release its lock and exit 0.
+Only one server may own a store directory at a time.
+`;
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type Level = (typeof LEVELS)[number];
+
+function consoleLogger(level: Level): Logger {
+  const at = LEVELS.indexOf(level);
+  const emit = (l: Level, msg: string): void => {
+    if (LEVELS.indexOf(l) >= at) process.stderr.write(`[${new Date().toISOString()}] ${l.toUpperCase()} ${msg}\n`);
+  };
+  return {
+    debug: (m) => emit('debug', m),
+    info: (m) => emit('info', m),
+    warn: (m) => emit('warn', m),
+    error: (m) => emit('error', m),
+  };
+}
+
+function fail(message: string): never {
+  process.stderr.write(`runlens: ${message}\n`);
+  process.exit(2);
+}
+
+interface ServeArgs {
+  host: string;
+  port: number;
+  root: string;
+  level: Level;
+  allowedHosts: string[];
+}
+
+function parseServeArgs(argv: string[]): ServeArgs {
+  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: 'mlruns', level: 'info', allowedHosts: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) fail(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--host':
+        args.host = value();
+        break;
+      case '--port': {
+        const p = Number(value());
+        if (!Number.isInteger(p) || p < 0 || p > 65535) fail(`invalid port '${argv[i]}'`);
+        args.port = p;
+        break;
+      }
+      case '--root':
+        args.root = value();
+        break;
+      case '--allowed-hosts':
+        args.allowedHosts = value().split(',').map((h) => h.trim()).filter(Boolean);
+        break;
+      case '--log-level': {
+        const l = value() as Level;
+        if (!LEVELS.includes(l)) fail(`invalid log level '${l}' (use ${LEVELS.join(', ')})`);
+        args.level = l;
+        break;
+      }
+      case '-h':
+      case '--help':
+        process.stdout.write(HELP);
+        process.exit(0);
+      default:
+        fail(`unknown option '${a}'. See 'runlens --help'.`);
+    }
+  }
+  return args;
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const args = parseServeArgs(argv);
+  const log = consoleLogger(args.level);
+  const root = path.resolve(args.root);
+  let serving;
+  try {
+    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts });
+  } catch (err) {
+    if (err instanceof StoreLockedError) fail(err.message);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') fail(`port ${args.port} on ${args.host} is already in use; pick another with --port (0 picks a free one).`);
+    if (e.code === 'EACCES') fail(`cannot open ${root} or bind ${args.host}:${args.port}: permission denied.`);
+    fail(e.message);
+  }
+  const { server } = serving;
+  if (serving.store.recovery.journalRecords > 0) log.info(`replayed ${serving.store.recovery.journalRecords} journal records`);
+  process.stdout.write(`Runlens tracking server listening on ${server.url} (store: ${root})\n`);
+  process.stdout.write(`  export MLFLOW_TRACKING_URI=${server.url}\n`);
+  let shuttingDown = false;
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info(`${signal}: flushing the store and shutting down`);
+    serving.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error(`shutdown failed: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+function main(argv: string[]): void {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (command === '-v' || command === '--version') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    process.stdout.write(`${(require('../package.json') as { version: string }).version}\n`);
+    return;
+  }
+  if (command !== 'serve') fail(`unknown command '${command}'. See 'runlens --help'.`);
+  serve(rest).catch((err: Error) => fail(err.message));
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,57 @@
+/** Metric history RPCs: paged history, and the sampled multi-run query charts use. */
+import { invalidParameter } from '../../store/errors';
+import { BULK_INTERVAL_MAX_RESULTS, BULK_INTERVAL_MAX_RUNS, METRIC_HISTORY_MAX_RESULTS } from '../../store/limits';
+import type { TrackingStore } from '../../store/trackingStore';
+import { missingParameter } from '../requestFields';
+import type { Router } from '../router';
+import { wireMetric, wireMetricWithRunId } from '../wire';
+
+export function registerMetricRoutes(router: Router, store: TrackingStore): void {
+  router.api('GET', '/mlflow/metrics/get-history', async ({ fields }) => {
+    const maxResults = fields.int('max_results');
+    if (maxResults !== undefined && maxResults < 1) throw invalidParameter(`max_results must be positive, got ${maxResults}.`);
+    const page = await store.getMetricHistory(fields.runId(), fields.requiredString('metric_key'), maxResults, fields.string('page_token'));
+    return { metrics: page.items.map(wireMetric), ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+  });
+
+  router.api('GET', '/mlflow/metrics/get-history-bulk-interval', async ({ fields }) => {
+    const runIds = fields.strings('run_ids');
+    if (runIds.length === 0) throw missingParameter('run_ids');
+    if (runIds.length > BULK_INTERVAL_MAX_RUNS) {
+      throw invalidParameter(
+        `GetMetricHistoryBulkInterval request must specify at most ${BULK_INTERVAL_MAX_RUNS} run_ids. Received ${runIds.length} run_ids.`,
+      );
+    }
+    const maxResults = fields.int('max_results') ?? BULK_INTERVAL_MAX_RESULTS;
+    if (maxResults < 1 || maxResults > BULK_INTERVAL_MAX_RESULTS) {
+      throw invalidParameter(`max_results must be between 1 and ${BULK_INTERVAL_MAX_RESULTS}.`);
+    }
+    const startStep = fields.int('start_step');
+    const endStep = fields.int('end_step');
+    if ((startStep === undefined) !== (endStep === undefined)) {
+      throw invalidParameter('If either start step or end step are specified, both must be specified.');
+    }
+    if (startStep !== undefined && endStep !== undefined && startStep > endStep) {
+      throw invalidParameter(`end_step must be greater than start_step. Found start_step=${startStep} and end_step=${endStep}.`);
+    }
+    const metrics = await store.getMetricHistoryBulkInterval({ runIds, metricKey: fields.requiredString('metric_key'), startStep, endStep, maxResults });
+    return { metrics: metrics.map(wireMetricWithRunId) };
+  });
+
+  router.api('GET', '/mlflow/metrics/get-history-bulk', async ({ fields }) => {
+    const runIds = fields.strings('run_id');
+    if (runIds.length === 0) throw missingParameter('run_id');
+    if (runIds.length > BULK_INTERVAL_MAX_RUNS) throw invalidParameter(`At most ${BULK_INTERVAL_MAX_RUNS} run_ids may be given; got ${runIds.length}.`);
+    const key = fields.requiredString('metric_key');
+    const maxResults = Math.min(fields.int('max_results') ?? METRIC_HISTORY_MAX_RESULTS, METRIC_HISTORY_MAX_RESULTS);
+    const out: Record<string, unknown>[] = [];
+    for (const runId of [...runIds].sort()) {
+      const page = await store.getMetricHistory(runId, key);
+      for (const m of page.items) {
+        if (out.length >= maxResults) break;
+        out.push({ ...wireMetric(m), run_id: runId });
+      }
+    }
+    return { metrics: out };
+  });
+}

@@ -1,0 +1,21 @@
+/** Health, version and capability probes the client and tools call before real work. */
+import type { Router } from '../router';
+
+/**
+ * The MLflow server version we report. The client gates OTLP span export on >= 3.4
+ * (shared/reference/mlflow-compat.md §7), so this stays below that until /v1/traces exists.
+ */
+export const COMPAT_MLFLOW_VERSION = '3.3.2';
+
+export function registerSystemRoutes(router: Router): void {
+  router.plain('GET', '/health', async () => ({ raw: true, status: 200, contentType: 'text/plain; charset=utf-8', body: 'OK' }));
+  router.plain('GET', '/version', async () => ({ raw: true, status: 200, contentType: 'text/plain; charset=utf-8', body: COMPAT_MLFLOW_VERSION }));
+  router.api('GET', '/mlflow/server-info', async () => ({
+    store_type: 'SqlStore',
+    workspaces_enabled: false,
+    trace_archival_enabled: false,
+    artifact_serving_enabled: false,
+    multipart_uploads_enabled: false,
+    multipart_downloads_enabled: false,
+  }));
+}

@@ -1,0 +1,226 @@
+/** The HTTP front: routing, body limits, JSON parsing, MLflow error bodies, Host checks. */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MlflowError } from '../store/errors';
+import type { Logger } from '../store/logger';
+import type { TrackingStore } from '../store/trackingStore';
+import { registerExperimentRoutes } from './handlers/experiments';
+import { registerMetricRoutes } from './handlers/metrics';
+import { registerRunRoutes } from './handlers/runs';
+import { registerSystemRoutes } from './handlers/system';
+import { Fields, type FieldSource } from './requestFields';
+import { Router, type HttpMethod, type RawResponse } from './router';
+
+export interface ServerOptions {
+  store: TrackingStore;
+  log: Logger;
+  host?: string;
+  port?: number;
+  /** Largest JSON request body accepted (bytes). */
+  maxBodyBytes?: number;
+  /** Extra Host header values to accept besides loopback names (DNS-rebinding protection). */
+  allowedHosts?: string[];
+}
+
+export interface RunningServer {
+  server: http.Server;
+  host: string;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+const HOST_CHECK_EXEMPT = new Set(['/health', '/version']);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: MlflowError,
+  ) {
+    super(body.message);
+  }
+}
+
+export function buildRouter(store: TrackingStore): Router {
+  const router = new Router();
+  registerSystemRoutes(router);
+  registerExperimentRoutes(router, store);
+  registerRunRoutes(router, store);
+  registerMetricRoutes(router, store);
+  return router;
+}
+
+function isRaw(v: unknown): v is RawResponse {
+  return typeof v === 'object' && v !== null && (v as RawResponse).raw === true;
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+  const text = JSON.stringify(body ?? {});
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...extraHeaders });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, err: MlflowError, extraHeaders: Record<string, string> = {}): void {
+  sendJson(res, status, err.toJSON(), extraHeaders);
+}
+
+function queryToSource(params: URLSearchParams): FieldSource {
+  const out: FieldSource = {};
+  for (const key of new Set(params.keys())) {
+    const all = params.getAll(key);
+    out[key] = all.length === 1 ? all[0] : all;
+  }
+  return out;
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new HttpError(413, new MlflowError('INVALID_PARAMETER_VALUE', `Request body of ${declared} bytes exceeds the limit of ${limit} bytes.`)));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, new MlflowError('INVALID_PARAMETER_VALUE', `Request body exceeds the limit of ${limit} bytes.`)));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJsonBody(method: string, contentType: string | undefined, body: Buffer): FieldSource {
+  if ((method === 'POST' || method === 'PUT') && body.length > 0 && !/^application\/json\b/i.test(contentType ?? '')) {
+    throw new MlflowError('INVALID_PARAMETER_VALUE', `Bad Request. Content-Type must be 'application/json', got '${contentType ?? ''}'.`);
+  }
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+    // Some clients double-encode the body as a JSON string.
+    if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+  } catch (err) {
+    throw new MlflowError('MALFORMED_REQUEST', `Malformed JSON request body: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MlflowError('MALFORMED_REQUEST', 'The request body must be a JSON object.');
+  }
+  return parsed as FieldSource;
+}
+
+function hostAllowed(hostHeader: string | undefined, allowed: Set<string>): boolean {
+  if (!hostHeader) return false;
+  const host = hostHeader.replace(/:\d+$/, '').toLowerCase();
+  return allowed.has(host);
+}
+
+export function createRequestListener(router: Router, opts: ServerOptions): http.RequestListener {
+  const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const allowedHosts = new Set(['localhost', '127.0.0.1', '[::1]', ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  if (opts.host && opts.host !== '0.0.0.0' && opts.host !== '::') allowedHosts.add(opts.host.toLowerCase());
+  const hostCheck = !(opts.allowedHosts ?? []).includes('*');
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const done = (status: number): void => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      opts.log.debug(`${method} ${url.pathname} ${status} ${ms.toFixed(2)}ms`);
+    };
+    if (hostCheck && !HOST_CHECK_EXEMPT.has(url.pathname) && !hostAllowed(req.headers.host, allowedHosts)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' });
+      res.end('Invalid Host header - possible DNS rebinding attack detected');
+      done(403);
+      return;
+    }
+    const match = router.match(method, url.pathname);
+    if (match === undefined || match === 'method-not-allowed') {
+      const notAllowed = match === 'method-not-allowed';
+      sendError(
+        res,
+        notAllowed ? 405 : 404,
+        new MlflowError('ENDPOINT_NOT_FOUND', notAllowed ? `Method ${method} is not allowed for ${url.pathname}` : `No API endpoint at ${url.pathname}`),
+      );
+      req.resume();
+      done(notAllowed ? 405 : 404);
+      return;
+    }
+    void (async () => {
+      try {
+        let source: FieldSource;
+        if (method === 'GET' || match.rawBody) {
+          source = queryToSource(url.searchParams);
+          if (method === 'GET') req.resume();
+        } else {
+          source = parseJsonBody(method, req.headers['content-type'], await readBody(req, limit));
+        }
+        const result = await match.handler({
+          method: method as HttpMethod,
+          path: url.pathname,
+          fields: new Fields(source, method === 'GET' || match.rawBody),
+          pathParams: match.pathParams,
+          raw: req,
+        });
+        if (isRaw(result)) {
+          res.writeHead(result.status, { 'Content-Type': result.contentType, 'Content-Length': Buffer.byteLength(result.body) });
+          res.end(result.body);
+          done(result.status);
+        } else {
+          sendJson(res, 200, result);
+          done(200);
+        }
+      } catch (err) {
+        if (err instanceof HttpError) {
+          sendError(res, err.status, err.body, { Connection: 'close' });
+          done(err.status);
+        } else if (err instanceof MlflowError) {
+          sendError(res, err.httpStatus, err);
+          done(err.httpStatus);
+        } else {
+          opts.log.error(`${method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
+          sendError(res, 500, new MlflowError('INTERNAL_ERROR', `Internal error: ${(err as Error).message}`));
+          done(500);
+        }
+      }
+    })();
+  };
+}
+
+/** Starts listening; resolves once the socket accepts connections. */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const router = buildRouter(opts.store);
+  const server = http.createServer(createRequestListener(router, opts));
+  // Python's requests keeps connections alive between calls; don't drop them under it.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 5000, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,489 @@
+/**
+ * The workspace's own tracking store: sql.js metadata made durable by persistence.ts, metric
+ * histories in series files. Every write validates against current state, applies one op to
+ * sql.js synchronously (so concurrent requests cannot interleave between check and write), then
+ * resolves once the op's journal record is fsynced.
+ */
+import { randomUUID } from 'node:crypto';
+import { alreadyExists, doesNotExist, invalidParameter, MlflowError } from './errors';
+import * as limits from './limits';
+import type { Logger } from './logger';
+import { readHistory, sampleSteps } from './metricHistory';
+import { applyOp, encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from './ops';
+import { Persistence } from './persistence';
+import { loadExperiments, loadRuns } from './runReads';
+import { generateRunName } from './runNames';
+import { compileExperimentSearch } from './search/experimentSearch';
+import { decodePageToken, encodePageToken } from './search/pageToken';
+import { compileRunSearch } from './search/runSearch';
+import type { SqlDb } from './sqlite';
+import type {
+  BulkIntervalRequest,
+  CreateRunRequest,
+  LogBatchRequest,
+  SearchExperimentsRequest,
+  SearchRunsRequest,
+  StoreChange,
+  TrackingStore,
+  UpdateRunRequest,
+} from './trackingStore';
+import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type MetricWithRunId, type Page, type Run, type RunInfo, type Tag } from './types';
+
+export interface LocalStoreOptions {
+  /** Store root, e.g. `<workspace>/mlruns`. */
+  root: string;
+  log: Logger;
+  /** Prefix of experiment artifact locations; runs get `<location>/<run_id>/artifacts`. */
+  artifactRootUri?: string;
+  /** Truncate over-long param/tag values (MLflow's default) instead of rejecting them. */
+  truncateLongValues?: boolean;
+  checkpointBytes?: number;
+}
+
+interface RunState {
+  id: number;
+  experiment_id: number;
+  lifecycle_stage: LifecycleStage;
+}
+
+export class LocalStore implements TrackingStore {
+  private readonly listeners = new Set<(c: StoreChange) => void>();
+  private readonly db: SqlDb;
+
+  private constructor(
+    private readonly persistence: Persistence,
+    private readonly opts: LocalStoreOptions,
+  ) {
+    this.db = persistence.db;
+  }
+
+  static async open(opts: LocalStoreOptions): Promise<LocalStore> {
+    const persistence = await Persistence.open(opts);
+    const store = new LocalStore(persistence, opts);
+    if (store.db.value('SELECT 1 FROM experiments WHERE experiment_id = 0') === undefined) {
+      await store.write({ t: 'exp.create', id: 0, name: 'Default', artifactLocation: store.artifactLocation(0), time: Date.now(), tags: [] });
+    }
+    return store;
+  }
+
+  get recovery(): Persistence['recovery'] {
+    return this.persistence.recovery;
+  }
+
+  /** Forces a compacting checkpoint now (tests, shutdown, benchmarks). */
+  checkpoint(): Promise<void> {
+    return this.persistence.checkpoint();
+  }
+
+  onDidChange(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.persistence.close();
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  private artifactLocation(experimentId: number): string {
+    const root = (this.opts.artifactRootUri ?? 'mlflow-artifacts:').replace(/\/+$/, '');
+    return `${root}/${experimentId}`;
+  }
+
+  private get truncate(): boolean {
+    return this.opts.truncateLongValues ?? true;
+  }
+
+  private async write(op: Op, change?: StoreChange): Promise<void> {
+    const failure = this.persistence.writeFailure;
+    if (failure) throw new MlflowError('TEMPORARILY_UNAVAILABLE', `${failure.message}; restart the server to recover from the journal`);
+    const series = applyOp(this.db, op);
+    await this.persistence.commit(op, series);
+    if (change) for (const l of this.listeners) l(change);
+  }
+
+  private experimentRow(experimentId: string): { id: number; lifecycle_stage: LifecycleStage } {
+    const id = /^\d+$/.test(experimentId) ? Number(experimentId) : NaN;
+    const row = Number.isSafeInteger(id)
+      ? this.db.get<{ lifecycle_stage: LifecycleStage }>('SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?', [id])
+      : undefined;
+    if (!row) throw doesNotExist(`No Experiment with id=${experimentId} exists`);
+    return { id, lifecycle_stage: row.lifecycle_stage };
+  }
+
+  private activeExperiment(experimentId: string): number {
+    const e = this.experimentRow(experimentId);
+    if (e.lifecycle_stage !== 'active') {
+      throw invalidParameter(`The experiment ${experimentId} must be in the 'active' state. Current state is ${e.lifecycle_stage}.`);
+    }
+    return e.id;
+  }
+
+  private runState(runId: string): RunState {
+    const row = this.db.get<RunState>('SELECT id, experiment_id, lifecycle_stage FROM runs WHERE run_uuid = ?', [runId]);
+    if (!row) throw doesNotExist(`Run with id=${runId} not found`);
+    return row;
+  }
+
+  private activeRun(runId: string): RunState {
+    const run = this.runState(runId);
+    if (run.lifecycle_stage !== 'active') {
+      throw invalidParameter(`The run ${runId} must be in the 'active' state. Current state is ${run.lifecycle_stage}.`);
+    }
+    return run;
+  }
+
+  private runChange(runId: string, run: RunState, created = false): StoreChange {
+    return { kind: 'run', runId, experimentId: String(run.experiment_id), ...(created ? { created } : {}) };
+  }
+
+  private tagKV(tag: Tag): KV {
+    limits.validateEntityKey('tag', tag.key);
+    return [tag.key, limits.fitValue(tag.key, tag.value ?? '', limits.MAX_TAG_VAL_LENGTH, this.truncate)];
+  }
+
+  // ---- experiments ----------------------------------------------------------------------
+
+  async createExperiment(name: string, artifactLocation?: string, tags: Tag[] = []): Promise<string> {
+    limits.validateExperimentName(name);
+    if (this.db.value('SELECT 1 FROM experiments WHERE name = ?', [name]) !== undefined) {
+      throw alreadyExists(`Experiment(name=${name}) already exists.`);
+    }
+    if (artifactLocation && /[?#]/.test(artifactLocation)) {
+      throw invalidParameter(`Invalid artifact location '${artifactLocation}': URLs with query parameters or fragments are not supported.`);
+    }
+    const kv = tags.map((t): KV => {
+      limits.validateEntityKey('tag', t.key);
+      limits.validateLength('tag value', t.value ?? '', limits.MAX_EXPERIMENT_TAG_VAL_LENGTH);
+      return [t.key, t.value ?? ''];
+    });
+    const id = Number(this.db.value('SELECT coalesce(max(experiment_id), 0) + 1 FROM experiments'));
+    await this.write(
+      { t: 'exp.create', id, name, artifactLocation: artifactLocation || this.artifactLocation(id), time: Date.now(), tags: kv },
+      { kind: 'experiment', experimentId: String(id) },
+    );
+    return String(id);
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment> {
+    return loadExperiments(this.db, [this.experimentRow(experimentId).id])[0]!;
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | undefined> {
+    const id = this.db.value("SELECT experiment_id FROM experiments WHERE name = ? ORDER BY lifecycle_stage = 'active' DESC LIMIT 1", [name]);
+    return id === undefined ? undefined : loadExperiments(this.db, [Number(id)])[0];
+  }
+
+  async searchExperiments(req: SearchExperimentsRequest): Promise<Page<Experiment>> {
+    const limit = req.maxResults ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > limits.SEARCH_EXPERIMENTS_MAX_RESULTS) {
+      throw invalidParameter(`Invalid value ${limit} for parameter 'max_results' supplied. It must be at most ${limits.SEARCH_EXPERIMENTS_MAX_RESULTS}.`);
+    }
+    const offset = decodePageToken(req.pageToken);
+    const q = compileExperimentSearch({ filter: req.filter, orderBy: req.orderBy, viewType: req.viewType ?? 'ACTIVE_ONLY', limit, offset });
+    const ids = this.db.rows(q.sql, q.params).map((r) => r[0] as number);
+    const page: Page<Experiment> = { items: loadExperiments(this.db, ids.slice(0, limit)) };
+    if (ids.length > limit) page.nextPageToken = encodePageToken(offset + limit);
+    return page;
+  }
+
+  async renameExperiment(experimentId: string, newName: string): Promise<void> {
+    const e = this.experimentRow(experimentId);
+    limits.validateExperimentName(newName);
+    if (e.lifecycle_stage !== 'active') throw invalidParameter('Cannot rename a non-active experiment.');
+    const clash = this.db.value('SELECT experiment_id FROM experiments WHERE name = ?', [newName]);
+    if (clash !== undefined && clash !== e.id) throw alreadyExists(`Experiment(name=${newName}) already exists.`);
+    await this.write({ t: 'exp.rename', id: e.id, name: newName, time: Date.now() }, { kind: 'experiment', experimentId });
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    const e = this.experimentRow(experimentId);
+    if (e.lifecycle_stage !== 'active') throw doesNotExist(`No Experiment with id=${experimentId} exists`);
+    await this.write({ t: 'exp.lifecycle', id: e.id, stage: 'deleted', time: Date.now() }, { kind: 'experiment', experimentId });
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    const e = this.experimentRow(experimentId);
+    if (e.lifecycle_stage !== 'deleted') throw doesNotExist(`No Experiment with id=${experimentId} exists`);
+    await this.write({ t: 'exp.lifecycle', id: e.id, stage: 'active', time: Date.now() }, { kind: 'experiment', experimentId });
+  }
+
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    limits.validateEntityKey('tag', key);
+    limits.validateLength('value', value, limits.MAX_EXPERIMENT_TAG_VAL_LENGTH);
+    const id = this.activeExperiment(experimentId);
+    await this.write({ t: 'exp.setTag', id, key, value }, { kind: 'experiment', experimentId });
+  }
+
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    const id = this.activeExperiment(experimentId);
+    if (this.db.value('SELECT 1 FROM experiment_tags WHERE experiment_id = ? AND key = ?', [id, key]) === undefined) {
+      throw doesNotExist(`No tag with name: ${key} in experiment with id ${experimentId}`);
+    }
+    await this.write({ t: 'exp.deleteTag', id, key }, { kind: 'experiment', experimentId });
+  }
+
+  // ---- runs -----------------------------------------------------------------------------
+
+  async createRun(req: CreateRunRequest): Promise<Run> {
+    const experimentId = req.experimentId || '0';
+    const exp = this.activeExperiment(experimentId);
+    const tags = (req.tags ?? []).map((t) => this.tagKV(t));
+    const nameTag = tags.find(([k]) => k === TAG_RUN_NAME)?.[1];
+    if (req.runName && nameTag && req.runName !== nameTag) {
+      throw invalidParameter(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${req.runName}', mlflow.runName='${nameTag}').`,
+      );
+    }
+    const name = req.runName || nameTag || generateRunName();
+    if (!nameTag) tags.push([TAG_RUN_NAME, name]);
+    const uuid = randomUUID().replace(/-/g, '');
+    const artifactLocation = String(this.db.value('SELECT artifact_location FROM experiments WHERE experiment_id = ?', [exp]));
+    await this.write(
+      {
+        t: 'run.create',
+        uuid,
+        exp,
+        userId: req.userId ?? '',
+        name,
+        startTime: req.startTime ?? Date.now(),
+        artifactUri: `${artifactLocation.replace(/\/+$/, '')}/${uuid}/artifacts`,
+        tags,
+      },
+      { kind: 'run', runId: uuid, experimentId, created: true },
+    );
+    return this.getRun(uuid);
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    return loadRuns(this.db, [this.runState(runId).id])[0]!;
+  }
+
+  async updateRun(runId: string, req: UpdateRunRequest): Promise<RunInfo> {
+    const run = this.activeRun(runId);
+    const op: Op = { t: 'run.update', uuid: runId };
+    if (req.status !== undefined) op.status = req.status;
+    if (req.endTime !== undefined) op.endTime = req.endTime;
+    if (req.runName) op.name = limits.fitValue(TAG_RUN_NAME, req.runName, limits.MAX_TAG_VAL_LENGTH, this.truncate);
+    await this.write(op, this.runChange(runId, run));
+    return (await this.getRun(runId)).info;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    const run = this.runState(runId);
+    await this.write({ t: 'run.lifecycle', uuid: runId, stage: 'deleted', time: Date.now() }, this.runChange(runId, run));
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    const run = this.runState(runId);
+    await this.write({ t: 'run.lifecycle', uuid: runId, stage: 'active', time: Date.now() }, this.runChange(runId, run));
+  }
+
+  async logMetric(runId: string, metric: Metric): Promise<void> {
+    await this.logBatch(runId, { metrics: [metric] });
+  }
+
+  async logParam(runId: string, param: Tag): Promise<void> {
+    const run = this.activeRun(runId);
+    limits.validateEntityKey('param', param.key);
+    const value = limits.fitValue(param.key, param.value ?? '', limits.MAX_PARAM_VAL_LENGTH, this.truncate);
+    const old = this.db.value('SELECT value FROM params WHERE run = ? AND key = ?', [run.id, param.key]);
+    if (old !== undefined && old !== value) {
+      throw invalidParameter(
+        `Changing param values is not allowed. Param with key='${param.key}' was already logged with value='${String(old)}' ` +
+          `for run ID='${runId}'. Attempted logging new value '${value}'.`,
+      );
+    }
+    if (old !== undefined) return;
+    await this.write({ t: 'run.log', uuid: runId, metrics: [], params: [[param.key, value]], tags: [] }, this.runChange(runId, run));
+  }
+
+  async setTag(runId: string, tag: Tag): Promise<void> {
+    await this.logBatch(runId, { tags: [tag] });
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    const run = this.activeRun(runId);
+    if (this.db.value('SELECT 1 FROM tags WHERE run = ? AND key = ?', [run.id, key]) === undefined) {
+      throw doesNotExist(`No tag with name: ${key} in run with id ${runId}`);
+    }
+    await this.write({ t: 'run.deleteTag', uuid: runId, key }, this.runChange(runId, run));
+  }
+
+  async logBatch(runId: string, req: LogBatchRequest): Promise<void> {
+    const metrics = req.metrics ?? [];
+    const params = req.params ?? [];
+    const tags = req.tags ?? [];
+    limits.validateRunId(runId);
+    validateBatchLimits(metrics.length, params.length, tags.length);
+    const run = this.activeRun(runId);
+    const paramKVs: KV[] = [];
+    const seenParams = new Map<string, string>();
+    const duplicates = new Set<string>();
+    for (const p of params) {
+      limits.validateEntityKey('param', p.key);
+      if (seenParams.has(p.key)) duplicates.add(p.key);
+      seenParams.set(p.key, limits.fitValue(p.key, p.value ?? '', limits.MAX_PARAM_VAL_LENGTH, this.truncate));
+    }
+    if (duplicates.size > 0) {
+      throw invalidParameter(
+        `Duplicate parameter keys have been submitted: ${JSON.stringify([...duplicates])}. Please ensure the request contains only one param value per param key.`,
+      );
+    }
+    const conflicts: { key: string; old_value: string; new_value: string }[] = [];
+    for (const [key, value] of seenParams) {
+      const old = this.db.value('SELECT value FROM params WHERE run = ? AND key = ?', [run.id, key]);
+      if (old === undefined) paramKVs.push([key, value]);
+      else if (old !== value) conflicts.push({ key, old_value: String(old), new_value: value });
+    }
+    if (conflicts.length > 0) {
+      const shown = conflicts.map((c) => `{'key': '${c.key}', 'old_value': '${c.old_value}', 'new_value': '${c.new_value}'}`).join(', ');
+      throw invalidParameter(`Changing param values is not allowed. Params were already logged='[${shown}]' for run ID='${runId}'.`);
+    }
+    const metricRows = dedupeMetrics(metrics.map((m) => validateMetric(m)));
+    const tagKVs = tags.map((t) => this.tagKV(t));
+    if (metricRows.length === 0 && paramKVs.length === 0 && tagKVs.length === 0) return;
+    await this.write({ t: 'run.log', uuid: runId, metrics: metricRows, params: paramKVs, tags: tagKVs }, this.runChange(runId, run));
+  }
+
+  async logInputs(runId: string, datasets: DatasetInput[], modelIds: string[]): Promise<void> {
+    const run = this.activeRun(runId);
+    if (datasets.length > limits.MAX_DATASETS_PER_BATCH) {
+      throw invalidParameter(`A batch logging request can contain at most ${limits.MAX_DATASETS_PER_BATCH} datasets. Got ${datasets.length} datasets.`);
+    }
+    const rows: JournalDataset[] = datasets.map((d) => validateDatasetInput(d));
+    if (rows.length === 0 && modelIds.length === 0) return;
+    await this.write({ t: 'run.inputs', uuid: runId, datasets: rows, models: modelIds }, this.runChange(runId, run));
+  }
+
+  async searchRuns(req: SearchRunsRequest): Promise<Page<Run>> {
+    const limit = req.maxResults ?? limits.SEARCH_RUNS_DEFAULT_MAX_RESULTS;
+    if (!Number.isInteger(limit) || limit < 1 || limit > limits.SEARCH_RUNS_MAX_RESULTS) {
+      throw invalidParameter(`Invalid value ${limit} for parameter 'max_results' supplied. It must be at most ${limits.SEARCH_RUNS_MAX_RESULTS}.`);
+    }
+    const experimentIds = req.experimentIds.map((id) => {
+      if (!/^\d+$/.test(id)) throw invalidParameter(`Invalid experiment ID: '${id}'`);
+      return Number(id);
+    });
+    const offset = decodePageToken(req.pageToken);
+    const q = compileRunSearch({ experimentIds, filter: req.filter, viewType: req.viewType ?? 'ACTIVE_ONLY', orderBy: req.orderBy, limit, offset });
+    const ids = this.db.rows(q.sql, q.params).map((r) => r[0] as number);
+    const page: Page<Run> = { items: loadRuns(this.db, ids.slice(0, limit)) };
+    if (ids.length > limit) page.nextPageToken = encodePageToken(offset + limit);
+    return page;
+  }
+
+  // ---- metric history -------------------------------------------------------------------
+
+  async getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>> {
+    const run = this.runState(runId);
+    const offset = decodePageToken(pageToken);
+    const points = readHistory(this.db, this.persistence.series, run.id, runId, key);
+    const end = maxResults === undefined ? points.length : Math.min(points.length, offset + maxResults);
+    const items = points.slice(offset, end).map((p) => ({ key, value: p.value, timestamp: p.timestamp, step: p.step }));
+    const page: Page<Metric> = { items };
+    if (end < points.length) page.nextPageToken = encodePageToken(end);
+    return page;
+  }
+
+  async getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]> {
+    const histories = req.runIds.map((runId) => {
+      const run = this.runState(runId);
+      return { runId, points: readHistory(this.db, this.persistence.series, run.id, runId, req.metricKey) };
+    });
+    const steps = sampleSteps(
+      histories.map((h) => h.points.map((p) => p.step)),
+      req.maxResults,
+      req.startStep,
+      req.endStep,
+    );
+    const out: MetricWithRunId[] = [];
+    for (const h of histories) {
+      const chosen = h.points.filter((p) => steps.has(p.step)).sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
+      for (const p of chosen.slice(0, limits.METRIC_HISTORY_MAX_RESULTS)) {
+        out.push({ key: req.metricKey, value: p.value, timestamp: p.timestamp, step: p.step, run_id: h.runId });
+      }
+    }
+    return out;
+  }
+}
+
+function validateBatchLimits(metrics: number, params: number, tags: number): void {
+  const over = (limit: number, n: number, what: string): void => {
+    if (n > limit) {
+      throw invalidParameter(
+        `A batch logging request can contain at most ${limit} ${what}. Got ${n} ${what}. Please split up ${what} across multiple requests and try again.`,
+      );
+    }
+  };
+  over(limits.MAX_METRICS_PER_BATCH, metrics, 'metrics');
+  over(limits.MAX_PARAMS_TAGS_PER_BATCH, params, 'params');
+  over(limits.MAX_PARAMS_TAGS_PER_BATCH, tags, 'tags');
+  const total = metrics + params + tags;
+  if (total > limits.MAX_ENTITIES_PER_BATCH) {
+    throw invalidParameter(
+      `A batch logging request can contain at most ${limits.MAX_ENTITIES_PER_BATCH} metrics, params, and tags in total. Got ${total} in total.`,
+    );
+  }
+}
+
+function validateMetric(m: Metric): JournalMetric {
+  limits.validateEntityKey('metric', m.key);
+  if (typeof m.value !== 'number') {
+    throw invalidParameter(
+      `Got invalid value ${String(m.value)} for metric '${m.key}' (timestamp=${m.timestamp}). Please specify value as a valid double (64-bit floating point)`,
+    );
+  }
+  if (typeof m.timestamp !== 'number' || !Number.isInteger(m.timestamp) || m.timestamp < 0) {
+    throw invalidParameter(
+      `Got invalid timestamp ${String(m.timestamp)} for metric '${m.key}' (value=${m.value}). Timestamp must be a nonnegative long (64-bit integer) `,
+    );
+  }
+  if (typeof m.step !== 'number' || !Number.isInteger(m.step)) {
+    throw invalidParameter(`Got invalid step ${String(m.step)} for metric '${m.key}' (value=${m.value}). Step must be a valid long (64-bit integer).`);
+  }
+  return [m.key, encodeMetricValue(m.value), m.timestamp, m.step];
+}
+
+/** Identical points in one request are logged once, as MLflow's SQL store does. */
+function dedupeMetrics(rows: JournalMetric[]): JournalMetric[] {
+  if (rows.length < 2) return rows;
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const k = JSON.stringify(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function validateDatasetInput(d: DatasetInput): JournalDataset {
+  const ds = d.dataset;
+  if (!ds || typeof ds !== 'object') throw invalidParameter("Missing value for required parameter 'datasets.dataset'.");
+  for (const field of ['name', 'digest', 'source_type', 'source'] as const) {
+    if (typeof ds[field] !== 'string' || ds[field] === '') {
+      throw invalidParameter(`Missing value for required parameter 'dataset.${field}'. See the API docs for more information about request parameters.`);
+    }
+  }
+  limits.validateLength('dataset.name', ds.name, limits.MAX_DATASET_NAME_LENGTH);
+  limits.validateLength('dataset.digest', ds.digest, limits.MAX_DATASET_DIGEST_LENGTH);
+  limits.validateLength('dataset.source', ds.source, limits.MAX_DATASET_SOURCE_LENGTH);
+  if (ds.schema) limits.validateLength('dataset.schema', ds.schema, limits.MAX_DATASET_SCHEMA_LENGTH);
+  if (ds.profile) limits.validateLength('dataset.profile', ds.profile, limits.MAX_DATASET_PROFILE_LENGTH);
+  const tags = (d.tags ?? []).map((t): KV => {
+    if (typeof t.key !== 'string' || t.key === '') throw invalidParameter("Missing value for required parameter 'tags.key'.");
+    limits.validateLength('input tag key', t.key, limits.MAX_INPUT_TAG_KEY_LENGTH);
+    limits.validateLength('input tag value', t.value ?? '', limits.MAX_INPUT_TAG_VALUE_LENGTH);
+    return [t.key, t.value ?? ''];
+  });
+  return {
+    name: ds.name,
+    digest: ds.digest,
+    source_type: ds.source_type,
+    source: ds.source,
+    schema: ds.schema ?? null,
+    profile: ds.profile ?? null,
+    tags,
+  };
+}

@@ -1,0 +1,57 @@
+/** Metric history reads from series files, and MLflow's step sampling for chart queries. */
+import type { SeriesFiles, SeriesPoint } from './seriesFiles';
+import type { SqlDb } from './sqlite';
+
+/** Every point of `key` in run order of logging, sorted as MLflow returns them (timestamp, step, value). */
+export function readHistory(db: SqlDb, series: SeriesFiles, runId: number, runUuid: string, key: string): SeriesPoint[] {
+  const keyId = db.value('SELECT key_id FROM latest_metrics WHERE run = ? AND key = ?', [runId, key]);
+  if (keyId === undefined) return [];
+  const records = Number(db.value('SELECT series_len FROM runs WHERE id = ?', [runId]));
+  const points = series.readKey(runUuid, Number(keyId), records);
+  let sorted = true;
+  for (let i = 1; i < points.length && sorted; i++) sorted = compare(points[i - 1]!, points[i]!) <= 0;
+  if (!sorted) points.sort(compare);
+  return points;
+}
+
+function compare(a: SeriesPoint, b: SeriesPoint): number {
+  return a.timestamp - b.timestamp || a.step - b.step || (Number.isNaN(a.value) ? 0 : a.value) - (Number.isNaN(b.value) ? 0 : b.value);
+}
+
+/**
+ * The steps to return for a multi-run chart query: at most `maxResults` steps spread evenly over
+ * the union of logged steps in [start, end], always keeping each run's first and last step.
+ */
+export function sampleSteps(stepsPerRun: number[][], maxResults: number, startStep?: number, endStep?: number): Set<number> {
+  const all = [...new Set(stepsPerRun.flat())].sort((a, b) => a - b);
+  let start = startStep;
+  let end = endStep;
+  if (start === undefined || end === undefined) {
+    start = 0;
+    end = all.length > 0 ? all[all.length - 1]! : 0;
+  }
+  const lo = start;
+  const hi = end;
+  const boundaries = new Set<number>();
+  for (const steps of stepsPerRun) {
+    if (steps.length === 0) continue;
+    let min = steps[0]!;
+    let max = min;
+    for (const s of steps) {
+      if (s < min) min = s;
+      if (s > max) max = s;
+    }
+    for (const s of [min, max]) if (s >= lo && s <= hi) boundaries.add(s);
+  }
+  const inRange = all.filter((s) => s >= lo && s <= hi);
+  const sampled = new Set<number>();
+  if (inRange.length <= maxResults) {
+    for (const s of inRange) sampled.add(s);
+  } else {
+    const interval = inRange.length / maxResults;
+    for (let i = 0; i < maxResults; i++) sampled.add(inRange[Math.floor(i * interval)]!);
+    sampled.add(inRange[inRange.length - 1]!);
+  }
+  for (const b of boundaries) sampled.add(b);
+  return sampled;
+}

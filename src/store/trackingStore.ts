@@ -1,0 +1,86 @@
+/**
+ * What the server and the UI read and write through. The local sql.js store implements it
+ * today; a remote MLflow server and read-only imports (mlflow.db, legacy mlruns/) will too.
+ */
+import type { DatasetInput, Experiment, Metric, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from './types';
+
+export interface CreateRunRequest {
+  experimentId?: string | undefined;
+  userId?: string | undefined;
+  runName?: string | undefined;
+  startTime?: number | undefined;
+  tags?: Tag[] | undefined;
+}
+
+export interface UpdateRunRequest {
+  status?: RunStatus | undefined;
+  endTime?: number | undefined;
+  runName?: string | undefined;
+}
+
+export interface SearchRunsRequest {
+  experimentIds: string[];
+  filter?: string | undefined;
+  viewType?: ViewType | undefined;
+  maxResults?: number | undefined;
+  orderBy?: string[] | undefined;
+  pageToken?: string | undefined;
+}
+
+export interface SearchExperimentsRequest {
+  filter?: string | undefined;
+  viewType?: ViewType | undefined;
+  maxResults?: number | undefined;
+  orderBy?: string[] | undefined;
+  pageToken?: string | undefined;
+}
+
+export interface LogBatchRequest {
+  metrics?: Metric[] | undefined;
+  params?: Tag[] | undefined;
+  tags?: Tag[] | undefined;
+}
+
+export interface BulkIntervalRequest {
+  runIds: string[];
+  metricKey: string;
+  startStep?: number | undefined;
+  endStep?: number | undefined;
+  maxResults: number;
+}
+
+/** Pushed after every acknowledged write, so views can refresh without polling. */
+export type StoreChange =
+  | { kind: 'experiment'; experimentId: string }
+  | { kind: 'run'; runId: string; experimentId: string; created?: boolean };
+
+export interface TrackingStore {
+  createExperiment(name: string, artifactLocation?: string, tags?: Tag[]): Promise<string>;
+  getExperiment(experimentId: string): Promise<Experiment>;
+  getExperimentByName(name: string): Promise<Experiment | undefined>;
+  searchExperiments(req: SearchExperimentsRequest): Promise<Page<Experiment>>;
+  renameExperiment(experimentId: string, newName: string): Promise<void>;
+  deleteExperiment(experimentId: string): Promise<void>;
+  restoreExperiment(experimentId: string): Promise<void>;
+  setExperimentTag(experimentId: string, key: string, value: string): Promise<void>;
+  deleteExperimentTag(experimentId: string, key: string): Promise<void>;
+
+  createRun(req: CreateRunRequest): Promise<Run>;
+  getRun(runId: string): Promise<Run>;
+  updateRun(runId: string, req: UpdateRunRequest): Promise<RunInfo>;
+  deleteRun(runId: string): Promise<void>;
+  restoreRun(runId: string): Promise<void>;
+  logMetric(runId: string, metric: Metric): Promise<void>;
+  logParam(runId: string, param: Tag): Promise<void>;
+  setTag(runId: string, tag: Tag): Promise<void>;
+  deleteTag(runId: string, key: string): Promise<void>;
+  logBatch(runId: string, req: LogBatchRequest): Promise<void>;
+  logInputs(runId: string, datasets: DatasetInput[], modelIds: string[]): Promise<void>;
+  searchRuns(req: SearchRunsRequest): Promise<Page<Run>>;
+
+  getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>>;
+  getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]>;
+
+  onDidChange(listener: (change: StoreChange) => void): () => void;
+  close(): Promise<void>;
+}

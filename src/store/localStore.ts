@@ -80,8 +80,9 @@ export class LocalStore implements TrackingStore {
     return () => this.listeners.delete(listener);
   }
 
-  async close(): Promise<void> {
-    await this.persistence.close();
+  /** Flushes and closes. `checkpoint: false` skips the snapshot (next start replays the journal). */
+  async close(opts: { checkpoint?: boolean } = {}): Promise<void> {
+    await this.persistence.close(opts);
   }
 
   // ---- plumbing -------------------------------------------------------------------------

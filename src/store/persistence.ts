@@ -193,11 +193,14 @@ export class Persistence {
     this.opts.log.info(`checkpoint: ${(image.length / 1e6).toFixed(1)} MB snapshot in ${Date.now() - started} ms`);
   }
 
-  /** Waits for queued writes, checkpoints, and releases files. */
-  async close(): Promise<void> {
+  /**
+   * Waits for queued writes, checkpoints (unless told not to: start-up then replays the
+   * journal instead), and releases files.
+   */
+  async close(opts: { checkpoint?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     await this.journal.whenIdle();
-    if (!this.journal.failed) await this.checkpoint();
+    if (!this.journal.failed && opts.checkpoint !== false) await this.checkpoint();
     this.closed = true;
     await this.journal.close();
     this.series.close();

@@ -48,6 +48,9 @@ export function lockPath(root: string): string {
   return path.join(root, '.runlens', 'lock.json');
 }
 
+/** Lock files held by this process: a second acquire from the same process is refused too. */
+const heldHere = new Set<string>();
+
 export class StoreLock {
   private constructor(
     private readonly file: string,
@@ -62,12 +65,15 @@ export class StoreLock {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         fs.writeFileSync(file, JSON.stringify(owner), { flag: 'wx' });
+        heldHere.add(file);
         return new StoreLock(file, owner);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const existing = readLockOwner(root);
-      if (existing && existing.hostname === os.hostname() && existing.pid !== process.pid && alive(existing.pid)) {
+      const ours = existing?.pid === process.pid;
+      if (existing && ours && heldHere.has(file)) throw new StoreLockedError(existing, file);
+      if (existing && existing.hostname === os.hostname() && !ours && alive(existing.pid)) {
         throw new StoreLockedError(existing, file);
       }
       if (existing && existing.hostname !== os.hostname()) throw new StoreLockedError(existing, file);
@@ -87,5 +93,6 @@ export class StoreLock {
   release(): void {
     const current = readLockOwner(path.dirname(path.dirname(this.file)));
     if (current?.pid === process.pid) fs.rmSync(this.file, { force: true });
+    heldHere.delete(this.file);
   }
 }

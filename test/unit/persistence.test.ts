@@ -1,0 +1,184 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { encodeRecord, JournalWriter, readJournal } from '../../src/store/journal';
+import type { LocalStore } from '../../src/store/localStore';
+import { MemoryLogger, openStore, tempRoot } from './helpers';
+
+const journalDir = (root: string) => path.join(root, '.runlens', 'journal');
+const journalFiles = (root: string) => fs.readdirSync(journalDir(root)).filter((f) => f.endsWith('.log')).sort();
+const lastJournal = (root: string) => path.join(journalDir(root), journalFiles(root).at(-1)!);
+
+async function seed(store: LocalStore, steps = 50): Promise<string> {
+  const exp = await store.createExperiment('durable');
+  const run = await store.createRun({ experimentId: exp, runName: 'keeper' });
+  await store.logParam(run.info.run_id, { key: 'lr', value: '0.01' });
+  for (let s = 0; s < steps; s++) await store.logMetric(run.info.run_id, { key: 'loss', value: 1 / (s + 1), timestamp: 1000 + s, step: s });
+  await store.setTag(run.info.run_id, { key: 'stage', value: 'done' });
+  return run.info.run_id;
+}
+
+async function assertSeeded(store: LocalStore, runId: string, steps = 50): Promise<void> {
+  const run = await store.getRun(runId);
+  assert.equal(run.info.run_name, 'keeper');
+  assert.deepEqual(run.data.params, [{ key: 'lr', value: '0.01' }]);
+  assert.equal(run.data.tags.find((t) => t.key === 'stage')?.value, 'done');
+  const history = await store.getMetricHistory(runId, 'loss');
+  assert.deepEqual(history.items.map((m) => m.step), Array.from({ length: steps }, (_, i) => i), 'history complete, no duplicates');
+  assert.equal(run.data.metrics[0]!.step, steps - 1);
+}
+
+describe('durability', () => {
+  it('survives a clean restart (checkpoint on close)', async () => {
+    const root = tempRoot();
+    const a = await openStore(root);
+    const runId = await seed(a);
+    await a.close();
+    assert.ok(fs.existsSync(path.join(root, '.runlens', 'store.sqlite')));
+    const b = await openStore(root);
+    assert.equal(b.recovery.snapshotLoaded, true);
+    assert.equal(b.recovery.journalRecords, 0);
+    await assertSeeded(b, runId);
+    await b.close();
+  });
+
+  it('recovers acknowledged writes from the journal alone after a crash (no close)', async () => {
+    const root = tempRoot();
+    const crashed = await openStore(root);
+    const runId = await seed(crashed);
+    // Leave only what a crash leaves: the fsynced journal, no snapshot.
+    await crashed.close({ checkpoint: false });
+    const b = await openStore(root);
+    assert.equal(b.recovery.snapshotLoaded, false);
+    assert.ok(b.recovery.journalRecords >= 53);
+    await assertSeeded(b, runId);
+    await b.close();
+  });
+
+  it('replays only the journal after the last checkpoint, without duplicating history', async () => {
+    const root = tempRoot();
+    const a = await openStore(root);
+    const runId = await seed(a, 20);
+    await a.checkpoint();
+    for (let s = 20; s < 50; s++) await a.logMetric(runId, { key: 'loss', value: 1 / (s + 1), timestamp: 1000 + s, step: s });
+    await a.close({ checkpoint: false }); // as a crash after checkpoint + more writes
+    const b = await openStore(root);
+    assert.equal(b.recovery.snapshotLoaded, true);
+    assert.equal(b.recovery.journalRecords, 30);
+    await assertSeeded(b, runId);
+    await b.close();
+  });
+
+  it('checkpoints automatically by journal size and drops covered journals', async () => {
+    const root = tempRoot();
+    const a = await openStore(root, { checkpointBytes: 4096 });
+    const runId = await seed(a, 200);
+    await a.checkpoint();
+    assert.equal(journalFiles(root).length, 1, `journals: ${journalFiles(root).join(',')}`);
+    await a.close({ checkpoint: false });
+    const b = await openStore(root);
+    await assertSeeded(b, runId, 200);
+    await b.close();
+  });
+
+  it('drops a torn record at the journal tail with a warning, and keeps working', async () => {
+    const root = tempRoot();
+    const a = await openStore(root);
+    const runId = await seed(a);
+    await a.close({ checkpoint: false });
+    const file = lastJournal(root);
+    const torn = encodeRecord({ t: 'run.log', uuid: runId, metrics: [['loss', 0, 1, 999]], params: [], tags: [] });
+    fs.appendFileSync(file, torn.subarray(0, torn.length - 7)); // cut off mid-record
+    const log = new MemoryLogger();
+    const b = await openStore(root, { log });
+    assert.match(b.recovery.repairs.join('\n'), /dropped a torn record/);
+    assert.ok(log.lines.some((l) => l.startsWith('warn ') && l.includes('torn record')));
+    await assertSeeded(b, runId);
+    await b.logMetric(runId, { key: 'loss', value: 0, timestamp: 5000, step: 50 });
+    await b.close({ checkpoint: false });
+    const c = await openStore(root);
+    assert.equal(c.recovery.repairs.length, 0, 'tail was truncated, so the next start is clean');
+    assert.equal((await c.getMetricHistory(runId, 'loss')).items.length, 51);
+    await c.close();
+  });
+
+  it('stops at a corrupted record in the middle, keeps the good prefix and sets the rest aside', async () => {
+    const root = tempRoot();
+    const a = await openStore(root);
+    const runId = await seed(a, 10);
+    await a.setTag(runId, { key: 'after', value: 'corruption' });
+    await a.close({ checkpoint: false });
+    const file = lastJournal(root);
+    const data = fs.readFileSync(file);
+    // Flip a byte inside the 5th record's JSON.
+    let offset = 0;
+    for (let i = 0; i < 4; i++) offset = data.indexOf(0x0a, offset) + 1;
+    data[offset + 20] = data[offset + 20]! ^ 0x01;
+    fs.writeFileSync(file, data);
+    const log = new MemoryLogger();
+    const b = await openStore(root, { log });
+    assert.equal(b.recovery.journalRecords, 4);
+    assert.match(b.recovery.repairs[0]!, /is damaged at offset \d+ \(checksum mismatch\)/);
+    assert.ok(log.lines.some((l) => l.startsWith('error ')));
+    assert.ok(fs.readdirSync(journalDir(root)).some((f) => f.includes('.corrupt-')), 'rest saved for inspection');
+    assert.equal((await b.getExperimentByName('durable'))?.name, 'durable');
+    await b.close();
+  });
+
+  it('ignores series bytes beyond what the journal acknowledged', async () => {
+    const root = tempRoot();
+    const a = await openStore(root);
+    const runId = await seed(a, 5);
+    await a.close({ checkpoint: false });
+    const seriesFile = path.join(root, '.runlens', 'series', runId.slice(0, 2), `${runId}.bin`);
+    fs.appendFileSync(seriesFile, Buffer.alloc(96, 0xff)); // junk from an unacknowledged write
+    const b = await openStore(root);
+    assert.equal((await b.getMetricHistory(runId, 'loss')).items.length, 5);
+    await b.close();
+  });
+});
+
+describe('journal writer', () => {
+  it('acknowledges concurrent appends in group commits and reads them back in order', async () => {
+    const file = path.join(tempRoot(), 'j.log');
+    const w = await JournalWriter.open(file);
+    const order: number[] = [];
+    await Promise.all(Array.from({ length: 500 }, (_, i) => w.append(encodeRecord({ i }), () => order.push(i))));
+    await w.close();
+    assert.deepEqual(order, Array.from({ length: 500 }, (_, i) => i), 'afterDurable runs in append order');
+    const read = readJournal(file);
+    assert.equal(read.problem, undefined);
+    assert.deepEqual(read.records, Array.from({ length: 500 }, (_, i) => ({ i })));
+  });
+
+  it('switches files so earlier records land in the old one', async () => {
+    const dir = tempRoot();
+    const w = await JournalWriter.open(path.join(dir, 'a.log'));
+    const first = Array.from({ length: 50 }, (_, i) => w.append(encodeRecord({ a: i })));
+    const next = await JournalWriter.openNext(path.join(dir, 'b.log'));
+    const drained = w.switchTo(next);
+    const second = Array.from({ length: 50 }, (_, i) => w.append(encodeRecord({ b: i })));
+    await drained;
+    await Promise.all([...first, ...second]);
+    await w.close();
+    assert.equal(readJournal(path.join(dir, 'a.log')).records.length, 50);
+    assert.deepEqual(readJournal(path.join(dir, 'b.log')).records[0], { b: 0 });
+  });
+
+  it('classifies damage: missing newline and bad checksum', () => {
+    const dir = tempRoot();
+    const good = encodeRecord({ ok: 1 });
+    fs.writeFileSync(path.join(dir, 'torn.log'), Buffer.concat([good, Buffer.from('0000')]));
+    const torn = readJournal(path.join(dir, 'torn.log'));
+    assert.equal(torn.records.length, 1);
+    assert.equal(torn.goodBytes, good.length);
+    assert.equal(torn.problem?.atTail, true);
+    const bad = Buffer.from(good);
+    bad[12] = bad[12]! ^ 0xff;
+    fs.writeFileSync(path.join(dir, 'bad.log'), Buffer.concat([bad, good]));
+    const corrupt = readJournal(path.join(dir, 'bad.log'));
+    assert.equal(corrupt.records.length, 0);
+    assert.equal(corrupt.problem?.atTail, false);
+    assert.match(corrupt.problem!.reason, /checksum|parse/);
+  });
+});

@@ -14,6 +14,7 @@ Options:
   --port <port>          port to listen on (default 5000; 0 picks a free port)
   --root <dir>           store directory (default ./mlruns)
   --allowed-hosts <list> extra Host header values to accept, comma-separated ('*' disables the check)
+  --checkpoint-mb <n>    journal size that triggers a compacting snapshot (default 64)
   --log-level <level>    debug | info | warn | error (default info; debug logs every request)
   -h, --help             show this help
   -v, --version          print the Runlens version
@@ -50,6 +51,7 @@ interface ServeArgs {
   root: string;
   level: Level;
   allowedHosts: string[];
+  checkpointBytes?: number;
 }
 
 function parseServeArgs(argv: string[]): ServeArgs {
@@ -78,6 +80,12 @@ function parseServeArgs(argv: string[]): ServeArgs {
       case '--allowed-hosts':
         args.allowedHosts = value().split(',').map((h) => h.trim()).filter(Boolean);
         break;
+      case '--checkpoint-mb': {
+        const mb = Number(value());
+        if (!(mb > 0)) fail(`invalid --checkpoint-mb '${argv[i]}' (a positive number of megabytes)`);
+        args.checkpointBytes = Math.round(mb * 1024 * 1024);
+        break;
+      }
       case '--log-level': {
         const l = value() as Level;
         if (!LEVELS.includes(l)) fail(`invalid log level '${l}' (use ${LEVELS.join(', ')})`);
@@ -101,7 +109,7 @@ async function serve(argv: string[]): Promise<void> {
   const root = path.resolve(args.root);
   let serving;
   try {
-    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts });
+    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, checkpointBytes: args.checkpointBytes });
   } catch (err) {
     if (err instanceof StoreLockedError) fail(err.message);
     const e = err as NodeJS.ErrnoException;

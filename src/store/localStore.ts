@@ -368,7 +368,10 @@ export class LocalStore implements TrackingStore {
       return Number(id);
     });
     const offset = decodePageToken(req.pageToken);
-    const q = compileRunSearch({ experimentIds, filter: req.filter, viewType: req.viewType ?? 'ACTIVE_ONLY', orderBy: req.orderBy, limit, offset });
+    const q = compileRunSearch(
+      { experimentIds, filter: req.filter, viewType: req.viewType ?? 'ACTIVE_ONLY', orderBy: req.orderBy, limit, offset },
+      (sql, params, cap) => Number(this.db.value(`SELECT count(*) FROM (${sql} LIMIT ${cap})`, params)),
+    );
     const ids = this.db.rows(q.sql, q.params).map((r) => r[0] as number);
     const page: Page<Run> = { items: loadRuns(this.db, ids.slice(0, limit)) };
     if (ids.length > limit) page.nextPageToken = encodePageToken(offset + limit);
@@ -444,7 +447,9 @@ function validateMetric(m: Metric): JournalMetric {
   if (typeof m.step !== 'number' || !Number.isInteger(m.step)) {
     throw invalidParameter(`Got invalid step ${String(m.step)} for metric '${m.key}' (value=${m.value}). Step must be a valid long (64-bit integer).`);
   }
-  return [m.key, encodeMetricValue(m.value), m.timestamp, m.step];
+  // MLflow's SQL store keeps ±Infinity as ±DBL_MAX, so clients read back the same numbers.
+  const value = m.value === Infinity ? Number.MAX_VALUE : m.value === -Infinity ? -Number.MAX_VALUE : m.value;
+  return [m.key, encodeMetricValue(value), m.timestamp, m.step];
 }
 
 /** Identical points in one request are logged once, as MLflow's SQL store does. */
@@ -452,7 +457,7 @@ function dedupeMetrics(rows: JournalMetric[]): JournalMetric[] {
   if (rows.length < 2) return rows;
   const seen = new Set<string>();
   return rows.filter((r) => {
-    const k = JSON.stringify(r);
+    const k = `${r[0]}\u0000${r[1]}\u0000${r[2]}\u0000${r[3]}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

@@ -91,64 +91,81 @@ interface LatestRow {
   is_nan: number;
 }
 
+interface Point {
+  value: number;
+  ts: number;
+  step: number;
+}
+
 /** MLflow's "latest" metric is the max of (step, timestamp, value), NaN counting as 0. */
-function isNewer(step: number, ts: number, value: number, old: LatestRow): boolean {
-  if (step !== old.step) return step > old.step;
-  if (ts !== old.timestamp) return ts > old.timestamp;
-  const a = Number.isNaN(value) ? 0 : value;
-  const b = old.is_nan ? 0 : (old.value ?? 0);
-  return a > b;
+function isNewer(a: Point, b: Point): boolean {
+  if (a.step !== b.step) return a.step > b.step;
+  if (a.ts !== b.ts) return a.ts > b.ts;
+  return (Number.isNaN(a.value) ? 0 : a.value) > (Number.isNaN(b.value) ? 0 : b.value);
+}
+
+/** The newest point per key in a batch, so SQL is touched once per key rather than per point. */
+function newestPerKey(metrics: JournalMetric[]): Map<string, Point> {
+  const newest = new Map<string, Point>();
+  for (const [key, rawValue, ts, step] of metrics) {
+    const point = { value: decodeMetricValue(rawValue), ts, step };
+    const cur = newest.get(key);
+    if (!cur || isNewer(point, cur)) newest.set(key, point);
+  }
+  return newest;
 }
 
 function applyMetrics(db: SqlDb, run: RunRow, uuid: string, metrics: JournalMetric[]): SeriesWrite | undefined {
   if (metrics.length === 0) return undefined;
-  const buf = Buffer.alloc(metrics.length * SERIES_RECORD_BYTES);
-  metrics.forEach(([key, rawValue, ts, step], i) => {
-    const value = decodeMetricValue(rawValue);
-    const isNan = Number.isNaN(value) ? 1 : 0;
-    const stored = isNan ? null : value;
-    const old = db.get<LatestRow>('SELECT key_id, value, timestamp, step, is_nan FROM latest_metrics WHERE run = ? AND key = ?', [
-      run.id,
-      key,
-    ]);
-    let keyId: number;
+  const keyIds = new Map<string, number>();
+  let nextKeyId: number | undefined;
+  for (const [key, point] of newestPerKey(metrics)) {
+    const isNan = Number.isNaN(point.value) ? 1 : 0;
+    const stored = isNan ? null : point.value;
+    const old = db.get<LatestRow>('SELECT key_id, value, timestamp, step, is_nan FROM latest_metrics WHERE run = ? AND key = ?', [run.id, key]);
     if (!old) {
-      keyId = Number(db.value('SELECT count(*) FROM latest_metrics WHERE run = ?', [run.id]));
+      nextKeyId ??= Number(db.value('SELECT count(*) FROM latest_metrics WHERE run = ?', [run.id]));
+      const keyId = nextKeyId++;
+      keyIds.set(key, keyId);
       db.run('INSERT INTO latest_metrics (run, key, key_id, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         run.id,
         key,
         keyId,
         stored,
-        ts,
-        step,
+        point.ts,
+        point.step,
         isNan,
       ]);
-    } else {
-      keyId = old.key_id;
-      if (isNewer(step, ts, value, old)) {
-        db.run('UPDATE latest_metrics SET value = ?, timestamp = ?, step = ?, is_nan = ? WHERE run = ? AND key = ?', [
-          stored,
-          ts,
-          step,
-          isNan,
-          run.id,
-          key,
-        ]);
-      }
+      continue;
     }
+    keyIds.set(key, old.key_id);
+    const oldPoint = { value: old.is_nan ? NaN : (old.value ?? 0), ts: old.timestamp, step: old.step };
+    if (isNewer(point, oldPoint)) {
+      db.run('UPDATE latest_metrics SET value = ?, timestamp = ?, step = ?, is_nan = ? WHERE run = ? AND key = ?', [
+        stored,
+        point.ts,
+        point.step,
+        isNan,
+        run.id,
+        key,
+      ]);
+    }
+  }
+  const buf = Buffer.alloc(metrics.length * SERIES_RECORD_BYTES);
+  metrics.forEach(([key, rawValue, ts, step], i) => {
     const o = i * SERIES_RECORD_BYTES;
-    buf.writeUInt32LE(keyId, o);
+    buf.writeUInt32LE(keyIds.get(key)!, o);
     buf.writeUInt32LE(0, o + 4);
     buf.writeDoubleLE(step, o + 8);
     buf.writeDoubleLE(ts, o + 16);
-    buf.writeDoubleLE(value, o + 24);
+    buf.writeDoubleLE(decodeMetricValue(rawValue), o + 24);
   });
   const firstRecord = run.series_len;
   db.run('UPDATE runs SET series_len = series_len + ? WHERE id = ?', [metrics.length, run.id]);
   return { runUuid: uuid, firstRecord, records: buf };
 }
 
-function applyInputs(db: SqlDb, run: RunRow, uuid: string, op: Extract<Op, { t: 'run.inputs' }>): void {
+function applyInputs(db: SqlDb, run: RunRow, op: Extract<Op, { t: 'run.inputs' }>): void {
   const exp = Number(db.value('SELECT experiment_id FROM runs WHERE id = ?', [run.id]));
   for (const d of op.datasets) {
     db.run(
@@ -167,7 +184,6 @@ function applyInputs(db: SqlDb, run: RunRow, uuid: string, op: Extract<Op, { t: 
   for (const modelId of op.models) {
     db.run('INSERT OR IGNORE INTO run_model_inputs (run, model_id) VALUES (?, ?)', [run.id, modelId]);
   }
-  void uuid;
 }
 
 /** Applies one op inside a transaction; returns the metric-series bytes it produced, if any. */
@@ -232,7 +248,7 @@ export function applyOp(db: SqlDb, op: Op): SeriesWrite | undefined {
         db.run('DELETE FROM tags WHERE run = (SELECT id FROM runs WHERE run_uuid = ?) AND key = ?', [op.uuid, op.key]);
         return undefined;
       case 'run.inputs':
-        applyInputs(db, runRow(db, op.uuid), op.uuid, op);
+        applyInputs(db, runRow(db, op.uuid), op);
         return undefined;
     }
   });

@@ -20,6 +20,9 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
   return sqlJs;
 }
 
+/** Search SQL varies with the filter's shape: keep the prepared-statement cache bounded. */
+const MAX_CACHED_STATEMENTS = 256;
+
 export class SqlDb {
   private readonly statements = new Map<string, Statement>();
   private depth = 0;
@@ -28,9 +31,18 @@ export class SqlDb {
 
   private stmt(sql: string): Statement {
     let s = this.statements.get(sql);
-    if (!s) {
-      s = this.raw.prepare(sql);
+    if (s) {
+      // Most recently used last, so the first entry is the one to evict.
+      this.statements.delete(sql);
       this.statements.set(sql, s);
+      return s;
+    }
+    s = this.raw.prepare(sql);
+    this.statements.set(sql, s);
+    if (this.statements.size > MAX_CACHED_STATEMENTS) {
+      const [oldest, stmt] = this.statements.entries().next().value as [string, Statement];
+      this.statements.delete(oldest);
+      stmt.free();
     }
     return s;
   }

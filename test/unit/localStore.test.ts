@@ -158,7 +158,7 @@ describe('local store semantics', () => {
     await strict.close();
   });
 
-  it('stores NaN and ±Infinity and picks the latest metric by (step, timestamp, value)', async () => {
+  it('stores NaN, clamps ±Infinity to ±DBL_MAX and picks the latest metric by (step, timestamp, value)', async () => {
     const { info } = await store.createRun({});
     await store.logBatch(info.run_id, {
       metrics: [
@@ -172,8 +172,8 @@ describe('local store semantics', () => {
     });
     const byKey = Object.fromEntries((await store.getRun(info.run_id)).data.metrics.map((m) => [m.key, m]));
     assert.ok(Number.isNaN(byKey.nan!.value));
-    assert.equal(byKey.inf!.value, Infinity);
-    assert.equal(byKey.ninf!.value, -Infinity);
+    assert.equal(byKey.inf!.value, Number.MAX_VALUE, '+Infinity is kept as DBL_MAX, as in MLflow');
+    assert.equal(byKey.ninf!.value, -Number.MAX_VALUE);
     assert.deepEqual(byKey.m, { key: 'm', value: 5, timestamp: 10, step: 2 });
     const history = await store.getMetricHistory(info.run_id, 'm');
     assert.deepEqual(

@@ -82,7 +82,17 @@ function valueText(c: Clause): string {
   return c.value.kind === 'number' ? c.value.text : `'${c.value.value}'`;
 }
 
-function compileClause(c: Clause, params: Params): string {
+/**
+ * A compiled filter clause: either a condition on the runs row itself, or "the run is in this
+ * set" (a table of per-run rows and a condition on them), which the compiler may express as
+ * `r.id IN (...)` or as a correlated `EXISTS`, whichever is cheaper for this query.
+ */
+type CompiledClause = { kind: 'row'; sql: string; params: Params } | { kind: 'runSet'; from: string; runColumn: string; cond: string; params: Params };
+
+function compileClause(c: Clause): CompiledClause {
+  const params: Params = [];
+  const row = (sql: string): CompiledClause => ({ kind: 'row', sql, params });
+  const runSet = (from: string, runColumn: string, cond: string): CompiledClause => ({ kind: 'runSet', from, runColumn, cond, params });
   const type = entityOf(c.identifier.entity);
   const key = c.identifier.key;
   switch (type) {
@@ -93,7 +103,7 @@ function compileClause(c: Clause, params: Params): string {
       // NaN is stored as NULL with is_nan = 1: IEEE semantics, it only satisfies '!='.
       const cmp = c.comparator === '!=' ? `(m.is_nan = 1 OR m.value != ?)` : `m.value ${c.comparator} ?`;
       params.push(c.value.value);
-      return `r.id IN (SELECT m.run FROM latest_metrics m WHERE m.key = ? AND ${cmp})`;
+      return runSet('latest_metrics m', 'm.run', `m.key = ? AND ${cmp}`);
     }
     case 'parameter':
     case 'tag': {
@@ -102,7 +112,7 @@ function compileClause(c: Clause, params: Params): string {
       const value = requireString(c, what);
       const table = type === 'parameter' ? 'params' : 'tags';
       params.push(key);
-      return `r.id IN (SELECT x.run FROM ${table} x WHERE x.key = ? AND ${compareSql('x.value', c.comparator, value, params)})`;
+      return runSet(`${table} x`, 'x.run', `x.key = ? AND ${compareSql('x.value', c.comparator, value, params)}`);
     }
     case 'dataset': {
       if (!DATASET_KEYS.includes(key)) {
@@ -111,9 +121,9 @@ function compileClause(c: Clause, params: Params): string {
       requireComparator(c, STRING_ATTRIBUTE_COMPARATORS, 'dataset attributes');
       const value = c.value.kind === 'list' ? c.value.value : requireString(c, 'dataset attributes');
       if (key === 'context') {
-        return `r.id IN (SELECT t.run FROM run_input_tags t WHERE t.key = 'mlflow.data.context' AND ${compareSql('t.value', c.comparator, value, params)})`;
+        return runSet('run_input_tags t', 't.run', `t.key = 'mlflow.data.context' AND ${compareSql('t.value', c.comparator, value, params)}`);
       }
-      return `r.id IN (SELECT ri.run FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset WHERE ${compareSql(`d.${key}`, c.comparator, value, params)})`;
+      return runSet('run_inputs ri JOIN datasets d ON d.id = ri.dataset', 'ri.run', compareSql(`d.${key}`, c.comparator, value, params));
     }
     case 'attribute': {
       const numeric = NUMERIC_ATTRIBUTES[key];
@@ -121,7 +131,7 @@ function compileClause(c: Clause, params: Params): string {
         requireComparator(c, METRIC_COMPARATORS, `numeric attribute '${key}'`);
         if (c.value.kind !== 'number') throw invalidParameter(`Expected numeric value type for numeric attribute: ${key}. Found ${valueText(c)}`);
         params.push(c.value.value);
-        return `${numeric} ${c.comparator} ?`;
+        return row(`${numeric} ${c.comparator} ?`);
       }
       const column = STRING_ATTRIBUTES[key];
       if (!column) {
@@ -134,31 +144,26 @@ function compileClause(c: Clause, params: Params): string {
         if (key !== 'run_id') throw invalidParameter("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
         // As MLflow: run ids are lower-case hex, so values with upper-case letters cannot match.
         const ids = c.value.value.filter((v) => v === v.toLowerCase());
-        if (ids.length === 0) return c.comparator === 'IN' ? '0' : '1';
-        return compareSql(column, c.comparator, ids, params);
+        if (ids.length === 0) return row(c.comparator === 'IN' ? '0' : '1');
+        return row(compareSql(column, c.comparator, ids, params));
       }
       if (c.comparator === 'IN' || c.comparator === 'NOT IN') {
         throw invalidParameter(`Expected a parenthesised list of quoted strings for ${c.comparator}.`);
       }
-      return compareSql(column, c.comparator, requireString(c, 'attributes'), params);
+      return row(compareSql(column, c.comparator, requireString(c, 'attributes'), params));
     }
   }
 }
 
-export interface CompiledOrder {
-  joins: string[];
-  joinParams: Params;
-  orderSql: string;
-}
+/** One parsed order_by term. `joined` terms order by a metric/param/tag value of the run. */
+type OrderTerm =
+  | { kind: 'attribute'; column: string; dir: 'ASC' | 'DESC' }
+  | { kind: 'joined'; table: 'latest_metrics' | 'params' | 'tags'; key: string; dir: 'ASC' | 'DESC' };
 
-/** Builds joins and ORDER BY for MLflow's ordering rules. */
-export function compileRunOrder(orderBy: string[] | undefined): CompiledOrder {
-  const joins: string[] = [];
-  const joinParams: Params = [];
-  const terms: string[] = [];
+function parseRunOrder(orderBy: string[] | undefined): OrderTerm[] {
+  const terms: OrderTerm[] = [];
   const seen = new Set<string>();
-  let orderedByStartTime = false;
-  (orderBy ?? []).forEach((item, i) => {
+  for (const item of orderBy ?? []) {
     const { identifier, ascending } = parseOrderBy(item);
     const type = entityOf(identifier.entity);
     const key = identifier.key;
@@ -169,26 +174,48 @@ export function compileRunOrder(orderBy: string[] | undefined): CompiledOrder {
     if (type === 'attribute') {
       const column = STRING_ATTRIBUTES[key] ?? NUMERIC_ATTRIBUTES[key] ?? ORDER_ONLY_ATTRIBUTES[key];
       if (!column) throw invalidParameter(`Invalid order_by key '${key}': not an orderable attribute.`);
-      if (column === 'r.start_time') orderedByStartTime = true;
-      terms.push(`(${column} IS NULL)`, `${column} ${dir}`);
+      terms.push({ kind: 'attribute', column, dir });
+    } else if (type === 'dataset') {
+      throw invalidParameter(`Invalid order_by entity '${identifier.entity ?? ''}': datasets cannot be ordered by.`);
+    } else {
+      terms.push({ kind: 'joined', table: type === 'metric' ? 'latest_metrics' : type === 'parameter' ? 'params' : 'tags', key, dir });
+    }
+  }
+  return terms;
+}
+
+/** Joins and ORDER BY terms for `terms`, plus MLflow's tie-breakers (start_time DESC, run_id). */
+function orderSql(terms: OrderTerm[], aliasBase: number): { joins: string[]; joinParams: Params; order: string[] } {
+  const joins: string[] = [];
+  const joinParams: Params = [];
+  const order: string[] = [];
+  let orderedByStartTime = false;
+  terms.forEach((t, i) => {
+    if (t.kind === 'attribute') {
+      if (t.column === 'r.start_time') orderedByStartTime = true;
+      order.push(`(${t.column} IS NULL)`, `${t.column} ${t.dir}`);
       return;
     }
-    const alias = `o${i}`;
-    if (type === 'metric') {
-      joins.push(`LEFT JOIN latest_metrics ${alias} ON ${alias}.run = r.id AND ${alias}.key = ?`);
-      terms.push(`(CASE WHEN ${alias}.is_nan = 1 THEN 1 WHEN ${alias}.run IS NULL THEN 2 ELSE 0 END)`, `${alias}.value ${dir}`);
-    } else if (type === 'parameter' || type === 'tag') {
-      joins.push(`LEFT JOIN ${type === 'parameter' ? 'params' : 'tags'} ${alias} ON ${alias}.run = r.id AND ${alias}.key = ?`);
-      terms.push(`(${alias}.value IS NULL)`, `${alias}.value ${dir}`);
-    } else {
-      throw invalidParameter(`Invalid order_by entity '${identifier.entity ?? ''}': datasets cannot be ordered by.`);
-    }
-    joinParams.push(key);
+    const alias = `o${aliasBase + i}`;
+    joins.push(`LEFT JOIN ${t.table} ${alias} ON ${alias}.run = r.id AND ${alias}.key = ?`);
+    joinParams.push(t.key);
+    // NaN after numbers, then runs without the key, in both directions.
+    const rank = t.table === 'latest_metrics' ? `(CASE WHEN ${alias}.is_nan = 1 THEN 1 WHEN ${alias}.run IS NULL THEN 2 ELSE 0 END)` : `(${alias}.value IS NULL)`;
+    order.push(rank, `${alias}.value ${t.dir}`);
   });
-  if (!orderedByStartTime) terms.push('r.start_time DESC');
-  terms.push('r.run_uuid ASC');
-  return { joins, joinParams, orderSql: terms.join(', ') };
+  if (!orderedByStartTime) order.push('r.start_time DESC');
+  order.push('r.run_uuid ASC');
+  return { joins, joinParams, order };
 }
+
+/**
+ * Counts the rows of `SELECT ...` (sql, params), stopping at `cap`. Lets the compiler pick a
+ * plan from the data: MLflow filters carry no statistics SQLite could use (sql.js has no STAT4).
+ */
+export type SetSizeProbe = (sql: string, params: Params, cap: number) => number;
+
+/** Below this many matching rows a filter set is materialised with IN; above, checked with EXISTS. */
+const SMALL_RUN_SET = 5000;
 
 export interface RunQuery {
   experimentIds: number[];
@@ -203,19 +230,74 @@ export function lifecycleStages(viewType: ViewType): string[] {
   return viewType === 'ACTIVE_ONLY' ? ['active'] : viewType === 'DELETED_ONLY' ? ['deleted'] : ['active', 'deleted'];
 }
 
-/** SQL returning `r.id` for one page (limit + 1 rows, so the caller knows if more exist). */
-export function compileRunSearch(q: RunQuery): { sql: string; params: Params } {
-  const clauses = parseFilter(q.filter);
-  const whereParams: Params = [];
+/**
+ * SQL returning `r.id` for one page (limit + 1 rows, so the caller knows if more exist).
+ *
+ * When the first order_by term is a metric, param or tag, the query is split into the groups
+ * MLflow's ordering produces — runs with a value, (metrics only) runs whose value is NaN, runs
+ * without the key — each ordered on its own and concatenated with UNION ALL. The first group can
+ * then walk the (key, value) index in order and stop at the page size instead of sorting every
+ * matching run: 100k runs, metric filter + order_by metric, 130 ms → under 1 ms.
+ */
+export function compileRunSearch(q: RunQuery, countUpTo?: SetSizeProbe): { sql: string; params: Params } {
+  const clauses = parseFilter(q.filter).map(compileClause);
+  const filters: string[] = [];
+  const filterParams: Params = [];
+  let smallSet = false;
+  for (const c of clauses) {
+    if (c.kind === 'row') filters.push(c.sql);
+    else if (countUpTo && countUpTo(`SELECT 1 FROM ${c.from} WHERE ${c.cond}`, c.params, SMALL_RUN_SET) >= SMALL_RUN_SET) {
+      // A large set: check it per run while walking runs in page order, and stop at the page.
+      filters.push(`EXISTS (SELECT 1 FROM ${c.from} WHERE ${c.runColumn} = r.id AND ${c.cond})`);
+    } else {
+      // A small set: materialise it once and drive the query from it.
+      smallSet = true;
+      filters.push(`r.id IN (SELECT ${c.runColumn} FROM ${c.from} WHERE ${c.cond})`);
+    }
+    filterParams.push(...c.params);
+  }
+  // With a small set to drive from, `+` keeps SQLite off the experiment index (it has no
+  // statistics to know the set is the better start).
   const where = [
-    `r.experiment_id IN (${q.experimentIds.map(() => '?').join(', ') || 'NULL'})`,
+    `${smallSet ? '+' : ''}r.experiment_id IN (${q.experimentIds.map(() => '?').join(', ') || 'NULL'})`,
     `r.lifecycle_stage IN (${lifecycleStages(q.viewType)
       .map((s) => `'${s}'`)
       .join(', ')})`,
-  ];
-  whereParams.push(...q.experimentIds);
-  for (const c of clauses) where.push(compileClause(c, whereParams));
-  const order = compileRunOrder(q.orderBy);
-  const sql = `SELECT r.id FROM runs r ${order.joins.join(' ')} WHERE ${where.join(' AND ')} ORDER BY ${order.orderSql} LIMIT ? OFFSET ?`;
-  return { sql, params: [...order.joinParams, ...whereParams, q.limit + 1, q.offset] };
+    ...filters,
+  ].join(' AND ');
+  const whereParams = [...q.experimentIds, ...filterParams];
+  const terms = parseRunOrder(q.orderBy);
+  const first = terms[0];
+  if (first?.kind !== 'joined' || smallSet) {
+    const o = orderSql(terms, 0);
+    const sql = `SELECT r.id FROM runs r ${o.joins.join(' ')} WHERE ${where} ORDER BY ${o.order.join(', ')} LIMIT ? OFFSET ?`;
+    return { sql, params: [...o.joinParams, ...whereParams, q.limit + 1, q.offset] };
+  }
+
+  const rest = orderSql(terms.slice(1), 1);
+  const needed = q.offset + q.limit + 1;
+  const groups: string[] = [];
+  const params: Params = [];
+  const present = (valueCondition: string): void => {
+    // CROSS JOIN fixes the loop order: walk the (key, value) index, look each run up.
+    groups.push(
+      `SELECT * FROM (SELECT r.id FROM ${first.table} o0 CROSS JOIN runs r ON r.id = o0.run ${rest.joins.join(' ')} ` +
+        `WHERE o0.key = ? AND ${valueCondition} AND ${where} ` +
+        `ORDER BY o0.value ${first.dir}, ${rest.order.join(', ')} LIMIT ?)`,
+    );
+    params.push(...rest.joinParams, first.key, ...whereParams, needed);
+  };
+  if (first.table === 'latest_metrics') {
+    present('o0.is_nan = 0');
+    present('o0.is_nan = 1');
+  } else {
+    present('1');
+  }
+  groups.push(
+    `SELECT * FROM (SELECT r.id FROM runs r ${rest.joins.join(' ')} ` +
+      `WHERE NOT EXISTS (SELECT 1 FROM ${first.table} x WHERE x.run = r.id AND x.key = ?) AND ${where} ` +
+      `ORDER BY ${rest.order.join(', ')} LIMIT ?)`,
+  );
+  params.push(...rest.joinParams, first.key, ...whereParams, needed);
+  return { sql: `SELECT id FROM (${groups.join(' UNION ALL ')}) LIMIT ? OFFSET ?`, params: [...params, q.limit + 1, q.offset] };
 }

@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+// `npm run bench`: ingest and search against a real `runlens serve` process over HTTP, the way
+// any client talks to it. Usage: node bench/run.mjs [--runs 100000] [--smoke] [--out bench/RESULTS.md]
+// The side-by-side with `mlflow server` is a separate scenario set (see README, Benchmarks).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.join(here, '..', 'dist', 'cli.js');
+const args = process.argv.slice(2);
+const flag = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const SMOKE = args.includes('--smoke');
+const SEARCH_RUNS = Number(flag('--runs', SMOKE ? 2000 : 100000));
+const OUT = flag('--out', SMOKE ? undefined : path.join(here, 'RESULTS.md'));
+const A = '/api/2.0/mlflow';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+function startServer(root) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: new URL(m[1]), startMs: Number(process.hrtime.bigint() - started) / 1e6, stderr: () => err });
+    });
+    child.on('exit', (code) => reject(new Error(`runlens serve exited ${code}: ${err}`)));
+  });
+}
+
+function request(url, method, route, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: route, method, agent, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`${method} ${route} → ${res.statusCode} ${text.slice(0, 300)}`));
+          else resolve(text ? JSON.parse(text) : {});
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function timed(fn) {
+  const t = process.hrtime.bigint();
+  const result = await fn();
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, result };
+}
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { n: s.length, p50: q(0.5), p95: q(0.95), min: s[0], max: s[s.length - 1] };
+}
+
+const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+
+async function pool(n, concurrency, task) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+async function createRun(url, exp, name) {
+  const r = await request(url, 'POST', `${A}/runs/create`, { experiment_id: exp, run_name: name, start_time: Date.now() });
+  return r.run.info.run_id;
+}
+
+async function ingest(url, rows) {
+  const exp = (await request(url, 'POST', `${A}/experiments/create`, { name: 'bench-ingest' })).experiment_id;
+  const runs = SMOKE ? 3 : 20;
+  const batchMs = [];
+  const t0 = process.hrtime.bigint();
+  let points = 0;
+  for (let r = 0; r < runs; r++) {
+    const runId = await createRun(url, exp, `ingest-${r}`);
+    await request(url, 'POST', `${A}/runs/log-batch`, {
+      run_id: runId,
+      params: Array.from({ length: 20 }, (_, i) => ({ key: `param_${i}`, value: `value-${r}-${i}` })),
+      tags: Array.from({ length: 10 }, (_, i) => ({ key: `tag_${i}`, value: `t${i}` })),
+    });
+    // 10 metrics × 1000 steps, sent as 10 log-batch requests of 1000 points each.
+    for (let chunk = 0; chunk < 10; chunk++) {
+      const metrics = [];
+      for (let k = 0; k < 10; k++) {
+        for (let s = chunk * 100; s < chunk * 100 + 100; s++) metrics.push({ key: `metric_${k}`, value: Math.sin(s + k), timestamp: Date.now(), step: s });
+      }
+      const { ms } = await timed(() => request(url, 'POST', `${A}/runs/log-batch`, { run_id: runId, metrics }));
+      batchMs.push(ms);
+      points += metrics.length;
+    }
+    await request(url, 'POST', `${A}/runs/update`, { run_id: runId, status: 'FINISHED', end_time: Date.now() });
+  }
+  const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const b = stats(batchMs);
+  rows.push(['ingest', `${runs} runs × (20 params, 10 tags, 10 metrics × 1000 steps), sequential`, `${fmt(totalMs)} ms total, ${Math.round(points / (totalMs / 1000)).toLocaleString('en')} points/s`]);
+  rows.push(['ingest', 'log-batch of 1000 metric points, round trip', `p50 ${fmt(b.p50)} ms, p95 ${fmt(b.p95)} ms (n=${b.n})`]);
+  return exp;
+}
+
+async function singleMetricLoop(url, exp, label, rows) {
+  const runId = await createRun(url, exp, `loop-${label}`);
+  const n = SMOKE ? 200 : 2000;
+  const samples = [];
+  for (let s = 0; s < n; s++) {
+    const { ms } = await timed(() => request(url, 'POST', `${A}/runs/log-metric`, { run_id: runId, key: 'loss', value: 1 / (s + 1), timestamp: Date.now(), step: s }));
+    samples.push(ms);
+  }
+  const st = stats(samples);
+  rows.push(['ingest', `training loop: single log-metric round trip (${label})`, `p50 ${fmt(st.p50)} ms, p95 ${fmt(st.p95)} ms (n=${st.n})`]);
+  return st;
+}
+
+async function concurrentThroughput(url, exp, rows) {
+  const runIds = await Promise.all(Array.from({ length: 8 }, (_, i) => createRun(url, exp, `conc-${i}`)));
+  const n = SMOKE ? 400 : 8000;
+  const { ms } = await timed(() =>
+    pool(n, 8, (i) => request(url, 'POST', `${A}/runs/log-metric`, { run_id: runIds[i % 8], key: 'loss', value: i, timestamp: Date.now(), step: i })),
+  );
+  rows.push(['ingest', '8 concurrent clients, single log-metric each', `${Math.round(n / (ms / 1000)).toLocaleString('en')} acknowledged writes/s`]);
+}
+
+async function seedSearch(url, rows) {
+  const exp = (await request(url, 'POST', `${A}/experiments/create`, { name: 'bench-search' })).experiment_id;
+  const { ms } = await timed(() =>
+    pool(SEARCH_RUNS, 16, async (i) => {
+      const runId = await createRun(url, exp, `run-${i}`);
+      await request(url, 'POST', `${A}/runs/log-batch`, {
+        run_id: runId,
+        metrics: [
+          { key: 'acc', value: (i * 7919) % 10007 / 10007, timestamp: Date.now(), step: 0 },
+          { key: 'loss', value: (i * 104729) % 10007 / 10007, timestamp: Date.now(), step: 0 },
+        ],
+        params: [
+          { key: 'model', value: ['cnn', 'mlp', 'rnn', 'vit'][i % 4] },
+          { key: 'lr', value: String([0.1, 0.01, 0.001][i % 3]) },
+        ],
+        tags: [{ key: 'team', value: i % 2 ? 'a' : 'b' }],
+      });
+    }),
+  );
+  rows.push(['seed', `${SEARCH_RUNS.toLocaleString('en')} runs (create + log-batch each, 16 concurrent clients)`, `${fmt(ms / 1000)} s, ${Math.round((2 * SEARCH_RUNS) / (ms / 1000)).toLocaleString('en')} requests/s`]);
+  return exp;
+}
+
+async function searchScenarios(url, exp, rows) {
+  const queries = [
+    ['metric filter + order_by metric, 100 results', { filter: 'metrics.acc > 0.5', order_by: ['metrics.acc DESC'], max_results: 100 }],
+    ['metric + param filter + order_by metric, 1000 results', { filter: "metrics.acc > 0.5 and params.model = 'cnn'", order_by: ['metrics.acc DESC'], max_results: 1000 }],
+    ['param + tag filter, order_by start_time (default)', { filter: "params.lr = '0.01' and tags.team = 'a'", max_results: 100 }],
+    ['order_by param, 100 results', { order_by: ['params.model ASC', 'metrics.loss DESC'], max_results: 100 }],
+    ['run_name LIKE, 100 results', { filter: "attributes.run_name LIKE 'run-99%'", max_results: 100 }],
+  ];
+  const results = [];
+  for (const [label, q] of queries) {
+    const body = { experiment_ids: [exp], run_view_type: 'ACTIVE_ONLY', ...q };
+    await request(url, 'POST', `${A}/runs/search`, body); // warm
+    const samples = [];
+    let count = 0;
+    for (let i = 0; i < (SMOKE ? 3 : 15); i++) {
+      const { ms, result } = await timed(() => request(url, 'POST', `${A}/runs/search`, body));
+      samples.push(ms);
+      count = result.runs?.length ?? 0;
+    }
+    const st = stats(samples);
+    results.push(st);
+    rows.push(['search', `${SEARCH_RUNS.toLocaleString('en')} runs: ${label} → ${count} runs`, `p50 ${fmt(st.p50)} ms, p95 ${fmt(st.p95)} ms`]);
+  }
+  return results;
+}
+
+async function main() {
+  if (!fs.existsSync(CLI)) throw new Error('build first: npm run build');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-bench-'));
+  const rows = [];
+  let server = await startServer(root);
+  try {
+    const exp = await ingest(server.url, rows);
+    const small = await singleMetricLoop(server.url, exp, 'empty store', rows);
+    await concurrentThroughput(server.url, exp, rows);
+    const searchExp = await seedSearch(server.url, rows);
+    const big = await singleMetricLoop(server.url, exp, `store with ${SEARCH_RUNS.toLocaleString('en')} more runs`, rows);
+    rows.push(['ingest', 'per-write cost vs store size (p50 large / p50 empty)', `${(big.p50 / small.p50).toFixed(2)}×`]);
+    await searchScenarios(server.url, searchExp, rows);
+
+    // Restart: checkpoint on clean stop, then time to /health with the seeded store.
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    server = await startServer(root);
+    const rss = fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1];
+    rows.push(['start-up', `process start → listening, ${SEARCH_RUNS.toLocaleString('en')}-run store`, `${fmt(server.startMs)} ms, RSS ${rss ? Math.round(Number(rss) / 1024) : '?'} MB`]);
+    await searchScenarios(server.url, searchExp, []); // the store still answers after restart
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    fs.rmSync(root, { recursive: true, force: true });
+    agent.destroy();
+  }
+
+  const table = ['| scenario | workload | result |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  console.log(table);
+  if (OUT) {
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    const header = [
+      '# Runlens benchmark results',
+      '',
+      `Date: ${new Date().toISOString()} · Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM, ${os.platform()} ${os.release()} · Node ${process.version}`,
+      '',
+      'Client: Node `http` with keep-alive against `runlens serve` on 127.0.0.1 (round trips include client, loopback and fsync group commit).',
+      'Generated by `npm run bench`.',
+      '',
+    ].join('\n');
+    fs.writeFileSync(OUT, `${header}${table}\n`);
+    console.log(`\nwritten to ${OUT}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

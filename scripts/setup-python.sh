@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the real `mlflow` client into project-local venvs for the interop tests:
+#   .venv/pinned  mlflow==$MLFLOW_PINNED (must succeed)
+#   .venv/latest  the newest mlflow that installs here (a failure is a warning, not an error)
+# Re-running is cheap: a venv whose marker matches its requirement is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PINNED="${MLFLOW_PINNED:-3.6.0}"
+PYTHON="${PYTHON:-python3}"
+
+ensure_python() {
+  if "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then return; fi
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup-python: installing python3-venv with apt-get" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+  else
+    echo "setup-python: $PYTHON lacks venv/ensurepip; install python3-venv" >&2
+    exit 1
+  fi
+}
+
+# make_venv <dir> <requirement...>
+make_venv() {
+  local dir="$1"; shift
+  local want="$*"
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.runlens-req" 2>/dev/null)" = "$want" ]; then return 0; fi
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@" -r test/interop/requirements.txt
+  echo "$want" > "$dir/.runlens-req"
+}
+
+ensure_python
+mkdir -p .venv
+make_venv .venv/pinned "mlflow==$PINNED"
+echo "setup-python: .venv/pinned has mlflow $(.venv/pinned/bin/python -c 'import mlflow; print(mlflow.__version__)')"
+
+# The newest release that installs here (cached once made; delete .venv/latest to refresh).
+if make_venv .venv/latest "mlflow" --upgrade 2>/tmp/runlens-latest-venv.log; then
+  echo "setup-python: .venv/latest has mlflow $(.venv/latest/bin/python -c 'import mlflow; print(mlflow.__version__)')"
+else
+  echo "setup-python: WARNING: the newest mlflow did not install here; interop runs on the pinned client only" >&2
+  tail -5 /tmp/runlens-latest-venv.log >&2 || true
+  rm -rf .venv/latest
+fi

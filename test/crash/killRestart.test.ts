@@ -23,7 +23,7 @@ interface Server {
 
 function startCli(root: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root, '--checkpoint-mb', '0.25'], {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root, '--checkpoint-mb', '0.05'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stderr: string[] = [];

@@ -23,7 +23,8 @@ ensure_python() {
 # make_venv <dir> <requirement...>
 make_venv() {
   local dir="$1"; shift
-  local want="$*"
+  # The marker changes with the requirement and with test/interop/requirements.txt.
+  local want="$* $(sha256sum test/interop/requirements.txt | cut -c1-16)"
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.runlens-req" 2>/dev/null)" = "$want" ]; then return 0; fi
   rm -rf "$dir"
   "$PYTHON" -m venv "$dir"

@@ -14,6 +14,7 @@ Options:
   --port <port>          port to listen on (default 5000; 0 picks a free port)
   --root <dir>           store directory (default ./mlruns)
   --allowed-hosts <list> extra Host header values to accept, comma-separated ('*' disables the check)
+  --max-artifact-mb <n>  largest artifact accepted, in megabytes (default: no limit)
   --checkpoint-mb <n>    journal size that triggers a compacting snapshot (default 64)
   --log-level <level>    debug | info | warn | error (default info; debug logs every request)
   -h, --help             show this help
@@ -52,6 +53,7 @@ interface ServeArgs {
   level: Level;
   allowedHosts: string[];
   checkpointBytes?: number;
+  maxArtifactBytes?: number;
 }
 
 function parseServeArgs(argv: string[]): ServeArgs {
@@ -80,6 +82,12 @@ function parseServeArgs(argv: string[]): ServeArgs {
       case '--allowed-hosts':
         args.allowedHosts = value().split(',').map((h) => h.trim()).filter(Boolean);
         break;
+      case '--max-artifact-mb': {
+        const mb = Number(value());
+        if (!(mb > 0)) fail(`invalid --max-artifact-mb '${argv[i]}' (a positive number of megabytes)`);
+        args.maxArtifactBytes = Math.round(mb * 1024 * 1024);
+        break;
+      }
       case '--checkpoint-mb': {
         const mb = Number(value());
         if (!(mb > 0)) fail(`invalid --checkpoint-mb '${argv[i]}' (a positive number of megabytes)`);
@@ -109,7 +117,7 @@ async function serve(argv: string[]): Promise<void> {
   const root = path.resolve(args.root);
   let serving;
   try {
-    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, checkpointBytes: args.checkpointBytes });
+    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes });
   } catch (err) {
     if (err instanceof StoreLockedError) fail(err.message);
     const e = err as NodeJS.ErrnoException;

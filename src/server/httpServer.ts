@@ -4,12 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { MlflowError } from '../store/errors';
 import type { Logger } from '../store/logger';
 import type { TrackingStore } from '../store/trackingStore';
+import { registerArtifactRoutes } from './handlers/artifacts';
 import { registerExperimentRoutes } from './handlers/experiments';
 import { registerMetricRoutes } from './handlers/metrics';
+import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
 import { Fields, type FieldSource } from './requestFields';
-import { Router, type HttpMethod, type RawResponse } from './router';
+import { Router, type HttpMethod, type RawResponse, type StreamResponse } from './router';
+import { pipeline } from 'node:stream/promises';
 
 export interface ServerOptions {
   store: TrackingStore;
@@ -48,7 +51,13 @@ export function buildRouter(store: TrackingStore): Router {
   registerExperimentRoutes(router, store);
   registerRunRoutes(router, store);
   registerMetricRoutes(router, store);
+  registerModelRoutes(router, store);
+  registerArtifactRoutes(router, store);
   return router;
+}
+
+function isStream(v: unknown): v is StreamResponse {
+  return typeof v === 'object' && v !== null && 'stream' in v && 'headers' in v;
 }
 
 function isRaw(v: unknown): v is RawResponse {
@@ -161,7 +170,8 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           source = queryToSource(url.searchParams);
           if (method === 'GET') req.resume();
         } else {
-          source = parseJsonBody(method, req.headers['content-type'], await readBody(req, limit));
+          // Query parameters count too (some clients send DELETE fields there); the body wins.
+          source = { ...queryToSource(url.searchParams), ...parseJsonBody(method, req.headers['content-type'], await readBody(req, limit)) };
         }
         const result = await match.handler({
           method: method as HttpMethod,
@@ -170,8 +180,12 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           pathParams: match.pathParams,
           raw: req,
         });
-        if (isRaw(result)) {
-          res.writeHead(result.status, { 'Content-Type': result.contentType, 'Content-Length': Buffer.byteLength(result.body) });
+        if (isStream(result)) {
+          res.writeHead(result.status, result.headers);
+          await pipeline(result.stream, res).catch((err: Error) => opts.log.debug(`${url.pathname}: download cut off: ${err.message}`));
+          done(result.status);
+        } else if (isRaw(result)) {
+          res.writeHead(result.status, { 'Content-Type': result.contentType, 'Content-Length': Buffer.byteLength(result.body), ...result.headers });
           res.end(result.body);
           done(result.status);
         } else {
@@ -183,7 +197,10 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           sendError(res, err.status, err.body, { Connection: 'close' });
           done(err.status);
         } else if (err instanceof MlflowError) {
-          sendError(res, err.httpStatus, err);
+          // A refused upload may not have been read: close rather than parse its bytes as a request.
+          const unread = match.rawBody && !req.complete;
+          if (unread) req.resume();
+          sendError(res, err.httpStatus, err, unread ? { Connection: 'close' } : {});
           done(err.httpStatus);
         } else {
           opts.log.error(`${method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);

@@ -23,6 +23,14 @@ export interface RawResponse {
   status: number;
   contentType: string;
   body: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+/** A streamed response (artifact downloads). */
+export interface StreamResponse {
+  stream: NodeJS.ReadableStream;
+  status: number;
+  headers: Record<string, string | number>;
 }
 
 export type Handler = (req: ApiRequest) => Promise<unknown>;
@@ -66,15 +74,23 @@ export class Router {
     let best: { route: Route; params: Record<string, string>; literals: number } | undefined;
     let pathExists = false;
     for (const route of this.routes) {
-      if (route.segments.length !== segments.length) continue;
+      const last = route.segments[route.segments.length - 1] ?? '';
+      // A final `*name` segment takes the rest of the path (one or more segments).
+      const rest = last.startsWith('*');
+      if (rest ? segments.length < route.segments.length : route.segments.length !== segments.length) continue;
       const params: Record<string, string> = {};
       let literals = 0;
       let ok = true;
-      for (let i = 0; i < segments.length && ok; i++) {
+      for (let i = 0; i < route.segments.length && ok; i++) {
         const want = route.segments[i]!;
-        if (want.startsWith(':')) params[want.slice(1)] = decodeURIComponent(segments[i]!);
-        else if (want === segments[i]) literals++;
-        else ok = false;
+        try {
+          if (want.startsWith('*')) params[want.slice(1)] = segments.slice(i).map((x) => decodeURIComponent(x)).join('/');
+          else if (want.startsWith(':')) params[want.slice(1)] = decodeURIComponent(segments[i]!);
+          else if (want === segments[i]) literals++;
+          else ok = false;
+        } catch {
+          ok = false; // malformed %-escape: no route matches
+        }
       }
       if (!ok) continue;
       pathExists = true;

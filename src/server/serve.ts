@@ -12,6 +12,7 @@ export interface ServeOptions {
   log: Logger;
   allowedHosts?: string[];
   checkpointBytes?: number;
+  maxArtifactBytes?: number;
 }
 
 export interface ServingStore {
@@ -27,7 +28,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
   let store: LocalStore | undefined;
   try {
     const truncate = (process.env.MLFLOW_TRUNCATE_LONG_VALUES ?? 'true').toLowerCase() !== 'false';
-    store = await LocalStore.open({ root, log: opts.log, truncateLongValues: truncate, checkpointBytes: opts.checkpointBytes });
+    store = await LocalStore.open({ root, log: opts.log, truncateLongValues: truncate, checkpointBytes: opts.checkpointBytes, maxArtifactBytes: opts.maxArtifactBytes });
     for (const repair of store.recovery.repairs) opts.log.warn(repair);
     const server = await startServer({ store, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts });
     lock.setUrl(server.url);

@@ -31,6 +31,7 @@ export function wireRun(run: Run): Record<string, unknown> {
     info: wireRunInfo(run.info),
     data: { metrics: run.data.metrics.map(wireMetric), params: run.data.params, tags: run.data.tags },
     inputs: run.inputs,
+    outputs: run.outputs,
   };
 }
 

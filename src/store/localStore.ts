@@ -5,10 +5,13 @@
  * resolves once the op's journal record is fsynced.
  */
 import { randomUUID } from 'node:crypto';
+import { ArtifactStore } from './artifacts/artifactStore';
 import { alreadyExists, doesNotExist, invalidParameter, MlflowError } from './errors';
 import * as limits from './limits';
 import type { Logger } from './logger';
 import { readHistory, sampleSteps } from './metricHistory';
+import { LoggedModels } from './models/loggedModels';
+import { ModelRegistry } from './models/registry';
 import { applyOp, encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from './ops';
 import { Persistence } from './persistence';
 import { loadExperiments, loadRuns } from './runReads';
@@ -27,7 +30,7 @@ import type {
   TrackingStore,
   UpdateRunRequest,
 } from './trackingStore';
-import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type MetricWithRunId, type Page, type Run, type RunInfo, type Tag } from './types';
+import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type MetricInput, type MetricWithRunId, type Page, type Run, type RunInfo, type Tag } from './types';
 
 export interface LocalStoreOptions {
   /** Store root, e.g. `<workspace>/mlruns`. */
@@ -38,6 +41,8 @@ export interface LocalStoreOptions {
   /** Truncate over-long param/tag values (MLflow's default) instead of rejecting them. */
   truncateLongValues?: boolean;
   checkpointBytes?: number;
+  /** Largest single artifact accepted (bytes); unlimited when absent. */
+  maxArtifactBytes?: number;
 }
 
 interface RunState {
@@ -49,17 +54,26 @@ interface RunState {
 export class LocalStore implements TrackingStore {
   private readonly listeners = new Set<(c: StoreChange) => void>();
   private readonly db: SqlDb;
+  readonly loggedModels: LoggedModels;
+  readonly registry: ModelRegistry;
+  readonly artifacts: ArtifactStore;
 
   private constructor(
     private readonly persistence: Persistence,
     private readonly opts: LocalStoreOptions,
   ) {
     this.db = persistence.db;
+    const core = { db: this.db, write: (op: Op, change?: StoreChange) => this.write(op, change) };
+    this.loggedModels = new LoggedModels(core);
+    this.registry = new ModelRegistry(core, opts.root);
+    this.artifacts = new ArtifactStore(opts.root, { maxArtifactBytes: opts.maxArtifactBytes });
   }
 
   static async open(opts: LocalStoreOptions): Promise<LocalStore> {
     const persistence = await Persistence.open(opts);
     const store = new LocalStore(persistence, opts);
+    const swept = store.artifacts.sweepInterruptedUploads();
+    if (swept > 0) opts.log.warn(`removed ${swept} artifact upload(s) interrupted before the last shutdown`);
     if (store.db.value('SELECT 1 FROM experiments WHERE experiment_id = 0') === undefined) {
       await store.write({ t: 'exp.create', id: 0, name: 'Default', artifactLocation: store.artifactLocation(0), time: Date.now(), tags: [] });
     }
@@ -281,7 +295,7 @@ export class LocalStore implements TrackingStore {
     await this.write({ t: 'run.lifecycle', uuid: runId, stage: 'active', time: Date.now() }, this.runChange(runId, run));
   }
 
-  async logMetric(runId: string, metric: Metric): Promise<void> {
+  async logMetric(runId: string, metric: MetricInput): Promise<void> {
     await this.logBatch(runId, { metrics: [metric] });
   }
 
@@ -342,10 +356,17 @@ export class LocalStore implements TrackingStore {
       const shown = conflicts.map((c) => `{'key': '${c.key}', 'old_value': '${c.old_value}', 'new_value': '${c.new_value}'}`).join(', ');
       throw invalidParameter(`Changing param values is not allowed. Params were already logged='[${shown}]' for run ID='${runId}'.`);
     }
-    const metricRows = dedupeMetrics(metrics.map((m) => validateMetric(m)));
+    const validated = metrics.map((m) => ({ row: validateMetric(m), input: m }));
+    const metricRows = dedupeMetrics(validated.map((v) => v.row));
+    const modelMetrics = this.loggedModels.journalMetrics(
+      runId,
+      validated.map(({ row, input }) => ({ key: row[0], value: row[1], timestamp: row[2], step: row[3], modelId: input.model_id, datasetName: input.dataset_name, datasetDigest: input.dataset_digest })),
+    );
     const tagKVs = tags.map((t) => this.tagKV(t));
     if (metricRows.length === 0 && paramKVs.length === 0 && tagKVs.length === 0) return;
-    await this.write({ t: 'run.log', uuid: runId, metrics: metricRows, params: paramKVs, tags: tagKVs }, this.runChange(runId, run));
+    const op: Op = { t: 'run.log', uuid: runId, metrics: metricRows, params: paramKVs, tags: tagKVs };
+    if (modelMetrics.length) op.modelMetrics = modelMetrics;
+    await this.write(op, this.runChange(runId, run));
   }
 
   async logInputs(runId: string, datasets: DatasetInput[], modelIds: string[]): Promise<void> {
@@ -356,6 +377,14 @@ export class LocalStore implements TrackingStore {
     const rows: JournalDataset[] = datasets.map((d) => validateDatasetInput(d));
     if (rows.length === 0 && modelIds.length === 0) return;
     await this.write({ t: 'run.inputs', uuid: runId, datasets: rows, models: modelIds }, this.runChange(runId, run));
+  }
+
+  /** Records models a run produced (`mlflow.log_model` links the logged model to its run). */
+  async logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    const run = this.activeRun(runId);
+    for (const m of models) this.loggedModels.requireExists(m.modelId);
+    if (models.length === 0) return;
+    await this.write({ t: 'run.outputs', uuid: runId, models: models.map((m) => [m.modelId, m.step]) }, this.runChange(runId, run));
   }
 
   async searchRuns(req: SearchRunsRequest): Promise<Page<Run>> {

@@ -4,6 +4,7 @@
  * code that writes tracking tables; callers validate first, so an op never fails half-way.
  */
 import type { SqlDb } from './sqlite';
+import { applyModelOp, type JournalModelMetric, type ModelOp } from './models/modelOps';
 import type { LifecycleStage, RunStatus } from './types';
 
 export type KV = [key: string, value: string];
@@ -20,7 +21,9 @@ export interface JournalDataset {
   tags: KV[];
 }
 
-export type Op =
+export type Op = TrackingOp | ModelOp;
+
+export type TrackingOp =
   | { t: 'exp.create'; id: number; name: string; artifactLocation: string; time: number; tags: KV[] }
   | { t: 'exp.rename'; id: number; name: string; time: number }
   | { t: 'exp.lifecycle'; id: number; stage: LifecycleStage; time: number }
@@ -38,7 +41,7 @@ export type Op =
     }
   | { t: 'run.update'; uuid: string; status?: RunStatus; endTime?: number; name?: string }
   | { t: 'run.lifecycle'; uuid: string; stage: LifecycleStage; time: number }
-  | { t: 'run.log'; uuid: string; metrics: JournalMetric[]; params: KV[]; tags: KV[] }
+  | { t: 'run.log'; uuid: string; metrics: JournalMetric[]; params: KV[]; tags: KV[]; modelMetrics?: JournalModelMetric[] }
   | { t: 'run.deleteTag'; uuid: string; key: string }
   | { t: 'run.inputs'; uuid: string; datasets: JournalDataset[]; models: string[] };
 
@@ -242,6 +245,7 @@ export function applyOp(db: SqlDb, op: Op): SeriesWrite | undefined {
         const run = runRow(db, op.uuid);
         for (const [k, v] of op.params) db.run('INSERT OR IGNORE INTO params (run, key, value) VALUES (?, ?, ?)', [run.id, k, v]);
         for (const [k, v] of op.tags) setRunTag(db, run.id, op.uuid, k, v);
+        if (op.modelMetrics?.length) applyModelOp(db, { t: 'lm.metrics', metrics: op.modelMetrics });
         return applyMetrics(db, run, op.uuid, op.metrics);
       }
       case 'run.deleteTag':
@@ -249,6 +253,9 @@ export function applyOp(db: SqlDb, op: Op): SeriesWrite | undefined {
         return undefined;
       case 'run.inputs':
         applyInputs(db, runRow(db, op.uuid), op);
+        return undefined;
+      default:
+        applyModelOp(db, op);
         return undefined;
     }
   });

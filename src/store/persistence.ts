@@ -7,6 +7,7 @@
  *   journal/NNNNNNNN.log  write-ahead journal generations
  *   series/ab/<run>.bin   metric histories (see seriesFiles.ts)
  */
+import { fsyncDir } from './fsyncDir';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeRecord, JournalWriter, readJournal } from './journal';
@@ -34,15 +35,6 @@ export interface RecoveryReport {
 
 function journalName(gen: number): string {
   return `${String(gen).padStart(8, '0')}.log`;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export class Persistence {

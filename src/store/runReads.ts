@@ -41,6 +41,7 @@ export function loadRuns(db: SqlDb, ids: number[]): Run[] {
   const metrics = new Map<number, Metric[]>();
   const inputs = new Map<number, Map<number, DatasetInput>>();
   const models = new Map<number, { model_id: string }[]>();
+  const outputs = new Map<number, { model_id: string; step: number }[]>();
   for (const part of chunks(ids)) {
     const ph = placeholders(part.length);
     for (const r of db.all<RunRow>(
@@ -87,6 +88,9 @@ export function loadRuns(db: SqlDb, ids: number[]): Run[] {
     for (const [run, modelId] of db.rows(`SELECT run, model_id FROM run_model_inputs WHERE run IN (${ph})`, part)) {
       group(models, run as number, { model_id: modelId as string });
     }
+    for (const [run, modelId, step] of db.rows(`SELECT run, model_id, step FROM run_model_outputs WHERE run IN (${ph})`, part)) {
+      group(outputs, run as number, { model_id: modelId as string, step: step as number });
+    }
   }
   const runs: Run[] = [];
   for (const id of ids) {
@@ -107,6 +111,7 @@ export function loadRuns(db: SqlDb, ids: number[]): Run[] {
       },
       data: { metrics: metrics.get(id) ?? [], params: params.get(id) ?? [], tags: tags.get(id) ?? [] },
       inputs: { dataset_inputs: [...(inputs.get(id)?.values() ?? [])], model_inputs: models.get(id) ?? [] },
+      outputs: { model_outputs: outputs.get(id) ?? [] },
     });
   }
   return runs;

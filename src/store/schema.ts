@@ -67,4 +67,69 @@ CREATE TABLE IF NOT EXISTS run_input_tags (
 CREATE TABLE IF NOT EXISTS run_model_inputs (
   run INTEGER NOT NULL, model_id TEXT NOT NULL, PRIMARY KEY (run, model_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_model_outputs (
+  run INTEGER NOT NULL, model_id TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (run, model_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS logged_models (
+  model_id TEXT PRIMARY KEY,
+  experiment_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  artifact_location TEXT NOT NULL,
+  creation_time INTEGER NOT NULL,
+  last_updated_time INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL,
+  model_type TEXT,
+  source_run_id TEXT,
+  status_message TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS logged_models_by_experiment ON logged_models (experiment_id, creation_time);
+CREATE INDEX IF NOT EXISTS logged_models_by_run ON logged_models (source_run_id);
+CREATE TABLE IF NOT EXISTS logged_model_tags (
+  model_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logged_model_params (
+  model_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logged_model_metrics (
+  model_id TEXT NOT NULL, key TEXT NOT NULL, value REAL, is_nan INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL, step INTEGER NOT NULL, run_id TEXT,
+  dataset_name TEXT, dataset_digest TEXT
+);
+CREATE INDEX IF NOT EXISTS logged_model_metrics_by_model ON logged_model_metrics (model_id, key);
+
+CREATE TABLE IF NOT EXISTS registered_models (
+  name TEXT PRIMARY KEY,
+  creation_time INTEGER NOT NULL,
+  last_updated_time INTEGER NOT NULL,
+  description TEXT,
+  user_id TEXT,
+  next_version INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS registered_model_tags (
+  name TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS registered_model_aliases (
+  name TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (name, alias)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS model_versions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  creation_time INTEGER NOT NULL,
+  last_updated_time INTEGER NOT NULL,
+  description TEXT,
+  user_id TEXT,
+  current_stage TEXT NOT NULL,
+  source TEXT NOT NULL,
+  run_id TEXT,
+  run_link TEXT,
+  storage_location TEXT,
+  model_id TEXT,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS model_versions_by_run ON model_versions (run_id);
+CREATE TABLE IF NOT EXISTS model_version_tags (
+  name TEXT NOT NULL, version INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, version, key)
+) WITHOUT ROWID;
 `;

@@ -2,7 +2,10 @@
  * What the server and the UI read and write through. The local sql.js store implements it
  * today; a remote MLflow server and read-only imports (mlflow.db, legacy mlruns/) will too.
  */
-import type { DatasetInput, Experiment, Metric, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from './types';
+import type { ArtifactStore } from './artifacts/artifactStore';
+import type { LoggedModels } from './models/loggedModels';
+import type { ModelRegistry } from './models/registry';
+import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from './types';
 
 export interface CreateRunRequest {
   experimentId?: string | undefined;
@@ -36,7 +39,7 @@ export interface SearchExperimentsRequest {
 }
 
 export interface LogBatchRequest {
-  metrics?: Metric[] | undefined;
+  metrics?: MetricInput[] | undefined;
   params?: Tag[] | undefined;
   tags?: Tag[] | undefined;
 }
@@ -52,7 +55,9 @@ export interface BulkIntervalRequest {
 /** Pushed after every acknowledged write, so views can refresh without polling. */
 export type StoreChange =
   | { kind: 'experiment'; experimentId: string }
-  | { kind: 'run'; runId: string; experimentId: string; created?: boolean };
+  | { kind: 'run'; runId: string; experimentId: string; created?: boolean }
+  | { kind: 'loggedModel'; modelId: string }
+  | { kind: 'registeredModel'; name: string };
 
 export interface TrackingStore {
   createExperiment(name: string, artifactLocation?: string, tags?: Tag[]): Promise<string>;
@@ -70,16 +75,21 @@ export interface TrackingStore {
   updateRun(runId: string, req: UpdateRunRequest): Promise<RunInfo>;
   deleteRun(runId: string): Promise<void>;
   restoreRun(runId: string): Promise<void>;
-  logMetric(runId: string, metric: Metric): Promise<void>;
+  logMetric(runId: string, metric: MetricInput): Promise<void>;
   logParam(runId: string, param: Tag): Promise<void>;
   setTag(runId: string, tag: Tag): Promise<void>;
   deleteTag(runId: string, key: string): Promise<void>;
   logBatch(runId: string, req: LogBatchRequest): Promise<void>;
   logInputs(runId: string, datasets: DatasetInput[], modelIds: string[]): Promise<void>;
+  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;
   searchRuns(req: SearchRunsRequest): Promise<Page<Run>>;
 
   getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>>;
   getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]>;
+
+  readonly loggedModels: LoggedModels;
+  readonly registry: ModelRegistry;
+  readonly artifacts: ArtifactStore;
 
   onDidChange(listener: (change: StoreChange) => void): () => void;
   close(): Promise<void>;

@@ -31,6 +31,13 @@ export interface Metric {
   step: number;
 }
 
+/** A metric as logged: optionally linked to a logged model and a dataset (MLflow 3). */
+export interface MetricInput extends Metric {
+  model_id?: string | undefined;
+  dataset_name?: string | undefined;
+  dataset_digest?: string | undefined;
+}
+
 export interface MetricWithRunId extends Metric {
   run_id: string;
 }
@@ -66,6 +73,7 @@ export interface Run {
   info: RunInfo;
   data: { metrics: Metric[]; params: Tag[]; tags: Tag[] };
   inputs: { dataset_inputs: DatasetInput[]; model_inputs: { model_id: string }[] };
+  outputs: { model_outputs: { model_id: string; step: number }[] };
 }
 
 export interface Page<T> {

@@ -19,8 +19,9 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
 class RunlensServer:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, extra_args=None):
         self.root = root
+        self.extra_args = list(extra_args or [])
         self.proc = None
         self.url = None
         self.log = root.parent / "server.log"
@@ -29,7 +30,7 @@ class RunlensServer:
         assert CLI.exists(), f"build the CLI first: {CLI}"
         log = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            ["node", str(CLI), "serve", "--port", "0", "--root", str(self.root)],
+            ["node", str(CLI), "serve", "--port", "0", "--root", str(self.root), *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

@@ -1,20 +1,28 @@
 /** Run RPCs: create/get/update/delete/restore, logging, tags, inputs and search. */
 import { invalidParameter } from '../../store/errors';
 import type { TrackingStore } from '../../store/trackingStore';
-import { RUN_STATUSES, VIEW_TYPES, type DatasetInput, type Metric, type RunStatus } from '../../store/types';
+import { RUN_STATUSES, VIEW_TYPES, type DatasetInput, type MetricInput, type RunStatus } from '../../store/types';
 import { Fields, missingParameter, parseDouble, type FieldSource } from '../requestFields';
 import type { Router } from '../router';
 import { wireRun, wireRunInfo } from '../wire';
 import { readTags } from './experiments';
 
-function readMetric(source: FieldSource, path: string): Metric {
+function readMetric(source: FieldSource, path: string): MetricInput {
   const f = new Fields(source, false);
   const key = f.string('key');
   if (!key) throw missingParameter(`${path}key`);
   if (!f.has('value')) throw missingParameter(`${path}value`);
   const timestamp = f.int('timestamp');
   if (timestamp === undefined) throw missingParameter(`${path}timestamp`);
-  return { key, value: parseDouble(`${path}value`, source.value), timestamp, step: f.int('step') ?? 0 };
+  const metric: MetricInput = { key, value: parseDouble(`${path}value`, source.value), timestamp, step: f.int('step') ?? 0 };
+  // MLflow 3 links metrics to a logged model and a dataset.
+  const modelId = f.string('model_id');
+  if (modelId) metric.model_id = modelId;
+  const datasetName = f.string('dataset_name');
+  if (datasetName) metric.dataset_name = datasetName;
+  const datasetDigest = f.string('dataset_digest');
+  if (datasetDigest) metric.dataset_digest = datasetDigest;
+  return metric;
 }
 
 function readDatasets(fields: Fields): DatasetInput[] {
@@ -92,6 +100,17 @@ export function registerRunRoutes(router: Router, store: TrackingStore): void {
       params: readTags(fields, 'params'),
       tags: readTags(fields, 'tags'),
     });
+    return {};
+  });
+
+  router.api('POST', '/mlflow/runs/outputs', async ({ fields }) => {
+    const models = fields.objects('models').map((m, i) => {
+      const f = new Fields(m, false);
+      const modelId = f.string('model_id');
+      if (!modelId) throw missingParameter(`models[${i}].model_id`);
+      return { modelId, step: f.int('step') ?? 0 };
+    });
+    await store.logOutputs(fields.runId(), models);
     return {};
   });
 

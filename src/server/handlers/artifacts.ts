@@ -1,0 +1,120 @@
+/**
+ * The artifact proxy (`/api/2.0/mlflow-artifacts/...`, what `mlflow server` serves by default)
+ * and `/api/2.0/mlflow/artifacts/list`. Uploads and downloads stream; paths are validated by
+ * the artifact store, which confines them to the store root.
+ */
+import * as path from 'node:path';
+import { invalidParameter, MlflowError } from '../../store/errors';
+import { contentTypeFor } from '../../store/artifacts/contentTypes';
+import type { TrackingStore } from '../../store/trackingStore';
+import { Fields, missingParameter } from '../requestFields';
+import type { RawResponse, Router, StreamResponse } from '../router';
+
+/** `mlflow-artifacts:/1/abc/artifacts` (or an http URL of this proxy) → `1/abc/artifacts`. */
+export function proxyPathOf(uri: string): string | undefined {
+  const scheme = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
+  if (scheme) return scheme[1]!.replace(/\/+$/, '');
+  const http = /^https?:\/\/[^/]+\/api\/2\.0\/mlflow-artifacts\/artifacts\/?(.*)$/.exec(uri);
+  return http ? http[1]!.replace(/\/+$/, '') : undefined;
+}
+
+function joinPath(...parts: (string | undefined)[]): string {
+  return parts.filter((p) => p !== undefined && p !== '').join('/');
+}
+
+export function registerArtifactRoutes(router: Router, store: TrackingStore): void {
+  const artifacts = store.artifacts;
+
+  router.api(
+    'PUT',
+    '/mlflow-artifacts/artifacts/*path',
+    async ({ pathParams, raw }) => {
+      await artifacts.write(pathParams.path!, raw);
+      return {};
+    },
+    { rawBody: true },
+  );
+
+  router.api('GET', '/mlflow-artifacts/artifacts/*path', async ({ pathParams }): Promise<StreamResponse> => {
+    const file = artifacts.read(pathParams.path!);
+    const name = path.posix.basename(pathParams.path!);
+    return {
+      stream: file.stream,
+      status: 200,
+      headers: {
+        'Content-Type': contentTypeFor(name),
+        'Content-Length': file.size,
+        'Content-Disposition': `attachment; filename="${name.replace(/["\\\r\n]/g, '_')}"`,
+        'X-Content-Type-Options': 'nosniff',
+        // Artifacts are user data: never let a browser run them as a page of this origin.
+        'Content-Security-Policy': "sandbox; default-src 'none'",
+      },
+    };
+  });
+
+  router.api('GET', '/mlflow-artifacts/artifacts', async ({ fields }) => {
+    const files = artifacts.list(fields.string('path'));
+    return files.length ? { files } : {};
+  });
+
+  router.api('DELETE', '/mlflow-artifacts/artifacts/*path', async ({ pathParams }) => {
+    artifacts.delete(pathParams.path!);
+    return {};
+  });
+
+  // Multipart uploads: the client asks for part URLs, PUTs each part to them, then completes.
+  router.api('POST', '/mlflow-artifacts/mpu/create/*path', async ({ pathParams, fields, raw }) => {
+    const local = fields.requiredString('path');
+    const numParts = fields.int('num_parts') ?? 1;
+    const target = joinPath(pathParams.path, path.basename(local));
+    const { uploadId, parts } = artifacts.createMultipart(target, numParts);
+    const host = raw.headers.host ?? '127.0.0.1';
+    return {
+      upload_id: uploadId,
+      credentials: parts.map((n) => ({ url: `http://${host}/api/2.0/mlflow-artifacts/mpu/part/${uploadId}/${n}`, part_number: n, headers: {} })),
+    };
+  });
+
+  router.api(
+    'PUT',
+    '/mlflow-artifacts/mpu/part/:uploadId/:part',
+    async ({ pathParams, raw }): Promise<RawResponse> => {
+      const etag = await artifacts.writePart(pathParams.uploadId!, Number(pathParams.part), raw);
+      return { raw: true, status: 200, contentType: 'application/json', body: '{}', headers: { ETag: etag } };
+    },
+    { rawBody: true },
+  );
+
+  router.api('POST', '/mlflow-artifacts/mpu/complete/*path', async ({ pathParams, fields }) => {
+    const local = fields.requiredString('path');
+    const uploadId = fields.requiredString('upload_id');
+    const parts = fields.objects('parts').map((p, i) => {
+      const n = new Fields(p, false).int('part_number');
+      if (n === undefined) throw missingParameter(`parts[${i}].part_number`);
+      return n;
+    });
+    if (parts.length === 0) throw missingParameter('parts');
+    await artifacts.completeMultipart(joinPath(pathParams.path, path.basename(local)), uploadId, parts);
+    return {};
+  });
+
+  router.api('POST', '/mlflow-artifacts/mpu/abort/*path', async ({ fields }) => {
+    artifacts.abortMultipart(fields.requiredString('upload_id'));
+    return {};
+  });
+
+  // The tracking API's listing: paths relative to the run's artifact root.
+  const listRunArtifacts = async ({ fields }: { fields: Fields }): Promise<unknown> => {
+    const runId = fields.runId();
+    const run = await store.getRun(runId);
+    const root = proxyPathOf(run.info.artifact_uri);
+    if (root === undefined) {
+      throw new MlflowError('NOT_IMPLEMENTED', `Listing artifacts at '${run.info.artifact_uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
+    }
+    const rel = fields.string('path') ?? '';
+    if (rel.split('/').includes('..')) throw invalidParameter(`Invalid path '${rel}': '..' is not allowed.`);
+    const files = artifacts.list(joinPath(root, rel)).map((f) => ({ ...f, path: joinPath(rel.replace(/\/+$/, ''), f.path) }));
+    return { root_uri: run.info.artifact_uri, files };
+  };
+  router.api('GET', '/mlflow/artifacts/list', listRunArtifacts);
+}

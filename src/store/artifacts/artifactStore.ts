@@ -1,0 +1,252 @@
+/**
+ * Artifact files under the store root (`<root>/<experiment>/<run>/artifacts/…`,
+ * `<root>/<experiment>/models/<model>/artifacts/…`), addressed by the relative paths of MLflow's
+ * artifact proxy. Uploads stream to a temp file in `.runlens/uploads`, are fsynced, then renamed
+ * into place: an interrupted upload leaves nothing visible, an acknowledged one survives a crash.
+ */
+import { fsyncDir } from '../fsyncDir';
+import { createHash, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { MlflowError, invalidParameter, doesNotExist } from '../errors';
+import { INTERNAL_DIR, normaliseArtifactPath, resolveInside } from './artifactPaths';
+
+export interface ArtifactFileInfo {
+  /** Relative to the listed directory (the proxy's shape) or to a run root (runs/artifacts/list). */
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+
+export interface ArtifactDownload {
+  size: number;
+  stream: Readable;
+}
+
+export interface ArtifactStoreOptions {
+  /** Largest single artifact accepted, in bytes (default: no limit). */
+  maxArtifactBytes?: number;
+}
+
+export interface MultipartCredential {
+  part_number: number;
+  /** Server-relative path the client PUTs the part to. */
+  path: string;
+}
+
+export class ArtifactTooLargeError extends MlflowError {
+  constructor(limit: number) {
+    super('INVALID_PARAMETER_VALUE', `Artifact exceeds the maximum artifact size of ${limit} bytes (runlens serve --max-artifact-mb).`);
+  }
+  override get httpStatus(): number {
+    return 413;
+  }
+}
+
+export class ArtifactStore {
+  private readonly uploads: string;
+
+  constructor(
+    readonly root: string,
+    private readonly opts: ArtifactStoreOptions = {},
+  ) {
+    this.uploads = path.join(root, INTERNAL_DIR, 'uploads');
+  }
+
+  /** Removes temp files of uploads that were cut off before a restart. */
+  sweepInterruptedUploads(): number {
+    if (!fs.existsSync(this.uploads)) return 0;
+    const stale = fs.readdirSync(this.uploads);
+    for (const f of stale) fs.rmSync(path.join(this.uploads, f), { recursive: true, force: true });
+    return stale.length;
+  }
+
+  private file(rawPath: string): { rel: string; full: string } {
+    const rel = normaliseArtifactPath(rawPath);
+    return { rel, full: resolveInside(this.root, rel) };
+  }
+
+  /** Streams `body` to `rawPath`, replacing any file there only once every byte is on disk. */
+  async write(rawPath: string, body: Readable): Promise<number> {
+    const { rel, full } = this.file(rawPath);
+    if (fs.existsSync(full) && fs.statSync(full).isDirectory()) throw invalidParameter(`Cannot write artifact '${rel}': it is a directory.`);
+    fs.mkdirSync(this.uploads, { recursive: true });
+    const tmp = path.join(this.uploads, randomUUID());
+    const limit = this.opts.maxArtifactBytes;
+    let size = 0;
+    try {
+      const out = fs.createWriteStream(tmp, { flags: 'wx' });
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            size += chunk.length;
+            if (limit !== undefined && size > limit) throw new ArtifactTooLargeError(limit);
+            yield chunk;
+          }
+        },
+        out,
+      );
+      await this.commit(tmp, rel, full);
+      return size;
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** fsync the temp file, re-check the destination (a symlink may have appeared), rename, fsync the directory. */
+  private async commit(tmp: string, rel: string, full: string): Promise<void> {
+    const fh = await fs.promises.open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    fs.mkdirSync(path.dirname(resolveInside(this.root, rel)), { recursive: true });
+    resolveInside(this.root, rel);
+    fs.renameSync(tmp, full);
+    fsyncDir(path.dirname(full));
+  }
+
+  /** Opens a file for download; RESOURCE_DOES_NOT_EXIST (404) if it is missing or a directory. */
+  read(rawPath: string): ArtifactDownload {
+    const { rel, full } = this.file(rawPath);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(full);
+    } catch {
+      throw doesNotExist(`Artifact '${rel}' does not exist.`);
+    }
+    if (!stat.isFile()) throw doesNotExist(`Artifact '${rel}' is not a file.`);
+    return { size: stat.size, stream: fs.createReadStream(full) };
+  }
+
+  /**
+   * Lists one directory level. A missing path, or a path naming a file, lists as empty: the
+   * client tells files from directories that way.
+   */
+  list(rawPath: string | undefined): ArtifactFileInfo[] {
+    const rel = normaliseArtifactPath(rawPath ?? '', true);
+    const full = resolveInside(this.root, rel);
+    let entries: fs.Dirent[];
+    try {
+      if (!fs.statSync(full).isDirectory()) return [];
+      entries = fs.readdirSync(full, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+    const out: ArtifactFileInfo[] = [];
+    for (const e of entries) {
+      if (rel === '' && e.name === INTERNAL_DIR) continue;
+      const child = path.join(full, e.name);
+      let stat: fs.Stats;
+      try {
+        stat = fs.statSync(child);
+        resolveInside(this.root, rel ? `${rel}/${e.name}` : e.name);
+      } catch {
+        continue; // dangling or escaping symlink: not an artifact
+      }
+      out.push(stat.isDirectory() ? { path: e.name, is_dir: true } : { path: e.name, is_dir: false, file_size: stat.size });
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Every file under a directory, recursively, with paths relative to it. */
+  listRecursive(rawPath: string): ArtifactFileInfo[] {
+    const out: ArtifactFileInfo[] = [];
+    const walk = (rel: string, prefix: string): void => {
+      for (const f of this.list(rel)) {
+        const p = prefix ? `${prefix}/${f.path}` : f.path;
+        out.push({ ...f, path: p });
+        if (f.is_dir) walk(rel ? `${rel}/${f.path}` : f.path, p);
+      }
+    };
+    walk(normaliseArtifactPath(rawPath, true), '');
+    return out;
+  }
+
+  /** Deletes a file or a directory tree. */
+  delete(rawPath: string): void {
+    const { rel, full } = this.file(rawPath);
+    if (!fs.existsSync(full)) throw doesNotExist(`Artifact '${rel}' does not exist.`);
+    fs.rmSync(full, { recursive: true, force: true });
+  }
+
+  /** Removes everything under a directory, if it exists (garbage collection of deleted entities). */
+  deleteTree(rawPath: string): void {
+    const { full } = this.file(rawPath);
+    fs.rmSync(full, { recursive: true, force: true });
+  }
+
+  // ---- multipart uploads (the client uses them for files ≥ 500 MB when enabled) ----------
+
+  createMultipart(rawPath: string, numParts: number): { uploadId: string; parts: number[] } {
+    normaliseArtifactPath(rawPath);
+    if (!Number.isInteger(numParts) || numParts < 1 || numParts > 10_000) {
+      throw invalidParameter(`Invalid num_parts ${numParts}: expected 1 to 10000.`);
+    }
+    const uploadId = randomUUID();
+    fs.mkdirSync(path.join(this.uploads, `mpu-${uploadId}`), { recursive: true });
+    fs.writeFileSync(path.join(this.uploads, `mpu-${uploadId}`, 'target'), rawPath);
+    return { uploadId, parts: Array.from({ length: numParts }, (_, i) => i + 1) };
+  }
+
+  private mpuDir(uploadId: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw invalidParameter(`Invalid upload_id '${uploadId}'.`);
+    const dir = path.join(this.uploads, `mpu-${uploadId}`);
+    if (!fs.existsSync(dir)) throw doesNotExist(`Multipart upload '${uploadId}' does not exist.`);
+    return dir;
+  }
+
+  /** Stores one part; returns its ETag (an MD5 of the bytes, as S3 does). */
+  async writePart(uploadId: string, partNumber: number, body: Readable): Promise<string> {
+    const dir = this.mpuDir(uploadId);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw invalidParameter(`Invalid part number ${partNumber}.`);
+    const hash = createHash('md5');
+    const tmp = path.join(dir, `${partNumber}.tmp`);
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      fs.createWriteStream(tmp),
+    );
+    fs.renameSync(tmp, path.join(dir, String(partNumber)));
+    return `"${hash.digest('hex')}"`;
+  }
+
+  /** Concatenates the parts, in order, into the target file (temp + fsync + rename). */
+  async completeMultipart(rawPath: string, uploadId: string, partNumbers: number[]): Promise<void> {
+    const dir = this.mpuDir(uploadId);
+    const target = fs.readFileSync(path.join(dir, 'target'), 'utf8');
+    if (normaliseArtifactPath(target) !== normaliseArtifactPath(rawPath)) throw invalidParameter(`Upload '${uploadId}' belongs to another path.`);
+    const { rel, full } = this.file(rawPath);
+    const tmp = path.join(dir, 'assembled');
+    const out = fs.openSync(tmp, 'w');
+    let size = 0;
+    try {
+      for (const n of [...partNumbers].sort((a, b) => a - b)) {
+        const part = path.join(dir, String(n));
+        if (!fs.existsSync(part)) throw invalidParameter(`Part ${n} of upload '${uploadId}' was never uploaded.`);
+        const data = fs.readFileSync(part);
+        size += data.length;
+        if (this.opts.maxArtifactBytes !== undefined && size > this.opts.maxArtifactBytes) throw new ArtifactTooLargeError(this.opts.maxArtifactBytes);
+        fs.writeSync(out, data);
+      }
+    } finally {
+      fs.closeSync(out);
+    }
+    await this.commit(tmp, rel, full);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  abortMultipart(uploadId: string): void {
+    fs.rmSync(this.mpuDir(uploadId), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * What the store's sub-stores (logged models, registry) share with LocalStore: the sql.js
+ * database for reads and validation, and the one journaled write path.
+ */
+import type { Op } from './ops';
+import type { SqlDb } from './sqlite';
+import type { StoreChange } from './trackingStore';
+
+export interface StoreCore {
+  readonly db: SqlDb;
+  /** Applies `op` to sql.js now and resolves once its journal record is durable. */
+  write(op: Op, change?: StoreChange): Promise<void>;
+}

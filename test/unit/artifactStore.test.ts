@@ -1,0 +1,91 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { normaliseArtifactPath, resolveInside } from '../../src/store/artifacts/artifactPaths';
+import { ArtifactStore } from '../../src/store/artifacts/artifactStore';
+import { MlflowError } from '../../src/store/errors';
+import { tempRoot } from './helpers';
+
+function refused(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => err instanceof MlflowError && err.errorCode === 'INVALID_PARAMETER_VALUE' && pattern.test(err.message));
+}
+
+describe('artifact paths', () => {
+  it('normalises harmless paths', () => {
+    assert.equal(normaliseArtifactPath('1/run/artifacts/./a//b.txt'), '1/run/artifacts/a/b.txt');
+    assert.equal(normaliseArtifactPath('', true), '');
+  });
+
+  it('refuses every way out of the root', () => {
+    refused(() => normaliseArtifactPath('../x'), /'\.\.'/);
+    refused(() => normaliseArtifactPath('a/../../x'), /'\.\.'/);
+    refused(() => normaliseArtifactPath('/etc/passwd'), /absolute/);
+    refused(() => normaliseArtifactPath('C:/Windows/x'), /absolute/);
+    refused(() => normaliseArtifactPath('a\\..\\..\\x'), /backslash/);
+    refused(() => normaliseArtifactPath('a/b\0.txt'), /NUL/);
+    refused(() => normaliseArtifactPath('.runlens/store.sqlite'), /reserved/);
+    refused(() => normaliseArtifactPath(''), /file path is required/);
+  });
+
+  it('refuses a symlink that leads outside, follows one that stays inside', () => {
+    const root = tempRoot();
+    const outside = tempRoot();
+    fs.mkdirSync(path.join(root, 'in'));
+    fs.symlinkSync(outside, path.join(root, 'out'));
+    fs.symlinkSync(path.join(root, 'in'), path.join(root, 'alias'));
+    refused(() => resolveInside(root, 'out/file.txt'), /outside/);
+    assert.equal(resolveInside(root, 'alias/file.txt'), path.join(root, 'alias', 'file.txt'));
+  });
+});
+
+describe('artifact store', () => {
+  it('writes atomically: a stream that fails leaves no file and no temp', async () => {
+    const root = tempRoot();
+    const store = new ArtifactStore(root);
+    const body = new PassThrough();
+    const writing = store.write('1/r/artifacts/f.bin', body);
+    body.write(Buffer.alloc(1000));
+    body.destroy(new Error('client went away'));
+    await assert.rejects(writing, /client went away/);
+    assert.equal(fs.existsSync(path.join(root, '1/r/artifacts/f.bin')), false);
+    assert.deepEqual(fs.readdirSync(path.join(root, '.runlens', 'uploads')), []);
+  });
+
+  it('replaces an existing file only when the new one is complete, and enforces the size limit', async () => {
+    const root = tempRoot();
+    const store = new ArtifactStore(root, { maxArtifactBytes: 10 });
+    await store.write('1/r/artifacts/f.txt', Readable.from([Buffer.from('old')]));
+    await assert.rejects(store.write('1/r/artifacts/f.txt', Readable.from([Buffer.from('0123456789abc')])), (err: unknown) => err instanceof MlflowError && err.httpStatus === 413);
+    assert.equal(fs.readFileSync(path.join(root, '1/r/artifacts/f.txt'), 'utf8'), 'old');
+  });
+
+  it('lists one level with sizes, hides internals, and lists a file path as empty', async () => {
+    const root = tempRoot();
+    const store = new ArtifactStore(root);
+    await store.write('1/r/artifacts/a.txt', Readable.from([Buffer.from('abc')]));
+    await store.write('1/r/artifacts/d/b.txt', Readable.from([Buffer.from('b')]));
+    assert.deepEqual(store.list('1/r/artifacts'), [
+      { path: 'a.txt', is_dir: false, file_size: 3 },
+      { path: 'd', is_dir: true },
+    ]);
+    assert.deepEqual(store.list('1/r/artifacts/a.txt'), []);
+    assert.deepEqual(store.list('missing'), []);
+    assert.ok(!store.list('').some((f) => f.path === '.runlens'));
+    assert.deepEqual(
+      store.listRecursive('1/r/artifacts').map((f) => f.path),
+      ['a.txt', 'd', 'd/b.txt'],
+    );
+  });
+
+  it('assembles multipart uploads in part order', async () => {
+    const root = tempRoot();
+    const store = new ArtifactStore(root);
+    const { uploadId } = store.createMultipart('1/r/artifacts/m.bin', 2);
+    await store.writePart(uploadId, 2, Readable.from([Buffer.from('world')]));
+    await store.writePart(uploadId, 1, Readable.from([Buffer.from('hello ')]));
+    await store.completeMultipart('1/r/artifacts/m.bin', uploadId, [2, 1]);
+    assert.equal(fs.readFileSync(path.join(root, '1/r/artifacts/m.bin'), 'utf8'), 'hello world');
+    assert.throws(() => store.abortMultipart(uploadId), /does not exist/);
+  });
+});

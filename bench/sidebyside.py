@@ -29,6 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# A bounded wait per request. Searches run without retries (a retry would hide a slow answer);
+# other calls keep a few, since mlflow server answers 503 while its workers are saturated.
+SEARCH_TIMEOUT_S = 120
+SLOW_SAMPLE_S = 30  # after one sample this slow, a target is not asked again for that workload
+os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "3"
+os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(SEARCH_TIMEOUT_S)
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 import mlflow  # noqa: E402
@@ -63,16 +69,29 @@ def _wait_health(url, proc, timeout=180):
     raise RuntimeError(f"{url} not healthy after {timeout}s")
 
 
+def _tree(pid):
+    """A process and all its descendants (mlflow server runs uvicorn workers and job runners)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4; the name in () may hold spaces
+        children.setdefault(ppid, []).append(int(entry))
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo += children.get(p, [])
+    return pids
+
+
 def _tree_rss_mb(pid):
-    """RSS of a process and its children (mlflow server runs workers)."""
     total = 0
-    pids = [pid]
-    try:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-        pids += [int(p) for p in out.split()]
-    except Exception:
-        pass
-    for p in pids:
+    for p in _tree(pid):
         try:
             for line in open(f"/proc/{p}/status"):
                 if line.startswith("VmRSS:"):
@@ -117,12 +136,18 @@ class Target:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
+            family = _tree(self.proc.pid)
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+            for p in family:  # helpers that left the process group
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 # ---- measurement helpers ---------------------------------------------------------------------
@@ -141,14 +166,34 @@ def timed(fn, *a, **kw):
     return time.perf_counter() - t, out
 
 
-def alternate(targets, reps, fn):
-    """Runs fn(target, rep) for each target, alternating order per repetition."""
+TIMED_OUT = []  # (kind, what) for the report
+
+
+def alternate(targets, reps, fn, what="", unit_ms=False):
+    """Runs fn(target, rep) for each target, alternating order per repetition. A request that
+    times out is recorded as the timeout (a lower bound), the server restarted (it may still be
+    busy with it), and that target is not asked again for this workload."""
     samples = {t.kind: [] for t in targets}
+    gave_up = set()
     for rep in range(reps):
         order = targets if rep % 2 == 0 else list(reversed(targets))
         for t in order:
+            if t.kind in gave_up:
+                continue
             t.use()
-            samples[t.kind].append(fn(t, rep))
+            try:
+                sample = fn(t, rep)
+                samples[t.kind].append(sample)
+                if unit_ms and sample > SLOW_SAMPLE_S * 1000:
+                    gave_up.add(t.kind)
+            except Exception as err:  # noqa: BLE001 - a timeout surfaces as MlflowException or requests' errors
+                if "timed out" not in str(err).lower() and "timeout" not in type(err).__name__.lower():
+                    raise
+                samples[t.kind].append(SEARCH_TIMEOUT_S * 1000)
+                TIMED_OUT.append((t.kind, what))
+                gave_up.add(t.kind)
+                t.stop()
+                t.start()
     return samples
 
 
@@ -339,130 +384,161 @@ def main():
     results = Results()
     targets = [Target("runlens", work).start(), Target("mlflow", work).start()]
     notes = []
-    try:
-        # 1. ingest
-        s = alternate(targets, reps, lambda t, rep: ingest_once(t, rep, sizes["ingest_runs"]))
-        results.add("ingest", f"{sizes['ingest_runs']} runs × (20 params, 10 tags, 10 metrics × 1000 steps) via log_batch", "s", s)
-        lat = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]))
-        results.add("ingest", f"training loop: single log_metric, p50 over {sizes['loop_steps']} calls", "ms", {k: [percentile(x, 0.5) for x in v] for k, v in lat.items()})
-        results.add("ingest", "training loop: single log_metric, p95", "ms", {k: [percentile(x, 0.95) for x in v] for k, v in lat.items()})
+    state = {}
 
-        # 2. search at two store sizes, seeded identically
-        exp_ids = {}
-        seeded = 0
-        for tier in sizes["search_tiers"]:
+    def guarded(name, fn):
+        """A failing section is reported, and the next one still runs."""
+        try:
+            fn()
+        except Exception as err:  # noqa: BLE001
+            notes.append(f"- **{name} failed**: {type(err).__name__}: {str(err)[:300]}")
+            for t in targets:  # leave both servers in a usable state for what follows
+                if t.proc.poll() is not None:
+                    t.start()
+
+    try:
+        def section_0():
+            # 1. ingest
+            s = alternate(targets, reps, lambda t, rep: ingest_once(t, rep, sizes["ingest_runs"]))
+            results.add("ingest", f"{sizes['ingest_runs']} runs × (20 params, 10 tags, 10 metrics × 1000 steps) via log_batch", "s", s)
+            lat = state["lat"] = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]))
+            results.add("ingest", f"training loop: single log_metric, p50 over {sizes['loop_steps']} calls", "ms", {k: [percentile(x, 0.5) for x in v] for k, v in lat.items()})
+            results.add("ingest", "training loop: single log_metric, p95", "ms", {k: [percentile(x, 0.95) for x in v] for k, v in lat.items()})
+
+            # 2. search at two store sizes, seeded identically
+            exp_ids = state.setdefault("exp_ids", {})
+            seeded = 0
+            for tier in sizes["search_tiers"]:
+                for t in targets:
+                    t.use()
+                    if t.kind not in exp_ids:
+                        exp_ids[t.kind] = t.client.create_experiment("search")
+                    secs, _ = timed(seed_runlens if t.kind == "runlens" else seed_mlflow, t, exp_ids[t.kind], seeded, tier)
+                    notes.append(f"- seeding {tier - seeded:,} runs into {t.kind}: {secs:.1f} s ({'REST, 16 clients' if t.kind == 'runlens' else 'bulk SQL'})")
+                seeded = tier
+                for label, flt, order in SEARCHES:
+                    def q(t, rep, flt=flt, order=order):
+                        d, runs = timed(t.client.search_runs, [exp_ids[t.kind]], flt, max_results=100, order_by=order)
+                        return d * 1000
+                    what = f"{tier:,} runs: {label}, 100 results"
+                    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+                    try:
+                        results.add("search", what, "ms", alternate(targets, reps * 2, q, what, unit_ms=True))
+                    finally:
+                        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "3"
+                def q_pandas(t, rep):
+                    d, df = timed(mlflow.search_runs, [exp_ids[t.kind]], "metrics.acc > 0.9", max_results=1000, order_by=["metrics.acc DESC"])
+                    return d * 1000
+                what = f"{tier:,} runs: mlflow.search_runs → pandas, 1000 results"
+                os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+                try:
+                    results.add("search", what, "ms", alternate(targets, reps, q_pandas, what, unit_ms=True))
+                finally:
+                    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "3"
+
+        guarded('ingest and search', section_0)
+        def section_1():
+            lat, exp_ids = state["lat"], state["exp_ids"]
+            # Per-write cost with the big store in place (compare with the fresh-store loop above).
+            lat_big = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]))
+            results.add("ingest", f"training loop p50 with the {sizes['search_tiers'][-1]:,}-run store", "ms", {k: [percentile(x, 0.5) for x in v] for k, v in lat_big.items()})
+            for kind in ("runlens", "mlflow"):
+                notes.append(f"- {kind}: single log_metric p50 {statistics.median([percentile(x, 0.5) for x in lat[kind]]):.2f} ms on a fresh store, "
+                             f"{statistics.median([percentile(x, 0.5) for x in lat_big[kind]]):.2f} ms with {sizes['search_tiers'][-1]:,} runs")
+
+            # Server ceilings without the Python client (autocannon, 16 connections).
+            ceilings = {}
             for t in targets:
                 t.use()
-                if t.kind not in exp_ids:
-                    exp_ids[t.kind] = t.client.create_experiment("search")
-                secs, _ = timed(seed_runlens if t.kind == "runlens" else seed_mlflow, t, exp_ids[t.kind], seeded, tier)
-                notes.append(f"- seeding {tier - seeded:,} runs into {t.kind}: {secs:.1f} s ({'REST, 16 clients' if t.kind == 'runlens' else 'bulk SQL'})")
-            seeded = tier
-            for label, flt, order in SEARCHES:
-                def q(t, rep, flt=flt, order=order):
-                    d, runs = timed(t.client.search_runs, [exp_ids[t.kind]], flt, max_results=100, order_by=order)
-                    return d * 1000
-                for t in targets:  # warm-up (first query compiles plans / fills caches)
-                    t.use()
-                    q(t, 0)
-                results.add("search", f"{tier:,} runs: {label}, 100 results", "ms", alternate(targets, reps * 2, q))
-            def q_pandas(t, rep):
-                d, df = timed(mlflow.search_runs, [exp_ids[t.kind]], "metrics.acc > 0.9", max_results=1000, order_by=["metrics.acc DESC"])
-                return d * 1000
-            results.add("search", f"{tier:,} runs: mlflow.search_runs → pandas, 1000 results", "ms", alternate(targets, reps, q_pandas))
+                run = t.client.create_run(exp_ids[t.kind])
+                out = subprocess.run(["node", str(ROOT / "bench" / "load.mjs"), t.url, run.info.run_id, exp_ids[t.kind], str(3 if smoke else 10)],
+                                     capture_output=True, text=True, check=True).stdout
+                ceilings[t.kind] = json.loads(out.strip().splitlines()[-1])
+            for i, row in enumerate(ceilings["runlens"]):
+                other = ceilings["mlflow"][i]
+                results.add("ceiling", f"autocannon, 16 connections: {row['title']} (p99 {row['p99']} ms vs {other['p99']} ms)", "req/s",
+                            {"runlens": [row["requestsPerSec"]], "mlflow": [other["requestsPerSec"]]}, higher_is_better=True)
+                for kind, r in (("runlens", row), ("mlflow", other)):
+                    if r["failed"]:
+                        notes.append(f"- {kind}: {r['failed']} of {r['total']} requests failed in '{r['title']}'")
 
-        # Per-write cost with the big store in place (compare with the fresh-store loop above).
-        lat_big = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]))
-        results.add("ingest", f"training loop p50 with the {sizes['search_tiers'][-1]:,}-run store", "ms", {k: [percentile(x, 0.5) for x in v] for k, v in lat_big.items()})
-        for kind in ("runlens", "mlflow"):
-            notes.append(f"- {kind}: single log_metric p50 {statistics.median([percentile(x, 0.5) for x in lat[kind]]):.2f} ms on a fresh store, "
-                         f"{statistics.median([percentile(x, 0.5) for x in lat_big[kind]]):.2f} ms with {sizes['search_tiers'][-1]:,} runs")
-
-        # Server ceilings without the Python client (autocannon, 16 connections).
-        ceilings = {}
-        for t in targets:
-            t.use()
-            run = t.client.create_run(exp_ids[t.kind])
-            out = subprocess.run(["node", str(ROOT / "bench" / "load.mjs"), t.url, run.info.run_id, exp_ids[t.kind], str(3 if smoke else 10)],
-                                 capture_output=True, text=True, check=True).stdout
-            ceilings[t.kind] = json.loads(out.strip().splitlines()[-1])
-        for i, row in enumerate(ceilings["runlens"]):
-            other = ceilings["mlflow"][i]
-            results.add("ceiling", f"autocannon, 16 connections: {row['title']} (p99 {row['p99']} ms vs {other['p99']} ms)", "req/s",
-                        {"runlens": [row["requestsPerSec"]], "mlflow": [other["requestsPerSec"]]}, higher_is_better=True)
-            for kind, r in (("runlens", row), ("mlflow", other)):
-                if r["failed"]:
-                    notes.append(f"- {kind}: {r['failed']} of {r['total']} requests failed in '{r['title']}'")
-
-        # 3. metric history
-        rids = {}
-        for t in targets:
-            t.use()
-            rids[t.kind] = seed_history(t, sizes["history_points"])
-        def hist(t, rep):
-            d, h = timed(t.client.get_metric_history, rids[t.kind], "loss")
-            assert len(h) == sizes["history_points"], (t.kind, len(h))
-            return d * 1000
-        results.add("history", f"get_metric_history, {sizes['history_points']:,} points", "ms", alternate(targets, reps, hist))
-        def chart(t, rep):
-            d, n = timed(bulk_interval, t, rids[t.kind])
-            return d * 1000
-        results.add("history", "chart query (get-history-bulk-interval, 1000 points)", "ms", alternate(targets, reps * 2, chart))
-
-        # 4. artifacts
-        src = work / "art"
-        src.mkdir()
-        big = src / "big.bin"
-        with open(big, "wb") as f:
-            for _ in range(sizes["big_mb"]):
-                f.write(os.urandom(1 << 20))
-        small_dir = src / "small"
-        small_dir.mkdir()
-        for i in range(sizes["small_files"]):
-            (small_dir / f"f{i:04d}.bin").write_bytes(os.urandom(10 * 1024))
-        big_sha = hashlib.sha256(big.read_bytes()).hexdigest()
-        art_runs = {}
-        def up_big(t, rep):
-            run = t.client.create_run("0")
-            art_runs.setdefault(t.kind, run.info.run_id)
-            d, _ = timed(t.client.log_artifact, run.info.run_id, str(big))
-            return d
-        def down_big(t, rep):
-            dst = work / f"dl-{t.kind}-{rep}"
-            d, p = timed(mlflow.artifacts.download_artifacts, run_id=art_runs[t.kind], artifact_path="big.bin", dst_path=str(dst))
-            assert hashlib.sha256(Path(p).read_bytes()).hexdigest() == big_sha
-            shutil.rmtree(dst)
-            return d
-        results.add("artifacts", f"upload 1 × {sizes['big_mb']} MB", "s", alternate(targets, reps, up_big))
-        results.add("artifacts", f"download 1 × {sizes['big_mb']} MB", "s", alternate(targets, reps, down_big))
-        small_runs = {}
-        def up_small(t, rep):
-            run = t.client.create_run("0")
-            small_runs.setdefault(t.kind, run.info.run_id)
-            d, _ = timed(t.client.log_artifacts, run.info.run_id, str(small_dir), "small")
-            return d
-        def down_small(t, rep):
-            dst = work / f"dls-{t.kind}-{rep}"
-            d, p = timed(mlflow.artifacts.download_artifacts, run_id=small_runs[t.kind], artifact_path="small", dst_path=str(dst))
-            assert len(os.listdir(p)) == sizes["small_files"]
-            shutil.rmtree(dst)
-            return d
-        results.add("artifacts", f"upload {sizes['small_files']} × 10 KB (log_artifacts)", "s", alternate(targets, reps, up_small))
-        results.add("artifacts", f"download {sizes['small_files']} × 10 KB (download_artifacts)", "s", alternate(targets, reps, down_small))
-
-        # 5. start-up with the big store, and memory after loading it
-        startup = {t.kind: [] for t in targets}
-        rss = {t.kind: [] for t in targets}
-        for rep in range(reps):
-            for t in (targets if rep % 2 == 0 else list(reversed(targets))):
-                t.stop()
-                t.start()
+        guarded('big-store loop and ceilings', section_1)
+        def section_2():
+            # 3. metric history
+            rids = {}
+            for t in targets:
                 t.use()
-                t.client.search_runs([exp_ids[t.kind]], max_results=1)  # touch the store
-                startup[t.kind].append(t.startup_s)
-                rss[t.kind].append(t.rss_mb())
-        results.add("start-up", f"process start → /health OK, {sizes['search_tiers'][-1]:,}-run store", "s", startup)
-        results.add("start-up", "RSS after loading (process tree)", "MB", rss)
+                rids[t.kind] = seed_history(t, sizes["history_points"])
+            def hist(t, rep):
+                d, h = timed(t.client.get_metric_history, rids[t.kind], "loss")
+                assert len(h) == sizes["history_points"], (t.kind, len(h))
+                return d * 1000
+            results.add("history", f"get_metric_history, {sizes['history_points']:,} points", "ms", alternate(targets, reps, hist))
+            def chart(t, rep):
+                d, n = timed(bulk_interval, t, rids[t.kind])
+                return d * 1000
+            results.add("history", "chart query (get-history-bulk-interval, 1000 points)", "ms", alternate(targets, reps * 2, chart))
+
+        guarded('history', section_2)
+        def section_3():
+            # 4. artifacts
+            src = work / "art"
+            src.mkdir()
+            big = src / "big.bin"
+            with open(big, "wb") as f:
+                for _ in range(sizes["big_mb"]):
+                    f.write(os.urandom(1 << 20))
+            small_dir = src / "small"
+            small_dir.mkdir()
+            for i in range(sizes["small_files"]):
+                (small_dir / f"f{i:04d}.bin").write_bytes(os.urandom(10 * 1024))
+            big_sha = hashlib.sha256(big.read_bytes()).hexdigest()
+            art_runs = {}
+            def up_big(t, rep):
+                run = t.client.create_run("0")
+                art_runs.setdefault(t.kind, run.info.run_id)
+                d, _ = timed(t.client.log_artifact, run.info.run_id, str(big))
+                return d
+            def down_big(t, rep):
+                dst = work / f"dl-{t.kind}-{rep}"
+                d, p = timed(mlflow.artifacts.download_artifacts, run_id=art_runs[t.kind], artifact_path="big.bin", dst_path=str(dst))
+                assert hashlib.sha256(Path(p).read_bytes()).hexdigest() == big_sha
+                shutil.rmtree(dst)
+                return d
+            results.add("artifacts", f"upload 1 × {sizes['big_mb']} MB", "s", alternate(targets, reps, up_big))
+            results.add("artifacts", f"download 1 × {sizes['big_mb']} MB", "s", alternate(targets, reps, down_big))
+            small_runs = {}
+            def up_small(t, rep):
+                run = t.client.create_run("0")
+                small_runs.setdefault(t.kind, run.info.run_id)
+                d, _ = timed(t.client.log_artifacts, run.info.run_id, str(small_dir), "small")
+                return d
+            def down_small(t, rep):
+                dst = work / f"dls-{t.kind}-{rep}"
+                d, p = timed(mlflow.artifacts.download_artifacts, run_id=small_runs[t.kind], artifact_path="small", dst_path=str(dst))
+                assert len(os.listdir(p)) == sizes["small_files"]
+                shutil.rmtree(dst)
+                return d
+            results.add("artifacts", f"upload {sizes['small_files']} × 10 KB (log_artifacts)", "s", alternate(targets, reps, up_small))
+            results.add("artifacts", f"download {sizes['small_files']} × 10 KB (download_artifacts)", "s", alternate(targets, reps, down_small))
+
+        guarded('artifacts', section_3)
+        def section_4():
+            exp_ids = state["exp_ids"]
+            # 5. start-up with the big store, and memory after loading it
+            startup = {t.kind: [] for t in targets}
+            rss = {t.kind: [] for t in targets}
+            for rep in range(reps):
+                for t in (targets if rep % 2 == 0 else list(reversed(targets))):
+                    t.stop()
+                    t.start()
+                    t.use()
+                    t.client.search_runs([exp_ids[t.kind]], max_results=1)  # touch the store
+                    startup[t.kind].append(t.startup_s)
+                    rss[t.kind].append(t.rss_mb())
+            results.add("start-up", f"process start → /health OK, {sizes['search_tiers'][-1]:,}-run store", "s", startup)
+            results.add("start-up", "RSS after loading (process tree)", "MB", rss)
+        guarded('start-up', section_4)
     finally:
         for t in targets:
             t.stop()
@@ -475,7 +551,10 @@ def main():
         "node": node,
         "runlens": runlens_version,
         "smoke": smoke,
-        "notes": ["Seeding (not part of any figure):", *notes],
+        "notes": [
+            *([f"**Timed out** (no answer within {SEARCH_TIMEOUT_S} s; the figure shown is that lower bound, the ratio a lower bound too):"]
+              + [f"- {kind}: {what}" for kind, what in TIMED_OUT] + [""] if TIMED_OUT else []),
+            "Seeding (not part of any figure):", *notes],
     }
     write_report(results, args.out, meta)
     shutil.rmtree(work, ignore_errors=True)

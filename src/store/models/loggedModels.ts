@@ -192,9 +192,11 @@ export class LoggedModels {
   /** Metrics logged to a run with `model_id` are copied onto the model, in the same journal record. */
   journalMetrics(runId: string, metrics: { key: string; value: number | string; timestamp: number; step: number; modelId?: string | undefined; datasetName?: string | undefined; datasetDigest?: string | undefined }[]): JournalModelMetric[] {
     const out: JournalModelMetric[] = [];
+    const checked = new Set<string>();
     for (const m of metrics) {
       if (!m.modelId) continue;
-      this.row(m.modelId);
+      if (!checked.has(m.modelId)) this.row(m.modelId);
+      checked.add(m.modelId);
       out.push([m.modelId, m.key, m.value, m.timestamp, m.step, runId, m.datasetName ?? null, m.datasetDigest ?? null]);
     }
     return out;

@@ -2,7 +2,7 @@
  * Entity -> proto-JSON. Doubles that JSON cannot carry become "NaN"/"Infinity"/"-Infinity",
  * as Python's MessageToJson writes them; absent optional fields are omitted, not null.
  */
-import type { Metric, MetricWithRunId, Run, RunInfo } from '../store/types';
+import type { Metric, MetricWithRunId, Page, Run, RunInfo } from '../store/types';
 
 export function wireDouble(v: number): number | string {
   if (Number.isNaN(v)) return 'NaN';
@@ -35,3 +35,8 @@ export function wireRun(run: Run): Record<string, unknown> {
   };
 }
 
+
+/** A page as MLflow answers it: the items under `key`, and `next_page_token` only when there is one. */
+export function wirePage<T>(key: string, page: Page<T>, wire: (item: T) => unknown = (item) => item): Record<string, unknown> {
+  return { [key]: page.items.map(wire), ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+}

@@ -17,7 +17,7 @@ import { Persistence } from './persistence';
 import { loadExperiments, loadRuns } from './runReads';
 import { generateRunName } from './runNames';
 import { compileExperimentSearch } from './search/experimentSearch';
-import { decodePageToken, encodePageToken } from './search/pageToken';
+import { decodePageToken, encodePageToken, pageFromLookahead } from './search/pageToken';
 import { compileRunSearch } from './search/runSearch';
 import type { SqlDb } from './sqlite';
 import type {
@@ -198,9 +198,7 @@ export class LocalStore implements TrackingStore {
     const offset = decodePageToken(req.pageToken);
     const q = compileExperimentSearch({ filter: req.filter, orderBy: req.orderBy, viewType: req.viewType ?? 'ACTIVE_ONLY', limit, offset });
     const ids = this.db.rows(q.sql, q.params).map((r) => r[0] as number);
-    const page: Page<Experiment> = { items: loadExperiments(this.db, ids.slice(0, limit)) };
-    if (ids.length > limit) page.nextPageToken = encodePageToken(offset + limit);
-    return page;
+    return pageFromLookahead(ids, limit, offset, (page) => loadExperiments(this.db, page));
   }
 
   async renameExperiment(experimentId: string, newName: string): Promise<void> {
@@ -356,12 +354,9 @@ export class LocalStore implements TrackingStore {
       const shown = conflicts.map((c) => `{'key': '${c.key}', 'old_value': '${c.old_value}', 'new_value': '${c.new_value}'}`).join(', ');
       throw invalidParameter(`Changing param values is not allowed. Params were already logged='[${shown}]' for run ID='${runId}'.`);
     }
-    const validated = metrics.map((m) => ({ row: validateMetric(m), input: m }));
-    const metricRows = dedupeMetrics(validated.map((v) => v.row));
-    const modelMetrics = this.loggedModels.journalMetrics(
-      runId,
-      validated.map(({ row, input }) => ({ key: row[0], value: row[1], timestamp: row[2], step: row[3], modelId: input.model_id, datasetName: input.dataset_name, datasetDigest: input.dataset_digest })),
-    );
+    const validated = metrics.map((m): [JournalMetric, MetricInput] => [validateMetric(m), m]);
+    const metricRows = dedupeMetrics(validated.map(([row]) => row));
+    const modelMetrics = this.loggedModels.journalMetrics(runId, validated);
     const tagKVs = tags.map((t) => this.tagKV(t));
     if (metricRows.length === 0 && paramKVs.length === 0 && tagKVs.length === 0) return;
     const op: Op = { t: 'run.log', uuid: runId, metrics: metricRows, params: paramKVs, tags: tagKVs };
@@ -402,9 +397,7 @@ export class LocalStore implements TrackingStore {
       (sql, params, cap) => Number(this.db.value(`SELECT count(*) FROM (${sql} LIMIT ${cap})`, params)),
     );
     const ids = this.db.rows(q.sql, q.params).map((r) => r[0] as number);
-    const page: Page<Run> = { items: loadRuns(this.db, ids.slice(0, limit)) };
-    if (ids.length > limit) page.nextPageToken = encodePageToken(offset + limit);
-    return page;
+    return pageFromLookahead(ids, limit, offset, (page) => loadRuns(this.db, page));
   }
 
   // ---- metric history -------------------------------------------------------------------

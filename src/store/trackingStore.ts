@@ -55,9 +55,7 @@ export interface BulkIntervalRequest {
 /** Pushed after every acknowledged write, so views can refresh without polling. */
 export type StoreChange =
   | { kind: 'experiment'; experimentId: string }
-  | { kind: 'run'; runId: string; experimentId: string; created?: boolean }
-  | { kind: 'loggedModel'; modelId: string }
-  | { kind: 'registeredModel'; name: string };
+  | { kind: 'run'; runId: string; experimentId: string; created?: boolean };
 
 export interface TrackingStore {
   createExperiment(name: string, artifactLocation?: string, tags?: Tag[]): Promise<string>;

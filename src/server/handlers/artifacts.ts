@@ -4,7 +4,7 @@
  * the artifact store, which confines them to the store root.
  */
 import * as path from 'node:path';
-import { invalidParameter, MlflowError } from '../../store/errors';
+import { MlflowError } from '../../store/errors';
 import { contentTypeFor } from '../../store/artifacts/contentTypes';
 import type { TrackingStore } from '../../store/trackingStore';
 import { Fields, missingParameter } from '../requestFields';
@@ -112,7 +112,6 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
       throw new MlflowError('NOT_IMPLEMENTED', `Listing artifacts at '${run.info.artifact_uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
     }
     const rel = fields.string('path') ?? '';
-    if (rel.split('/').includes('..')) throw invalidParameter(`Invalid path '${rel}': '..' is not allowed.`);
     const files = artifacts.list(joinPath(root, rel)).map((f) => ({ ...f, path: joinPath(rel.replace(/\/+$/, ''), f.path) }));
     return { root_uri: run.info.artifact_uri, files };
   };

@@ -4,6 +4,7 @@ import type { TrackingStore } from '../../store/trackingStore';
 import { VIEW_TYPES, type Tag } from '../../store/types';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
+import { wirePage } from '../wire';
 
 export function readTags(fields: Fields, name = 'tags'): Tag[] {
   return fields.objects(name).map((t, i) => {
@@ -37,7 +38,7 @@ export function registerExperimentRoutes(router: Router, store: TrackingStore): 
       maxResults: fields.int('max_results'),
       pageToken: fields.string('page_token'),
     });
-    return { experiments: page.items, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+    return wirePage('experiments', page);
   };
   router.api('POST', '/mlflow/experiments/search', search);
   router.api('GET', '/mlflow/experiments/search', search);

@@ -4,14 +4,14 @@ import { BULK_INTERVAL_MAX_RESULTS, BULK_INTERVAL_MAX_RUNS, METRIC_HISTORY_MAX_R
 import type { TrackingStore } from '../../store/trackingStore';
 import { missingParameter } from '../requestFields';
 import type { Router } from '../router';
-import { wireMetric, wireMetricWithRunId } from '../wire';
+import { wireMetric, wireMetricWithRunId, wirePage } from '../wire';
 
 export function registerMetricRoutes(router: Router, store: TrackingStore): void {
   router.api('GET', '/mlflow/metrics/get-history', async ({ fields }) => {
     const maxResults = fields.int('max_results');
     if (maxResults !== undefined && maxResults < 1) throw invalidParameter(`max_results must be positive, got ${maxResults}.`);
     const page = await store.getMetricHistory(fields.runId(), fields.requiredString('metric_key'), maxResults, fields.string('page_token'));
-    return { metrics: page.items.map(wireMetric), ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+    return wirePage('metrics', page, wireMetric);
   });
 
   router.api('GET', '/mlflow/metrics/get-history-bulk-interval', async ({ fields }) => {

@@ -1,10 +1,11 @@
 /** Logged models (MLflow 3) and the model registry: REST routes over the store's sub-stores. */
 import type { LoggedModelOrder } from '../../store/models/loggedModels';
+import type { RegistrySearchRequest } from '../../store/models/registry';
 import type { LoggedModel, ModelMetric, ModelVersion, RegisteredModel } from '../../store/models/modelTypes';
 import type { TrackingStore } from '../../store/trackingStore';
 import { Fields, missingParameter } from '../requestFields';
 import type { Router } from '../router';
-import { wireDouble } from '../wire';
+import { wireDouble, wirePage } from '../wire';
 import { readTags } from './experiments';
 
 function wireModelMetric(m: ModelMetric): Record<string, unknown> {
@@ -22,6 +23,10 @@ function readOrderBy(fields: Fields): LoggedModelOrder[] {
     if (!field) throw missingParameter(`order_by[${i}].field_name`);
     return { field, ascending: f.bool('ascending') ?? true, datasetName: f.string('dataset_name'), datasetDigest: f.string('dataset_digest') };
   });
+}
+
+function readRegistrySearch(fields: Fields): RegistrySearchRequest {
+  return { filter: fields.string('filter'), maxResults: fields.int('max_results'), orderBy: fields.strings('order_by'), pageToken: fields.string('page_token') };
 }
 
 export function registerModelRoutes(router: Router, store: TrackingStore): void {
@@ -53,7 +58,7 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
       orderBy: readOrderBy(fields),
       pageToken: fields.string('page_token'),
     });
-    return { models: page.items.map(wireLoggedModel), ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+    return wirePage('models', page, wireLoggedModel);
   });
 
   router.api('GET', '/mlflow/logged-models/:modelId', async ({ pathParams }) => ({ model: wireLoggedModel(models.get(pathParams.modelId!)) }));
@@ -103,13 +108,8 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
     return {};
   });
   router.api('GET', '/mlflow/registered-models/search', async ({ fields }) => {
-    const page = registry.searchRegisteredModels({
-      filter: fields.string('filter'),
-      maxResults: fields.int('max_results'),
-      orderBy: fields.strings('order_by'),
-      pageToken: fields.string('page_token'),
-    });
-    return { registered_models: page.items, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+    const page = registry.searchRegisteredModels(readRegistrySearch(fields));
+    return wirePage('registered_models', page);
   });
   const latest = async ({ fields }: { fields: Fields }): Promise<unknown> => ({
     model_versions: registry.getLatestVersions(fields.string('name'), fields.strings('stages')),
@@ -164,13 +164,8 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
     return {};
   });
   router.api('GET', '/mlflow/model-versions/search', async ({ fields }) => {
-    const page = registry.searchModelVersions({
-      filter: fields.string('filter'),
-      maxResults: fields.int('max_results'),
-      orderBy: fields.strings('order_by'),
-      pageToken: fields.string('page_token'),
-    });
-    return { model_versions: page.items, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+    const page = registry.searchModelVersions(readRegistrySearch(fields));
+    return wirePage('model_versions', page);
   });
   router.api('GET', '/mlflow/model-versions/get-download-uri', async ({ fields }) => ({
     artifact_uri: registry.getDownloadUri(fields.string('name'), fields.string('version')),
@@ -183,5 +178,4 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
     await registry.deleteModelVersionTag(fields.string('name'), fields.string('version'), fields.requiredString('key'));
     return {};
   });
-
 }

@@ -4,7 +4,7 @@ import type { TrackingStore } from '../../store/trackingStore';
 import { RUN_STATUSES, VIEW_TYPES, type DatasetInput, type MetricInput, type RunStatus } from '../../store/types';
 import { Fields, missingParameter, parseDouble, type FieldSource } from '../requestFields';
 import type { Router } from '../router';
-import { wireRun, wireRunInfo } from '../wire';
+import { wireRun, wireRunInfo, wirePage } from '../wire';
 import { readTags } from './experiments';
 
 function readMetric(source: FieldSource, path: string): MetricInput {
@@ -136,7 +136,7 @@ export function registerRunRoutes(router: Router, store: TrackingStore): void {
       orderBy: fields.strings('order_by'),
       pageToken: fields.string('page_token'),
     });
-    return { runs: page.items.map(wireRun), ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+    return wirePage('runs', page, wireRun);
   };
   router.api('POST', '/mlflow/runs/search', search);
   router.api('GET', '/mlflow/runs/search', search);

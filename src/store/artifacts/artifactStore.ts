@@ -105,8 +105,8 @@ export class ArtifactStore {
     } finally {
       await fh.close();
     }
-    fs.mkdirSync(path.dirname(resolveInside(this.root, rel)), { recursive: true });
-    resolveInside(this.root, rel);
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    resolveInside(this.root, rel); // again: a symlink may have appeared while the body streamed
     fs.renameSync(tmp, full);
     fsyncDir(path.dirname(full));
   }
@@ -145,7 +145,8 @@ export class ArtifactStore {
       let stat: fs.Stats;
       try {
         stat = fs.statSync(child);
-        resolveInside(this.root, rel ? `${rel}/${e.name}` : e.name);
+        // `full` is inside the root, so only a symlink entry can lead out of it.
+        if (e.isSymbolicLink()) resolveInside(this.root, rel ? `${rel}/${e.name}` : e.name);
       } catch {
         continue; // dangling or escaping symlink: not an artifact
       }
@@ -172,12 +173,6 @@ export class ArtifactStore {
   delete(rawPath: string): void {
     const { rel, full } = this.file(rawPath);
     if (!fs.existsSync(full)) throw doesNotExist(`Artifact '${rel}' does not exist.`);
-    fs.rmSync(full, { recursive: true, force: true });
-  }
-
-  /** Removes everything under a directory, if it exists (garbage collection of deleted entities). */
-  deleteTree(rawPath: string): void {
-    const { full } = this.file(rawPath);
     fs.rmSync(full, { recursive: true, force: true });
   }
 

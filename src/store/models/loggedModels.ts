@@ -5,13 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { doesNotExist, invalidParameter } from '../errors';
-import type { KV } from '../ops';
+import type { JournalMetric, KV } from '../ops';
 import { generateRunName } from '../runNames';
 import { compileEntityFilter, NUMERIC_OPS, STRING_OPS, type EntitySearchSpec } from '../search/entitySearch';
-import { decodePageToken, encodePageToken } from '../search/pageToken';
+import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import type { Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
-import type { Page, Tag } from '../types';
+import type { MetricInput, Page, Tag } from '../types';
 import type { JournalModelMetric } from './modelOps';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelStatus, type ModelMetric } from './modelTypes';
 
@@ -189,15 +189,18 @@ export class LoggedModels {
     await this.core.write({ t: 'lm.params', id: modelId, params: this.validateParams(params), time: Date.now() });
   }
 
-  /** Metrics logged to a run with `model_id` are copied onto the model, in the same journal record. */
-  journalMetrics(runId: string, metrics: { key: string; value: number | string; timestamp: number; step: number; modelId?: string | undefined; datasetName?: string | undefined; datasetDigest?: string | undefined }[]): JournalModelMetric[] {
+  /**
+   * Metrics logged to a run with `model_id` are copied onto the model, in the same journal
+   * record: each validated row with the request metric it came from.
+   */
+  journalMetrics(runId: string, metrics: [JournalMetric, MetricInput][]): JournalModelMetric[] {
     const out: JournalModelMetric[] = [];
     const checked = new Set<string>();
-    for (const m of metrics) {
-      if (!m.modelId) continue;
-      if (!checked.has(m.modelId)) this.row(m.modelId);
-      checked.add(m.modelId);
-      out.push([m.modelId, m.key, m.value, m.timestamp, m.step, runId, m.datasetName ?? null, m.datasetDigest ?? null]);
+    for (const [[key, value, timestamp, step], input] of metrics) {
+      if (!input.model_id) continue;
+      if (!checked.has(input.model_id)) this.row(input.model_id);
+      checked.add(input.model_id);
+      out.push([input.model_id, key, value, timestamp, step, runId, input.dataset_name ?? null, input.dataset_digest ?? null]);
     }
     return out;
   }
@@ -254,9 +257,7 @@ export class LoggedModels {
       `SELECT lm.* FROM logged_models lm WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`,
       [...params, ...orderParams, limit + 1, offset],
     );
-    const page: Page<LoggedModel> = { items: this.load(rows.slice(0, limit)) };
-    if (rows.length > limit) page.nextPageToken = encodePageToken(offset + limit);
-    return page;
+    return pageFromLookahead(rows, limit, offset, (page) => this.load(page));
   }
 
   private load(rows: ModelRow[]): LoggedModel[] {

@@ -57,8 +57,6 @@ export type ModelOp =
   | { t: 'mv.setTag'; name: string; version: number; key: string; value: string }
   | { t: 'mv.deleteTag'; name: string; version: number; key: string };
 
-export const MODEL_OP_PREFIXES = ['lm.', 'rm.', 'mv.', 'run.outputs'];
-
 /** Stage that marks a deleted version: hidden everywhere, its number never reused. */
 export const DELETED_STAGE = 'Deleted_Internal';
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { alreadyExists, doesNotExist, invalidParameter } from '../errors';
 import type { KV } from '../ops';
 import { compileEntityFilter, compileEntityOrder, NUMERIC_OPS, STRING_OPS, tagSets, type EntitySearchSpec } from '../search/entitySearch';
-import { decodePageToken, encodePageToken } from '../search/pageToken';
+import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import type { Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { Page, Tag } from '../types';
@@ -93,6 +93,11 @@ export function canonicalStage(stage: string): Stage {
   const found = STAGES.find((s) => s.toLowerCase() === stage.toLowerCase());
   if (!found) throw invalidParameter(`Invalid Model Version stage: ${stage}. Value must be one of ${STAGES.join(', ')}.`);
   return found;
+}
+
+/** The logged-model id in a `models:/m-<id>` source, if that is what it is. */
+function loggedModelIdIn(source: string): string | undefined {
+  return /^models:\/(m-[0-9a-f]+)\/?$/.exec(source)?.[1];
 }
 
 function validateName(name: string | undefined, what = 'name'): string {
@@ -225,16 +230,18 @@ export class ModelRegistry {
       `SELECT rm.* FROM registered_models rm ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`,
       [...params, limit + 1, offset],
     );
-    const page: Page<RegisteredModel> = { items: this.loadModels(rows.slice(0, limit)) };
-    if (rows.length > limit) page.nextPageToken = encodePageToken(offset + limit);
-    return page;
+    return pageFromLookahead(rows, limit, offset, (page) => this.loadModels(page));
   }
 
   /** The newest version in each stage (all stages when `stages` is empty). */
   getLatestVersions(name: string | undefined, stages: string[]): ModelVersion[] {
     const row = this.modelRow(validateName(name));
-    const wanted = stages.length ? new Set(stages.map(canonicalStage)) : undefined;
-    const rows = this.db.all<VersionRow>('SELECT * FROM model_versions WHERE name = ? AND current_stage != ? ORDER BY version', [row.name, DELETED_STAGE]);
+    return this.latestVersions(row.name, stages.length ? new Set(stages.map(canonicalStage)) : undefined);
+  }
+
+  /** For a model known to exist. */
+  private latestVersions(name: string, wanted: Set<Stage> | undefined): ModelVersion[] {
+    const rows = this.db.all<VersionRow>('SELECT * FROM model_versions WHERE name = ? AND current_stage != ? ORDER BY version', [name, DELETED_STAGE]);
     const latest = new Map<string, VersionRow>();
     for (const r of rows) if (!wanted || wanted.has(r.current_stage as Stage)) latest.set(r.current_stage, r);
     return this.loadVersions([...latest.values()].sort((a, b) => a.version - b.version));
@@ -244,7 +251,7 @@ export class ModelRegistry {
 
   /** Where the version's files are: a logged model's location, a run's artifact path, or the source itself. */
   private storageLocation(source: string, modelId: string | undefined): string | null {
-    const loggedId = /^models:\/(m-[0-9a-f]+)\/?$/.exec(source)?.[1] ?? (source.startsWith('models:/') ? modelId : undefined);
+    const loggedId = loggedModelIdIn(source) ?? (source.startsWith('models:/') ? modelId : undefined);
     if (loggedId) {
       const loc = this.db.value('SELECT artifact_location FROM logged_models WHERE model_id = ?', [loggedId]);
       if (loc === undefined) throw doesNotExist(`Logged model with ID '${loggedId}' not found.`);
@@ -295,7 +302,7 @@ export class ModelRegistry {
     }
     const storage = this.storageLocation(req.source, req.modelId);
     // As MLflow: a version promoted from a logged model inherits the run that produced it.
-    const loggedId = /^models:\/(m-[0-9a-f]+)\/?$/.exec(req.source)?.[1] ?? req.modelId;
+    const loggedId = loggedModelIdIn(req.source) ?? req.modelId;
     const runId = req.runId || (loggedId ? (this.db.value('SELECT source_run_id FROM logged_models WHERE model_id = ?', [loggedId]) as string | null | undefined) : undefined);
     const version = model.next_version;
     await this.core.write({
@@ -379,9 +386,7 @@ export class ModelRegistry {
       limit + 1,
       offset,
     ]);
-    const page: Page<ModelVersion> = { items: this.loadVersions(rows.slice(0, limit)) };
-    if (rows.length > limit) page.nextPageToken = encodePageToken(offset + limit);
-    return page;
+    return pageFromLookahead(rows, limit, offset, (page) => this.loadVersions(page));
   }
 
   // ---- hydration --------------------------------------------------------------------------
@@ -414,7 +419,7 @@ export class ModelRegistry {
         name: r.name,
         creation_timestamp: r.creation_time,
         last_updated_timestamp: r.last_updated_time,
-        latest_versions: this.getLatestVersions(r.name, []),
+        latest_versions: this.latestVersions(r.name, undefined),
         tags: this.db.all<Tag>('SELECT key, value FROM registered_model_tags WHERE name = ? ORDER BY key', [r.name]),
         aliases: this.db
           .rows('SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias', [r.name])

@@ -1,8 +1,18 @@
 /** MLflow-style opaque page tokens: base64 of `{"offset": N}`. */
 import { invalidParameter } from '../errors';
+import type { Page } from '../types';
 
 export function encodePageToken(offset: number): string {
   return Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64');
+}
+
+/**
+ * One page from rows fetched with `LIMIT limit + 1`: the extra row only says another page exists.
+ */
+export function pageFromLookahead<R, T>(rows: R[], limit: number, offset: number, load: (rows: R[]) => T[]): Page<T> {
+  const page: Page<T> = { items: load(rows.slice(0, limit)) };
+  if (rows.length > limit) page.nextPageToken = encodePageToken(offset + limit);
+  return page;
 }
 
 export function decodePageToken(token: string | undefined | null): number {

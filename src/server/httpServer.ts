@@ -10,6 +10,8 @@ import { registerMetricRoutes } from './handlers/metrics';
 import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
+import { ChangeFeed } from './changeFeed';
+import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
 import { Fields, type FieldSource } from './requestFields';
 import { Router, type HttpMethod, type RawResponse, type StreamResponse } from './router';
 import { pipeline } from 'node:stream/promises';
@@ -45,11 +47,13 @@ class HttpError extends Error {
   }
 }
 
-export function buildRouter(store: TrackingStore): Router {
+export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(), changes = new ChangeFeed(store)): Router {
   const router = new Router();
   registerSystemRoutes(router);
+  registerLaunchRoutes(router, launches);
+  changes.register(router);
   registerExperimentRoutes(router, store);
-  registerRunRoutes(router, store);
+  registerRunRoutes(router, store, launches);
   registerMetricRoutes(router, store);
   registerModelRoutes(router, store);
   registerArtifactRoutes(router, store);
@@ -140,6 +144,9 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
   return (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // A launch prefix routes like the bare path; the id only adds tags to runs it creates.
+    const { launchId, path: pathname } = splitLaunchPrefix(url.pathname);
+    url.pathname = pathname;
     const method = (req.method ?? 'GET').toUpperCase();
     const done = (status: number): void => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -179,6 +186,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           fields: new Fields(source, method === 'GET' || match.rawBody),
           pathParams: match.pathParams,
           raw: req,
+          launchId,
         });
         if (isStream(result)) {
           res.writeHead(result.status, result.headers);
@@ -214,7 +222,8 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
 
 /** Starts listening; resolves once the socket accepts connections. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const router = buildRouter(opts.store);
+  const changes = new ChangeFeed(opts.store);
+  const router = buildRouter(opts.store, new LaunchRegistry(), changes);
   const server = http.createServer(createRequestListener(router, opts));
   // Python's requests keeps connections alive between calls; don't drop them under it.
   server.keepAliveTimeout = 65_000;
@@ -237,6 +246,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        changes.closeAll();
         server.closeIdleConnections();
       }),
   };

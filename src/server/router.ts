@@ -15,6 +15,8 @@ export interface ApiRequest {
   fields: Fields;
   pathParams: Record<string, string>;
   raw: http.IncomingMessage;
+  /** Set when the request came through a launch-scoped tracking URI (see launches.ts). */
+  launchId?: string | undefined;
 }
 
 /** A non-JSON response (health checks, version probes, files). */

@@ -6,6 +6,7 @@ import { Fields, missingParameter, parseDouble, type FieldSource } from '../requ
 import type { Router } from '../router';
 import { wireRun, wireRunInfo, wirePage } from '../wire';
 import { readTags } from './experiments';
+import { withLaunchTags, type LaunchRegistry } from '../launches';
 
 function readMetric(source: FieldSource, path: string): MetricInput {
   const f = new Fields(source, false);
@@ -43,14 +44,14 @@ function readDatasets(fields: Fields): DatasetInput[] {
   });
 }
 
-export function registerRunRoutes(router: Router, store: TrackingStore): void {
-  router.api('POST', '/mlflow/runs/create', async ({ fields }) => {
+export function registerRunRoutes(router: Router, store: TrackingStore, launches: LaunchRegistry): void {
+  router.api('POST', '/mlflow/runs/create', async ({ fields, launchId }) => {
     const run = await store.createRun({
       experimentId: fields.string('experiment_id'),
       userId: fields.string('user_id'),
       runName: fields.string('run_name'),
       startTime: fields.int('start_time'),
-      tags: readTags(fields),
+      tags: withLaunchTags(readTags(fields), launches.tagsFor(launchId)),
     });
     return { run: wireRun(run) };
   });

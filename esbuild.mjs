@@ -1,4 +1,4 @@
-// Bundles the CLI (and later the extension) into dist/, and ships sql.js's WASM beside it.
+// Bundles the CLI and the extension into dist/, and ships sql.js's WASM beside them.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,8 +10,7 @@ const production = process.argv.includes('--production');
 mkdirSync('dist', { recursive: true });
 copyFileSync(join(dirname(require.resolve('sql.js')), 'sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 
-await build({
-  entryPoints: { cli: 'src/cli.ts' },
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -19,6 +18,11 @@ await build({
   outdir: 'dist',
   sourcemap: !production,
   minify: production,
-  banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
-});
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: { cli: 'src/cli.ts' }, banner: { js: '#!/usr/bin/env node' } }),
+  // `vscode` is provided by the extension host at run time.
+  build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] }),
+]);

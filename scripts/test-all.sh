@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test, on a machine that may be brand new: npm packages, build, unit + crash tests (mocha),
-# then interop tests with the real `mlflow` client in project-local venvs. Ends with one summary line.
+# interop tests with the real `mlflow` client in project-local venvs, the extension's suites inside
+# a real VS Code extension host (code-server, offline), the .vsix package, and screenshots of the
+# installed .vsix in chromium. Ends with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp -d)"
@@ -17,6 +19,22 @@ npx mocha --config .mocharc.json --timeout 240000 'out/test/crash/**/*.test.js' 
 bash scripts/test-interop.sh 2>&1 | tee "$log/interop.txt"
 interop_rc=${PIPESTATUS[0]}
 
+# The extension inside a real VS Code host (installed once into .vscode-host/, about 3 min).
+echo "== VS Code extension host (code-server ${CS_VERSION:-4.139.1}, offline)"
+bash scripts/setup-vscode-host.sh 2>&1 | tail -5
+node scripts/vscode-test.js 2>&1 | tee "$log/vscode.txt"
+vscode_rc=${PIPESTATUS[0]}
+
+echo "== package (npm run package)"
+pkg_passed=0 pkg_failed=0 shots_passed=0 shots_failed=0
+if npm run --silent package > "$log/package.txt" 2>&1; then
+  pkg_passed=1; grep -E '^runlens.vsix:' "$log/package.txt"
+  echo "== screenshots of the installed .vsix (test-results/screenshots)"
+  if node scripts/vscode-shots.js --vsix runlens.vsix > "$log/shots.txt" 2>&1; then shots_passed=1; grep -E '^(screenshot|\[)' "$log/shots.txt"; else shots_failed=1; tail -30 "$log/shots.txt"; fi
+else
+  pkg_failed=1; tail -30 "$log/package.txt"
+fi
+
 # Keep the benchmark scripts alive: a tiny side-by-side run (never the real benchmark).
 bench_passed=0 bench_failed=0
 if [ -x .venv/latest/bin/python ]; then
@@ -25,9 +43,9 @@ if [ -x .venv/latest/bin/python ]; then
 fi
 
 count() { grep -Eo "[0-9]+ $2" "$1" | awk '{s += $1} END {print s + 0}'; }
-passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + bench_passed ))
-failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + bench_failed ))
-if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
+passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + bench_passed + pkg_passed + shots_passed ))
+failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + bench_failed + pkg_failed + shots_failed ))
+if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; } || { [ "$vscode_rc" -ne 0 ] && [ "$(count "$log/vscode.txt" failing)" -eq 0 ]; }; then
   failed=$(( failed + 1 ))  # something broke before reporting any result
 fi
 echo

@@ -1,0 +1,186 @@
+// Screenshots of the extension in a real VS Code (code-server) driven by Debian chromium: the
+// explorer with a nested run tree, the hover tooltip, and the diff editor on two runs. The store is
+// seeded first by the real mlflow client through `runlens serve`. Fails (exit 1) when an expected
+// element does not appear, so CI catches a broken UI; PNGs land in test-results/screenshots/.
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir } = require('./vscode-host');
+
+const PORT = Number(process.env.CS_SHOTS_PORT || 8091);
+const OUT = path.join(ROOT, 'test-results', 'screenshots');
+
+const SEED = `
+import mlflow
+mlflow.set_experiment("churn-sweep")
+with mlflow.start_run(run_name="sweep") as parent:
+    mlflow.log_param("model", "gbm")
+    for i, (lr, depth) in enumerate(((0.1, 3), (0.05, 4), (0.02, 6))):
+        with mlflow.start_run(run_name=f"gbm-lr{lr}-d{depth}", nested=True) as child:
+            mlflow.log_params({"lr": lr, "depth": depth, "n_estimators": 200})
+            for step in range(30):
+                mlflow.log_metric("val_auc", 0.70 + 0.2 * (1 - (0.9 - lr) ** (step + 1)) - 0.01 * i, step=step)
+            mlflow.set_tag("dataset", "churn-2026-11")
+            mlflow.log_text("feature,importance\\ntenure,0.41\\n", "importance.csv")
+mlflow.set_experiment("baseline-models")
+for name, c in (("logreg-C1", 1.0), ("logreg-C0.1", 0.1)):
+    with mlflow.start_run(run_name=name):
+        mlflow.log_params({"C": c, "penalty": "l2", "solver": "lbfgs"})
+        mlflow.log_metrics({"val_auc": 0.81 if c == 1.0 else 0.79, "train_auc": 0.84})
+        mlflow.set_tag("dataset", "churn-2026-11")
+run = mlflow.start_run(run_name="still-training")
+mlflow.log_metric("val_auc", 0.5)
+import os; os._exit(0)  # leaves it RUNNING, as a live run looks
+`;
+
+async function seed(workspace, python) {
+  const root = path.join(workspace, 'mlruns');
+  const server = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--root', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    server.stdout.on('data', (d) => {
+      buf += d;
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (c) => reject(new Error(`runlens serve exited with ${c}`)));
+  });
+  fs.writeFileSync(path.join(workspace, 'train.py'), SEED);
+  execFileSync(python, ['train.py'], { cwd: workspace, env: { ...process.env, MLFLOW_TRACKING_URI: url }, stdio: 'ignore' });
+  server.kill('SIGTERM');
+  await new Promise((r) => server.on('exit', r));
+}
+
+const vsixArg = process.argv.indexOf('--vsix');
+const VSIX = vsixArg > 0 ? path.resolve(process.argv[vsixArg + 1]) : undefined;
+
+/** Opens a workbench on `workspace` with the extension (development folder, or the installed VSIX). */
+async function openWorkbench(runDir, workspace, python, port) {
+  const server = await startCodeServer({
+    port,
+    folder: workspace,
+    runDir,
+    vsix: VSIX ? [VSIX] : [],
+    settings: { 'workbench.colorTheme': process.env.SHOTS_THEME || 'Default Dark Modern', 'runlens.python.path': python },
+  });
+  const browser = await launchBrowser(path.join(runDir, 'chromium'));
+  const page = browser.pages()[0] || (await browser.newPage());
+  await page.goto(workbenchUrl(server, workspace, VSIX ? undefined : ROOT));
+  const activity = page.locator('.activitybar [aria-label*="Runlens"]').first();
+  await activity.waitFor({ timeout: 60_000 });
+  await activity.click();
+  return { server, browser, page };
+}
+
+async function palette(page, command) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${command}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+const rowIn = (page) => (label) => page.locator('.monaco-list-row').filter({ has: page.locator(`.label-name >> text="${label}"`) }).first();
+
+async function shoot(page, name) {
+  const file = path.join(OUT, `${name}.png`);
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: file });
+  console.log(`screenshot ${path.relative(ROOT, file)}`);
+}
+
+/** A first-time user: empty store → welcome view → sample script → run it from the editor → live tree. */
+async function firstRun(python) {
+  const runDir = newRunDir('shots-first');
+  const workspace = path.join(runDir, 'workspace');
+  fs.mkdirSync(workspace, { recursive: true });
+  const { server, browser, page } = await openWorkbench(runDir, workspace, python, PORT + 1);
+  const row = rowIn(page);
+  try {
+    const create = page.locator('.welcome-view-content a', { hasText: 'Create Sample Script' }).first();
+    await create.waitFor({ timeout: 30_000 });
+    await shoot(page, '00-welcome-empty-store');
+    await create.click();
+    await page.locator('.tab', { hasText: 'runlens_sample.py' }).first().waitFor({ timeout: 15_000 });
+    await palette(page, 'Runlens: Run Python File with Tracking');
+    await row('runlens-sample').waitFor({ timeout: 60_000 });
+    await row('runlens-sample').click();
+    await row('lr=0.01').waitFor({ timeout: 60_000 });
+    await page.locator('.terminal-wrapper, .xterm').first().waitFor({ timeout: 15_000 });
+    await page.mouse.move(1300, 880);
+    await shoot(page, '01-sample-run-from-editor');
+  } catch (err) {
+    await page.screenshot({ path: path.join(OUT, 'zz-failure-first-run.png') }).catch(() => undefined);
+    throw err;
+  } finally {
+    await browser.close().catch(() => undefined);
+    server.stop();
+  }
+  if (!process.env.KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
+}
+
+async function main() {
+  const t0 = Date.now();
+  const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
+  fs.mkdirSync(OUT, { recursive: true });
+  await firstRun(python);
+  const runDir = newRunDir('shots');
+  const workspace = path.join(runDir, 'workspace');
+  fs.mkdirSync(workspace, { recursive: true });
+  await seed(workspace, python);
+  const { server, browser, page } = await openWorkbench(runDir, workspace, python, PORT);
+  const shot = async (name) => {
+    const file = path.join(OUT, `${name}.png`);
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: file });
+    console.log(`screenshot ${path.relative(ROOT, file)}`);
+  };
+  // Exact label match (text="…"), so 'sweep' does not also match 'churn-sweep'.
+  const row = (label) => page.locator('.monaco-list-row').filter({ has: page.locator(`.label-name >> text="${label}"`) }).first();
+  try {
+    await row('churn-sweep').waitFor({ timeout: 30_000 });
+    await row('churn-sweep').click();
+    await row('baseline-models').click();
+    await row('gbm-lr0.05-d4').waitFor({ timeout: 15_000 });
+    await row('still-training').waitFor({ timeout: 15_000 });
+    // Nested: the children sit one level deeper than their parent.
+    const level = async (label) => Number(await row(label).getAttribute('aria-level'));
+    if ((await level('gbm-lr0.05-d4')) !== (await level('sweep')) + 1) throw new Error('child runs are not nested under their parent');
+    await row('gbm-lr0.1-d3').click();
+    await shot('02-explorer-nested-runs');
+
+    await row('gbm-lr0.05-d4').hover();
+    await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ timeout: 10_000 });
+    await shot('03-run-tooltip');
+    await page.mouse.move(900, 700);
+
+    // Diff two runs: select both in the tree, then the context menu command.
+    await row('logreg-C1').click();
+    await row('logreg-C0.1').click({ modifiers: ['Control'] });
+    await row('logreg-C0.1').click({ button: 'right' });
+    const item = page.locator('.context-view .action-label', { hasText: 'Diff Two Runs in Editor' }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await shot('04-run-context-menu');
+    await item.click();
+    await page.mouse.move(1300, 880);
+    await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20_000 });
+    await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first().waitFor({ timeout: 20_000 });
+    await shot('05-diff-two-runs');
+    console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
+  } catch (err) {
+    await page.screenshot({ path: path.join(OUT, 'zz-failure.png') }).catch(() => undefined);
+    throw err;
+  } finally {
+    await browser.close().catch(() => undefined);
+    server.stop();
+  }
+  if (!process.env.KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(`screenshots failed: ${err.stack || err}`);
+  process.exit(1);
+});

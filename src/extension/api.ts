@@ -1,0 +1,19 @@
+/** What `activate` returns: the extension's live parts, for tests and for other extensions. */
+import type { TrackingService } from './backend/trackingService';
+import type { ExperimentsTree } from './tree/experimentsTree';
+import type { ModelsTree } from './tree/modelsTree';
+import type { LaunchRunner } from './terminal/launchRunner';
+import type { StatusBar } from './statusBar';
+import type { RunDropController } from './commands/logArtifact';
+
+export interface RunlensApi {
+  readonly service: TrackingService;
+  readonly experiments: ExperimentsTree;
+  readonly models: ModelsTree;
+  readonly launches: LaunchRunner;
+  readonly statusBar: StatusBar;
+  /** Handles files dropped onto runs in the explorer. */
+  readonly drop: RunDropController;
+  /** Wall time of `activate` itself (the server starts after it returns). */
+  readonly activationMs: number;
+}

@@ -1,0 +1,266 @@
+/**
+ * A typed client for the MLflow REST API as the extension uses it. It talks to whichever server
+ * serves the workspace store — the embedded one, another window's, or `runlens serve` — so every
+ * view behaves the same whether this window owns the store or attached to it.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { ViewType, WireExperiment, WireFileInfo, WireModelVersion, WireRegisteredModel, WireRun, WireRunInfo, WireRunStatus } from './wireTypes';
+
+/** An error answered by the server in MLflow's format, or a transport failure. */
+export class TrackingApiError extends Error {
+  constructor(
+    readonly errorCode: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'TrackingApiError';
+  }
+
+  get notFound(): boolean {
+    return this.errorCode === 'RESOURCE_DOES_NOT_EXIST' || this.status === 404;
+  }
+}
+
+export interface RunPage {
+  runs: WireRun[];
+  nextPageToken?: string;
+}
+
+export interface SearchRunsQuery {
+  experimentIds: string[];
+  filter?: string;
+  orderBy?: string[];
+  maxResults?: number;
+  pageToken?: string;
+  viewType?: ViewType;
+}
+
+const API = '/api/2.0/mlflow';
+
+export class TrackingClient {
+  constructor(readonly baseUrl: string) {}
+
+  private async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
+    let url = `${this.baseUrl}${route}`;
+    const init: RequestInit = { method, headers: {} };
+    if (method === 'GET' && body) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(body)) {
+        if (v === undefined) continue;
+        for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
+      }
+      url += `?${q.toString()}`;
+    } else if (body) {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, init);
+    } catch (err) {
+      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${(err as Error).message}`, 0);
+    }
+    const text = await res.text();
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const e = (parsed ?? {}) as { error_code?: string; message?: string };
+      throw new TrackingApiError(e.error_code ?? `HTTP_${res.status}`, e.message ?? (text.slice(0, 300) || res.statusText), res.status);
+    }
+    if (parsed === undefined) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
+    return parsed as T;
+  }
+
+  async health(timeoutMs = 2000): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+      return res.ok && (await res.text()) === 'OK';
+    } catch {
+      return false;
+    }
+  }
+
+  // --- experiments ---
+
+  /** All experiments (following page tokens), deleted ones too when asked. */
+  async listExperiments(viewType: ViewType = 'ACTIVE_ONLY'): Promise<WireExperiment[]> {
+    const out: WireExperiment[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.request<{ experiments?: WireExperiment[]; next_page_token?: string }>('POST', `${API}/experiments/search`, {
+        view_type: viewType,
+        max_results: 1000,
+        order_by: ['name ASC'],
+        page_token: pageToken,
+      });
+      out.push(...(page.experiments ?? []));
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken && out.length < 100_000);
+    return out;
+  }
+
+  async getExperiment(experimentId: string): Promise<WireExperiment> {
+    return (await this.request<{ experiment: WireExperiment }>('GET', `${API}/experiments/get`, { experiment_id: experimentId })).experiment;
+  }
+
+  async createExperiment(name: string): Promise<string> {
+    return (await this.request<{ experiment_id: string }>('POST', `${API}/experiments/create`, { name })).experiment_id;
+  }
+
+  async renameExperiment(experimentId: string, newName: string): Promise<void> {
+    await this.request('POST', `${API}/experiments/update`, { experiment_id: experimentId, new_name: newName });
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.request('POST', `${API}/experiments/delete`, { experiment_id: experimentId });
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    await this.request('POST', `${API}/experiments/restore`, { experiment_id: experimentId });
+  }
+
+  // --- runs ---
+
+  async searchRuns(q: SearchRunsQuery): Promise<RunPage> {
+    const page = await this.request<{ runs?: WireRun[]; next_page_token?: string }>('POST', `${API}/runs/search`, {
+      experiment_ids: q.experimentIds,
+      filter: q.filter || undefined,
+      order_by: q.orderBy,
+      max_results: q.maxResults ?? 100,
+      page_token: q.pageToken,
+      run_view_type: q.viewType ?? 'ACTIVE_ONLY',
+    });
+    return { runs: page.runs ?? [], nextPageToken: page.next_page_token || undefined };
+  }
+
+  async getRun(runId: string): Promise<WireRun> {
+    return (await this.request<{ run: WireRun }>('GET', `${API}/runs/get`, { run_id: runId })).run;
+  }
+
+  async updateRun(runId: string, update: { status?: WireRunStatus; endTime?: number; runName?: string }): Promise<WireRunInfo> {
+    const res = await this.request<{ run_info: WireRunInfo }>('POST', `${API}/runs/update`, {
+      run_id: runId,
+      status: update.status,
+      end_time: update.endTime,
+      run_name: update.runName,
+    });
+    return res.run_info;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    await this.request('POST', `${API}/runs/delete`, { run_id: runId });
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    await this.request('POST', `${API}/runs/restore`, { run_id: runId });
+  }
+
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    await this.request('POST', `${API}/runs/set-tag`, { run_id: runId, key, value });
+  }
+
+  // --- artifacts ---
+
+  async listArtifacts(runId: string, artifactPath?: string): Promise<WireFileInfo[]> {
+    const res = await this.request<{ files?: WireFileInfo[] }>('GET', `${API}/artifacts/list`, { run_id: runId, path: artifactPath });
+    return res.files ?? [];
+  }
+
+  /** Every file under a run's artifacts, breadth first, stopping after `limit` entries. */
+  async listArtifactsRecursive(runId: string, limit = 500): Promise<{ files: WireFileInfo[]; truncated: boolean }> {
+    const files: WireFileInfo[] = [];
+    const queue: (string | undefined)[] = [undefined];
+    while (queue.length > 0) {
+      for (const f of await this.listArtifacts(runId, queue.shift())) {
+        if (f.is_dir) queue.push(f.path);
+        else files.push(f);
+        if (files.length >= limit) return { files, truncated: true };
+      }
+    }
+    return { files, truncated: false };
+  }
+
+  /**
+   * Streams a local file to `<artifact_uri>/<artifactPath>` through the artifact proxy, the way
+   * the mlflow client does for `mlflow-artifacts:` URIs. `onBytes` reports progress.
+   */
+  uploadArtifact(artifactUri: string, artifactPath: string, file: string, onBytes?: (n: number) => void): Promise<void> {
+    const prefix = 'mlflow-artifacts:';
+    if (!artifactUri.startsWith(prefix)) {
+      return Promise.reject(new TrackingApiError('INVALID_PARAMETER_VALUE', `Runs stored at ${artifactUri} cannot be written through the artifact proxy.`, 400));
+    }
+    // URL parsing would silently resolve '..' and write outside the run: refuse such paths here.
+    if (artifactPath.startsWith('/') || /[\\\u0000]/.test(artifactPath) || artifactPath.split('/').some((s) => s === '..' || s === '.')) {
+      return Promise.reject(new TrackingApiError('INVALID_PARAMETER_VALUE', `Invalid artifact path '${artifactPath}': it must be relative and stay inside the run (no '..', '.', leading '/' or backslashes).`, 400));
+    }
+    const base = artifactUri.slice(prefix.length).replace(/^\/+/, '');
+    const target = [base, artifactPath].filter(Boolean).join('/').split('/').map(encodeURIComponent).join('/');
+    const url = new URL(`${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${target}`);
+    const size = fs.statSync(file).size;
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, { method: 'PUT', headers: { 'Content-Length': size, 'Content-Type': 'application/octet-stream' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if ((res.statusCode ?? 500) < 300) return resolve();
+          let e: { error_code?: string; message?: string } = {};
+          try {
+            e = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof e;
+          } catch {
+            // plain-text error body
+          }
+          reject(new TrackingApiError(e.error_code ?? `HTTP_${res.statusCode}`, e.message ?? `upload failed with HTTP ${res.statusCode}`, res.statusCode ?? 500));
+        });
+      });
+      req.on('error', (err) => reject(new TrackingApiError('UNAVAILABLE', `upload of ${file} failed: ${err.message}`, 0)));
+      const stream = fs.createReadStream(file);
+      if (onBytes) stream.on('data', (c) => onBytes(c.length));
+      stream.on('error', (err) => req.destroy(err));
+      stream.pipe(req);
+    });
+  }
+
+  // --- model registry ---
+
+  async listRegisteredModels(): Promise<WireRegisteredModel[]> {
+    const out: WireRegisteredModel[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.request<{ registered_models?: WireRegisteredModel[]; next_page_token?: string }>('GET', `${API}/registered-models/search`, {
+        max_results: 1000,
+        order_by: 'name ASC',
+        page_token: pageToken,
+      });
+      out.push(...(page.registered_models ?? []));
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken && out.length < 100_000);
+    return out;
+  }
+
+  async listModelVersions(name: string): Promise<WireModelVersion[]> {
+    const escaped = name.replace(/'/g, "\\'");
+    const page = await this.request<{ model_versions?: WireModelVersion[] }>('GET', `${API}/model-versions/search`, {
+      filter: `name='${escaped}'`,
+      max_results: 1000,
+      order_by: 'version_number DESC',
+    });
+    return page.model_versions ?? [];
+  }
+
+  // --- Runlens editor routes ---
+
+  /** Registers a launch; runs created through `launchUri(id)` get these tags plus the launch id. */
+  async registerLaunch(tags: { key: string; value: string }[]): Promise<string> {
+    return (await this.request<{ launch_id: string }>('POST', '/runlens/api/launches', { tags })).launch_id;
+  }
+
+  launchUri(launchId: string): string {
+    return `${this.baseUrl}/runlens/launch/${launchId}`;
+  }
+}

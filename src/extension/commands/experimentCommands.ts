@@ -1,0 +1,128 @@
+/** Commands on experiments: new, rename, delete/restore, default for terminals; explorer filter/sort. */
+import * as vscode from 'vscode';
+import type { Logger } from '../../store/logger';
+import type { TrackingService } from '../backend/trackingService';
+import { TrackingApiError } from '../client/trackingClient';
+import { readSettings, updateSetting } from '../config';
+import { DEFAULT_SORT, type ExperimentsTree, type ExplorerSort } from '../tree/experimentsTree';
+import { isExperimentNode, type LoadMoreNode } from '../tree/nodes';
+import { guarded } from './guard';
+
+async function pickExperiment(service: TrackingService, arg: unknown, title: string, viewType: 'ACTIVE_ONLY' | 'DELETED_ONLY' = 'ACTIVE_ONLY'): Promise<{ id: string; name: string } | undefined> {
+  if (isExperimentNode(arg)) return { id: arg.experiment.experiment_id, name: arg.experiment.name };
+  await service.ready();
+  const list = await service.client.listExperiments(viewType);
+  const picked = await vscode.window.showQuickPick(
+    list.map((e) => ({ label: e.name, description: `id ${e.experiment_id}`, id: e.experiment_id })),
+    { title },
+  );
+  return picked ? { id: picked.id, name: picked.label } : undefined;
+}
+
+/** Validates a filter against the server (the same parser the search uses) and returns its error, if any. */
+async function filterError(service: TrackingService, filter: string): Promise<string | undefined> {
+  if (!filter.trim()) return undefined;
+  try {
+    await service.client.searchRuns({ experimentIds: ['0'], filter, maxResults: 1 });
+    return undefined;
+  } catch (err) {
+    return err instanceof TrackingApiError && err.status === 400 ? err.message : undefined;
+  }
+}
+
+export function registerExperimentCommands(context: vscode.ExtensionContext, service: TrackingService, tree: ExperimentsTree, view: vscode.TreeView<unknown>, log: Logger): void {
+  const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, fn)));
+  };
+  const updateViewMessage = (): void => {
+    const parts = [tree.filter ? `Filter: ${tree.filter}` : '', tree.sort !== DEFAULT_SORT ? `Sorted by ${tree.sort.label}` : '', tree.showDeleted ? 'Showing deleted' : ''].filter(Boolean);
+    view.message = parts.join(' · ') || undefined;
+    void vscode.commands.executeCommand('setContext', 'runlens.explorerFiltered', Boolean(tree.filter));
+  };
+
+  reg('runlens.newExperiment', 'New Experiment', async () => {
+    await service.ready();
+    const name = await vscode.window.showInputBox({ title: 'New Experiment', placeHolder: 'experiment name', validateInput: (v) => (v.trim() ? undefined : 'A name is required') });
+    if (!name) return undefined;
+    return service.client.createExperiment(name.trim());
+  });
+
+  reg('runlens.renameExperiment', 'Rename Experiment', async (arg) => {
+    const exp = await pickExperiment(service, arg, 'Rename Experiment');
+    if (!exp) return;
+    const name = await vscode.window.showInputBox({ title: 'Rename Experiment', value: exp.name, validateInput: (v) => (v.trim() ? undefined : 'A name is required') });
+    if (!name || name === exp.name) return;
+    await service.client.renameExperiment(exp.id, name.trim());
+    if (readSettings().defaultExperiment === exp.name) await updateSetting('defaultExperiment', name.trim());
+  });
+
+  reg('runlens.deleteExperiment', 'Delete Experiment', async (arg) => {
+    const exp = await pickExperiment(service, arg, 'Delete Experiment');
+    if (!exp) return;
+    const ok = await vscode.window.showWarningMessage(`Delete experiment "${exp.name}" and hide its runs? It can be restored from "Show Deleted".`, { modal: true }, 'Delete');
+    if (ok === 'Delete') await service.client.deleteExperiment(exp.id);
+  });
+
+  reg('runlens.restoreExperiment', 'Restore Experiment', async (arg) => {
+    const exp = await pickExperiment(service, arg, 'Restore Experiment', 'DELETED_ONLY');
+    if (exp) await service.client.restoreExperiment(exp.id);
+  });
+
+  reg('runlens.setDefaultExperiment', 'Set Default Experiment', async (arg) => {
+    const exp = await pickExperiment(service, arg, 'Default Experiment for Terminals');
+    if (!exp) return;
+    await updateSetting('defaultExperiment', exp.name);
+    void vscode.window.showInformationMessage(`Runlens: new terminals log to "${exp.name}" unless the script calls mlflow.set_experiment.`);
+  });
+
+  reg('runlens.filterRuns', 'Filter Runs', async () => {
+    await service.ready();
+    const value = await vscode.window.showInputBox({
+      title: 'Filter Runs (MLflow filter syntax)',
+      value: tree.filter,
+      placeHolder: "e.g. metrics.accuracy > 0.9 and params.model = 'rf' and attributes.status = 'FINISHED'",
+      prompt: 'Empty clears the filter.',
+      validateInput: (v) => filterError(service, v),
+    });
+    if (value === undefined) return;
+    tree.filter = value.trim();
+    updateViewMessage();
+    tree.refreshAll();
+  });
+
+  reg('runlens.clearFilter', 'Clear Filter', async () => {
+    tree.filter = '';
+    updateViewMessage();
+    tree.refreshAll();
+  });
+
+  reg('runlens.sortRuns', 'Sort Runs', async () => {
+    const options: ExplorerSort[] = [
+      DEFAULT_SORT,
+      { label: 'Start time (oldest first)', orderBy: ['attributes.start_time ASC'] },
+      { label: 'Name', orderBy: ['attributes.run_name ASC'] },
+    ];
+    const picked = await vscode.window.showQuickPick([...options.map((o) => ({ label: o.label, sort: o })), { label: 'Metric…', sort: undefined }], { title: 'Sort Runs By' });
+    if (!picked) return;
+    let sort = picked.sort;
+    if (!sort) {
+      const key = await vscode.window.showInputBox({ title: 'Sort by metric', placeHolder: 'metric key, e.g. val_loss' });
+      if (!key) return;
+      const dir = await vscode.window.showQuickPick(['Ascending (lowest first)', 'Descending (highest first)'], { title: `Sort by ${key}` });
+      if (!dir) return;
+      sort = { label: `${key} ${dir.startsWith('A') ? '↑' : '↓'}`, orderBy: [`metrics.\`${key}\` ${dir.startsWith('A') ? 'ASC' : 'DESC'}`] };
+    }
+    tree.sort = sort;
+    updateViewMessage();
+    tree.refreshAll();
+  });
+
+  reg('runlens.toggleShowDeleted', 'Show Deleted', async () => {
+    tree.showDeleted = !tree.showDeleted;
+    updateViewMessage();
+    tree.refreshAll();
+  });
+
+  reg('runlens.refresh', 'Refresh', async () => tree.refreshAll());
+  reg('runlens.loadMoreRuns', 'Load More Runs', async (node) => tree.loadMore(node as LoadMoreNode));
+}

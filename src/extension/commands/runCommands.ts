@@ -1,0 +1,145 @@
+/** Commands on runs: open, diff, compare, rename, tag, note, delete/restore, copy id/URI, reveal artifacts. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Logger } from '../../store/logger';
+import type { TrackingService } from '../backend/trackingService';
+import { NOTE_TAG, tagValue, type WireRun } from '../client/wireTypes';
+import { compareDocumentUri, runDocumentUri } from '../runDocument/runDocumentProvider';
+import { runLabel } from '../runDocument/runFormat';
+import { isRunNode } from '../tree/nodes';
+import { guarded } from './guard';
+import { pickRuns } from './pickRun';
+
+/** Run ids a command applies to: the tree selection, one clicked item, an id, or none (ask). */
+export function runIdsFromArgs(arg: unknown, selection: unknown): string[] {
+  if (Array.isArray(selection) && selection.some(isRunNode)) return selection.filter(isRunNode).map((n) => n.run.info.run_id);
+  if (isRunNode(arg)) return [arg.run.info.run_id];
+  if (typeof arg === 'string' && arg) return [arg];
+  if (Array.isArray(arg)) return arg.filter((x): x is string => typeof x === 'string');
+  return [];
+}
+
+export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger): void {
+  const client = () => service.client;
+  const one = async (arg: unknown, selection: unknown, title: string): Promise<WireRun | undefined> => {
+    await service.ready();
+    const ids = runIdsFromArgs(arg, selection);
+    if (ids[0]) return client().getRun(ids[0]);
+    return (await pickRuns(client(), { title, canPickMany: false }))?.[0];
+  };
+  const many = async (arg: unknown, selection: unknown, title: string): Promise<string[]> => {
+    await service.ready();
+    const ids = runIdsFromArgs(arg, selection);
+    if (ids.length) return ids;
+    return (await pickRuns(client(), { title, canPickMany: true }))?.map((r) => r.info.run_id) ?? [];
+  };
+  const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, fn)));
+  };
+
+  reg('runlens.openRun', 'Open Run', async (arg, selection) => {
+    const run = await one(arg, selection, 'Open Run');
+    if (!run) return undefined;
+    const doc = await vscode.workspace.openTextDocument(runDocumentUri(run.info.run_id, runLabel(run)));
+    return vscode.window.showTextDocument(doc, { preview: true });
+  });
+
+  reg('runlens.diffRuns', 'Diff Two Runs', async (arg, selection) => {
+    await service.ready();
+    let ids = runIdsFromArgs(arg, selection);
+    if (ids.length > 2) {
+      void vscode.window.showWarningMessage(`Runlens: select exactly two runs to diff (${ids.length} selected); diffing the first two.`);
+      ids = ids.slice(0, 2);
+    }
+    const runs: WireRun[] = await Promise.all(ids.map((id) => client().getRun(id)));
+    while (runs.length < 2) {
+      const picked = await pickRuns(client(), { title: runs.length === 0 ? 'Diff Runs: pick the left (older) run' : `Diff with ${runLabel(runs[0]!)}: pick the right run`, canPickMany: false, exclude: runs.map((r) => r.info.run_id) });
+      if (!picked?.[0]) return undefined;
+      runs.push(picked[0]);
+    }
+    const [a, b] = runs as [WireRun, WireRun];
+    await vscode.commands.executeCommand('vscode.diff', runDocumentUri(a.info.run_id, runLabel(a)), runDocumentUri(b.info.run_id, runLabel(b)), `${runLabel(a)} ↔ ${runLabel(b)}`);
+    return [a.info.run_id, b.info.run_id];
+  });
+
+  reg('runlens.compareRuns', 'Compare Runs', async (arg, selection) => {
+    const ids = await many(arg, selection, 'Compare Runs: pick two or more runs');
+    if (ids.length === 2) return vscode.commands.executeCommand('runlens.diffRuns', ids);
+    if (ids.length < 2) {
+      if (ids.length === 1) void vscode.window.showInformationMessage('Runlens: pick at least two runs to compare.');
+      return undefined;
+    }
+    const doc = await vscode.workspace.openTextDocument(compareDocumentUri(ids));
+    await vscode.commands.executeCommand('markdown.showPreview', doc.uri).then(undefined, () => vscode.window.showTextDocument(doc));
+    return ids;
+  });
+
+  reg('runlens.renameRun', 'Rename Run', async (arg, selection) => {
+    const run = await one(arg, selection, 'Rename Run');
+    if (!run) return;
+    const name = await vscode.window.showInputBox({ title: 'Rename Run', value: runLabel(run), validateInput: (v) => (v.trim() ? undefined : 'A run name cannot be empty') });
+    if (name === undefined) return;
+    await client().updateRun(run.info.run_id, { runName: name.trim() });
+  });
+
+  reg('runlens.setRunTag', 'Set Tag', async (arg, selection) => {
+    const ids = await many(arg, selection, 'Set Tag on Runs');
+    if (!ids.length) return;
+    const key = await vscode.window.showInputBox({ title: 'Set Tag: key', placeHolder: 'e.g. team', validateInput: (v) => (v.trim() ? undefined : 'A tag key cannot be empty') });
+    if (!key) return;
+    const value = await vscode.window.showInputBox({ title: `Set Tag: value for '${key}' on ${ids.length} run(s)` });
+    if (value === undefined) return;
+    for (const id of ids) await client().setTag(id, key.trim(), value);
+  });
+
+  reg('runlens.editRunNote', 'Edit Note', async (arg, selection) => {
+    const run = await one(arg, selection, 'Edit Run Note');
+    if (!run) return;
+    const note = await vscode.window.showInputBox({ title: `Note for ${runLabel(run)} (Markdown; \\n for a new line)`, value: (tagValue(run, NOTE_TAG) ?? '').replace(/\n/g, '\\n') });
+    if (note === undefined) return;
+    await client().setTag(run.info.run_id, NOTE_TAG, note.replace(/\\n/g, '\n'));
+  });
+
+  reg('runlens.deleteRun', 'Delete Run', async (arg, selection) => {
+    const ids = await many(arg, selection, 'Delete Runs');
+    if (!ids.length) return;
+    const ok = await vscode.window.showWarningMessage(`Delete ${ids.length} run(s)? They can be restored from "Show Deleted".`, { modal: true }, 'Delete');
+    if (ok !== 'Delete') return;
+    for (const id of ids) await client().deleteRun(id);
+  });
+
+  reg('runlens.restoreRun', 'Restore Run', async (arg, selection) => {
+    for (const id of await many(arg, selection, 'Restore Runs')) await client().restoreRun(id);
+  });
+
+  reg('runlens.copyRunId', 'Copy Run ID', async (arg, selection) => {
+    const ids = await many(arg, selection, 'Copy Run ID');
+    if (ids.length) await vscode.env.clipboard.writeText(ids.join('\n'));
+    return ids.join('\n');
+  });
+
+  reg('runlens.copyRunUri', 'Copy runs:/ URI', async (arg, selection) => {
+    const ids = await many(arg, selection, 'Copy runs:/ URI');
+    const text = ids.map((id) => `runs:/${id}/`).join('\n');
+    if (text) await vscode.env.clipboard.writeText(text);
+    return text;
+  });
+
+  reg('runlens.revealArtifacts', 'Reveal Artifacts', async (arg, selection) => {
+    const run = await one(arg, selection, 'Reveal Artifacts');
+    const state = service.state;
+    if (!run || state.kind !== 'ready') return;
+    const uri = run.info.artifact_uri ?? '';
+    const rel = uri.startsWith('mlflow-artifacts:') ? uri.slice('mlflow-artifacts:'.length).replace(/^\/+/, '') : undefined;
+    const dir = rel !== undefined ? path.join(state.root, rel) : uri.startsWith('file:') ? vscode.Uri.parse(uri).fsPath : undefined;
+    if (!dir) throw new Error(`Artifacts of this run live at ${uri}, which is not a local folder.`);
+    if (!fs.existsSync(dir)) {
+      void vscode.window.showInformationMessage(`Runlens: ${runLabel(run)} has no artifacts yet.`);
+      return;
+    }
+    const target = vscode.Uri.file(dir);
+    if (vscode.workspace.getWorkspaceFolder(target)) await vscode.commands.executeCommand('revealInExplorer', target);
+    else await vscode.commands.executeCommand('revealFileInOS', target);
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * Entry point. Activation only wires things up (no store load); the tracking server starts right
+ * after, in the background, so terminals get MLFLOW_TRACKING_URI without delaying the window.
+ */
+import * as vscode from 'vscode';
+import type { RunlensApi } from './api';
+import { TrackingService } from './backend/trackingService';
+import { registerExperimentCommands } from './commands/experimentCommands';
+import { guarded } from './commands/guard';
+import { registerLogArtifact, RunDropController } from './commands/logArtifact';
+import { registerRunCommands } from './commands/runCommands';
+import { affects, readSettings } from './config';
+import { COMPARE_SCHEME, RUN_SCHEME, RunDocumentProvider } from './runDocument/runDocumentProvider';
+import { createSampleScript } from './sampleScript';
+import { showStatusMenu, StatusBar } from './statusBar';
+import { LaunchRunner } from './terminal/launchRunner';
+import { ShellCommandTagger } from './terminal/shellCommandTagger';
+import { ExperimentsTree } from './tree/experimentsTree';
+import { ModelsTree } from './tree/modelsTree';
+import type { ExplorerNode } from './tree/nodes';
+
+function updateTerminalEnvironment(context: vscode.ExtensionContext, service: TrackingService): void {
+  const env = context.environmentVariableCollection;
+  const settings = readSettings();
+  const state = service.state;
+  env.clear();
+  if (!settings.injectEnvironment || state.kind !== 'ready') return;
+  env.replace('MLFLOW_TRACKING_URI', state.url);
+  if (settings.defaultExperiment) env.replace('MLFLOW_EXPERIMENT_NAME', settings.defaultExperiment);
+  env.description = new vscode.MarkdownString(
+    `Runlens: \`MLFLOW_TRACKING_URI=${state.url}\`${settings.defaultExperiment ? `, \`MLFLOW_EXPERIMENT_NAME=${settings.defaultExperiment}\`` : ''} — runs log to this workspace's store.`,
+  );
+}
+
+let active: TrackingService | undefined;
+
+export function activate(context: vscode.ExtensionContext): RunlensApi {
+  const t0 = performance.now();
+  const log = vscode.window.createOutputChannel('Runlens', { log: true });
+  const service = new TrackingService(context, log);
+  active = service;
+  const experiments = new ExperimentsTree(service);
+  const models = new ModelsTree(service);
+  const documents = new RunDocumentProvider(service);
+  const statusBar = new StatusBar(service);
+  const launches = new LaunchRunner(service, log);
+  const refreshRun = (runId: string): void => documents.runChanged(runId);
+  const drop = new RunDropController(service, log, refreshRun);
+  const explorer = vscode.window.createTreeView<ExplorerNode>('runlens.experiments', {
+    treeDataProvider: experiments,
+    canSelectMany: true,
+    showCollapseAll: true,
+    dragAndDropController: drop,
+  });
+  const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: models, showCollapseAll: true });
+  context.subscriptions.push(log, service, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(RUN_SCHEME, documents),
+    vscode.workspace.registerTextDocumentContentProvider(COMPARE_SCHEME, documents),
+  );
+
+  // Live updates: the server's change feed drives the tree, documents and status bar.
+  const newRuns = new Set<string>();
+  context.subscriptions.push(
+    service.onDidChange((change) => {
+      if (change.kind === 'experiment') {
+        experiments.scheduleRootRefresh();
+        return;
+      }
+      if (change.created) newRuns.add(change.runId);
+      experiments.scheduleExperimentRefresh(change.experimentId);
+      documents.runChanged(change.runId);
+      statusBar.scheduleCount();
+      models.scheduleRefresh();
+    }),
+    experiments.onDidRefresh(async (experimentId) => {
+      if (!experimentId || newRuns.size === 0) return;
+      const ids = [...newRuns];
+      newRuns.clear();
+      if (!readSettings().autoRevealNewRuns || !explorer.visible) return;
+      const node = await experiments.findRunNode(ids[ids.length - 1]!);
+      if (node) await explorer.reveal(node, { select: false, focus: false, expand: false }).then(undefined, () => undefined);
+    }),
+    service.onDidChangeState((state) => {
+      log.info(`tracking server: ${state.kind}${state.kind === 'ready' ? ` ${state.url}` : ''}`);
+      statusBar.render();
+      updateTerminalEnvironment(context, service);
+      void vscode.commands.executeCommand('setContext', 'runlens.serverState', state.kind);
+      if (state.kind === 'ready') {
+        statusBar.scheduleCount();
+        experiments.refreshAll();
+        models.refresh();
+      }
+      if (state.kind === 'failed') {
+        void vscode.window.showErrorMessage(`Runlens: ${state.message}`, 'Open Settings', 'Show Output').then((c) => {
+          if (c === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'runlens.storePath');
+          if (c === 'Show Output') log.show();
+        });
+      }
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (affects(e, 'storePath', 'server.port')) void service.restart();
+      else if (affects(e, 'terminal.injectEnvironment', 'defaultExperiment')) updateTerminalEnvironment(context, service);
+      if (affects(e, 'explorer')) experiments.refreshAll();
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void service.restart()),
+  );
+
+  registerRunCommands(context, service, log);
+  registerExperimentCommands(context, service, experiments, explorer, log);
+  registerLogArtifact(context, service, log, refreshRun);
+  launches.register(context);
+  const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, fn)));
+  };
+  reg('runlens.copyTrackingUri', 'Copy Tracking URI', async () => {
+    await service.ready();
+    const url = service.client.baseUrl;
+    await vscode.env.clipboard.writeText(url);
+    void vscode.window.showInformationMessage(`Runlens: copied ${url}`);
+    return url;
+  });
+  reg('runlens.restartServer', 'Restart Tracking Server', () => service.restart());
+  reg('runlens.stopServer', 'Stop Tracking Server', () => service.stop());
+  reg('runlens.startServer', 'Start Tracking Server', () => service.ready());
+  reg('runlens.showOutput', 'Show Output', async () => log.show());
+  reg('runlens.openSettings', 'Open Settings', () => Promise.resolve(vscode.commands.executeCommand('workbench.action.openSettings', '@ext:runlens.runlens')));
+  reg('runlens.showStatusMenu', 'Runlens Menu', () => showStatusMenu(service));
+  reg('runlens.createSampleScript', 'Create Sample Script', () => createSampleScript());
+  reg('runlens.refreshModels', 'Refresh Models', async () => models.refresh());
+
+  void service.ready();
+  const activationMs = performance.now() - t0;
+  log.info(`activated in ${activationMs.toFixed(1)} ms; starting the tracking server`);
+  void service.ready().then(() => {
+    if (service.startupMs !== undefined) log.info(`tracking server ready ${service.startupMs} ms after activation`);
+  });
+  return { service, experiments, models, launches, statusBar, drop, activationMs };
+}
+
+/** Awaited by VS Code: the store is flushed and its lock released before the host exits. */
+export async function deactivate(): Promise<void> {
+  await active?.stop();
+  active = undefined;
+}

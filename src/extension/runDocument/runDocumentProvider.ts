@@ -1,0 +1,65 @@
+/**
+ * Read-only virtual documents for runs (`runlens-run:/<run id>/<name>.run`) and comparisons
+ * (`runlens-compare:/<id>,<id>,….md`). Documents re-render when the server reports writes to
+ * their runs, so a diff editor open on a training run stays current.
+ */
+import * as vscode from 'vscode';
+import type { TrackingService } from '../backend/trackingService';
+import { formatComparison } from './compareFormat';
+import { formatRunDocument } from './runFormat';
+
+export const RUN_SCHEME = 'runlens-run';
+export const COMPARE_SCHEME = 'runlens-compare';
+
+function safeName(s: string): string {
+  return s.replace(/[\\/:*?"<>|#%\u0000-\u001f]/g, '_').slice(0, 80) || 'run';
+}
+
+export function runDocumentUri(runId: string, name: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: RUN_SCHEME, path: `/${runId}/${safeName(name)}.run` });
+}
+
+export function compareDocumentUri(runIds: string[]): vscode.Uri {
+  return vscode.Uri.from({ scheme: COMPARE_SCHEME, path: `/${runIds.join(',')}.md` });
+}
+
+function runIdsOf(uri: vscode.Uri): string[] {
+  const first = uri.path.split('/').filter(Boolean)[0] ?? '';
+  return (uri.scheme === COMPARE_SCHEME ? first.replace(/\.md$/, '') : first).split(',').filter(Boolean);
+}
+
+export class RunDocumentProvider implements vscode.TextDocumentContentProvider {
+  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.emitter.event;
+
+  constructor(private readonly service: TrackingService) {}
+
+  /** Re-renders open documents that show `runId`. */
+  runChanged(runId: string): void {
+    for (const doc of vscode.workspace.textDocuments) {
+      if ((doc.uri.scheme === RUN_SCHEME || doc.uri.scheme === COMPARE_SCHEME) && runIdsOf(doc.uri).includes(runId)) this.emitter.fire(doc.uri);
+    }
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    await this.service.ready();
+    const client = this.service.client;
+    const ids = runIdsOf(uri);
+    try {
+      if (uri.scheme === COMPARE_SCHEME) return formatComparison(await Promise.all(ids.map((id) => client.getRun(id))));
+      const run = await client.getRun(ids[0] ?? '');
+      const [experiment, listing] = await Promise.all([
+        client.getExperiment(run.info.experiment_id).catch(() => undefined),
+        client.listArtifactsRecursive(run.info.run_id).catch(() => ({ files: [], truncated: false })),
+      ]);
+      return formatRunDocument({ run, experimentName: experiment?.name ?? run.info.experiment_id, artifacts: listing.files, artifactsTruncated: listing.truncated });
+    } catch (err) {
+      return `# Could not load ${ids.join(', ')}\n\n${err instanceof Error ? err.message : String(err)}\n`;
+    }
+  }
+
+  dispose(): void {
+    this.emitter.dispose();
+  }
+}
+

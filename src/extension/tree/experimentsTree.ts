@@ -1,0 +1,299 @@
+/**
+ * The experiments explorer: experiments → runs, child runs nested under their parent, paged per
+ * experiment ("Load more"), filtered with the MLflow filter language and sorted by a chosen key.
+ * Refreshes from the server's change feed, debounced per experiment, so a training run updates
+ * live without re-reading the whole store.
+ */
+import * as vscode from 'vscode';
+import type { TrackingService } from '../backend/trackingService';
+import { TrackingApiError } from '../client/trackingClient';
+import { PARENT_RUN_TAG, type WireExperiment, type WireRun } from '../client/wireTypes';
+import { readSettings } from '../config';
+import { buildRunForest, mergeRuns } from './runForest';
+import { experimentTreeItem, runTreeItem } from './treeItems';
+import type { ExperimentNode, ExplorerNode, LoadMoreNode, RunNode } from './nodes';
+
+export interface ExplorerSort {
+  label: string;
+  orderBy: string[];
+}
+
+export const DEFAULT_SORT: ExplorerSort = { label: 'Start time (newest first)', orderBy: ['attributes.start_time DESC'] };
+
+interface ExperimentRuns {
+  runs: WireRun[];
+  nextPageToken?: string;
+  loading?: Promise<void>;
+  error?: string;
+}
+
+const REFRESH_DEBOUNCE_MS = 150;
+
+export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
+  private readonly emitter = new vscode.EventEmitter<ExplorerNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly refreshedEmitter = new vscode.EventEmitter<string | undefined>();
+  /** Fires after an experiment's runs (or the root, undefined) were re-read; tests and auto-reveal use it. */
+  readonly onDidRefresh = this.refreshedEmitter.event;
+
+  private experiments: ExperimentNode[] | undefined;
+  private readonly runsByExperiment = new Map<string, ExperimentRuns>();
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly lastRun = new Map<string, number>();
+  private rootError: string | undefined;
+  filter = '';
+  sort: ExplorerSort = DEFAULT_SORT;
+  showDeleted = false;
+  /** Timing of the last full experiment reload, for the refresh measurement. */
+  lastReloadMs: number | undefined;
+
+  constructor(private readonly service: TrackingService) {}
+
+  // --- refresh ---
+
+  /** Re-reads everything (filter, sort or server changed). */
+  refreshAll(): void {
+    this.experiments = undefined;
+    this.runsByExperiment.clear();
+    this.emitter.fire(undefined);
+  }
+
+  /**
+   * Debounced re-read of one experiment's runs after the server reported writes. Experiments
+   * whose runs were never loaded (collapsed) cost nothing; an unknown experiment re-lists the root.
+   */
+  scheduleExperimentRefresh(experimentId: string): void {
+    if (!this.runsByExperiment.has(experimentId)) {
+      if (!this.experiments?.some((e) => e.experiment.experiment_id === experimentId)) this.scheduleRootRefresh();
+      return;
+    }
+    this.debounce(experimentId, () => void this.reloadExperiment(experimentId));
+  }
+
+  /** The list of experiments changed: re-list them, keeping the runs already loaded. */
+  scheduleRootRefresh(): void {
+    this.debounce('', () => {
+      this.experiments = undefined;
+      this.emitter.fire(undefined);
+    });
+  }
+
+  /**
+   * Throttle with a trailing call: the first write after a quiet spell refreshes at once (a new
+   * run shows up immediately); a burst of writes (a training loop) refreshes at most once per
+   * interval, and the interval grows with the cost of the last reload so big trees stay responsive.
+   */
+  private debounce(key: string, fn: () => void): void {
+    if (this.pending.has(key)) return;
+    const interval = Math.max(REFRESH_DEBOUNCE_MS, 5 * (this.lastReloadMs ?? 0));
+    const since = Date.now() - (this.lastRun.get(key) ?? 0);
+    this.pending.set(
+      key,
+      setTimeout(
+        () => {
+          this.pending.delete(key);
+          this.lastRun.set(key, Date.now());
+          fn();
+        },
+        since >= interval ? 0 : interval - since,
+      ),
+    );
+  }
+
+  private async reloadExperiment(experimentId: string): Promise<void> {
+    const state = this.runsByExperiment.get(experimentId);
+    const keep = Math.max(state?.runs.length ?? 0, readSettings().pageSize);
+    try {
+      await this.loadRuns(experimentId, Math.min(keep, 10_000), true);
+    } catch {
+      // the error is shown as a message node
+    }
+    const node = this.experiments?.find((e) => e.experiment.experiment_id === experimentId);
+    this.emitter.fire(node);
+    this.refreshedEmitter.fire(experimentId);
+  }
+
+  // --- data ---
+
+  private async loadExperiments(): Promise<ExperimentNode[]> {
+    await this.service.ready();
+    const list = await this.service.client.listExperiments(this.showDeleted ? 'ALL' : 'ACTIVE_ONLY');
+    return list.map((experiment) => ({ type: 'experiment', experiment }));
+  }
+
+  /** Loads (or re-loads, `replace`) the first `count` runs of an experiment in pages of ≤1000. */
+  private async loadRuns(experimentId: string, count: number, replace: boolean): Promise<void> {
+    const t0 = Date.now();
+    const client = this.service.client;
+    let runs: WireRun[] = replace ? [] : (this.runsByExperiment.get(experimentId)?.runs ?? []);
+    let token = replace ? undefined : this.runsByExperiment.get(experimentId)?.nextPageToken;
+    const target = replace ? count : runs.length + count;
+    try {
+      do {
+        const page = await client.searchRuns({
+          experimentIds: [experimentId],
+          filter: this.filter,
+          orderBy: this.sort.orderBy,
+          maxResults: Math.min(1000, target - runs.length),
+          pageToken: token,
+          viewType: this.showDeleted ? 'ALL' : 'ACTIVE_ONLY',
+        });
+        runs = mergeRuns(runs, page.runs);
+        token = page.nextPageToken;
+      } while (token && runs.length < target);
+      this.runsByExperiment.set(experimentId, { runs, nextPageToken: token });
+      this.lastReloadMs = Date.now() - t0;
+    } catch (err) {
+      this.runsByExperiment.set(experimentId, { runs: [], error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  }
+
+  /** Runs currently loaded in the tree for an experiment (tests, quick picks). */
+  loadedRuns(experimentId: string): WireRun[] {
+    return this.runsByExperiment.get(experimentId)?.runs ?? [];
+  }
+
+  // --- TreeDataProvider ---
+
+  async getChildren(node?: ExplorerNode): Promise<ExplorerNode[]> {
+    if (!node) return this.rootChildren();
+    if (node.type === 'experiment') return this.experimentChildren(node);
+    if (node.type === 'run') return this.runChildren(node);
+    return [];
+  }
+
+  private async rootChildren(): Promise<ExplorerNode[]> {
+    try {
+      this.experiments ??= await this.loadExperiments();
+      this.rootError = undefined;
+    } catch (err) {
+      this.rootError = err instanceof Error ? err.message : String(err);
+      this.experiments = undefined;
+      return [{ type: 'message', message: this.rootError, isError: true }];
+    }
+    const experiments = this.experiments;
+    // An empty store (only the Default experiment, no runs) shows the welcome view instead.
+    const empty = experiments.length <= 1 && !this.filter && (await this.storeHasNoRuns(experiments));
+    await vscode.commands.executeCommand('setContext', 'runlens.storeEmpty', empty);
+    this.refreshedEmitter.fire(undefined);
+    return empty ? [] : experiments;
+  }
+
+  private async storeHasNoRuns(experiments: ExperimentNode[]): Promise<boolean> {
+    if (experiments.length === 0) return true;
+    const page = await this.service.client.searchRuns({ experimentIds: experiments.map((e) => e.experiment.experiment_id), maxResults: 1, viewType: 'ALL' });
+    return page.runs.length === 0;
+  }
+
+  private async experimentChildren(node: ExperimentNode): Promise<ExplorerNode[]> {
+    const id = node.experiment.experiment_id;
+    let state = this.runsByExperiment.get(id);
+    if (!state) {
+      try {
+        await this.loadRuns(id, readSettings().pageSize, true);
+      } catch {
+        // reported below
+      }
+      state = this.runsByExperiment.get(id)!;
+    }
+    if (state.error) return [{ type: 'message', message: state.error, parent: node, isError: true }];
+    if (state.runs.length === 0) return [{ type: 'message', message: this.filter ? 'No runs match the filter' : 'No runs yet', parent: node }];
+    const forest = buildRunForest(state.runs);
+    const items: ExplorerNode[] = forest.roots.map((run) => ({ type: 'run', run, parent: node, loadedChildren: forest.childrenOf.get(run.info.run_id) ?? [] }));
+    if (state.nextPageToken) items.push({ type: 'loadMore', parent: node, shown: state.runs.length } satisfies LoadMoreNode);
+    return items;
+  }
+
+  /** Children are re-queried on expand so ones beyond the loaded pages show too. */
+  private async runChildren(node: RunNode): Promise<ExplorerNode[]> {
+    let children = node.loadedChildren;
+    const state = this.runsByExperiment.get(node.run.info.experiment_id);
+    // With every page loaded, the loaded children are all of them.
+    if (state && !state.nextPageToken && !state.error) return this.childNodes(node, children);
+    try {
+      const filter = [this.filter, `tags.\`${PARENT_RUN_TAG}\` = '${node.run.info.run_id}'`].filter(Boolean).join(' AND ');
+      const page = await this.service.client.searchRuns({
+        experimentIds: [node.run.info.experiment_id],
+        filter,
+        orderBy: this.sort.orderBy,
+        maxResults: 1000,
+        viewType: this.showDeleted ? 'ALL' : 'ACTIVE_ONLY',
+      });
+      children = mergeRuns(children, page.runs);
+    } catch {
+      // fall back to the children loaded with the page
+    }
+    return this.childNodes(node, children);
+  }
+
+  private childNodes(node: RunNode, children: WireRun[]): RunNode[] {
+    const forest = buildRunForest(this.runsByExperiment.get(node.run.info.experiment_id)?.runs ?? []);
+    return children.map((run) => ({ type: 'run', run, parent: node, loadedChildren: forest.childrenOf.get(run.info.run_id) ?? [] }));
+  }
+
+  getParent(node: ExplorerNode): ExplorerNode | undefined {
+    return node.type === 'experiment' ? undefined : node.parent;
+  }
+
+  getTreeItem(node: ExplorerNode): vscode.TreeItem {
+    switch (node.type) {
+      case 'experiment':
+        return experimentTreeItem(node.experiment, this.runsByExperiment.get(node.experiment.experiment_id)?.runs.length);
+      case 'run':
+        return runTreeItem(node.run, node.loadedChildren.length > 0, readSettings().descriptionMetric);
+      case 'loadMore': {
+        const item = new vscode.TreeItem(`Load more runs… (${node.shown} shown)`);
+        item.id = `loadMore:${node.parent.experiment.experiment_id}`;
+        item.iconPath = new vscode.ThemeIcon('ellipsis');
+        item.command = { command: 'runlens.loadMoreRuns', title: 'Load More Runs', arguments: [node] };
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.message);
+        item.iconPath = new vscode.ThemeIcon(node.isError ? 'warning' : 'info');
+        item.tooltip = node.message;
+        return item;
+      }
+    }
+  }
+
+  async loadMore(node: LoadMoreNode): Promise<void> {
+    const id = node.parent.experiment.experiment_id;
+    await this.loadRuns(id, readSettings().pageSize, false).catch(() => undefined);
+    this.emitter.fire(node.parent);
+  }
+
+  /** The node for a run among loaded ones (for reveal after a refresh). */
+  async findRunNode(runId: string): Promise<RunNode | undefined> {
+    for (const exp of this.experiments ?? []) {
+      const stack: ExplorerNode[] = await this.experimentChildren(exp);
+      while (stack.length) {
+        const n = stack.shift()!;
+        if (n.type !== 'run') continue;
+        if (n.run.info.run_id === runId) return n;
+        if (n.loadedChildren.length) stack.push(...n.loadedChildren.map((run): RunNode => ({ type: 'run', run, parent: n, loadedChildren: [] })));
+      }
+    }
+    return undefined;
+  }
+
+  experimentName(experimentId: string): string | undefined {
+    return this.experiments?.find((e) => e.experiment.experiment_id === experimentId)?.experiment.name;
+  }
+
+  knownExperiments(): WireExperiment[] {
+    return (this.experiments ?? []).map((e) => e.experiment);
+  }
+
+  dispose(): void {
+    for (const t of this.pending.values()) clearTimeout(t);
+    this.emitter.dispose();
+    this.refreshedEmitter.dispose();
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof TrackingApiError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,81 @@
+// The extension's vscode-free parts: run forest, run documents, comparisons, output capture.
+import * as assert from 'node:assert/strict';
+import type { WireRun } from '../../src/extension/client/wireTypes';
+import { formatComparison } from '../../src/extension/runDocument/compareFormat';
+import { formatDuration, formatRunDocument } from '../../src/extension/runDocument/runFormat';
+import { OutputCapture } from '../../src/extension/terminal/outputCapture';
+import { buildRunForest, mergeRuns } from '../../src/extension/tree/runForest';
+
+function run(id: string, opts: { parent?: string; params?: Record<string, string>; metrics?: Record<string, number>; tags?: Record<string, string> } = {}): WireRun {
+  const tags = Object.entries(opts.tags ?? {}).map(([key, value]) => ({ key, value }));
+  if (opts.parent) tags.push({ key: 'mlflow.parentRunId', value: opts.parent });
+  return {
+    info: { run_id: id, run_name: id, experiment_id: '1', status: 'FINISHED', start_time: 1_000, end_time: 61_000, lifecycle_stage: 'active', artifact_uri: `mlflow-artifacts:/1/${id}/artifacts` },
+    data: {
+      params: Object.entries(opts.params ?? {}).map(([key, value]) => ({ key, value })),
+      metrics: Object.entries(opts.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp: 1, step: 3 })),
+      tags,
+    },
+  };
+}
+
+describe('extension: run forest', () => {
+  it('nests loaded children under loaded parents and keeps orphans at the top', () => {
+    const forest = buildRunForest([run('p'), run('c1', { parent: 'p' }), run('g', { parent: 'c1' }), run('orphan', { parent: 'not-loaded' }), run('self', { parent: 'self' })]);
+    assert.deepEqual(forest.roots.map((r) => r.info.run_id), ['p', 'orphan', 'self']);
+    assert.deepEqual(forest.childrenOf.get('p')?.map((r) => r.info.run_id), ['c1']);
+    assert.deepEqual(forest.childrenOf.get('c1')?.map((r) => r.info.run_id), ['g']);
+  });
+
+  it('merges pages without duplicates, keeping the first order', () => {
+    assert.deepEqual(mergeRuns([run('a'), run('b')], [run('b'), run('c')]).map((r) => r.info.run_id), ['a', 'b', 'c']);
+  });
+});
+
+describe('extension: run documents', () => {
+  it('renders sorted sections with escaped values so two runs diff line by line', () => {
+    const a = formatRunDocument({ run: run('a', { params: { lr: '0.1', depth: '3' }, metrics: { acc: 0.91234567 }, tags: { note: 'two\nlines', 'mlflow.user': 'me' } }), experimentName: 'exp', artifacts: [{ path: 'z.txt', file_size: 1 }, { path: 'a/b.png' }], artifactsTruncated: false });
+    assert.match(a, /## Parameters \(2\)\ndepth = 3\nlr = 0\.1\n/);
+    assert.match(a, /acc = 0\.912346 {2}\(step 3\)/);
+    assert.match(a, /^note = two\\nlines$/m);
+    assert.match(a, /## Artifacts \(2\)\na\/b\.png\nz\.txt {2}\(1 bytes\)/);
+    assert.match(a, /## System tags \(1\)\nmlflow\.user = me/);
+    assert.match(a, /duration: {4}1m 0s/);
+    const b = formatRunDocument({ run: run('b', { params: { lr: '0.2', depth: '3' }, metrics: { acc: 0.5 }, tags: { note: 'x', 'mlflow.user': 'me' } }), experimentName: 'exp', artifacts: [{ path: 'z.txt', file_size: 1 }, { path: 'a/b.png' }], artifactsTruncated: false });
+    assert.equal(a.split('\n').length, b.split('\n').length);
+  });
+
+  it('formats durations for people', () => {
+    assert.equal(formatDuration(250), '0.3s');
+    assert.equal(formatDuration(59_000), '59s');
+    assert.equal(formatDuration(3_723_000), '1h 2m');
+    assert.equal(formatDuration(-1), '');
+  });
+
+  it('compares N runs with differing rows first and pipes escaped', () => {
+    const text = formatComparison([run('a', { params: { lr: '0.1', opt: 'adam' } }), run('b', { params: { lr: '0.2', opt: 'adam' } }), run('c', { params: { lr: 'x|y', opt: 'adam' } })]);
+    const [diff, same] = text.split('## Identical');
+    assert.match(diff!, /\| param \| lr \| 0\.1 \| 0\.2 \| x\\\|y \|/);
+    assert.match(same!, /\| param \| opt \| adam \| adam \| adam \|/);
+    assert.doesNotMatch(diff!, /opt/);
+  });
+});
+
+describe('extension: terminal output capture', () => {
+  it('keeps everything when short and strips ANSI colours', () => {
+    const c = new OutputCapture(1000);
+    c.append('\x1b[31mred\x1b[0m line\n');
+    assert.equal(c.text(), 'red line\n');
+  });
+
+  it('keeps the head and the tail of long output and says what it dropped', () => {
+    const c = new OutputCapture(100);
+    c.append('H'.repeat(50));
+    for (let i = 0; i < 20; i++) c.append(`${String(i).padStart(2, '0')}........\n`);
+    const t = c.text();
+    assert.ok(t.startsWith('H'.repeat(50)));
+    assert.match(t, /characters omitted/);
+    assert.match(t, /19\.{8}\n$/);
+    assert.ok(t.length < 200);
+  });
+});

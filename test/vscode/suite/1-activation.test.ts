@@ -1,0 +1,97 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BackendStartError, startOrAttach } from '../../../src/extension/backend/startOrAttach';
+import type { Logger } from '../../../src/store/logger';
+import { report, runlens, waitFor, workspaceDir, python } from './helpers';
+
+const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const ROOT = path.resolve(__dirname, '../../../..');
+
+describe('activation and the embedded server', () => {
+  it('activates, serves the workspace store on 127.0.0.1 and reports its timings', async () => {
+    const api = await runlens();
+    const state = api.service.state;
+    assert.equal(state.kind, 'ready');
+    if (state.kind !== 'ready') return;
+    assert.equal(state.backend, 'embedded');
+    assert.match(state.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(state.root, path.join(workspaceDir(), 'mlruns'));
+    assert.ok(fs.existsSync(path.join(state.root, '.runlens', 'lock.json')));
+    assert.equal(await (await fetch(`${state.url}/health`)).text(), 'OK');
+    report(`activation ${api.activationMs.toFixed(1)} ms (activate() wall time); server ready ${api.service.startupMs} ms after it started`);
+  });
+
+  it('sets MLFLOW_TRACKING_URI in new integrated terminals', async () => {
+    const api = await runlens();
+    const out = path.join(workspaceDir(), 'env-probe.txt');
+    fs.rmSync(out, { force: true });
+    const terminal = vscode.window.createTerminal({ name: 'env probe', cwd: workspaceDir() });
+    terminal.sendText(`"${python()}" -c "import os; open('env-probe.txt','w').write(os.environ.get('MLFLOW_TRACKING_URI',''))"`);
+    const value = await waitFor('the terminal to write env-probe.txt', () => (fs.existsSync(out) && fs.readFileSync(out, 'utf8')) || undefined, 30_000);
+    assert.equal(value, api.service.url);
+    terminal.dispose();
+  });
+
+  it('keeps the same port for the workspace across a restart', async () => {
+    const api = await runlens();
+    const before = api.service.url;
+    await vscode.commands.executeCommand('runlens.restartServer');
+    await api.service.ready();
+    assert.equal(api.service.url, before);
+  });
+
+  it('attaches to a runlens serve that already owns the store instead of failing', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-attach-'));
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--root', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(buf);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`runlens serve exited with ${code}`)));
+      });
+      const backend = await startOrAttach({ root, preferredPort: 0, log: quiet });
+      assert.equal(backend.kind, 'attached');
+      assert.equal(backend.url, url);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('falls back to a free port when the preferred one is taken', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-port-'));
+    try {
+      const backend = await startOrAttach({ root, preferredPort: taken, log: quiet });
+      assert.equal(backend.kind, 'embedded');
+      if (backend.kind === 'embedded') {
+        assert.equal(backend.portFallback, true);
+        assert.notEqual(backend.serving.server.port, taken);
+        await backend.serving.stop();
+      }
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('reports a store path that cannot be written with a fix, instead of crashing', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-bad-')), 'a-file');
+    fs.writeFileSync(file, 'not a folder');
+    await assert.rejects(startOrAttach({ root: path.join(file, 'store'), preferredPort: 0, log: quiet }), (err: unknown) => {
+      assert.ok(err instanceof BackendStartError);
+      assert.match(err.message, /not writable/);
+      assert.match(err.fix, /runlens\.storePath/);
+      return true;
+    });
+  });
+});

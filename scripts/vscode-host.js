@@ -73,18 +73,27 @@ async function startCodeServer({ port, folder, settings = {}, env = {}, vsix = [
     { env: baseEnv, detached: true, stdio: ['ignore', log, log] },
   );
   const url = `http://127.0.0.1:${port}`;
-  const stop = () => {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const killGroup = (signal) => {
     try {
-      process.kill(-child.pid, 'SIGTERM');
+      process.kill(-child.pid, signal);
     } catch {
       // already gone
     }
   };
-  process.on('exit', stop);
+  // The whole process group: code-server forks file watchers, agent hosts and extension hosts.
+  const stop = async () => {
+    killGroup('SIGTERM');
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000));
+    if ((await Promise.race([exited, timeout])) === 'timeout') killGroup('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the forks flush and exit
+    killGroup('SIGKILL');
+  };
+  process.on('exit', () => killGroup('SIGKILL'));
   try {
     await waitHealthy(url, 60_000);
   } catch (err) {
-    stop();
+    await stop();
     throw err;
   }
   return { url, port, stop, runDir };
@@ -113,4 +122,13 @@ async function launchBrowser(profileDir, { width = 1400, height = 900, colorSche
   });
 }
 
-module.exports = { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir };
+/** Deletes a run folder; best effort (a straggling process may still write a log line). */
+function removeRunDir(dir) {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  } catch (err) {
+    console.warn(`could not remove ${dir}: ${err.message}`);
+  }
+}
+
+module.exports = { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir, removeRunDir };

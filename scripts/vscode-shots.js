@@ -6,7 +6,7 @@
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir } = require('./vscode-host');
+const { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir, removeRunDir } = require('./vscode-host');
 
 const PORT = Number(process.env.CS_SHOTS_PORT || 8091);
 const OUT = path.join(ROOT, 'test-results', 'screenshots');
@@ -117,9 +117,9 @@ async function firstRun(python) {
     throw err;
   } finally {
     await browser.close().catch(() => undefined);
-    server.stop();
+    await server.stop();
   }
-  if (!process.env.KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
+  if (!process.env.KEEP_RUN_DIR) removeRunDir(runDir);
 }
 
 async function main() {
@@ -175,9 +175,9 @@ async function main() {
     throw err;
   } finally {
     await browser.close().catch(() => undefined);
-    server.stop();
+    await server.stop();
   }
-  if (!process.env.KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
+  if (!process.env.KEEP_RUN_DIR) removeRunDir(runDir);
 }
 
 main().catch((err) => {

@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir } = require('./vscode-host');
+const { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir, removeRunDir } = require('./vscode-host');
 
 const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS || 420_000);
 const PORT = Number(process.env.CS_PORT || 8090);
@@ -53,9 +53,9 @@ async function main() {
   }
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] extension host finished the tests with exit code ${code}`);
   await browser.close().catch(() => undefined);
-  server.stop();
+  await server.stop();
   logFile.end();
-  if (code === 0 && !process.env.KEEP_RUN_DIR) fs.rmSync(runDir, { recursive: true, force: true });
+  if (code === 0 && !process.env.KEEP_RUN_DIR) removeRunDir(runDir);
   process.exit(code);
 }
 

@@ -1,11 +1,12 @@
 /** The status bar item: tracking URI and active runs, with a menu of server actions. */
 import * as vscode from 'vscode';
 import type { TrackingService } from './backend/trackingService';
+import { KeyedThrottle } from './throttle';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('runlens.status', vscode.StatusBarAlignment.Left, 50);
   private activeRuns = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly throttle = new KeyedThrottle();
 
   constructor(private readonly service: TrackingService) {
     this.item.name = 'Runlens Tracking Server';
@@ -14,10 +15,9 @@ export class StatusBar implements vscode.Disposable {
     this.item.show();
   }
 
-  /** Recounts RUNNING runs (debounced: called on every change event). */
+  /** Recounts RUNNING runs (throttled: called on every change event). */
   scheduleCount(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.count(), 300);
+    this.throttle.schedule('count', 1000, () => void this.count());
   }
 
   private async count(): Promise<void> {
@@ -66,7 +66,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    this.throttle.dispose();
     this.item.dispose();
   }
 }

@@ -5,6 +5,7 @@ import { formatComparison } from '../../src/extension/runDocument/compareFormat'
 import { formatDuration, formatRunDocument } from '../../src/extension/runDocument/runFormat';
 import { OutputCapture } from '../../src/extension/terminal/outputCapture';
 import { buildRunForest, mergeRuns } from '../../src/extension/tree/runForest';
+import { KeyedThrottle } from '../../src/extension/throttle';
 
 function run(id: string, opts: { parent?: string; params?: Record<string, string>; metrics?: Record<string, number>; tags?: Record<string, string> } = {}): WireRun {
   const tags = Object.entries(opts.tags ?? {}).map(([key, value]) => ({ key, value }));
@@ -77,5 +78,37 @@ describe('extension: terminal output capture', () => {
     assert.match(t, /characters omitted/);
     assert.match(t, /19\.{8}\n$/);
     assert.ok(t.length < 200);
+  });
+});
+
+describe('extension: refresh throttle', () => {
+  const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('runs the first change at once, then at most once per interval with a trailing call', async () => {
+    const t = new KeyedThrottle();
+    const calls: number[] = [];
+    const start = Date.now();
+    t.schedule('k', 100, () => calls.push(Date.now() - start));
+    await tick(10);
+    assert.equal(calls.length, 1, 'first change runs immediately');
+    for (let i = 0; i < 20; i++) {
+      t.schedule('k', 100, () => calls.push(Date.now() - start));
+      await tick(10);
+    }
+    await tick(150);
+    // 1 leading + a couple of trailing calls over ~200 ms of continuous changes, never 21.
+    assert.ok(calls.length >= 2 && calls.length <= 4, `calls: ${calls.join(',')}`);
+    for (let i = 1; i < calls.length; i++) assert.ok(calls[i]! - calls[i - 1]! >= 90, `spacing ${calls.join(',')}`);
+    t.dispose();
+  });
+
+  it('keeps keys independent', async () => {
+    const t = new KeyedThrottle();
+    const seen: string[] = [];
+    t.schedule('a', 1000, () => seen.push('a'));
+    t.schedule('b', 1000, () => seen.push('b'));
+    await tick(20);
+    assert.deepEqual(seen.sort(), ['a', 'b']);
+    t.dispose();
   });
 });

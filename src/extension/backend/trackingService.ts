@@ -37,6 +37,7 @@ export class TrackingService implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private _state: ServiceState = { kind: 'stopped' };
   private _client: TrackingClient | undefined;
+  private takeoverTimer: NodeJS.Timeout | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<ServiceState>();
   private readonly changeEmitter = new vscode.EventEmitter<ChangeEvent>();
   readonly onDidChangeState = this.stateEmitter.event;
@@ -104,12 +105,17 @@ export class TrackingService implements vscode.Disposable {
       this.backend = backend;
       if (backend.kind === 'embedded') {
         if (backend.portFallback && readSettings().port === 0) await this.context.workspaceState.update(PORT_KEY, backend.serving.server.port);
+        if (backend.portFallback && readSettings().port > 0) {
+          void vscode.window.showWarningMessage(
+            `Runlens: port ${preferred} is in use, so the tracking server listens on ${backend.serving.server.port}. New terminals get the new address; set "runlens.server.port" to another port (or 0) to choose.`,
+          );
+        }
         this.log.info(`tracking server for ${root} listening on ${backend.url}${backend.portFallback ? ` (port ${preferred} was taken)` : ''}`);
       } else {
         this.log.info(`attached to ${backend.url}, which already serves ${root} (process ${backend.owner.pid})`);
       }
       this._client = new TrackingClient(backend.url);
-      this.stream = new ChangeStream(backend.url, (e) => this.changeEmitter.fire(e), (s) => this.log.debug(`change feed: ${s}`));
+      this.stream = new ChangeStream(backend.url, (e) => this.changeEmitter.fire(e), (s) => this.onFeedState(backend, s));
       this.startupMs = Date.now() - t0;
       this.setState({ kind: 'ready', backend: backend.kind, url: backend.url, root });
     } catch (err) {
@@ -119,7 +125,25 @@ export class TrackingService implements vscode.Disposable {
     }
   }
 
+  /**
+   * When this window attached to another owner and the owner goes away (its window closed,
+   * `runlens serve` stopped), the feed drops: take the store over so tracking keeps working.
+   */
+  private onFeedState(backend: Backend, state: string): void {
+    this.log.debug(`change feed: ${state}`);
+    if (backend.kind !== 'attached' || state !== 'connecting' || this.backend !== backend) return;
+    clearTimeout(this.takeoverTimer);
+    this.takeoverTimer = setTimeout(() => {
+      void (async () => {
+        if (this.backend !== backend || (await new TrackingClient(backend.url).health(1000))) return;
+        this.log.warn(`the server at ${backend.url} (process ${backend.owner.pid}) went away; serving the store from this window`);
+        await this.restart();
+      })();
+    }, 500);
+  }
+
   async stop(): Promise<void> {
+    clearTimeout(this.takeoverTimer);
     await this.starting?.catch(() => undefined);
     this.stream?.close();
     this.stream = undefined;

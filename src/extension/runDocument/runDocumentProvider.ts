@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { TrackingService } from '../backend/trackingService';
 import { formatComparison } from './compareFormat';
 import { formatRunDocument } from './runFormat';
+import { KeyedThrottle } from '../throttle';
 
 export const RUN_SCHEME = 'runlens-run';
 export const COMPARE_SCHEME = 'runlens-compare';
@@ -31,13 +32,16 @@ function runIdsOf(uri: vscode.Uri): string[] {
 export class RunDocumentProvider implements vscode.TextDocumentContentProvider {
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
+  private readonly throttle = new KeyedThrottle();
 
   constructor(private readonly service: TrackingService) {}
 
-  /** Re-renders open documents that show `runId`. */
+  /** Re-renders open documents that show `runId` (at most twice a second while a run logs). */
   runChanged(runId: string): void {
     for (const doc of vscode.workspace.textDocuments) {
-      if ((doc.uri.scheme === RUN_SCHEME || doc.uri.scheme === COMPARE_SCHEME) && runIdsOf(doc.uri).includes(runId)) this.emitter.fire(doc.uri);
+      if ((doc.uri.scheme === RUN_SCHEME || doc.uri.scheme === COMPARE_SCHEME) && runIdsOf(doc.uri).includes(runId)) {
+        this.throttle.schedule(doc.uri.toString(), 500, () => this.emitter.fire(doc.uri));
+      }
     }
   }
 
@@ -59,6 +63,7 @@ export class RunDocumentProvider implements vscode.TextDocumentContentProvider {
   }
 
   dispose(): void {
+    this.throttle.dispose();
     this.emitter.dispose();
   }
 }

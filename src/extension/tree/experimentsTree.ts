@@ -1,7 +1,7 @@
 /**
  * The experiments explorer: experiments → runs, child runs nested under their parent, paged per
  * experiment ("Load more"), filtered with the MLflow filter language and sorted by a chosen key.
- * Refreshes from the server's change feed, debounced per experiment, so a training run updates
+ * Refreshes from the server's change feed, throttled per experiment, so a training run updates
  * live without re-reading the whole store.
  */
 import * as vscode from 'vscode';
@@ -9,6 +9,7 @@ import type { TrackingService } from '../backend/trackingService';
 import { TrackingApiError } from '../client/trackingClient';
 import { PARENT_RUN_TAG, type WireExperiment, type WireRun } from '../client/wireTypes';
 import { readSettings } from '../config';
+import { KeyedThrottle } from '../throttle';
 import { buildRunForest, mergeRuns } from './runForest';
 import { experimentTreeItem, runTreeItem } from './treeItems';
 import type { ExperimentNode, ExplorerNode, LoadMoreNode, RunNode } from './nodes';
@@ -27,7 +28,7 @@ interface ExperimentRuns {
   error?: string;
 }
 
-const REFRESH_DEBOUNCE_MS = 150;
+const REFRESH_INTERVAL_MS = 150;
 
 export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   private readonly emitter = new vscode.EventEmitter<ExplorerNode | undefined>();
@@ -38,8 +39,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
 
   private experiments: ExperimentNode[] | undefined;
   private readonly runsByExperiment = new Map<string, ExperimentRuns>();
-  private readonly pending = new Map<string, NodeJS.Timeout>();
-  private readonly lastRun = new Map<string, number>();
+  private readonly throttle = new KeyedThrottle();
   private rootError: string | undefined;
   filter = '';
   sort: ExplorerSort = DEFAULT_SORT;
@@ -78,26 +78,9 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     });
   }
 
-  /**
-   * Throttle with a trailing call: the first write after a quiet spell refreshes at once (a new
-   * run shows up immediately); a burst of writes (a training loop) refreshes at most once per
-   * interval, and the interval grows with the cost of the last reload so big trees stay responsive.
-   */
+  /** The interval grows with the cost of the last reload so big trees stay responsive. */
   private debounce(key: string, fn: () => void): void {
-    if (this.pending.has(key)) return;
-    const interval = Math.max(REFRESH_DEBOUNCE_MS, 5 * (this.lastReloadMs ?? 0));
-    const since = Date.now() - (this.lastRun.get(key) ?? 0);
-    this.pending.set(
-      key,
-      setTimeout(
-        () => {
-          this.pending.delete(key);
-          this.lastRun.set(key, Date.now());
-          fn();
-        },
-        since >= interval ? 0 : interval - since,
-      ),
-    );
+    this.throttle.schedule(key, Math.max(REFRESH_INTERVAL_MS, 5 * (this.lastReloadMs ?? 0)), fn);
   }
 
   private async reloadExperiment(experimentId: string): Promise<void> {
@@ -239,7 +222,10 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   getTreeItem(node: ExplorerNode): vscode.TreeItem {
     switch (node.type) {
       case 'experiment':
-        return experimentTreeItem(node.experiment, this.runsByExperiment.get(node.experiment.experiment_id)?.runs.length);
+      {
+        const state = this.runsByExperiment.get(node.experiment.experiment_id);
+        return experimentTreeItem(node.experiment, state?.error ? undefined : state?.runs.length, Boolean(state?.nextPageToken));
+      }
       case 'run':
         return runTreeItem(node.run, node.loadedChildren.length > 0, readSettings().descriptionMetric);
       case 'loadMore': {
@@ -287,7 +273,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   }
 
   dispose(): void {
-    for (const t of this.pending.values()) clearTimeout(t);
+    this.throttle.dispose();
     this.emitter.dispose();
     this.refreshedEmitter.dispose();
   }

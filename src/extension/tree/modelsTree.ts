@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { TrackingService } from '../backend/trackingService';
 import type { WireModelVersion, WireRegisteredModel } from '../client/wireTypes';
 import { isoTime } from '../runDocument/runFormat';
+import { KeyedThrottle } from '../throttle';
 
 export type ModelNode =
   | { type: 'model'; model: WireRegisteredModel }
@@ -12,7 +13,7 @@ export type ModelNode =
 export class ModelsTree implements vscode.TreeDataProvider<ModelNode> {
   private readonly emitter = new vscode.EventEmitter<ModelNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly throttle = new KeyedThrottle();
 
   constructor(private readonly service: TrackingService) {}
 
@@ -21,8 +22,7 @@ export class ModelsTree implements vscode.TreeDataProvider<ModelNode> {
   }
 
   scheduleRefresh(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.refresh(), 500);
+    this.throttle.schedule('models', 2000, () => this.refresh());
   }
 
   async getChildren(node?: ModelNode): Promise<ModelNode[]> {
@@ -75,7 +75,7 @@ export class ModelsTree implements vscode.TreeDataProvider<ModelNode> {
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    this.throttle.dispose();
     this.emitter.dispose();
   }
 }

@@ -60,12 +60,12 @@ export function runTreeItem(run: WireRun, hasLoadedChildren: boolean, metricKey:
   return item;
 }
 
-export function experimentTreeItem(exp: WireExperiment, loadedRuns: number | undefined): vscode.TreeItem {
+export function experimentTreeItem(exp: WireExperiment, loadedRuns: number | undefined, more: boolean): vscode.TreeItem {
   const item = new vscode.TreeItem(exp.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `experiment:${exp.experiment_id}`;
   const deleted = exp.lifecycle_stage === 'deleted';
   item.iconPath = new vscode.ThemeIcon(deleted ? 'trash' : 'beaker');
-  item.description = deleted ? 'deleted' : loadedRuns !== undefined ? `${loadedRuns}${loadedRuns >= 1000 ? '+' : ''} runs` : '';
+  item.description = deleted ? 'deleted' : loadedRuns !== undefined ? `${loadedRuns}${more ? '+' : ''} run${loadedRuns === 1 && !more ? '' : 's'}` : '';
   item.tooltip = new vscode.MarkdownString(`**${mdEscape(exp.name)}**\n\nid \`${exp.experiment_id}\` · created ${isoTime(exp.creation_time)}\n\n${mdEscape(exp.artifact_location ?? '')}`);
   item.contextValue = `runlens.experiment;${deleted ? 'deleted' : 'active'}`;
   return item;

@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -7,10 +6,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendStartError, startOrAttach } from '../../../src/extension/backend/startOrAttach';
 import type { Logger } from '../../../src/store/logger';
-import { report, runlens, waitFor, workspaceDir, python } from './helpers';
+import { python, report, runlens, runlensServe, waitFor, workspaceDir } from './helpers';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-const ROOT = path.resolve(__dirname, '../../../..');
 
 describe('activation and the embedded server', () => {
   it('activates, serves the workspace store on 127.0.0.1 and reports its timings', async () => {
@@ -47,22 +45,45 @@ describe('activation and the embedded server', () => {
 
   it('attaches to a runlens serve that already owns the store instead of failing', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-attach-'));
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--root', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = runlensServe(root);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let buf = '';
-        child.stdout.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const m = /listening on (http:\/\/\S+)/.exec(buf);
-          if (m) resolve(m[1]!);
-        });
-        child.on('exit', (code) => reject(new Error(`runlens serve exited with ${code}`)));
-      });
+      const url = await child.url;
       const backend = await startOrAttach({ root, preferredPort: 0, log: quiet });
       assert.equal(backend.kind, 'attached');
       assert.equal(backend.url, url);
     } finally {
-      child.kill('SIGTERM');
+      child.stop();
+    }
+  });
+
+  it('attaches when another server owns the configured store, and takes over when it goes away', async () => {
+    const api = await runlens();
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-shared-'));
+    const child = runlensServe(root);
+    const config = vscode.workspace.getConfiguration('runlens');
+    try {
+      const url = await child.url;
+      await config.update('storePath', root, vscode.ConfigurationTarget.Workspace);
+      const attached = await waitFor('the window to attach', () => {
+        const s = api.service.state;
+        return s.kind === 'ready' && s.root === root ? s : undefined;
+      });
+      assert.equal(attached.backend, 'attached');
+      assert.equal(attached.url, url);
+      child.stop();
+      const taken = await waitFor('the window to take the store over', () => {
+        const s = api.service.state;
+        return s.kind === 'ready' && s.backend === 'embedded' && s.root === root ? s : undefined;
+      }, 20_000);
+      assert.notEqual(taken.url, url);
+      assert.equal(await (await fetch(`${taken.url}/health`)).text(), 'OK');
+    } finally {
+      child.stop();
+      await config.update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
+      await waitFor('the workspace store again', () => {
+        const s = api.service.state;
+        return s.kind === 'ready' && s.root === path.join(workspaceDir(), 'mlruns') ? s : undefined;
+      });
     }
   });
 

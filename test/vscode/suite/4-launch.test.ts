@@ -54,22 +54,18 @@ describe('Run Python File with Tracking', () => {
     assert.ok(tagValue(run, 'runlens.launch.cwd'));
     const files = await api.service.client.listArtifacts(run.info.run_id, 'runlens');
     assert.deepEqual(files.map((f) => f.path), [OUTPUT_ARTIFACT]);
-    const exp = run.info.artifact_uri!.replace('mlflow-artifacts:/', '');
-    const log = await (await fetch(`${api.service.client.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${exp}/${OUTPUT_ARTIFACT}`)).text();
+    const artifactRoot = run.info.artifact_uri!.replace('mlflow-artifacts:/', '');
+    const log = await (await fetch(`${api.service.client.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${artifactRoot}/${OUTPUT_ARTIFACT}`)).text();
     assert.match(log, /about to crash/);
     assert.match(log, /RuntimeError: CUDA out of memory \(simulated\)/);
-    // The tree shows it failed.
-    await waitFor('the FAILED icon in the tree', async () => {
-      const runs = api.experiments.loadedRuns(run.info.experiment_id);
-      return runs.find((r) => r.info.run_id === run.info.run_id && r.info.status === 'FAILED');
-    }, 10_000).catch(async () => {
-      // The experiment node may never have been expanded in this window; load it like a click does.
-      const exp = (await api.experiments.getChildren()).find((n) => n.type === 'experiment' && n.experiment.experiment_id === run.info.experiment_id);
-      assert.ok(exp);
-      const items = await api.experiments.getChildren(exp);
-      const item = items.find((n) => n.type === 'run' && n.run.info.run_id === run.info.run_id);
-      assert.ok(item && item.type === 'run' && item.run.info.status === 'FAILED');
-    });
+    // The tree shows it failed (expanding the experiment loads its runs, as a click does).
+    const exp = (await api.experiments.getChildren()).find((n) => n.type === 'experiment' && n.experiment.experiment_id === run.info.experiment_id);
+    assert.ok(exp);
+    const item = await waitFor('the FAILED run in the tree', async () => {
+      const found = (await api.experiments.getChildren(exp)).find((n) => n.type === 'run' && n.run.info.run_id === run.info.run_id);
+      return found?.type === 'run' && found.run.info.status === 'FAILED' ? found : undefined;
+    }, 10_000);
+    assert.equal((api.experiments.getTreeItem(item).iconPath as vscode.ThemeIcon).id, 'error');
   });
 
   it('leaves a cleanly finished run FINISHED and still records exit code and output', async () => {

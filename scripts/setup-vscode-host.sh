@@ -21,6 +21,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if [ ! -f "$MARK" ]; then
+  # Under `npm test` the outer npm exports npm_config_user_agent ("… node/v20 …"), which the nested
+  # installs would inherit; code-server's postinstall reads the Node version from it and refuses.
+  while IFS= read -r var; do unset "$var"; done < <(env | grep -o '^npm_[A-Za-z0-9_]*' || true)
   echo "setup-vscode-host: installing code-server $CS_VERSION with Node $NODE_PKG_VERSION into $HOST_DIR (about 2 min)"
   rm -rf "$HOST_DIR"
   mkdir -p "$HOST_DIR/node" "$HOST_DIR/cs"

@@ -9,13 +9,14 @@ import { ArtifactStore } from './artifacts/artifactStore';
 import { alreadyExists, doesNotExist, invalidParameter, MlflowError } from './errors';
 import * as limits from './limits';
 import type { Logger } from './logger';
-import { readHistory, sampleSteps } from './metricHistory';
+import { readColumns, readHistory, sampleSteps } from './metricHistory';
 import { LoggedModels } from './models/loggedModels';
 import { ModelRegistry } from './models/registry';
 import { applyOp, encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from './ops';
 import { Persistence } from './persistence';
 import { loadExperiments, loadRuns } from './runReads';
 import { generateRunName } from './runNames';
+import { downsampleSeries, type ChartSeries } from './seriesDownsample';
 import { compileExperimentSearch } from './search/experimentSearch';
 import { decodePageToken, encodePageToken, pageFromLookahead } from './search/pageToken';
 import { compileRunSearch } from './search/runSearch';
@@ -24,6 +25,7 @@ import type {
   BulkIntervalRequest,
   CreateRunRequest,
   LogBatchRequest,
+  MetricSeriesRequest,
   SearchExperimentsRequest,
   SearchRunsRequest,
   StoreChange,
@@ -411,6 +413,11 @@ export class LocalStore implements TrackingStore {
     const page: Page<Metric> = { items };
     if (end < points.length) page.nextPageToken = encodePageToken(end);
     return page;
+  }
+
+  async getMetricSeries(req: MetricSeriesRequest): Promise<ChartSeries> {
+    const run = this.runState(req.runId);
+    return downsampleSeries(readColumns(this.db, this.persistence.series, run.id, req.runId, req.key), req.axis, req.buckets, req.from, req.to);
   }
 
   async getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]> {

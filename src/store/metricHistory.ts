@@ -1,13 +1,25 @@
 /** Metric history reads from series files, and MLflow's step sampling for chart queries. */
-import type { SeriesFiles, SeriesPoint } from './seriesFiles';
+import type { SeriesColumns, SeriesFiles, SeriesPoint } from './seriesFiles';
 import type { SqlDb } from './sqlite';
 
-/** Every point of `key` in run order of logging, sorted as MLflow returns them (timestamp, step, value). */
-export function readHistory(db: SqlDb, series: SeriesFiles, runId: number, runUuid: string, key: string): SeriesPoint[] {
+function seriesKey(db: SqlDb, runId: number, key: string): { keyId: number; records: number } | undefined {
   const keyId = db.value('SELECT key_id FROM latest_metrics WHERE run = ? AND key = ?', [runId, key]);
-  if (keyId === undefined) return [];
-  const records = Number(db.value('SELECT series_len FROM runs WHERE id = ?', [runId]));
-  const points = series.readKey(runUuid, Number(keyId), records);
+  if (keyId === undefined) return undefined;
+  return { keyId: Number(keyId), records: Number(db.value('SELECT series_len FROM runs WHERE id = ?', [runId])) };
+}
+
+/** Every point of `key` as columns in logging order (chart downsampling needs no order). */
+export function readColumns(db: SqlDb, series: SeriesFiles, runId: number, runUuid: string, key: string): SeriesColumns {
+  const k = seriesKey(db, runId, key);
+  if (!k) return { step: new Float64Array(0), timestamp: new Float64Array(0), value: new Float64Array(0), length: 0 };
+  return series.readKeyColumns(runUuid, k.keyId, k.records);
+}
+
+/** Every point of `key`, sorted as MLflow returns them (timestamp, step, value). */
+export function readHistory(db: SqlDb, series: SeriesFiles, runId: number, runUuid: string, key: string): SeriesPoint[] {
+  const k = seriesKey(db, runId, key);
+  if (!k) return [];
+  const points = series.readKey(runUuid, k.keyId, k.records);
   let sorted = true;
   for (let i = 1; i < points.length && sorted; i++) sorted = compare(points[i - 1]!, points[i]!) <= 0;
   if (!sorted) points.sort(compare);

@@ -17,6 +17,14 @@ export interface SeriesPoint {
   value: number;
 }
 
+/** One key's points as parallel columns, in logging order (no per-point objects). */
+export interface SeriesColumns {
+  step: Float64Array;
+  timestamp: Float64Array;
+  value: Float64Array;
+  length: number;
+}
+
 export class SeriesFiles {
   private readonly open = new Map<string, number>();
   private readonly dirty = new Set<string>();
@@ -65,6 +73,28 @@ export class SeriesFiles {
       out.push({ step: buf.readDoubleLE(o + 8), timestamp: buf.readDoubleLE(o + 16), value: buf.readDoubleLE(o + 24) });
     }
     return out;
+  }
+
+  /** Like readKey, as typed-array columns: a 1M-point series without a million objects. */
+  readKeyColumns(runUuid: string, keyId: number, records: number): SeriesColumns {
+    const raw = this.readRaw(runUuid, records);
+    // Typed-array views need 8-byte alignment; large reads usually have it, small ones may not.
+    const buf = raw.byteOffset % 8 === 0 ? raw : Buffer.from(raw);
+    const n = buf.length / SERIES_RECORD_BYTES;
+    const keys = new Uint32Array(buf.buffer, buf.byteOffset, n * 8);
+    const doubles = new Float64Array(buf.buffer, buf.byteOffset, n * 4);
+    let count = 0;
+    for (let r = 0; r < n; r++) if (keys[r * 8] === keyId) count++;
+    const cols: SeriesColumns = { step: new Float64Array(count), timestamp: new Float64Array(count), value: new Float64Array(count), length: count };
+    let j = 0;
+    for (let r = 0; r < n; r++) {
+      if (keys[r * 8] !== keyId) continue;
+      cols.step[j] = doubles[r * 4 + 1]!;
+      cols.timestamp[j] = doubles[r * 4 + 2]!;
+      cols.value[j] = doubles[r * 4 + 3]!;
+      j++;
+    }
+    return cols;
   }
 
   private readRaw(runUuid: string, records: number): Buffer {

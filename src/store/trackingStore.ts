@@ -5,6 +5,7 @@
 import type { ArtifactStore } from './artifacts/artifactStore';
 import type { LoggedModels } from './models/loggedModels';
 import type { ModelRegistry } from './models/registry';
+import type { ChartSeries, SeriesAxis } from './seriesDownsample';
 import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from './types';
 
 export interface CreateRunRequest {
@@ -52,6 +53,16 @@ export interface BulkIntervalRequest {
   maxResults: number;
 }
 
+export interface MetricSeriesRequest {
+  runId: string;
+  key: string;
+  axis: SeriesAxis;
+  /** Most points to return; longer series are bucketed with a min/max envelope. */
+  buckets: number;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
 /** Pushed after every acknowledged write, so views can refresh without polling. */
 export type StoreChange =
   | { kind: 'experiment'; experimentId: string }
@@ -84,6 +95,8 @@ export interface TrackingStore {
 
   getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>>;
   getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]>;
+  /** A chart-ready, downsampled series (Runlens extension; not an MLflow RPC). */
+  getMetricSeries(req: MetricSeriesRequest): Promise<ChartSeries>;
 
   readonly loggedModels: LoggedModels;
   readonly registry: ModelRegistry;

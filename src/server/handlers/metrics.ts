@@ -4,7 +4,9 @@ import { BULK_INTERVAL_MAX_RESULTS, BULK_INTERVAL_MAX_RUNS, METRIC_HISTORY_MAX_R
 import type { TrackingStore } from '../../store/trackingStore';
 import { missingParameter } from '../requestFields';
 import type { Router } from '../router';
-import { wireMetric, wireMetricWithRunId, wirePage } from '../wire';
+import { wireDouble, wireMetric, wireMetricWithRunId, wirePage } from '../wire';
+
+const SERIES_MAX_BUCKETS = 20_000;
 
 export function registerMetricRoutes(router: Router, store: TrackingStore): void {
   router.api('GET', '/mlflow/metrics/get-history', async ({ fields }) => {
@@ -53,5 +55,22 @@ export function registerMetricRoutes(router: Router, store: TrackingStore): void
       }
     }
     return { metrics: out };
+  });
+
+  // Runlens: a chart-ready series, downsampled on the server with a min/max envelope, so a
+  // 1M-point history reaches a chart as a few thousand points.
+  router.plain('GET', '/runlens/api/metric-series', async ({ fields }) => {
+    const axis = fields.enumValue('x', ['STEP', 'TIMESTAMP'], 'STEP') === 'TIMESTAMP' ? 'timestamp' : 'step';
+    const buckets = fields.int('buckets') ?? 2000;
+    if (buckets < 2 || buckets > SERIES_MAX_BUCKETS) throw invalidParameter(`buckets must be between 2 and ${SERIES_MAX_BUCKETS}, got ${buckets}.`);
+    const from = fields.has('from') ? Number(fields.string('from')) : undefined;
+    const to = fields.has('to') ? Number(fields.string('to')) : undefined;
+    if ((from !== undefined && Number.isNaN(from)) || (to !== undefined && Number.isNaN(to))) throw invalidParameter('from and to must be numbers.');
+    const series = await store.getMetricSeries({ runId: fields.runId(), key: fields.requiredString('metric_key'), axis, buckets, from, to });
+    return {
+      total_points: series.total,
+      downsampled: series.downsampled,
+      points: series.points.map((p) => ({ x: p.x, value: wireDouble(p.value), min: wireDouble(p.min), max: wireDouble(p.max), count: p.count })),
+    };
   });
 }

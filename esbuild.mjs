@@ -7,8 +7,10 @@ import { dirname, join } from 'node:path';
 const require = createRequire(import.meta.url);
 const production = process.argv.includes('--production');
 
-mkdirSync('dist', { recursive: true });
+mkdirSync('dist/webview', { recursive: true });
 copyFileSync(join(dirname(require.resolve('sql.js')), 'sql-wasm.wasm'), 'dist/sql-wasm.wasm');
+// Views load only from dist/webview (the webview's localResourceRoots and the server's /runlens/ui/).
+for (const css of ['webview.css', 'browser-themes.css']) copyFileSync(join('media', css), join('dist/webview', css));
 
 const common = {
   bundle: true,
@@ -25,4 +27,6 @@ await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli.ts' }, banner: { js: '#!/usr/bin/env node' } }),
   // `vscode` is provided by the extension host at run time.
   build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] }),
+  // Views: one browser bundle per panel, the same file in VS Code webviews and in a browser.
+  build({ ...common, platform: 'browser', format: 'iife', target: 'es2022', outdir: 'dist/webview', entryPoints: { charts: 'webview/charts/main.ts' }, sourcemap: false, minify: true }),
 ]);

@@ -25,6 +25,10 @@ bash scripts/setup-vscode-host.sh 2>&1 | tail -5
 node scripts/vscode-test.js 2>&1 | tee "$log/vscode.txt"
 vscode_rc=${PIPESTATUS[0]}
 
+echo "== views in a browser (runlens serve + chromium)"
+npx mocha --config .mocharc.json --timeout 180000 'out/test/browser/**/*.test.js' 2>&1 | tee "$log/browser.txt"
+browser_rc=${PIPESTATUS[0]}
+
 echo "== package (npm run package)"
 pkg_passed=0 pkg_failed=0 shots_passed=0 shots_failed=0
 if npm run --silent package > "$log/package.txt" 2>&1; then
@@ -43,9 +47,10 @@ if [ -x .venv/latest/bin/python ]; then
 fi
 
 count() { grep -Eo "[0-9]+ $2" "$1" | awk '{s += $1} END {print s + 0}'; }
-passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + bench_passed + pkg_passed + shots_passed ))
-failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + bench_failed + pkg_failed + shots_failed ))
-if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; } || { [ "$vscode_rc" -ne 0 ] && [ "$(count "$log/vscode.txt" failing)" -eq 0 ]; }; then
+passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + $(count "$log/browser.txt" passing) + bench_passed + pkg_passed + shots_passed ))
+failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + $(count "$log/browser.txt" failing) + bench_failed + pkg_failed + shots_failed ))
+if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; } || { [ "$vscode_rc" -ne 0 ] && [ "$(count "$log/vscode.txt" failing)" -eq 0 ]; } \
+  || { [ "$browser_rc" -ne 0 ] && [ "$(count "$log/browser.txt" failing)" -eq 0 ]; }; then
   failed=$(( failed + 1 ))  # something broke before reporting any result
 fi
 echo

@@ -169,6 +169,23 @@ async function main() {
     await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20_000 });
     await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first().waitFor({ timeout: 20_000 });
     await shot('05-diff-two-runs');
+
+    // Metric charts in a real webview (strict CSP, bundle from dist/webview), for the sweep's children.
+    await row('gbm-lr0.1-d3').click();
+    await row('gbm-lr0.05-d4').click({ modifiers: ['Control'] });
+    await row('gbm-lr0.02-d6').click({ modifiers: ['Control'] });
+    await row('gbm-lr0.02-d6').click({ button: 'right' });
+    const charts = page.locator('.context-view .action-label', { hasText: 'Show Metric Charts' }).first();
+    await charts.waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(300); // the menu animates in; an early click can land on nothing
+    await charts.click();
+    if (await charts.isVisible()) await charts.click();
+    await page.mouse.move(1300, 880);
+    const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    const chart = frame.locator('.chart[data-key="val_auc"][data-rendered-at]');
+    await chart.waitFor({ timeout: 30_000 });
+    if ((await chart.getAttribute('data-series')) !== '3') throw new Error('the chart does not show the three runs');
+    await shot('06-metric-charts-webview');
     console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
   } catch (err) {
     await page.screenshot({ path: path.join(OUT, 'zz-failure.png') }).catch(() => undefined);

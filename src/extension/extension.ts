@@ -17,6 +17,7 @@ import { LaunchRunner } from './terminal/launchRunner';
 import { ShellCommandTagger } from './terminal/shellCommandTagger';
 import { ExperimentsTree } from './tree/experimentsTree';
 import { ModelsTree } from './tree/modelsTree';
+import { ChartsPanels } from './webviews/chartsPanel';
 import type { ExplorerNode } from './tree/nodes';
 
 function updateTerminalEnvironment(context: vscode.ExtensionContext, service: TrackingService): void {
@@ -106,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     vscode.workspace.onDidChangeWorkspaceFolders(() => void service.restart()),
   );
 
-  registerRunCommands(context, service, log);
+  registerRunCommands(context, service, log, new ChartsPanels(context, service, log));
   registerExperimentCommands(context, service, experiments, explorer, log);
   registerLogArtifact(context, service, log, refreshRun);
   launches.register(context);

@@ -1,5 +1,6 @@
 /** The HTTP front: routing, body limits, JSON parsing, MLflow error bodies, Host checks. */
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { MlflowError } from '../store/errors';
 import type { Logger } from '../store/logger';
@@ -11,6 +12,7 @@ import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
 import { ChangeFeed } from './changeFeed';
+import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
 import { Fields, type FieldSource } from './requestFields';
 import { Router, type HttpMethod, type RawResponse, type StreamResponse } from './router';
@@ -25,6 +27,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Extra Host header values to accept besides loopback names (DNS-rebinding protection). */
   allowedHosts?: string[];
+  /** The built views (default: `webview/` beside the bundle). */
+  uiAssetsDir?: string;
 }
 
 export interface RunningServer {
@@ -47,9 +51,10 @@ class HttpError extends Error {
   }
 }
 
-export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(), changes = new ChangeFeed(store)): Router {
+export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(), changes = new ChangeFeed(store), uiAssetsDir = path.join(__dirname, 'webview')): Router {
   const router = new Router();
   registerSystemRoutes(router);
+  registerUiRoutes(router, uiAssetsDir);
   registerLaunchRoutes(router, launches);
   changes.register(router);
   registerExperimentRoutes(router, store);
@@ -223,7 +228,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
 /** Starts listening; resolves once the socket accepts connections. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const changes = new ChangeFeed(opts.store);
-  const router = buildRouter(opts.store, new LaunchRegistry(), changes);
+  const router = buildRouter(opts.store, new LaunchRegistry(), changes, opts.uiAssetsDir);
   const server = http.createServer(createRequestListener(router, opts));
   // Python's requests keeps connections alive between calls; don't drop them under it.
   server.keepAliveTimeout = 65_000;

@@ -80,3 +80,10 @@ export function tagValue(run: WireRun, key: string): string | undefined {
 
 export const PARENT_RUN_TAG = 'mlflow.parentRunId';
 export const NOTE_TAG = 'mlflow.note.content';
+
+/** `/runlens/api/metric-series`: doubles JSON cannot carry arrive as "NaN"/"Infinity" strings. */
+export interface WireChartSeries {
+  total_points: number;
+  downsampled: boolean;
+  points: { x: number; value: number | string; min: number | string; max: number | string; count: number }[];
+}

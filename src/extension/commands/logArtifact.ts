@@ -10,6 +10,7 @@ import type { TrackingService } from '../backend/trackingService';
 import type { WireRun } from '../client/wireTypes';
 import { runLabel } from '../runDocument/runFormat';
 import { isRunNode, type ExplorerNode } from '../tree/nodes';
+import { uploadArtifact } from '../client/artifactUpload';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
 
@@ -57,7 +58,7 @@ export async function uploadToRun(service: TrackingService, run: WireRun, uris: 
       let last = 0;
       for (const item of items) {
         progress.report({ message: fileUploadPath(item) });
-        await service.client.uploadArtifact(uri, fileUploadPath(item), item.file, (n) => {
+        await uploadArtifact(service.client.baseUrl, uri, fileUploadPath(item), item.file, (n) => {
           if (total > 0) {
             const inc = (n / total) * 100;
             last += inc;

@@ -8,6 +8,7 @@ import { NOTE_TAG, tagValue, type WireRun } from '../client/wireTypes';
 import { compareDocumentUri, runDocumentUri } from '../runDocument/runDocumentProvider';
 import { runLabel } from '../runDocument/runFormat';
 import { isRunNode } from '../tree/nodes';
+import type { ChartsPanels } from '../webviews/chartsPanel';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
 
@@ -20,7 +21,7 @@ export function runIdsFromArgs(arg: unknown, selection: unknown): string[] {
   return [];
 }
 
-export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger): void {
+export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger, charts: ChartsPanels): void {
   const client = () => service.client;
   const one = async (arg: unknown, selection: unknown, title: string): Promise<WireRun | undefined> => {
     await service.ready();
@@ -72,6 +73,14 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
     }
     const doc = await vscode.workspace.openTextDocument(compareDocumentUri(ids));
     await vscode.commands.executeCommand('markdown.showPreview', doc.uri).then(undefined, () => vscode.window.showTextDocument(doc));
+    return ids;
+  });
+
+  reg('runlens.showCharts', 'Show Metric Charts', async (arg, selection) => {
+    const ids = await many(arg, selection, 'Metric Charts: pick runs');
+    if (!ids.length) return undefined;
+    const first = ids.length === 1 ? await client().getRun(ids[0]!) : undefined;
+    charts.show(ids, first ? `Metrics: ${runLabel(first)}` : `Metrics: ${ids.length} runs`);
     return ids;
   });
 

@@ -15,6 +15,7 @@ import type { TrackingService } from '../backend/trackingService';
 import type { TrackingClient } from '../client/trackingClient';
 import type { WireRun, WireRunStatus } from '../client/wireTypes';
 import { readSettings, workspaceRoot } from '../config';
+import { uploadArtifact } from '../client/artifactUpload';
 import { guarded } from '../commands/guard';
 import { OutputCapture } from './outputCapture';
 
@@ -60,7 +61,7 @@ export async function finishLaunch(client: TrackingClient, launchId: string, exi
       const id = run.info.run_id;
       await client.setTag(id, 'runlens.launch.exit_code', exitCode === null ? `signal ${signal ?? 'unknown'}` : String(exitCode));
       try {
-        await client.uploadArtifact(run.info.artifact_uri ?? '', OUTPUT_ARTIFACT, tmp);
+        await uploadArtifact(client.baseUrl, run.info.artifact_uri ?? '', OUTPUT_ARTIFACT, tmp);
       } catch (err) {
         log.warn(`could not attach the terminal output to run ${id}: ${(err as Error).message}`);
       }

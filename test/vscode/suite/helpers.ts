@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -96,18 +96,4 @@ export function runPython(file: string, trackingUri: string): Promise<string> {
   });
 }
 
-/** `runlens serve` from the built CLI on `root`, as another process owning a store. */
-export function runlensServe(root: string): { url: Promise<string>; stop(): void } {
-  const cli = path.resolve(__dirname, '../../../../dist/cli.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--root', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`runlens serve exited with ${code}`)));
-  });
-  return { url, stop: () => child.kill('SIGTERM') };
-}
+export { runlensServe } from '../../support/runlensServe';

@@ -1,0 +1,55 @@
+/**
+ * The views' browser build: `GET /runlens/ui/charts?runs=<id>,<id>&theme=dark|light|hc` serves the
+ * same bundle VS Code loads in a webview, under the same strict CSP (nonce'd script, same-origin
+ * fetch/EventSource only). Assets come only from the bundled `webview/` folder.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MlflowError } from '../store/errors';
+import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
+import type { Router } from './router';
+
+const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const PAGES: Record<string, string> = { charts: 'Runlens — Metric charts' };
+const THEMES = new Set(['dark', 'light', 'hc']);
+
+export function registerUiRoutes(router: Router, assetsDir: string): void {
+  router.plain('GET', '/runlens/ui/assets/:file', async ({ pathParams }) => {
+    const file = pathParams.file ?? '';
+    const type = ASSET_TYPES[path.extname(file)];
+    if (!/^[A-Za-z0-9._-]+$/.test(file) || !type) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No asset named '${file}'.`);
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(path.join(assetsDir, file));
+    } catch {
+      throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No asset named '${file}' (is the webview bundle built? npm run build).`);
+    }
+    return { raw: true, status: 200, contentType: type, body, headers: { 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' } };
+  });
+
+  router.plain('GET', '/runlens/ui/:page', async ({ pathParams, fields }) => {
+    const page = pathParams.page ?? '';
+    const title = PAGES[page];
+    if (!title) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No view named '${page}'. Views: ${Object.keys(PAGES).join(', ')}.`);
+    const nonce = randomBytes(16).toString('base64');
+    const runIds = (fields.string('runs') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const theme = fields.string('theme') ?? 'dark';
+    const opts = { nonce, source: "'self'", connect: "'self'" };
+    const html = renderPage({
+      ...opts,
+      title,
+      scriptUri: `/runlens/ui/assets/${page}.js`,
+      styleUris: ['/runlens/ui/assets/browser-themes.css', '/runlens/ui/assets/webview.css'],
+      state: { runIds },
+      bodyClass: `theme-${THEMES.has(theme) ? theme : 'dark'}`,
+    });
+    return {
+      raw: true,
+      status: 200,
+      contentType: 'text/html; charset=utf-8',
+      body: html,
+      headers: { 'Content-Security-Policy': contentSecurityPolicy(opts), 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' },
+    };
+  });
+}

@@ -1,0 +1,23 @@
+// `runlens serve` from the built CLI as a separate process (what a user or another window runs).
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+export interface ServeProcess {
+  url: Promise<string>;
+  stop(): void;
+}
+
+export function runlensServe(root: string, extraArgs: string[] = []): ServeProcess {
+  const cli = path.resolve(__dirname, '../../../dist/cli.js');
+  const child = spawn(process.execPath, [cli, 'serve', '--root', root, '--port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`runlens serve exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}

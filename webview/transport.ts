@@ -1,0 +1,101 @@
+/**
+ * How a view reaches its host. Inside VS Code: postMessage to the extension, which answers with
+ * UiBackend. In a browser served by `runlens serve`: UiBackend runs in the page over same-origin
+ * HTTP and pushes come from the server's event stream. Views only see this interface.
+ */
+import { TrackingClient } from '../src/extension/client/trackingClient';
+import type { ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
+import { UiBackend } from '../src/ui/uiBackend';
+
+interface VsCodeApi {
+  postMessage(message: ToHost): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare function acquireVsCodeApi(): VsCodeApi;
+
+export interface Transport {
+  readonly inVsCode: boolean;
+  call<K extends UiRequestKind>(request: UiRequest<K>): Promise<UiResult<K>>;
+  onPush(listener: (push: UiPush) => void): void;
+  loadState<T>(fallback: T): T;
+  saveState(state: unknown): void;
+  openDiff(runIds: string[]): void;
+}
+
+function initialState(): unknown {
+  const el = document.getElementById('runlens-state');
+  try {
+    return el?.textContent ? JSON.parse(el.textContent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function vscodeTransport(api: VsCodeApi): Transport {
+  let next = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const listeners: ((p: UiPush) => void)[] = [];
+  window.addEventListener('message', (e: MessageEvent<ToView>) => {
+    const m = e.data;
+    if (m?.type === 'push') for (const l of listeners) l(m.push);
+    if (m?.type === 'response') {
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (m.ok) p?.resolve(m.result);
+      else p?.reject(new Error(m.error));
+    }
+  });
+  return {
+    inVsCode: true,
+    call: <K extends UiRequestKind>(request: UiRequest<K>) =>
+      new Promise<UiResult<K>>((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        api.postMessage({ type: 'request', id, request: request as UiRequest });
+      }),
+    onPush: (l) => listeners.push(l),
+    loadState: <T>(fallback: T) => (api.getState() as T | undefined) ?? (initialState() as T | undefined) ?? fallback,
+    saveState: (s) => api.setState(s),
+    openDiff: (runIds) => api.postMessage({ type: 'openDiff', runIds }),
+  };
+}
+
+function browserTransport(): Transport {
+  const backend = new UiBackend(new TrackingClient(window.location.origin));
+  const listeners: ((p: UiPush) => void)[] = [];
+  const events = new EventSource('/runlens/api/changes');
+  events.onmessage = (e: MessageEvent<string>) => {
+    try {
+      const c = JSON.parse(e.data) as { kind: string; runId?: string; experimentId?: string };
+      if (c.kind === 'run' && c.runId) for (const l of listeners) l({ kind: 'runChanged', runId: c.runId, experimentId: c.experimentId ?? '' });
+    } catch {
+      // ignore a malformed event
+    }
+  };
+  return {
+    inVsCode: false,
+    call: (request) => backend.handle(request),
+    onPush: (l) => listeners.push(l),
+    loadState: <T>(fallback: T) => {
+      const fromUrl = new URLSearchParams(window.location.search).get('state');
+      try {
+        if (fromUrl) return JSON.parse(fromUrl) as T;
+      } catch {
+        // fall through to the page's state
+      }
+      return (initialState() as T | undefined) ?? fallback;
+    },
+    saveState: (s) => {
+      const url = new URL(window.location.href);
+      url.searchParams.set('state', JSON.stringify(s));
+      window.history.replaceState(null, '', url);
+    },
+    openDiff: () => undefined,
+  };
+}
+
+export function createTransport(): Transport {
+  return typeof acquireVsCodeApi === 'function' ? vscodeTransport(acquireVsCodeApi()) : browserTransport();
+}

@@ -83,6 +83,16 @@ async function palette(page, command) {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
 
+/** Clicks a context-menu entry; the menu animates in, so a first click can land on nothing. */
+async function clickMenuItem(page, label) {
+  const item = page.locator('.context-view .action-label', { hasText: label }).first();
+  await item.waitFor({ timeout: 10_000 });
+  await page.waitForTimeout(300);
+  await item.click({ timeout: 5000 }).catch(() => undefined);
+  const closed = await page.locator('.context-view .action-label').first().waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false);
+  if (!closed) await item.click({ timeout: 5000 });
+}
+
 const rowIn = (page) => (label) => page.locator('.monaco-list-row').filter({ has: page.locator(`.label-name >> text="${label}"`) }).first();
 
 async function shoot(page, name) {
@@ -175,17 +185,21 @@ async function main() {
     await row('gbm-lr0.05-d4').click({ modifiers: ['Control'] });
     await row('gbm-lr0.02-d6').click({ modifiers: ['Control'] });
     await row('gbm-lr0.02-d6').click({ button: 'right' });
-    const charts = page.locator('.context-view .action-label', { hasText: 'Show Metric Charts' }).first();
-    await charts.waitFor({ timeout: 10_000 });
-    await page.waitForTimeout(300); // the menu animates in; an early click can land on nothing
-    await charts.click();
-    if (await charts.isVisible()) await charts.click();
+    await clickMenuItem(page, 'Show Metric Charts');
     await page.mouse.move(1300, 880);
     const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
     const chart = frame.locator('.chart[data-key="val_auc"][data-rendered-at]');
     await chart.waitFor({ timeout: 30_000 });
     if ((await chart.getAttribute('data-series')) !== '3') throw new Error('the chart does not show the three runs');
     await shot('06-metric-charts-webview');
+
+    // The runs table for an experiment, from its context menu.
+    await row('churn-sweep').click({ button: 'right' });
+    await clickMenuItem(page, 'Open Runs Table');
+    await page.mouse.move(1300, 880);
+    const tableFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+    await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.05-d4' }).waitFor({ timeout: 30_000 });
+    await shot('07-runs-table-webview');
     console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
   } catch (err) {
     await page.screenshot({ path: path.join(OUT, 'zz-failure.png') }).catch(() => undefined);

@@ -4,7 +4,7 @@
  * HTTP and pushes come from the server's event stream. Views only see this interface.
  */
 import { TrackingClient } from '../src/extension/client/trackingClient';
-import type { ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
+import type { HostAction, ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
 import { UiBackend } from '../src/ui/uiBackend';
 
 interface VsCodeApi {
@@ -21,7 +21,8 @@ export interface Transport {
   onPush(listener: (push: UiPush) => void): void;
   loadState<T>(fallback: T): T;
   saveState(state: unknown): void;
-  openDiff(runIds: string[]): void;
+  /** Asks the editor to act on runs; in a browser, charts and single runs open as pages. */
+  action(action: HostAction, runIds: string[]): void;
 }
 
 function initialState(): unknown {
@@ -58,7 +59,7 @@ function vscodeTransport(api: VsCodeApi): Transport {
     onPush: (l) => listeners.push(l),
     loadState: <T>(fallback: T) => (api.getState() as T | undefined) ?? (initialState() as T | undefined) ?? fallback,
     saveState: (s) => api.setState(s),
-    openDiff: (runIds) => api.postMessage({ type: 'openDiff', runIds }),
+    action: (action, runIds) => api.postMessage({ type: 'action', action, runIds }),
   };
 }
 
@@ -92,7 +93,9 @@ function browserTransport(): Transport {
       url.searchParams.set('state', JSON.stringify(s));
       window.history.replaceState(null, '', url);
     },
-    openDiff: () => undefined,
+    action: (action, runIds) => {
+      if (action === 'openCharts' || action === 'compare') window.open(`/runlens/ui/charts?runs=${runIds.map(encodeURIComponent).join(',')}`, '_blank', 'noopener');
+    },
   };
 }
 

@@ -17,7 +17,7 @@ import { LaunchRunner } from './terminal/launchRunner';
 import { ShellCommandTagger } from './terminal/shellCommandTagger';
 import { ExperimentsTree } from './tree/experimentsTree';
 import { ModelsTree } from './tree/modelsTree';
-import { ChartsPanels } from './webviews/chartsPanel';
+import { ViewPanels } from './webviews/viewPanels';
 import type { ExplorerNode } from './tree/nodes';
 
 function updateTerminalEnvironment(context: vscode.ExtensionContext, service: TrackingService): void {
@@ -107,8 +107,9 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     vscode.workspace.onDidChangeWorkspaceFolders(() => void service.restart()),
   );
 
-  registerRunCommands(context, service, log, new ChartsPanels(context, service, log));
-  registerExperimentCommands(context, service, experiments, explorer, log);
+  const views = new ViewPanels(context, service, log);
+  registerRunCommands(context, service, log, views);
+  registerExperimentCommands(context, service, experiments, explorer, log, views);
   registerLogArtifact(context, service, log, refreshRun);
   launches.register(context);
   const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {

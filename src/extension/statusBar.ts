@@ -75,6 +75,7 @@ export async function showStatusMenu(service: TrackingService): Promise<void> {
   const ready = service.state.kind === 'ready';
   const items: (vscode.QuickPickItem & { command: string })[] = [
     ...(ready ? [{ label: '$(copy) Copy Tracking URI', description: service.url, command: 'runlens.copyTrackingUri' }] : []),
+    { label: '$(table) Open Runs Table', command: 'runlens.openRunsTable' },
     { label: '$(list-tree) Show Experiments', command: 'runlens.experiments.focus' },
     { label: '$(debug-restart) Restart Tracking Server', command: 'runlens.restartServer' },
     ready ? { label: '$(debug-stop) Stop Tracking Server', command: 'runlens.stopServer' } : { label: '$(play) Start Tracking Server', command: 'runlens.startServer' },

@@ -1,5 +1,6 @@
 /**
- * The views' browser build: `GET /runlens/ui/charts?runs=<id>,<id>&theme=dark|light|hc` serves the
+ * The views' browser build: `GET /runlens/ui/charts?runs=<id>,<id>` and `/runlens/ui/runs?experiments=<id>,…`
+ * (`&theme=dark|light|hc`) serve the
  * same bundle VS Code loads in a webview, under the same strict CSP (nonce'd script, same-origin
  * fetch/EventSource only). Assets come only from the bundled `webview/` folder.
  */
@@ -11,7 +12,7 @@ import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
 import type { Router } from './router';
 
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
-const PAGES: Record<string, string> = { charts: 'Runlens — Metric charts' };
+const PAGES: Record<string, string> = { charts: 'Runlens — Metric charts', runs: 'Runlens — Runs' };
 const THEMES = new Set(['dark', 'light', 'hc']);
 
 export function registerUiRoutes(router: Router, assetsDir: string): void {
@@ -33,7 +34,7 @@ export function registerUiRoutes(router: Router, assetsDir: string): void {
     const title = PAGES[page];
     if (!title) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No view named '${page}'. Views: ${Object.keys(PAGES).join(', ')}.`);
     const nonce = randomBytes(16).toString('base64');
-    const runIds = (fields.string('runs') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const list = (name: string): string[] => (fields.string(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const theme = fields.string('theme') ?? 'dark';
     const opts = { nonce, source: "'self'", connect: "'self'" };
     const html = renderPage({
@@ -41,7 +42,7 @@ export function registerUiRoutes(router: Router, assetsDir: string): void {
       title,
       scriptUri: `/runlens/ui/assets/${page}.js`,
       styleUris: ['/runlens/ui/assets/browser-themes.css', '/runlens/ui/assets/webview.css'],
-      state: { runIds },
+      state: page === 'runs' ? { experimentIds: list('experiments') } : { runIds: list('runs') },
       bodyClass: `theme-${THEMES.has(theme) ? theme : 'dark'}`,
     });
     return {

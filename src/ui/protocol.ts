@@ -32,10 +32,38 @@ export interface SeriesResult {
   points: SeriesPoint[];
 }
 
+/** One row of the runs table: attributes plus params, latest metrics and user tags by key. */
+export interface RunRow {
+  runId: string;
+  name: string;
+  status: WireRunStatus;
+  experimentId: string;
+  startTime?: number;
+  endTime?: number;
+  user?: string;
+  parentRunId?: string;
+  deleted: boolean;
+  params: Record<string, string>;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+}
+
+export interface RunPage {
+  rows: RunRow[];
+  nextPageToken?: string;
+}
+
+export interface ExperimentSummary {
+  experimentId: string;
+  name: string;
+}
+
 /** Request kind → [request fields, result]. */
 export interface UiCalls {
   runs: [{ runIds: string[] }, RunSummary[]];
   series: [{ runId: string; key: string; axis: Axis; buckets: number }, SeriesResult];
+  experiments: [{ experimentIds: string[] }, ExperimentSummary[]];
+  searchRuns: [{ experimentIds: string[]; filter: string; orderBy: string[]; pageToken?: string; maxResults: number }, RunPage];
 }
 
 export type UiRequestKind = keyof UiCalls;
@@ -45,8 +73,20 @@ export type UiResult<K extends UiRequestKind> = UiCalls[K][1];
 /** Pushed by the host when the store changes. */
 export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string };
 
-export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'openDiff'; runIds: string[] };
+/** Actions a view asks the editor for (in a browser they navigate or do nothing). */
+export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare';
+
+export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[] };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
+
+/** What a runs table keeps across reloads. */
+export interface RunsTableState {
+  experimentIds: string[];
+  filter?: string;
+  orderBy?: string[];
+  columns?: string[];
+  groupChildren?: boolean;
+}
 
 /** What a charts view keeps across reloads (webview state, URL in the browser). */
 export interface ChartsState {
@@ -60,6 +100,9 @@ export interface ChartsState {
 export function isToHost(m: unknown): m is ToHost {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  if (t === 'openDiff') return Array.isArray((m as { runIds?: unknown }).runIds);
+  if (t === 'action') {
+    const a = m as { action?: unknown; runIds?: unknown };
+    return ['openDiff', 'openCharts', 'openRun', 'compare'].includes(String(a.action)) && Array.isArray(a.runIds) && a.runIds.every((x) => typeof x === 'string');
+  }
   return t === 'request' && typeof (m as { id?: unknown }).id === 'number' && typeof (m as { request?: { kind?: unknown } }).request?.kind === 'string';
 }

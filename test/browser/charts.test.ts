@@ -3,16 +3,10 @@
 // The charts view's browser build, served by a real `runlens serve` seeded by the real mlflow
 // client, driven in Debian's chromium. Screenshots land in test-results/screenshots/.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { runlensServe, type ServeProcess } from '../support/runlensServe';
+import type { Browser, Page } from 'playwright-core';
+import { post, report, seededServer, SHOTS, type SeededServer } from '../support/browserTests';
 
-const ROOT = path.resolve(__dirname, '../../..');
-const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const PYTHON = process.env.RUNLENS_TEST_PYTHON ?? path.join(ROOT, '.venv/latest/bin/python');
 
 const SEED = `
 import math, mlflow
@@ -26,44 +20,25 @@ for name, lr in (("adam-lr0.01", 0.01), ("sgd-lr0.1", 0.1)):
 print("RUN_IDS=" + ",".join(ids))
 `;
 
-async function post(base: string, route: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${route}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
-function report(line: string): void {
-  fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
-  fs.appendFileSync(path.join(ROOT, 'test-results', 'browser-measurements.txt'), `${new Date().toISOString()} ${line}\n`);
-  console.log(`      measured: ${line}`);
-}
 
 describe('metric charts in a browser (runlens serve + chromium)', function () {
   this.timeout(180_000);
-  let server: ServeProcess;
+  let seeded: SeededServer;
   let base: string;
   let browser: Browser;
   let runIds: string[];
   const cspViolations: string[] = [];
 
   before(async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-charts-'));
-    server = runlensServe(root);
-    base = await server.url;
-    const script = path.join(root, 'seed.py');
-    fs.writeFileSync(script, SEED);
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(PYTHON, [script], { env: { ...process.env, MLFLOW_TRACKING_URI: base } }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
-    );
-    runIds = /RUN_IDS=(\S+)/.exec(out)![1]!.split(',');
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
-    fs.mkdirSync(SHOTS, { recursive: true });
+    seeded = await seededServer('runlens-charts-', SEED);
+    base = seeded.base;
+    browser = seeded.browser;
+    runIds = /RUN_IDS=(\S+)/.exec(seeded.seedOutput)![1]!.split(',');
   });
 
   after(async () => {
-    await browser?.close();
-    server?.stop();
+    await seeded?.close();
   });
 
   async function open(ids: string[], theme = 'dark'): Promise<Page> {

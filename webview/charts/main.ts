@@ -9,6 +9,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import embed, { type Result } from 'vega-embed';
 import { expressionInterpreter } from 'vega-interpreter';
 import type { ChartsState, RunSummary, SeriesResult } from '../../src/ui/protocol';
+import { el } from '../dom';
 import { createTransport } from '../transport';
 import { chartSpec, themeColors, type ChartRow } from './chartSpec';
 import { ema } from './smoothing';
@@ -21,13 +22,6 @@ let runs: RunSummary[] = [];
 const series = new Map<string, SeriesResult>(); // `${runId}\u0000${key}`
 const views = new Map<string, Result>();
 const app = document.getElementById('app')!;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function save(): void {
   transport.saveState(state);

@@ -7,6 +7,7 @@ import { readSettings, updateSetting } from '../config';
 import { DEFAULT_SORT, type ExperimentsTree, type ExplorerSort } from '../tree/experimentsTree';
 import { isExperimentNode, type LoadMoreNode } from '../tree/nodes';
 import { guarded } from './guard';
+import type { ViewPanels } from '../webviews/viewPanels';
 
 async function pickExperiment(service: TrackingService, arg: unknown, title: string, viewType: 'ACTIVE_ONLY' | 'DELETED_ONLY' = 'ACTIVE_ONLY'): Promise<{ id: string; name: string } | undefined> {
   if (isExperimentNode(arg)) return { id: arg.experiment.experiment_id, name: arg.experiment.name };
@@ -30,7 +31,7 @@ async function filterError(service: TrackingService, filter: string): Promise<st
   }
 }
 
-export function registerExperimentCommands(context: vscode.ExtensionContext, service: TrackingService, tree: ExperimentsTree, view: vscode.TreeView<unknown>, log: Logger): void {
+export function registerExperimentCommands(context: vscode.ExtensionContext, service: TrackingService, tree: ExperimentsTree, view: vscode.TreeView<unknown>, log: Logger, views: ViewPanels): void {
   const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, fn)));
   };
@@ -45,6 +46,21 @@ export function registerExperimentCommands(context: vscode.ExtensionContext, ser
     const name = await vscode.window.showInputBox({ title: 'New Experiment', placeHolder: 'experiment name', validateInput: (v) => (v.trim() ? undefined : 'A name is required') });
     if (!name) return undefined;
     return service.client.createExperiment(name.trim());
+  });
+
+  reg('runlens.openRunsTable', 'Open Runs Table', async (arg, selection) => {
+    await service.ready();
+    const selected = Array.isArray(selection) ? selection.filter(isExperimentNode) : [];
+    let exps = selected.length ? selected.map((n) => ({ id: n.experiment.experiment_id, name: n.experiment.name })) : isExperimentNode(arg) ? [{ id: arg.experiment.experiment_id, name: arg.experiment.name }] : [];
+    if (Array.isArray(arg) && arg.every((x) => typeof x === 'string')) exps = (arg as string[]).map((id) => ({ id, name: id }));
+    if (exps.length === 0) {
+      const list = await service.client.listExperiments();
+      const picked = await vscode.window.showQuickPick(list.map((e) => ({ label: e.name, description: `id ${e.experiment_id}`, id: e.experiment_id })), { title: 'Open Runs Table', canPickMany: true });
+      exps = (picked ?? []).map((p) => ({ id: p.id, name: p.label }));
+    }
+    if (exps.length === 0) return undefined;
+    views.show('runs', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Runs: ${exps[0]!.name}` : `Runs: ${exps.length} experiments`);
+    return exps.map((e) => e.id);
   });
 
   reg('runlens.renameExperiment', 'Rename Experiment', async (arg) => {

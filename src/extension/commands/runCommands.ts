@@ -8,7 +8,7 @@ import { NOTE_TAG, tagValue, type WireRun } from '../client/wireTypes';
 import { compareDocumentUri, runDocumentUri } from '../runDocument/runDocumentProvider';
 import { runLabel } from '../runDocument/runFormat';
 import { isRunNode } from '../tree/nodes';
-import type { ChartsPanels } from '../webviews/chartsPanel';
+import type { ViewPanels } from '../webviews/viewPanels';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
 
@@ -21,7 +21,7 @@ export function runIdsFromArgs(arg: unknown, selection: unknown): string[] {
   return [];
 }
 
-export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger, charts: ChartsPanels): void {
+export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger, views: ViewPanels): void {
   const client = () => service.client;
   const one = async (arg: unknown, selection: unknown, title: string): Promise<WireRun | undefined> => {
     await service.ready();
@@ -80,7 +80,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
     const ids = await many(arg, selection, 'Metric Charts: pick runs');
     if (!ids.length) return undefined;
     const first = ids.length === 1 ? await client().getRun(ids[0]!) : undefined;
-    charts.show(ids, first ? `Metrics: ${runLabel(first)}` : `Metrics: ${ids.length} runs`);
+    views.show('charts', { runIds: ids }, first ? `Metrics: ${runLabel(first)}` : `Metrics: ${ids.length} runs`);
     return ids;
   });
 

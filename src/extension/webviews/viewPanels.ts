@@ -1,19 +1,21 @@
 /**
- * Metric chart panels: webviews running the charts bundle under a strict CSP (nonce'd script,
- * resources only from dist/webview, no network: every request goes through postMessage to
- * UiBackend here). Panels survive a window reload through their serializer and saved state.
+ * Runlens views in webview panels (metric charts, runs table): one bundle per view under a strict
+ * CSP (nonce'd script, resources only from dist/webview, no network — every request goes through
+ * postMessage to UiBackend here). Panels survive a window reload through their serializers.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Logger } from '../../store/logger';
-import { isToHost, type ChartsState, type ToView } from '../../ui/protocol';
 import { renderPage } from '../../ui/pageHtml';
+import { isToHost, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
 
-export const CHARTS_VIEW_TYPE = 'runlens.charts';
+/** View type → the bundle it runs (dist/webview/<bundle>.js). */
+export const VIEWS = { charts: 'runlens.charts', runs: 'runlens.runsTable' } as const;
+export type ViewKind = keyof typeof VIEWS;
 
-export class ChartsPanels implements vscode.WebviewPanelSerializer<ChartsState> {
+export class ViewPanels {
   private readonly open = new Set<vscode.WebviewPanel>();
 
   constructor(
@@ -21,8 +23,17 @@ export class ChartsPanels implements vscode.WebviewPanelSerializer<ChartsState> 
     private readonly service: TrackingService,
     private readonly log: Logger,
   ) {
+    for (const kind of Object.keys(VIEWS) as ViewKind[]) {
+      context.subscriptions.push(
+        vscode.window.registerWebviewPanelSerializer(VIEWS[kind], {
+          deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+            panel.webview.options = this.options();
+            this.attach(kind, panel, typeof state === 'object' && state !== null ? state : {});
+          },
+        }),
+      );
+    }
     context.subscriptions.push(
-      vscode.window.registerWebviewPanelSerializer(CHARTS_VIEW_TYPE, this),
       service.onDidChange((change) => {
         if (change.kind !== 'run') return;
         const message: ToView = { type: 'push', push: { kind: 'runChanged', runId: change.runId, experimentId: change.experimentId } };
@@ -31,30 +42,24 @@ export class ChartsPanels implements vscode.WebviewPanelSerializer<ChartsState> 
     );
   }
 
-  /** Opens a chart panel for these runs. */
-  show(runIds: string[], title: string): vscode.WebviewPanel {
-    const panel = vscode.window.createWebviewPanel(CHARTS_VIEW_TYPE, title, vscode.ViewColumn.Active, this.options());
-    this.attach(panel, { runIds });
+  show(kind: ViewKind, state: object, title: string): vscode.WebviewPanel {
+    const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' });
+    this.attach(kind, panel, state);
     return panel;
   }
 
-  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: ChartsState | undefined): Promise<void> {
-    panel.webview.options = this.options();
-    this.attach(panel, state && Array.isArray(state.runIds) ? state : { runIds: [] });
-  }
-
-  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  private options(): vscode.WebviewOptions {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview')] };
   }
 
-  private attach(panel: vscode.WebviewPanel, state: ChartsState): void {
+  private attach(kind: ViewKind, panel: vscode.WebviewPanel, state: object): void {
     const asset = (file: string): string => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
     panel.webview.html = renderPage({
       title: panel.title,
       nonce: randomBytes(16).toString('base64'),
       source: panel.webview.cspSource,
       connect: "'none'",
-      scriptUri: asset('charts.js'),
+      scriptUri: asset(`${kind}.js`),
       styleUris: [asset('webview.css')],
       state,
     });
@@ -62,20 +67,23 @@ export class ChartsPanels implements vscode.WebviewPanelSerializer<ChartsState> 
     panel.onDidDispose(() => this.open.delete(panel));
     panel.webview.onDidReceiveMessage(async (message: unknown) => {
       if (!isToHost(message)) return;
-      if (message.type === 'openDiff') {
-        await vscode.commands.executeCommand('runlens.diffRuns', message.runIds);
-        return;
-      }
+      if (message.type === 'action') return this.act(message);
       let reply: ToView;
       try {
         await this.service.ready();
         reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(this.service.client).handle(message.request) };
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
-        this.log.warn(`charts view: ${message.request.kind} failed: ${text}`);
+        this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
         reply = { type: 'response', id: message.id, ok: false, error: text };
       }
       void panel.webview.postMessage(reply);
     });
+  }
+
+  private async act(message: Extract<ToHost, { type: 'action' }>): Promise<void> {
+    const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.openRun', compare: 'runlens.compareRuns' } as const;
+    const arg = message.action === 'openRun' ? message.runIds[0] : message.runIds;
+    await vscode.commands.executeCommand(commands[message.action], arg);
   }
 }

@@ -200,6 +200,14 @@ async function main() {
     const tableFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
     await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.05-d4' }).waitFor({ timeout: 30_000 });
     await shot('07-runs-table-webview');
+
+    // A run link in the table opens the run page (view → host action → another webview).
+    await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.1-d3' }).click();
+    const runFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+    await runFrame.locator('body[data-artifacts-listed]').waitFor({ timeout: 30_000 });
+    await runFrame.locator('.art-file[data-path="importance.csv"] a').click();
+    await runFrame.locator('.preview[data-kind="table"]').waitFor({ timeout: 15_000 });
+    await shot('08-run-page-webview');
     console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
   } catch (err) {
     await page.screenshot({ path: path.join(OUT, 'zz-failure.png') }).catch(() => undefined);

@@ -21,8 +21,8 @@ export interface Transport {
   onPush(listener: (push: UiPush) => void): void;
   loadState<T>(fallback: T): T;
   saveState(state: unknown): void;
-  /** Asks the editor to act on runs; in a browser, charts and single runs open as pages. */
-  action(action: HostAction, runIds: string[]): void;
+  /** Asks the editor to act on runs; in a browser, the matching page opens instead. */
+  action(action: HostAction, runIds: string[], path?: string): void;
 }
 
 function initialState(): unknown {
@@ -59,7 +59,7 @@ function vscodeTransport(api: VsCodeApi): Transport {
     onPush: (l) => listeners.push(l),
     loadState: <T>(fallback: T) => (api.getState() as T | undefined) ?? (initialState() as T | undefined) ?? fallback,
     saveState: (s) => api.setState(s),
-    action: (action, runIds) => api.postMessage({ type: 'action', action, runIds }),
+    action: (action, runIds, path) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}) }),
   };
 }
 
@@ -93,8 +93,17 @@ function browserTransport(): Transport {
       url.searchParams.set('state', JSON.stringify(s));
       window.history.replaceState(null, '', url);
     },
-    action: (action, runIds) => {
-      if (action === 'openCharts' || action === 'compare') window.open(`/runlens/ui/charts?runs=${runIds.map(encodeURIComponent).join(',')}`, '_blank', 'noopener');
+    action: (action, runIds, path) => {
+      const ids = runIds.map(encodeURIComponent).join(',');
+      const theme = new URLSearchParams(window.location.search).get('theme') ?? 'dark';
+      const pages: Record<HostAction, string> = {
+        openCharts: `/runlens/ui/charts?runs=${ids}`,
+        compare: `/runlens/ui/compare?runs=${ids}`,
+        openDiff: `/runlens/ui/compare?runs=${ids}`,
+        openRun: `/runlens/ui/run?run=${ids}`,
+        openArtifact: `/runlens/ui/run?run=${ids}&artifact=${encodeURIComponent(path ?? '')}`,
+      };
+      window.open(`${pages[action]}&theme=${theme}`, '_blank', 'noopener');
     },
   };
 }

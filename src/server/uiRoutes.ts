@@ -12,7 +12,7 @@ import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
 import type { Router } from './router';
 
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
-const PAGES: Record<string, string> = { charts: 'Runlens — Metric charts', runs: 'Runlens — Runs' };
+const PAGES: Record<string, string> = { charts: 'Runlens — Metric charts', runs: 'Runlens — Runs', run: 'Runlens — Run', compare: 'Runlens — Compare runs' };
 const THEMES = new Set(['dark', 'light', 'hc']);
 
 export function registerUiRoutes(router: Router, assetsDir: string): void {
@@ -42,7 +42,7 @@ export function registerUiRoutes(router: Router, assetsDir: string): void {
       title,
       scriptUri: `/runlens/ui/assets/${page}.js`,
       styleUris: ['/runlens/ui/assets/browser-themes.css', '/runlens/ui/assets/webview.css'],
-      state: page === 'runs' ? { experimentIds: list('experiments') } : { runIds: list('runs') },
+      state: page === 'runs' ? { experimentIds: list('experiments') } : page === 'run' ? { runId: fields.string('run') ?? '', artifact: fields.string('artifact') ?? '' } : { runIds: list('runs') },
       bodyClass: `theme-${THEMES.has(theme) ? theme : 'dark'}`,
     });
     return {

@@ -58,12 +58,40 @@ export interface ExperimentSummary {
   name: string;
 }
 
+export interface RunDetail extends RunRow {
+  experimentName: string;
+  artifactUri?: string;
+  note?: string;
+  sourceName?: string;
+  gitCommit?: string;
+  systemTags: Record<string, string>;
+  inputs: { name: string; digest: string; context?: string; sourceType?: string }[];
+  children: { runId: string; name: string; status: WireRunStatus }[];
+  parentName?: string;
+}
+
+export interface ArtifactEntry {
+  path: string;
+  isDir: boolean;
+  size?: number;
+}
+
+export type ArtifactPreview =
+  | { kind: 'text'; text: string; size: number; truncated: boolean }
+  | { kind: 'image'; dataUrl: string; size: number }
+  | { kind: 'tooLarge' | 'binary'; size: number };
+
 /** Request kind → [request fields, result]. */
 export interface UiCalls {
   runs: [{ runIds: string[] }, RunSummary[]];
   series: [{ runId: string; key: string; axis: Axis; buckets: number }, SeriesResult];
   experiments: [{ experimentIds: string[] }, ExperimentSummary[]];
   searchRuns: [{ experimentIds: string[]; filter: string; orderBy: string[]; pageToken?: string; maxResults: number }, RunPage];
+  runRows: [{ runIds: string[] }, RunRow[]];
+  runDetail: [{ runId: string }, RunDetail];
+  artifacts: [{ runId: string; path?: string }, ArtifactEntry[]];
+  artifact: [{ runId: string; path: string }, ArtifactPreview];
+  setNote: [{ runId: string; note: string }, { ok: true }];
 }
 
 export type UiRequestKind = keyof UiCalls;
@@ -74,9 +102,10 @@ export type UiResult<K extends UiRequestKind> = UiCalls[K][1];
 export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string };
 
 /** Actions a view asks the editor for (in a browser they navigate or do nothing). */
-export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare';
+export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact';
 
-export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[] };
+/** `path` is set for openArtifact (an artifact of runIds[0]). */
+export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
 
 /** What a runs table keeps across reloads. */
@@ -86,6 +115,20 @@ export interface RunsTableState {
   orderBy?: string[];
   columns?: string[];
   groupChildren?: boolean;
+}
+
+export interface RunPageState {
+  runId: string;
+  /** The artifact to preview (path inside the run). */
+  artifact?: string;
+}
+
+export interface CompareState {
+  runIds: string[];
+  onlyDifferences?: boolean;
+  x?: string;
+  y?: string;
+  color?: string;
 }
 
 /** What a charts view keeps across reloads (webview state, URL in the browser). */
@@ -102,7 +145,7 @@ export function isToHost(m: unknown): m is ToHost {
   const t = (m as { type?: unknown }).type;
   if (t === 'action') {
     const a = m as { action?: unknown; runIds?: unknown };
-    return ['openDiff', 'openCharts', 'openRun', 'compare'].includes(String(a.action)) && Array.isArray(a.runIds) && a.runIds.every((x) => typeof x === 'string');
+    return ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact'].includes(String(a.action)) && Array.isArray(a.runIds) && a.runIds.every((x) => typeof x === 'string');
   }
   return t === 'request' && typeof (m as { id?: unknown }).id === 'number' && typeof (m as { request?: { kind?: unknown } }).request?.kind === 'string';
 }

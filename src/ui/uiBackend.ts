@@ -1,9 +1,18 @@
 /** Answers view requests from a tracking server (fetch only: runs in the extension host and in a browser page). */
 import type { TrackingClient } from '../extension/client/trackingClient';
 import type { WireRun } from '../extension/client/wireTypes';
-import type { Axis, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
+import type { ArtifactPreview, Axis, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
 
 const MAX_RUNS = 100;
+const TEXT_LIMIT = 1024 * 1024;
+const IMAGE_LIMIT = 5 * 1024 * 1024;
+const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml', bmp: 'image/bmp' };
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
 const MAX_BUCKETS = 20_000;
 
 function num(v: number | string): number {
@@ -45,6 +54,24 @@ export class UiBackend {
         const all = await this.client.listExperiments('ALL');
         return all.filter((e) => ids.size === 0 || ids.has(e.experiment_id)).map((e) => ({ experimentId: e.experiment_id, name: e.name })) as UiResult<K>;
       }
+      case 'runRows':
+        return (await Promise.all(this.ids((request as UiRequest<'runRows'>).runIds).map(async (id) => toRow(await this.client.getRun(id))))) as UiResult<K>;
+      case 'runDetail':
+        return (await this.runDetail(String((request as UiRequest<'runDetail'>).runId))) as UiResult<K>;
+      case 'artifacts': {
+        const r = request as UiRequest<'artifacts'>;
+        const files = await this.client.listArtifacts(String(r.runId), r.path ? String(r.path) : undefined);
+        return files.map((f) => ({ path: f.path, isDir: f.is_dir, ...(f.file_size !== undefined ? { size: Number(f.file_size) } : {}) })) as UiResult<K>;
+      }
+      case 'artifact': {
+        const r = request as UiRequest<'artifact'>;
+        return (await this.artifact(String(r.runId), String(r.path))) as UiResult<K>;
+      }
+      case 'setNote': {
+        const r = request as UiRequest<'setNote'>;
+        await this.client.setTag(String(r.runId), 'mlflow.note.content', String(r.note));
+        return { ok: true } as UiResult<K>;
+      }
       case 'searchRuns':
         return (await this.searchRuns(request as UiRequest<'searchRuns'>)) as UiResult<K>;
       default:
@@ -64,6 +91,58 @@ export class UiBackend {
       ...(r.info.start_time ? { startTime: r.info.start_time } : {}),
       metricKeys: (r.data.metrics ?? []).map((m) => m.key).sort(),
     }));
+  }
+
+  private ids(runIds: unknown): string[] {
+    if (!Array.isArray(runIds) || runIds.length === 0) throw new Error('Pick at least one run.');
+    if (runIds.length > MAX_RUNS) throw new Error(`At most ${MAX_RUNS} runs at once (got ${runIds.length}).`);
+    return runIds.map(String);
+  }
+
+  private async runDetail(runId: string): Promise<RunDetail> {
+    const run = await this.client.getRun(runId);
+    const row = toRow(run);
+    const tags = Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
+    const [experiment, children, parent] = await Promise.all([
+      this.client.getExperiment(run.info.experiment_id).catch(() => undefined),
+      this.client.searchRuns({ experimentIds: [run.info.experiment_id], filter: `tags.\`mlflow.parentRunId\` = '${runId}'`, maxResults: 1000 }).catch(() => ({ runs: [] })),
+      row.parentRunId ? this.client.getRun(row.parentRunId).catch(() => undefined) : Promise.resolve(undefined),
+    ]);
+    const detail: RunDetail = {
+      ...row,
+      experimentName: experiment?.name ?? run.info.experiment_id,
+      systemTags: Object.fromEntries(Object.entries(tags).filter(([k]) => k.startsWith('mlflow.'))),
+      inputs: (run.inputs?.dataset_inputs ?? []).map((d) => {
+        const context = d.tags?.find((t) => t.key === 'mlflow.data.context')?.value;
+        return { name: d.dataset.name, digest: d.dataset.digest, ...(context ? { context } : {}), ...(d.dataset.source_type ? { sourceType: d.dataset.source_type } : {}) };
+      }),
+      children: children.runs.map((c) => ({ runId: c.info.run_id, name: c.info.run_name || c.info.run_id, status: c.info.status })),
+    };
+    if (run.info.artifact_uri) detail.artifactUri = run.info.artifact_uri;
+    if (tags['mlflow.note.content'] !== undefined) detail.note = tags['mlflow.note.content'];
+    if (tags['mlflow.source.name']) detail.sourceName = tags['mlflow.source.name'];
+    if (tags['mlflow.source.git.commit']) detail.gitCommit = tags['mlflow.source.git.commit'];
+    if (parent) detail.parentName = parent.info.run_name || parent.info.run_id;
+    return detail;
+  }
+
+  /** An artifact for preview: text up to 1 MB, images up to 5 MB as data URLs. */
+  private async artifact(runId: string, artifactPath: string): Promise<ArtifactPreview> {
+    if (!artifactPath || artifactPath.split('/').some((s) => s === '..' || s === '.') || artifactPath.startsWith('/')) throw new Error(`Invalid artifact path '${artifactPath}'.`);
+    const run = await this.client.getRun(runId);
+    const uri = run.info.artifact_uri ?? '';
+    if (!uri.startsWith('mlflow-artifacts:')) throw new Error(`Artifacts stored at ${uri} cannot be previewed.`);
+    const base = uri.slice('mlflow-artifacts:'.length).replace(/^\/+/, '');
+    const bytes = await this.client.downloadArtifact(`${base}/${artifactPath}`, IMAGE_LIMIT + 1);
+    const ext = artifactPath.toLowerCase().split('.').pop() ?? '';
+    const size = bytes.total;
+    if (IMAGE_TYPES[ext]) {
+      if (size > IMAGE_LIMIT) return { kind: 'tooLarge', size };
+      return { kind: 'image', dataUrl: `data:${IMAGE_TYPES[ext]};base64,${toBase64(bytes.data)}`, size };
+    }
+    const head = bytes.data.subarray(0, Math.min(bytes.data.length, TEXT_LIMIT));
+    if (head.subarray(0, 8000).includes(0)) return { kind: 'binary', size };
+    return { kind: 'text', text: new TextDecoder('utf-8', { fatal: false }).decode(head), size, truncated: size > TEXT_LIMIT };
   }
 
   private async searchRuns(r: UiRequest<'searchRuns'>): Promise<RunPage> {

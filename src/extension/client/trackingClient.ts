@@ -184,6 +184,47 @@ export class TrackingClient {
     return { files, truncated: false };
   }
 
+  /** Reads up to `limit` bytes of an artifact through the proxy (`path` under mlflow-artifacts:/), and its full size. */
+  async downloadArtifact(artifactPath: string, limit: number): Promise<{ data: Uint8Array; total: number }> {
+    const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${artifactPath.split('/').map(encodeURIComponent).join('/')}`;
+    let res: Response;
+    try {
+      res = await fetch(url);
+    } catch (err) {
+      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${(err as Error).message}`, 0);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let e: { error_code?: string; message?: string } = {};
+      try {
+        e = JSON.parse(text) as typeof e;
+      } catch {
+        // plain-text error
+      }
+      throw new TrackingApiError(e.error_code ?? `HTTP_${res.status}`, e.message ?? `download failed with HTTP ${res.status}`, res.status);
+    }
+    const total = Number(res.headers.get('content-length') ?? -1);
+    const chunks: Uint8Array[] = [];
+    let got = 0;
+    const reader = res.body?.getReader();
+    while (reader && got < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      got += value.length;
+    }
+    await reader?.cancel().catch(() => undefined);
+    const data = new Uint8Array(Math.min(got, limit));
+    let o = 0;
+    for (const c of chunks) {
+      const take = Math.min(c.length, data.length - o);
+      data.set(c.subarray(0, take), o);
+      o += take;
+      if (o >= data.length) break;
+    }
+    return { data, total: total >= 0 ? total : got };
+  }
+
   /** A chart-ready series (Runlens servers only): at most `buckets` points with a min/max envelope. */
   async metricSeries(runId: string, key: string, axis: 'step' | 'timestamp', buckets: number): Promise<WireChartSeries> {
     return this.request<WireChartSeries>('GET', '/runlens/api/metric-series', { run_id: runId, metric_key: key, x: axis, buckets });

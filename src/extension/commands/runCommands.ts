@@ -66,11 +66,24 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
 
   reg('runlens.compareRuns', 'Compare Runs', async (arg, selection) => {
     const ids = await many(arg, selection, 'Compare Runs: pick two or more runs');
-    if (ids.length === 2) return vscode.commands.executeCommand('runlens.diffRuns', ids);
     if (ids.length < 2) {
       if (ids.length === 1) void vscode.window.showInformationMessage('Runlens: pick at least two runs to compare.');
       return undefined;
     }
+    views.show('compare', { runIds: ids }, `Compare ${ids.length} runs`);
+    return ids;
+  });
+
+  reg('runlens.showRunPage', 'Open Run Page', async (arg, selection) => {
+    const run = await one(arg, selection, 'Open Run Page');
+    if (!run) return undefined;
+    views.show('run', { runId: run.info.run_id }, `Run: ${runLabel(run)}`);
+    return run.info.run_id;
+  });
+
+  reg('runlens.compareRunsMarkdown', 'Compare Runs as Markdown', async (arg, selection) => {
+    const ids = await many(arg, selection, 'Compare Runs as Markdown: pick two or more runs');
+    if (ids.length < 2) return undefined;
     const doc = await vscode.workspace.openTextDocument(compareDocumentUri(ids));
     await vscode.commands.executeCommand('markdown.showPreview', doc.uri).then(undefined, () => vscode.window.showTextDocument(doc));
     return ids;

@@ -4,6 +4,8 @@
  * postMessage to UiBackend here). Panels survive a window reload through their serializers.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../store/logger';
 import { renderPage } from '../../ui/pageHtml';
@@ -12,7 +14,7 @@ import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
 
 /** View type → the bundle it runs (dist/webview/<bundle>.js). */
-export const VIEWS = { charts: 'runlens.charts', runs: 'runlens.runsTable' } as const;
+export const VIEWS = { charts: 'runlens.charts', runs: 'runlens.runsTable', run: 'runlens.runPage', compare: 'runlens.compare' } as const;
 export type ViewKind = keyof typeof VIEWS;
 
 export class ViewPanels {
@@ -82,8 +84,32 @@ export class ViewPanels {
   }
 
   private async act(message: Extract<ToHost, { type: 'action' }>): Promise<void> {
-    const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.openRun', compare: 'runlens.compareRuns' } as const;
+    if (message.action === 'openArtifact') return this.openArtifact(message.runIds[0] ?? '', message.path ?? '');
+    const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.showRunPage', compare: 'runlens.compareRuns' } as const;
     const arg = message.action === 'openRun' ? message.runIds[0] : message.runIds;
     await vscode.commands.executeCommand(commands[message.action], arg);
+  }
+
+  /** Opens an artifact in an editor: the file itself when this window can see the store, else a copy. */
+  private async openArtifact(runId: string, artifactPath: string): Promise<void> {
+    try {
+      await this.service.ready();
+      const run = await this.service.client.getRun(runId);
+      const uri = run.info.artifact_uri ?? '';
+      const state = this.service.state;
+      if (state.kind === 'ready' && uri.startsWith('mlflow-artifacts:') && !artifactPath.split('/').includes('..')) {
+        const file = vscode.Uri.file(path.join(state.root, uri.slice('mlflow-artifacts:'.length).replace(/^\/+/, ''), artifactPath));
+        if (fs.existsSync(file.fsPath)) {
+          await vscode.commands.executeCommand('vscode.open', file);
+          return;
+        }
+      }
+      const preview = await new UiBackend(this.service.client).handle({ kind: 'artifact', runId, path: artifactPath });
+      if (preview.kind !== 'text') throw new Error(`${artifactPath} is not a text file that can be opened here.`);
+      const doc = await vscode.workspace.openTextDocument({ content: preview.text });
+      await vscode.window.showTextDocument(doc);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Runlens: could not open ${artifactPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 }

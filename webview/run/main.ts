@@ -1,0 +1,244 @@
+/**
+ * The run page: overview (status, duration, source, git commit, parent and children), params,
+ * latest metrics with sparklines, tags, an editable Markdown note, inputs, and an artifact
+ * browser with previews and "Open in Editor". Live while the run logs.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import type { ArtifactEntry, RunDetail, RunPageState } from '../../src/ui/protocol';
+import { el } from '../dom';
+import { createTransport } from '../transport';
+import { renderMarkdown, renderPreview } from './previews';
+
+const transport = createTransport();
+const state: RunPageState = transport.loadState<RunPageState>({ runId: '' });
+const app = document.getElementById('app')!;
+let detail: RunDetail | undefined;
+let noteEditing = false;
+const SVG = 'http://www.w3.org/2000/svg';
+
+function save(): void {
+  transport.saveState(state);
+}
+
+function kv(rows: [string, string | Node][], cls = ''): HTMLElement {
+  const t = el('table', { class: `kv ${cls}` });
+  for (const [k, v] of rows) {
+    const tr = el('tr');
+    const td = el('td');
+    td.append(v);
+    tr.append(el('th', {}, k), td);
+    t.append(tr);
+  }
+  return t;
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-4 || Math.abs(v) >= 1e6 ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+}
+
+function duration(d: RunDetail): string {
+  if (!d.startTime) return '';
+  const ms = (d.status === 'RUNNING' ? Date.now() : (d.endTime ?? d.startTime)) - d.startTime;
+  const s = ms / 1000;
+  return s < 60 ? `${s.toFixed(1)}s` : s < 3600 ? `${Math.floor(s / 60)}m ${Math.round(s % 60)}s` : `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+function runLink(runId: string, name: string): HTMLElement {
+  const a = el('a', { href: '#', class: 'run-link' }, name);
+  a.addEventListener('click', (e) => {
+    e.preventDefault();
+    if (transport.inVsCode) transport.action('openRun', [runId]);
+    else {
+      state.runId = runId;
+      state.artifact = '';
+      save();
+      void load();
+    }
+  });
+  return a;
+}
+
+/** A 120×24 sparkline of a metric's history (server-downsampled to 60 points). */
+async function sparkline(key: string): Promise<SVGSVGElement> {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 120 24');
+  svg.setAttribute('class', 'sparkline');
+  svg.setAttribute('data-key', key);
+  const s = await transport.call({ kind: 'series', runId: state.runId, key, axis: 'step', buckets: 60 });
+  const pts = s.points.filter((p) => Number.isFinite(p.value));
+  if (pts.length >= 2) {
+    const xs = pts.map((p) => p.x);
+    const ys = pts.map((p) => p.value);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const line = document.createElementNS(SVG, 'polyline');
+    line.setAttribute('points', pts.map((p) => `${(((p.x - x0) / (x1 - x0 || 1)) * 118 + 1).toFixed(1)},${(23 - ((p.value - y0) / (y1 - y0 || 1)) * 22).toFixed(1)}`).join(' '));
+    svg.append(line);
+  }
+  svg.setAttribute('data-points', String(pts.length));
+  return svg;
+}
+
+function noteSection(d: RunDetail): HTMLElement {
+  const box = el('section', { class: 'note-box' });
+  box.append(el('h2', {}, 'Note'));
+  if (!noteEditing) {
+    box.append(d.note ? renderMarkdown(d.note) : el('p', { class: 'empty' }, 'No note yet.'));
+    const edit = el('vscode-button', { secondary: '', id: 'edit-note' }, d.note ? 'Edit note' : 'Add a note');
+    edit.addEventListener('click', () => {
+      noteEditing = true;
+      render();
+    });
+    box.append(edit);
+    return box;
+  }
+  const area = el('textarea', { id: 'note-text', rows: '8', 'aria-label': 'note (Markdown)' });
+  area.value = d.note ?? '';
+  const saveBtn = el('vscode-button', { id: 'save-note' }, 'Save');
+  const cancel = el('vscode-button', { secondary: '' }, 'Cancel');
+  saveBtn.addEventListener('click', () => {
+    void transport.call({ kind: 'setNote', runId: d.runId, note: area.value }).then(() => {
+      noteEditing = false;
+      void load();
+    });
+  });
+  cancel.addEventListener('click', () => {
+    noteEditing = false;
+    render();
+  });
+  box.append(area, el('div', { class: 'buttons' }), saveBtn, cancel);
+  return box;
+}
+
+async function artifactList(dir: string | undefined, into: HTMLElement, depth = 0): Promise<void> {
+  const entries: ArtifactEntry[] = await transport.call({ kind: 'artifacts', runId: state.runId, ...(dir ? { path: dir } : {}) });
+  if (entries.length === 0 && depth === 0) into.append(el('p', { class: 'empty' }, 'No artifacts.'));
+  for (const e of entries.sort((a, b) => Number(b.isDir) - Number(a.isDir) || a.path.localeCompare(b.path))) {
+    const name = e.path.split('/').pop() ?? e.path;
+    if (e.isDir) {
+      const d = el('details', { class: 'art-dir' });
+      const summary = el('summary', {}, `${name}/`);
+      d.append(summary);
+      d.addEventListener('toggle', () => {
+        if (d.open && d.childElementCount === 1) void artifactList(e.path, d, depth + 1);
+      }, { once: false });
+      into.append(d);
+      if (state.artifact?.startsWith(`${e.path}/`)) d.open = true;
+      continue;
+    }
+    const item = el('div', { class: `art-file${state.artifact === e.path ? ' active' : ''}`, 'data-path': e.path });
+    const a = el('a', { href: '#' }, name);
+    a.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      state.artifact = e.path;
+      save();
+      for (const f of app.querySelectorAll('.art-file')) f.classList.toggle('active', (f as HTMLElement).dataset.path === e.path);
+      void showArtifact();
+    });
+    item.append(a, el('span', { class: 'size' }, e.size !== undefined ? `${e.size.toLocaleString()} B` : ''));
+    into.append(item);
+  }
+}
+
+async function showArtifact(): Promise<void> {
+  const pane = app.querySelector<HTMLElement>('.art-preview');
+  if (!pane || !state.artifact) return;
+  const path = state.artifact;
+  pane.replaceChildren(el('p', { class: 'note' }, `Loading ${path}…`));
+  try {
+    const preview = await transport.call({ kind: 'artifact', runId: state.runId, path });
+    const head = el('div', { class: 'art-head' });
+    head.append(el('strong', {}, path));
+    if (preview.kind === 'text') {
+      const open = el('vscode-button', { secondary: '', id: 'open-in-editor' }, transport.inVsCode ? 'Open in Editor' : 'Open raw');
+      open.addEventListener('click', () => transport.action('openArtifact', [state.runId], path));
+      head.append(open);
+    }
+    pane.replaceChildren(head, renderPreview(path, preview));
+  } catch (err) {
+    pane.replaceChildren(el('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
+  }
+}
+
+function render(): void {
+  const d = detail;
+  if (!d) return;
+  const status = el('span', { class: `status status-${d.status.toLowerCase()}` }, d.status + (d.deleted ? ' (deleted)' : ''));
+  const header = el('header');
+  header.append(el('h1', {}, d.name), status);
+  const overview: [string, string | Node][] = [
+    ['Run ID', d.runId],
+    ['Experiment', d.experimentName],
+    ['Started', d.startTime ? new Date(d.startTime).toLocaleString() : ''],
+    ['Duration', duration(d)],
+    ['User', d.user ?? ''],
+  ];
+  if (d.sourceName) overview.push(['Source', d.sourceName]);
+  if (d.gitCommit) overview.push(['Git commit', d.gitCommit.slice(0, 12)]);
+  if (d.parentRunId) overview.push(['Parent', runLink(d.parentRunId, d.parentName ?? d.parentRunId)]);
+  if (d.children.length) {
+    const kids = el('span', { class: 'children' });
+    d.children.forEach((c, i) => {
+      if (i) kids.append(', ');
+      kids.append(runLink(c.runId, c.name));
+    });
+    overview.push([`Children (${d.children.length})`, kids]);
+  }
+  const charts = el('vscode-button', { secondary: '', id: 'charts' }, 'Metric charts');
+  charts.addEventListener('click', () => transport.action('openCharts', [d.runId]));
+  const sections = el('div', { class: 'columns' });
+  const left = el('div');
+  left.append(el('h2', {}, 'Overview'), kv(overview, 'overview'));
+  const params = Object.entries(d.params).sort(([a], [b]) => a.localeCompare(b));
+  left.append(el('h2', {}, `Parameters (${params.length})`), params.length ? kv(params, 'params') : el('p', { class: 'empty' }, 'None.'));
+  const metricKeys = Object.keys(d.metrics).sort();
+  const mt = el('table', { class: 'kv metrics' });
+  for (const k of metricKeys) {
+    const tr = el('tr', { 'data-key': k });
+    const spark = el('td', { class: 'spark' });
+    void sparkline(k).then((svg) => spark.append(svg)).catch(() => undefined);
+    tr.append(el('th', {}, k), el('td', { class: 'num' }, fmt(d.metrics[k]!)), spark);
+    mt.append(tr);
+  }
+  const metricsHead = el('h2', {}, `Metrics (${metricKeys.length}) `);
+  metricsHead.append(charts);
+  left.append(metricsHead, metricKeys.length ? mt : el('p', { class: 'empty' }, 'None.'));
+  const tags = Object.entries(d.tags).sort(([a], [b]) => a.localeCompare(b));
+  left.append(el('h2', {}, `Tags (${tags.length})`), tags.length ? kv(tags, 'tags') : el('p', { class: 'empty' }, 'None.'));
+  if (d.inputs.length) {
+    left.append(el('h2', {}, `Inputs (${d.inputs.length})`), kv(d.inputs.map((i) => [i.name, `${i.digest}${i.context ? ` · ${i.context}` : ''}${i.sourceType ? ` · ${i.sourceType}` : ''}`])));
+  }
+  left.append(noteSection(d));
+  const right = el('div', { class: 'artifacts' });
+  const list = el('div', { class: 'art-list' });
+  right.append(el('h2', {}, 'Artifacts'), list, el('div', { class: 'art-preview' }));
+  sections.append(left, right);
+  app.replaceChildren(header, sections);
+  void artifactList(undefined, list).then(() => {
+    document.body.dataset.artifactsListed = '1';
+    return showArtifact();
+  });
+  document.body.dataset.renderedAt = String(Date.now());
+}
+
+async function load(): Promise<void> {
+  if (!state.runId) {
+    app.replaceChildren(el('div', { class: 'error', role: 'alert' }, 'No run selected.'));
+    return;
+  }
+  try {
+    detail = await transport.call({ kind: 'runDetail', runId: state.runId });
+    if (!noteEditing) render();
+  } catch (err) {
+    app.replaceChildren(el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
+  }
+}
+
+let timer: ReturnType<typeof setTimeout> | undefined;
+transport.onPush((push) => {
+  if (push.kind !== 'runChanged' || push.runId !== state.runId || timer) return;
+  timer = setTimeout(() => {
+    timer = undefined;
+    void load();
+  }, 1000);
+});
+void load();

@@ -54,7 +54,7 @@ class HttpError extends Error {
 export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(), changes = new ChangeFeed(store), uiAssetsDir = path.join(__dirname, 'webview')): Router {
   const router = new Router();
   registerSystemRoutes(router);
-  registerUiRoutes(router, uiAssetsDir);
+  registerUiRoutes(router, uiAssetsDir, store);
   registerLaunchRoutes(router, launches);
   changes.register(router);
   registerExperimentRoutes(router, store);

@@ -9,13 +9,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlflowError } from '../store/errors';
 import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
+import type { TrackingStore } from '../store/trackingStore';
 import type { Router } from './router';
 
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const PAGES: Record<string, string> = { charts: 'Runlens — Metric charts', runs: 'Runlens — Runs', run: 'Runlens — Run', compare: 'Runlens — Compare runs' };
 const THEMES = new Set(['dark', 'light', 'hc']);
 
-export function registerUiRoutes(router: Router, assetsDir: string): void {
+export function registerUiRoutes(router: Router, assetsDir: string, store: TrackingStore): void {
+  // The browser UI's front door: the runs table of every active experiment. Links the mlflow
+  // client prints (`/#/experiments/<id>/runs/<run>`) keep their fragment through the redirect and
+  // the table opens that run.
+  router.plain('GET', '/', async () => {
+    const page = await store.searchExperiments({ viewType: 'ACTIVE_ONLY', maxResults: 1000 });
+    const ids = page.items.map((e) => e.experiment_id).join(',');
+    return { raw: true, status: 302, contentType: 'text/plain; charset=utf-8', body: 'Runlens', headers: { Location: `/runlens/ui/runs?experiments=${ids}` } };
+  });
+
   router.plain('GET', '/runlens/ui/assets/:file', async ({ pathParams }) => {
     const file = pathParams.file ?? '';
     const type = ASSET_TYPES[path.extname(file)];

@@ -103,6 +103,17 @@ describe('run page and compare in a browser (runlens serve + chromium)', functio
     await page.close();
   });
 
+  it('opens the runs table at / and a run from the link the mlflow client prints', async () => {
+    const front = await fetch(`${base}/`, { redirect: 'manual' });
+    assert.equal(front.status, 302);
+    assert.match(String(front.headers.get('location')), /^\/runlens\/ui\/runs\?experiments=/);
+    const page = await browser.newPage();
+    await page.goto(`${base}/#/experiments/1/runs/${ids[2]}`);
+    await page.waitForSelector('body[data-artifacts-listed]');
+    assert.equal(await page.locator('header h1').innerText(), 'trial-2');
+    await page.close();
+  });
+
   it('edits the note and the client reads it back', async () => {
     const page = await open(`/runlens/ui/run?run=${ids[1]}`, 'body[data-artifacts-listed]');
     await page.locator('#edit-note').click();

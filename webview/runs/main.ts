@@ -227,6 +227,12 @@ async function load(keep?: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // A run link printed by the mlflow client (`/#/experiments/<id>/runs/<run>`) lands here.
+  const linked = /#\/experiments\/[^/]+\/runs\/([0-9a-f]{32})/.exec(window.location.hash);
+  if (linked && !transport.inVsCode) {
+    window.location.replace(`/runlens/ui/run?run=${linked[1]}`);
+    return;
+  }
   if (state.experimentIds.length === 0) {
     app.replaceChildren(el('div', { class: 'error', role: 'alert' }, 'No experiment selected. Open the runs table from an experiment in the Runlens explorer.'));
     return;

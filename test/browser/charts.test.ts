@@ -69,6 +69,25 @@ describe('metric charts in a browser (runlens serve + chromium)', function () {
     await page.close();
   });
 
+  it('shows run, step and value on hover', async () => {
+    const page = await open(runIds);
+    const plot = page.locator('.chart[data-key="loss"] canvas');
+    const box = (await plot.boundingBox())!;
+    // Sweep across the plot until the nearest-point tooltip appears.
+    let tip = '';
+    for (let x = box.x + 80; x < box.x + box.width - 150 && !tip; x += 25) {
+      await page.mouse.move(x, box.y + box.height / 3);
+      tip = await page.evaluate(() => {
+        const t = document.getElementById('vg-tooltip-element');
+        return t && t.classList.contains('visible') ? (t.textContent ?? '') : '';
+      });
+    }
+    assert.match(tip, /run(adam-lr0\.01|sgd-lr0\.1)/);
+    assert.match(tip, /step\d+/);
+    assert.match(tip, /loss-?\d/);
+    await page.close();
+  });
+
   it('smooths, switches the x axis and uses a log scale', async () => {
     const page = await open(runIds);
     const before = (await chartStats(page)).loss!.at;

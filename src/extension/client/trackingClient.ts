@@ -163,6 +163,11 @@ export class TrackingClient {
     await this.request('POST', `${API}/runs/set-tag`, { run_id: runId, key, value });
   }
 
+  /** Several tags in one request (one journaled write: readers never see half of them). */
+  async setTags(runId: string, tags: Record<string, string>): Promise<void> {
+    await this.request('POST', `${API}/runs/log-batch`, { run_id: runId, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
+  }
+
   // --- artifacts ---
 
   async listArtifacts(runId: string, artifactPath?: string): Promise<WireFileInfo[]> {

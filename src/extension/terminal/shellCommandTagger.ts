@@ -55,9 +55,11 @@ export class ShellCommandTagger implements vscode.Disposable {
       if (tagValue(run, 'runlens.launch.id') || tagValue(run, 'runlens.command')) continue;
       const source = tagValue(run, 'mlflow.source.name');
       if (source && !exec.commandLine.includes(path.basename(source))) continue;
-      await client.setTag(run.info.run_id, 'runlens.command', exec.commandLine);
-      if (exec.cwd) await client.setTag(run.info.run_id, 'runlens.command.cwd', exec.cwd);
-      if (exitCode !== undefined) await client.setTag(run.info.run_id, 'runlens.command.exit_code', String(exitCode));
+      await client.setTags(run.info.run_id, {
+        'runlens.command': exec.commandLine,
+        ...(exec.cwd ? { 'runlens.command.cwd': exec.cwd } : {}),
+        ...(exitCode !== undefined ? { 'runlens.command.exit_code': String(exitCode) } : {}),
+      });
     }
   }
 

@@ -68,7 +68,7 @@ describe('experiment explorer', () => {
       const id = exps.find((e) => e.name === 'by-hand')?.experiment_id;
       if (!id) return undefined;
       const r = (await api.service.client.searchRuns({ experimentIds: [id] })).runs[0];
-      return r && tagValue(r, 'runlens.command') ? r : undefined;
+      return r && tagValue(r, 'runlens.command.exit_code') !== undefined ? r : undefined;
     });
     assert.match(tagValue(run, 'runlens.command') ?? '', /by_hand\.py/);
     assert.equal(tagValue(run, 'runlens.command.exit_code'), '0');

@@ -93,6 +93,7 @@ async function clickMenuItem(page, label) {
   if (!closed) await item.click({ timeout: 5000 });
 }
 
+// Exact label match (text="…"), so 'sweep' does not also match 'churn-sweep'.
 const rowIn = (page) => (label) => page.locator('.monaco-list-row').filter({ has: page.locator(`.label-name >> text="${label}"`) }).first();
 
 async function shoot(page, name) {
@@ -102,28 +103,21 @@ async function shoot(page, name) {
   console.log(`screenshot ${path.relative(ROOT, file)}`);
 }
 
-/** A first-time user: empty store → welcome view → sample script → run it from the editor → live tree. */
-async function firstRun(python) {
-  const runDir = newRunDir('shots-first');
+/**
+ * One workbench session on a fresh workspace: `prepare(workspace)` seeds it before code-server
+ * starts, `drive(page)` takes the screenshots. A failure leaves `zz-failure-<name>.png`; the run
+ * folder is removed unless KEEP_RUN_DIR is set.
+ */
+async function inWorkbench(name, port, python, prepare, drive) {
+  const runDir = newRunDir(name);
   const workspace = path.join(runDir, 'workspace');
   fs.mkdirSync(workspace, { recursive: true });
-  const { server, browser, page } = await openWorkbench(runDir, workspace, python, PORT + 1);
-  const row = rowIn(page);
+  await prepare(workspace);
+  const { server, browser, page } = await openWorkbench(runDir, workspace, python, port);
   try {
-    const create = page.locator('.welcome-view-content a', { hasText: 'Create Sample Script' }).first();
-    await create.waitFor({ timeout: 30_000 });
-    await shoot(page, '00-welcome-empty-store');
-    await create.click();
-    await page.locator('.tab', { hasText: 'runlens_sample.py' }).first().waitFor({ timeout: 15_000 });
-    await palette(page, 'Runlens: Run Python File with Tracking');
-    await row('runlens-sample').waitFor({ timeout: 60_000 });
-    await row('runlens-sample').click();
-    await row('lr=0.01').waitFor({ timeout: 60_000 });
-    await page.locator('.terminal-wrapper, .xterm').first().waitFor({ timeout: 15_000 });
-    await page.mouse.move(1300, 880);
-    await shoot(page, '01-sample-run-from-editor');
+    await drive(page);
   } catch (err) {
-    await page.screenshot({ path: path.join(OUT, 'zz-failure-first-run.png') }).catch(() => undefined);
+    await page.screenshot({ path: path.join(OUT, `zz-failure-${name}.png`) }).catch(() => undefined);
     throw err;
   } finally {
     await browser.close().catch(() => undefined);
@@ -132,91 +126,93 @@ async function firstRun(python) {
   if (!process.env.KEEP_RUN_DIR) removeRunDir(runDir);
 }
 
+/** A first-time user: empty store → welcome view → sample script → run it from the editor → live tree. */
+async function firstRun(page) {
+  const row = rowIn(page);
+  const create = page.locator('.welcome-view-content a', { hasText: 'Create Sample Script' }).first();
+  await create.waitFor({ timeout: 30_000 });
+  await shoot(page, '00-welcome-empty-store');
+  await create.click();
+  await page.locator('.tab', { hasText: 'runlens_sample.py' }).first().waitFor({ timeout: 15_000 });
+  await palette(page, 'Runlens: Run Python File with Tracking');
+  await row('runlens-sample').waitFor({ timeout: 60_000 });
+  await row('runlens-sample').click();
+  await row('lr=0.01').waitFor({ timeout: 60_000 });
+  await page.locator('.terminal-wrapper, .xterm').first().waitFor({ timeout: 15_000 });
+  await page.mouse.move(1300, 880);
+  await shoot(page, '01-sample-run-from-editor');
+}
+
+/** A seeded store: nested tree, tooltip, context menu, diff, and the charts, runs table and run page webviews. */
+async function seededViews(page) {
+  const shot = (name) => shoot(page, name);
+  const row = rowIn(page);
+  await row('churn-sweep').waitFor({ timeout: 30_000 });
+  await row('churn-sweep').click();
+  await row('baseline-models').click();
+  await row('gbm-lr0.05-d4').waitFor({ timeout: 15_000 });
+  await row('still-training').waitFor({ timeout: 15_000 });
+  // Nested: the children sit one level deeper than their parent.
+  const level = async (label) => Number(await row(label).getAttribute('aria-level'));
+  if ((await level('gbm-lr0.05-d4')) !== (await level('sweep')) + 1) throw new Error('child runs are not nested under their parent');
+  await row('gbm-lr0.1-d3').click();
+  await shot('02-explorer-nested-runs');
+
+  await row('gbm-lr0.05-d4').hover();
+  await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ timeout: 10_000 });
+  await shot('03-run-tooltip');
+  await page.mouse.move(900, 700);
+
+  // Diff two runs: select both in the tree, then the context menu command.
+  await row('logreg-C1').click();
+  await row('logreg-C0.1').click({ modifiers: ['Control'] });
+  await row('logreg-C0.1').click({ button: 'right' });
+  const item = page.locator('.context-view .action-label', { hasText: 'Diff Two Runs in Editor' }).first();
+  await item.waitFor({ timeout: 10_000 });
+  await shot('04-run-context-menu');
+  await item.click();
+  await page.mouse.move(1300, 880);
+  await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20_000 });
+  await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first().waitFor({ timeout: 20_000 });
+  await shot('05-diff-two-runs');
+
+  // Metric charts in a real webview (strict CSP, bundle from dist/webview), for the sweep's children.
+  await row('gbm-lr0.1-d3').click();
+  await row('gbm-lr0.05-d4').click({ modifiers: ['Control'] });
+  await row('gbm-lr0.02-d6').click({ modifiers: ['Control'] });
+  await row('gbm-lr0.02-d6').click({ button: 'right' });
+  await clickMenuItem(page, 'Show Metric Charts');
+  await page.mouse.move(1300, 880);
+  const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  const chart = frame.locator('.chart[data-key="val_auc"][data-rendered-at]');
+  await chart.waitFor({ timeout: 30_000 });
+  if ((await chart.getAttribute('data-series')) !== '3') throw new Error('the chart does not show the three runs');
+  await shot('06-metric-charts-webview');
+
+  // The runs table for an experiment, from its context menu.
+  await row('churn-sweep').click({ button: 'right' });
+  await clickMenuItem(page, 'Open Runs Table');
+  await page.mouse.move(1300, 880);
+  const tableFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+  await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.05-d4' }).waitFor({ timeout: 30_000 });
+  await shot('07-runs-table-webview');
+
+  // A run link in the table opens the run page (view → host action → another webview).
+  await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.1-d3' }).click();
+  const runFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+  await runFrame.locator('body[data-artifacts-listed]').waitFor({ timeout: 30_000 });
+  await runFrame.locator('.art-file[data-path="importance.csv"] a').click();
+  await runFrame.locator('.preview[data-kind="table"]').waitFor({ timeout: 15_000 });
+  await shot('08-run-page-webview');
+}
+
 async function main() {
   const t0 = Date.now();
   const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
   fs.mkdirSync(OUT, { recursive: true });
-  await firstRun(python);
-  const runDir = newRunDir('shots');
-  const workspace = path.join(runDir, 'workspace');
-  fs.mkdirSync(workspace, { recursive: true });
-  await seed(workspace, python);
-  const { server, browser, page } = await openWorkbench(runDir, workspace, python, PORT);
-  const shot = async (name) => {
-    const file = path.join(OUT, `${name}.png`);
-    await page.waitForTimeout(600);
-    await page.screenshot({ path: file });
-    console.log(`screenshot ${path.relative(ROOT, file)}`);
-  };
-  // Exact label match (text="…"), so 'sweep' does not also match 'churn-sweep'.
-  const row = (label) => page.locator('.monaco-list-row').filter({ has: page.locator(`.label-name >> text="${label}"`) }).first();
-  try {
-    await row('churn-sweep').waitFor({ timeout: 30_000 });
-    await row('churn-sweep').click();
-    await row('baseline-models').click();
-    await row('gbm-lr0.05-d4').waitFor({ timeout: 15_000 });
-    await row('still-training').waitFor({ timeout: 15_000 });
-    // Nested: the children sit one level deeper than their parent.
-    const level = async (label) => Number(await row(label).getAttribute('aria-level'));
-    if ((await level('gbm-lr0.05-d4')) !== (await level('sweep')) + 1) throw new Error('child runs are not nested under their parent');
-    await row('gbm-lr0.1-d3').click();
-    await shot('02-explorer-nested-runs');
-
-    await row('gbm-lr0.05-d4').hover();
-    await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ timeout: 10_000 });
-    await shot('03-run-tooltip');
-    await page.mouse.move(900, 700);
-
-    // Diff two runs: select both in the tree, then the context menu command.
-    await row('logreg-C1').click();
-    await row('logreg-C0.1').click({ modifiers: ['Control'] });
-    await row('logreg-C0.1').click({ button: 'right' });
-    const item = page.locator('.context-view .action-label', { hasText: 'Diff Two Runs in Editor' }).first();
-    await item.waitFor({ timeout: 10_000 });
-    await shot('04-run-context-menu');
-    await item.click();
-    await page.mouse.move(1300, 880);
-    await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20_000 });
-    await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first().waitFor({ timeout: 20_000 });
-    await shot('05-diff-two-runs');
-
-    // Metric charts in a real webview (strict CSP, bundle from dist/webview), for the sweep's children.
-    await row('gbm-lr0.1-d3').click();
-    await row('gbm-lr0.05-d4').click({ modifiers: ['Control'] });
-    await row('gbm-lr0.02-d6').click({ modifiers: ['Control'] });
-    await row('gbm-lr0.02-d6').click({ button: 'right' });
-    await clickMenuItem(page, 'Show Metric Charts');
-    await page.mouse.move(1300, 880);
-    const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-    const chart = frame.locator('.chart[data-key="val_auc"][data-rendered-at]');
-    await chart.waitFor({ timeout: 30_000 });
-    if ((await chart.getAttribute('data-series')) !== '3') throw new Error('the chart does not show the three runs');
-    await shot('06-metric-charts-webview');
-
-    // The runs table for an experiment, from its context menu.
-    await row('churn-sweep').click({ button: 'right' });
-    await clickMenuItem(page, 'Open Runs Table');
-    await page.mouse.move(1300, 880);
-    const tableFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
-    await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.05-d4' }).waitFor({ timeout: 30_000 });
-    await shot('07-runs-table-webview');
-
-    // A run link in the table opens the run page (view → host action → another webview).
-    await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.1-d3' }).click();
-    const runFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
-    await runFrame.locator('body[data-artifacts-listed]').waitFor({ timeout: 30_000 });
-    await runFrame.locator('.art-file[data-path="importance.csv"] a').click();
-    await runFrame.locator('.preview[data-kind="table"]').waitFor({ timeout: 15_000 });
-    await shot('08-run-page-webview');
-    console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
-  } catch (err) {
-    await page.screenshot({ path: path.join(OUT, 'zz-failure.png') }).catch(() => undefined);
-    throw err;
-  } finally {
-    await browser.close().catch(() => undefined);
-    await server.stop();
-  }
-  if (!process.env.KEEP_RUN_DIR) removeRunDir(runDir);
+  await inWorkbench('shots-first', PORT + 1, python, async () => undefined, firstRun);
+  await inWorkbench('shots', PORT, python, (workspace) => seed(workspace, python), seededViews);
+  console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
 }
 
 main().catch((err) => {

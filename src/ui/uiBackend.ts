@@ -1,5 +1,6 @@
 /** Answers view requests from a tracking server (fetch only: runs in the extension host and in a browser page). */
 import type { TrackingClient } from '../extension/client/trackingClient';
+import { artifactPathProblem, proxyPath } from '../extension/client/artifactPaths';
 import type { WireRun } from '../extension/client/wireTypes';
 import type { ArtifactPreview, Axis, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
 
@@ -80,9 +81,7 @@ export class UiBackend {
   }
 
   private async runs(runIds: string[]): Promise<RunSummary[]> {
-    if (!Array.isArray(runIds) || runIds.length === 0) throw new Error('Pick at least one run.');
-    if (runIds.length > MAX_RUNS) throw new Error(`At most ${MAX_RUNS} runs at once (got ${runIds.length}).`);
-    const runs = await Promise.all(runIds.map((id) => this.client.getRun(String(id))));
+    const runs = await Promise.all(this.ids(runIds).map((id) => this.client.getRun(id)));
     return runs.map((r) => ({
       runId: r.info.run_id,
       name: r.info.run_name || r.info.run_id,
@@ -128,11 +127,12 @@ export class UiBackend {
 
   /** An artifact for preview: text up to 1 MB, images up to 5 MB as data URLs. */
   private async artifact(runId: string, artifactPath: string): Promise<ArtifactPreview> {
-    if (!artifactPath || artifactPath.split('/').some((s) => s === '..' || s === '.') || artifactPath.startsWith('/')) throw new Error(`Invalid artifact path '${artifactPath}'.`);
+    const problem = artifactPath ? artifactPathProblem(artifactPath) : 'An artifact path is required.';
+    if (problem) throw new Error(problem);
     const run = await this.client.getRun(runId);
     const uri = run.info.artifact_uri ?? '';
-    if (!uri.startsWith('mlflow-artifacts:')) throw new Error(`Artifacts stored at ${uri} cannot be previewed.`);
-    const base = uri.slice('mlflow-artifacts:'.length).replace(/^\/+/, '');
+    const base = proxyPath(uri);
+    if (base === undefined) throw new Error(`Artifacts stored at ${uri} cannot be previewed.`);
     const bytes = await this.client.downloadArtifact(`${base}/${artifactPath}`, IMAGE_LIMIT + 1);
     const ext = artifactPath.toLowerCase().split('.').pop() ?? '';
     const size = bytes.total;

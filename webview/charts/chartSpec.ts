@@ -21,8 +21,21 @@ export interface ChartOptions {
   colors: string[];
 }
 
-function cssVar(name: string, fallback: string): string {
+export function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+/** Fonts, axis and legend colors from the VS Code theme (or the browser theme file). */
+export function themeConfig(): NonNullable<TopLevelSpec['config']> {
+  const fg = cssVar('--vscode-foreground', '#cccccc');
+  const grid = cssVar('--vscode-editorWidget-border', '#454545');
+  return {
+    font: cssVar('--vscode-font-family', 'sans-serif'),
+    axis: { labelColor: fg, titleColor: fg, gridColor: grid, domainColor: grid, tickColor: grid },
+    legend: { labelColor: fg, titleColor: fg },
+    view: { stroke: 'transparent' },
+    title: { color: fg },
+  };
 }
 
 export function themeColors(): string[] {
@@ -32,9 +45,7 @@ export function themeColors(): string[] {
 }
 
 export function chartSpec(o: ChartOptions, rows: ChartRow[]): TopLevelSpec {
-  const fg = cssVar('--vscode-foreground', '#cccccc');
-  const grid = cssVar('--vscode-editorWidget-border', '#454545');
-  const font = cssVar('--vscode-font-family', 'sans-serif');
+  const theme = themeConfig();
   const x =
     o.axis === 'wall'
       ? { field: 'x', type: 'temporal' as const, title: 'wall time' }
@@ -49,12 +60,7 @@ export function chartSpec(o: ChartOptions, rows: ChartRow[]): TopLevelSpec {
     background: 'transparent',
     data: { name: 'series' },
     datasets: { series: rows as unknown as Record<string, unknown>[] },
-    config: {
-      font,
-      axis: { labelColor: fg, titleColor: fg, gridColor: grid, domainColor: grid, tickColor: grid },
-      legend: { labelColor: fg, titleColor: fg, orient: 'bottom', columns: 3, labelLimit: 260 },
-      view: { stroke: 'transparent' },
-    },
+    config: { ...theme, legend: { ...theme.legend, orient: 'bottom', columns: 3, labelLimit: 260 } },
     layer: [
       ...(o.envelope
         ? [{ mark: { type: 'area' as const, opacity: 0.18 }, encoding: { x, y: { field: 'min', type: 'quantitative' as const, scale: y.scale, title: o.key }, y2: { field: 'max' }, color, opacity: { condition: { param: 'pick', value: 0.18 }, value: 0.03 } } }]

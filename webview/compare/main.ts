@@ -10,7 +10,8 @@ import embed, { type Result } from 'vega-embed';
 import { expressionInterpreter } from 'vega-interpreter';
 import type { TopLevelSpec } from 'vega-lite';
 import type { CompareState, RunRow } from '../../src/ui/protocol';
-import { themeColors } from '../charts/chartSpec';
+import { themeColors, themeConfig } from '../charts/chartSpec';
+import { formatValue } from '../format';
 import { el } from '../dom';
 import { createTransport } from '../transport';
 
@@ -22,7 +23,6 @@ const views: Result[] = [];
 const LOWER_IS_BETTER = /loss|err|mse|mae|rmse|perplexity|latency|time|cost/i;
 
 const save = (): void => transport.saveState(state);
-const css = (name: string, fallback: string): string => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const label = (r: RunRow): string => (runs.filter((x) => x.name === r.name).length > 1 ? `${r.name} (${r.runId.slice(0, 6)})` : r.name);
 
 type Row = { section: 'param' | 'metric' | 'tag'; key: string; values: (string | number | undefined)[] };
@@ -42,8 +42,7 @@ const differs = (r: Row): boolean => new Set(r.values.map((v) => (v === undefine
 
 function fmt(v: string | number | undefined): string {
   if (v === undefined) return '—';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-  return v;
+  return typeof v === 'number' ? formatValue(v) : v;
 }
 
 function tableView(): HTMLElement {
@@ -102,12 +101,6 @@ function valueOf(r: RunRow, col: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function baseConfig(): TopLevelSpec['config'] {
-  const fg = css('--vscode-foreground', '#cccccc');
-  const grid = css('--vscode-editorWidget-border', '#454545');
-  return { font: css('--vscode-font-family', 'sans-serif'), axis: { labelColor: fg, titleColor: fg, gridColor: grid, domainColor: grid, tickColor: grid }, legend: { labelColor: fg, titleColor: fg }, view: { stroke: 'transparent' }, title: { color: fg } };
-}
-
 async function plot(host: HTMLElement, spec: TopLevelSpec): Promise<void> {
   const r = await embed(host, spec, { actions: false, renderer: 'canvas', ast: true, expr: expressionInterpreter, defaultStyle: false, tooltip: { theme: 'custom', disableDefaultStyle: true } });
   views.push(r);
@@ -128,7 +121,7 @@ function parallelSpec(cols: string[], colorBy: string): TopLevelSpec {
     width: Math.max(360, cols.length * 130),
     height: 260,
     background: 'transparent',
-    config: baseConfig(),
+    config: themeConfig(),
     data: { values },
     mark: { type: 'line', point: true, strokeWidth: 2 },
     encoding: {
@@ -148,7 +141,7 @@ function scatterSpec(x: string, y: string): TopLevelSpec {
     width: 420,
     height: 280,
     background: 'transparent',
-    config: baseConfig(),
+    config: themeConfig(),
     data: { values },
     mark: { type: 'point', filled: true, size: 90 },
     encoding: {

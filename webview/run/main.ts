@@ -6,6 +6,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { ArtifactEntry, RunDetail, RunPageState } from '../../src/ui/protocol';
 import { el } from '../dom';
+import { formatDuration, formatValue, rowDurationMs } from '../format';
 import { createTransport } from '../transport';
 import { renderMarkdown, renderPreview } from './previews';
 
@@ -30,17 +31,6 @@ function kv(rows: [string, string | Node][], cls = ''): HTMLElement {
     t.append(tr);
   }
   return t;
-}
-
-function fmt(v: number): string {
-  return Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-4 || Math.abs(v) >= 1e6 ? v.toExponential(4) : String(Number(v.toPrecision(6)));
-}
-
-function duration(d: RunDetail): string {
-  if (!d.startTime) return '';
-  const ms = (d.status === 'RUNNING' ? Date.now() : (d.endTime ?? d.startTime)) - d.startTime;
-  const s = ms / 1000;
-  return s < 60 ? `${s.toFixed(1)}s` : s < 3600 ? `${Math.floor(s / 60)}m ${Math.round(s % 60)}s` : `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
 function runLink(runId: string, name: string): HTMLElement {
@@ -169,7 +159,7 @@ function render(): void {
     ['Run ID', d.runId],
     ['Experiment', d.experimentName],
     ['Started', d.startTime ? new Date(d.startTime).toLocaleString() : ''],
-    ['Duration', duration(d)],
+    ['Duration', formatDuration(rowDurationMs(d) ?? Number.NaN)],
     ['User', d.user ?? ''],
   ];
   if (d.sourceName) overview.push(['Source', d.sourceName]);
@@ -196,7 +186,7 @@ function render(): void {
     const tr = el('tr', { 'data-key': k });
     const spark = el('td', { class: 'spark' });
     void sparkline(k).then((svg) => spark.append(svg)).catch(() => undefined);
-    tr.append(el('th', {}, k), el('td', { class: 'num' }, fmt(d.metrics[k]!)), spark);
+    tr.append(el('th', {}, k), el('td', { class: 'num' }, formatValue(d.metrics[k]!)), spark);
     mt.append(tr);
   }
   const metricsHead = el('h2', {}, `Metrics (${metricKeys.length}) `);

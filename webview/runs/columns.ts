@@ -1,5 +1,6 @@
 /** Runs-table columns: attributes, then params, latest metrics and tags by key. */
 import type { RunRow } from '../../src/ui/protocol';
+import { formatDuration, formatValue, rowDurationMs } from '../format';
 
 export type Entity = 'attributes' | 'params' | 'metrics' | 'tags';
 
@@ -17,26 +18,12 @@ export interface Column {
 
 const fmtTime = (ms: number | undefined): string => (ms ? new Date(ms).toLocaleString() : '');
 
-function humanSeconds(s: number): string {
-  if (s < 10) return `${s.toFixed(1)}s`;
-  if (s < 60) return `${Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${Math.round(s % 60)}s`;
-  const h = Math.floor(m / 60);
-  return h < 24 ? `${h}h ${m % 60}m` : `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
-function fmtDuration(row: RunRow): number | undefined {
-  if (!row.startTime) return undefined;
-  const end = row.status === 'RUNNING' ? Date.now() : row.endTime;
-  return end ? (end - row.startTime) / 1000 : undefined;
-}
 
 export const ATTRIBUTE_COLUMNS: Column[] = [
   { id: 'attributes.name', entity: 'attributes', key: 'name', label: 'Run', width: 220, orderField: 'attributes.run_name', numeric: false, value: (r) => r.name },
   { id: 'attributes.status', entity: 'attributes', key: 'status', label: 'Status', width: 90, orderField: 'attributes.status', numeric: false, value: (r) => r.status },
   { id: 'attributes.start', entity: 'attributes', key: 'start', label: 'Started', width: 170, orderField: 'attributes.start_time', numeric: true, value: (r) => r.startTime },
-  { id: 'attributes.duration', entity: 'attributes', key: 'duration', label: 'Duration', width: 100, numeric: true, value: fmtDuration },
+  { id: 'attributes.duration', entity: 'attributes', key: 'duration', label: 'Duration', width: 100, numeric: true, value: (r) => rowDurationMs(r) },
   { id: 'attributes.user', entity: 'attributes', key: 'user', label: 'User', width: 90, orderField: 'attributes.user_id', numeric: false, value: (r) => r.user },
 ];
 
@@ -67,8 +54,8 @@ export function discoverKeys(rows: RunRow[]): Record<'params' | 'metrics' | 'tag
 export function formatCell(col: Column, v: string | number | undefined): string {
   if (v === undefined) return '';
   if (col.id === 'attributes.start') return fmtTime(v as number);
-  if (col.id === 'attributes.duration') return humanSeconds(v as number);
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-4 || Math.abs(v) >= 1e6 ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+  if (col.id === 'attributes.duration') return formatDuration(v as number);
+  if (typeof v === 'number') return formatValue(v);
   return v;
 }
 

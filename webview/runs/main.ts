@@ -110,9 +110,7 @@ function renderChooser(): void {
       cb.addEventListener('change', () => {
         state.columns = cb.checked ? [...(state.columns ?? []), c.id] : (state.columns ?? []).filter((id) => id !== c.id);
         save();
-        chooseColumns();
-        renderHeader();
-        renderRows(true);
+        redraw();
       });
       box.append(cb);
     }
@@ -187,6 +185,14 @@ function reorder(): void {
   empty.textContent = state.filter ? 'No runs match the filter.' : 'No runs in this experiment yet.';
 }
 
+/** Columns, header and visible rows from `rows` and the state. */
+function redraw(): void {
+  chooseColumns();
+  renderHeader();
+  reorder();
+  renderRows(true);
+}
+
 // --- loading ---------------------------------------------------------------------------------
 
 /** Loads every page (progressively: the first page shows at once), or `keep` rows on a live refresh. */
@@ -202,20 +208,17 @@ async function load(keep?: number): Promise<void> {
       if (gen !== generation) return;
       next.push(...page.rows);
       token = page.nextPageToken;
-      if (next.length === page.rows.length || !token) {
-        rows = next.slice();
-        if (next.length === page.rows.length) document.body.dataset.firstPageMs = String(Math.round(performance.now() - t0));
-        chooseColumns();
-        renderHeader();
-        reorder();
-        renderRows(true);
+      if (next.length === page.rows.length) {
+        document.body.dataset.firstPageMs = String(Math.round(performance.now() - t0));
+        // More pages follow: show the first one now, the rest when they are all here.
+        if (token) {
+          rows = next.slice();
+          redraw();
+        }
       }
     } while (token && next.length < (keep ?? MAX_ROWS));
     rows = next;
-    chooseColumns();
-    renderHeader();
-    reorder();
-    renderRows(true);
+    redraw();
     if (!chooser.hidden) renderChooser();
     document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
     document.body.dataset.loadedAt = String(Date.now());

@@ -37,6 +37,17 @@ export interface SearchRunsQuery {
 
 const API = '/api/2.0/mlflow';
 
+/** The error a failed response carries: MLflow's `error_code` + `message` when the body has them. */
+export function apiError(status: number, body: string, fallback: string): TrackingApiError {
+  let e: { error_code?: string; message?: string } = {};
+  try {
+    e = (JSON.parse(body) as typeof e | null) ?? {};
+  } catch {
+    // a plain-text error body
+  }
+  return new TrackingApiError(e.error_code ?? `HTTP_${status}`, e.message ?? fallback, status);
+}
+
 export class TrackingClient {
   constructor(readonly baseUrl: string) {}
 
@@ -61,15 +72,12 @@ export class TrackingClient {
       throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${(err as Error).message}`, 0);
     }
     const text = await res.text();
+    if (!res.ok) throw apiError(res.status, text, text.slice(0, 300) || res.statusText);
     let parsed: unknown = {};
     try {
       parsed = text ? JSON.parse(text) : {};
     } catch {
       parsed = undefined;
-    }
-    if (!res.ok) {
-      const e = (parsed ?? {}) as { error_code?: string; message?: string };
-      throw new TrackingApiError(e.error_code ?? `HTTP_${res.status}`, e.message ?? (text.slice(0, 300) || res.statusText), res.status);
     }
     if (parsed === undefined) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
     return parsed as T;
@@ -198,16 +206,7 @@ export class TrackingClient {
     } catch (err) {
       throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${(err as Error).message}`, 0);
     }
-    if (!res.ok) {
-      const text = await res.text();
-      let e: { error_code?: string; message?: string } = {};
-      try {
-        e = JSON.parse(text) as typeof e;
-      } catch {
-        // plain-text error
-      }
-      throw new TrackingApiError(e.error_code ?? `HTTP_${res.status}`, e.message ?? `download failed with HTTP ${res.status}`, res.status);
-    }
+    if (!res.ok) throw apiError(res.status, await res.text(), `download failed with HTTP ${res.status}`);
     const total = Number(res.headers.get('content-length') ?? -1);
     const chunks: Uint8Array[] = [];
     let got = 0;

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../store/logger';
 import type { TrackingService } from '../backend/trackingService';
+import { proxyPath } from '../client/artifactPaths';
 import { NOTE_TAG, tagValue, type WireRun } from '../client/wireTypes';
 import { compareDocumentUri, runDocumentUri } from '../runDocument/runDocumentProvider';
 import { runLabel } from '../runDocument/runFormat';
@@ -153,7 +154,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
     const state = service.state;
     if (!run || state.kind !== 'ready') return;
     const uri = run.info.artifact_uri ?? '';
-    const rel = uri.startsWith('mlflow-artifacts:') ? uri.slice('mlflow-artifacts:'.length).replace(/^\/+/, '') : undefined;
+    const rel = proxyPath(uri);
     const dir = rel !== undefined ? path.join(state.root, rel) : uri.startsWith('file:') ? vscode.Uri.parse(uri).fsPath : undefined;
     if (!dir) throw new Error(`Artifacts of this run live at ${uri}, which is not a local folder.`);
     if (!fs.existsSync(dir)) {

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { TrackingService } from '../backend/trackingService';
 import { TrackingApiError } from '../client/trackingClient';
 import { PARENT_RUN_TAG, type WireExperiment, type WireRun } from '../client/wireTypes';
-import { readSettings } from '../config';
+import { readSettings, type RunlensSettings } from '../config';
 import { KeyedThrottle } from '../throttle';
 import { buildRunForest, mergeRuns } from './runForest';
 import { experimentTreeItem, runTreeItem } from './treeItems';
@@ -51,8 +51,12 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
 
   // --- refresh ---
 
-  /** Re-reads everything (filter, sort or server changed). */
+  /** Read once per full refresh, not per tree item (getTreeItem runs for every visible run). */
+  private settings: RunlensSettings = readSettings();
+
+  /** Re-reads everything (filter, sort, settings or server changed). */
   refreshAll(): void {
+    this.settings = readSettings();
     this.experiments = undefined;
     this.runsByExperiment.clear();
     this.emitter.fire(undefined);
@@ -85,7 +89,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
 
   private async reloadExperiment(experimentId: string): Promise<void> {
     const state = this.runsByExperiment.get(experimentId);
-    const keep = Math.max(state?.runs.length ?? 0, readSettings().pageSize);
+    const keep = Math.max(state?.runs.length ?? 0, this.settings.pageSize);
     try {
       await this.loadRuns(experimentId, Math.min(keep, 10_000), true);
     } catch {
@@ -174,7 +178,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     let state = this.runsByExperiment.get(id);
     if (!state) {
       try {
-        await this.loadRuns(id, readSettings().pageSize, true);
+        await this.loadRuns(id, this.settings.pageSize, true);
       } catch {
         // reported below
       }
@@ -227,7 +231,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
         return experimentTreeItem(node.experiment, state?.error ? undefined : state?.runs.length, Boolean(state?.nextPageToken));
       }
       case 'run':
-        return runTreeItem(node.run, node.loadedChildren.length > 0, readSettings().descriptionMetric);
+        return runTreeItem(node.run, node.loadedChildren.length > 0, this.settings.descriptionMetric);
       case 'loadMore': {
         const item = new vscode.TreeItem(`Load more runs… (${node.shown} shown)`);
         item.id = `loadMore:${node.parent.experiment.experiment_id}`;
@@ -246,7 +250,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
 
   async loadMore(node: LoadMoreNode): Promise<void> {
     const id = node.parent.experiment.experiment_id;
-    await this.loadRuns(id, readSettings().pageSize, false).catch(() => undefined);
+    await this.loadRuns(id, this.settings.pageSize, false).catch(() => undefined);
     this.emitter.fire(node.parent);
   }
 

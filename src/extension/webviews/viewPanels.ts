@@ -12,6 +12,7 @@ import { renderPage } from '../../ui/pageHtml';
 import { isToHost, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
+import { artifactPathProblem, proxyPath } from '../client/artifactPaths';
 
 /** View type → the bundle it runs (dist/webview/<bundle>.js). */
 export const VIEWS = { charts: 'runlens.charts', runs: 'runlens.runsTable', run: 'runlens.runPage', compare: 'runlens.compare' } as const;
@@ -97,8 +98,9 @@ export class ViewPanels {
       const run = await this.service.client.getRun(runId);
       const uri = run.info.artifact_uri ?? '';
       const state = this.service.state;
-      if (state.kind === 'ready' && uri.startsWith('mlflow-artifacts:') && !artifactPath.split('/').includes('..')) {
-        const file = vscode.Uri.file(path.join(state.root, uri.slice('mlflow-artifacts:'.length).replace(/^\/+/, ''), artifactPath));
+      const base = proxyPath(uri);
+      if (state.kind === 'ready' && base !== undefined && !artifactPathProblem(artifactPath)) {
+        const file = vscode.Uri.file(path.join(state.root, base, artifactPath));
         if (fs.existsSync(file.fsPath)) {
           await vscode.commands.executeCommand('vscode.open', file);
           return;

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { tagValue } from '../../../src/extension/client/wireTypes';
-import { postJson, python, report, runlens, runNodes, treeSnapshot, waitFor, workspaceDir, writeScript } from './helpers';
+import { createRun, postJson, python, report, runlens, runNodes, treeSnapshot, waitFor, workspaceDir, writeScript } from './helpers';
 
 const NESTED = `
 import mlflow
@@ -108,8 +108,7 @@ describe('experiment explorer', () => {
     const samples: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = Date.now();
-      const created = await postJson<{ run: { info: { run_id: string } } }>(client.baseUrl, '/api/2.0/mlflow/runs/create', { experiment_id: expId, run_name: `latency-${i}` });
-      const runId = created.run.info.run_id;
+      const runId = await createRun(client.baseUrl, { experiment_id: expId, run_name: `latency-${i}` });
       await waitFor('the run in the tree', () => api.experiments.loadedRuns(expId).some((r) => r.info.run_id === runId) || undefined, 10_000, 5);
       samples.push(Date.now() - t0);
       await new Promise((r) => setTimeout(r, 400)); // a quiet spell between samples

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { postJson, runlens, runPython, waitFor, workspaceDir, writeScript } from './helpers';
+import { createRun, runlens, runPython, waitFor, workspaceDir, writeScript } from './helpers';
 
 const TWO_RUNS = `
 import mlflow
@@ -91,8 +91,7 @@ describe('Log Artifact to Run', () => {
     const api = await runlens();
     const client = api.service.client;
     const expId = await client.createExperiment(`artifacts-${Date.now()}`);
-    const created = await postJson<{ run: { info: { run_id: string } } }>(client.baseUrl, '/api/2.0/mlflow/runs/create', { experiment_id: expId, run_name: 'target' });
-    const runId = created.run.info.run_id;
+    const runId = await createRun(client.baseUrl, { experiment_id: expId, run_name: 'target' });
     const dir = path.join(workspaceDir(), 'to-log');
     fs.mkdirSync(path.join(dir, 'inner'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'inner', 'table.csv'), 'a,b\n1,2\n');
@@ -116,8 +115,7 @@ describe('Log Artifact to Run', () => {
     const api = await runlens();
     const client = api.service.client;
     const expId = await client.createExperiment(`drop-${Date.now()}`);
-    const created = await postJson<{ run: { info: { run_id: string } } }>(client.baseUrl, '/api/2.0/mlflow/runs/create', { experiment_id: expId, run_name: 'drop-target' });
-    const runId = created.run.info.run_id;
+    const runId = await createRun(client.baseUrl, { experiment_id: expId, run_name: 'drop-target' });
     const exp = (await api.experiments.getChildren()).find((n) => n.type === 'experiment' && n.experiment.experiment_id === expId);
     assert.ok(exp);
     const target = (await api.experiments.getChildren(exp)).find((n) => n.type === 'run' && n.run.info.run_id === runId);

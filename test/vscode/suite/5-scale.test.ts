@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { postJson, report, runlens } from './helpers';
+import { createRun, postJson, report, runlens } from './helpers';
 
 const RUNS = 10_000;
 
@@ -13,8 +13,8 @@ describe('a 10k-run experiment', () => {
     const worker = async (): Promise<void> => {
       while (next < RUNS) {
         const i = next++;
-        const created = await postJson<{ run: { info: { run_id: string } } }>(client.baseUrl, '/api/2.0/mlflow/runs/create', { experiment_id: expId, run_name: `r${i}`, start_time: 1_700_000_000_000 + i });
-        await postJson(client.baseUrl, '/api/2.0/mlflow/runs/log-batch', { run_id: created.run.info.run_id, metrics: [{ key: 'loss', value: i / RUNS, timestamp: 1, step: 0 }], params: [{ key: 'i', value: String(i) }] });
+        const runId = await createRun(client.baseUrl, { experiment_id: expId, run_name: `r${i}`, start_time: 1_700_000_000_000 + i });
+        await postJson(client.baseUrl, '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics: [{ key: 'loss', value: i / RUNS, timestamp: 1, step: 0 }], params: [{ key: 'i', value: String(i) }] });
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));

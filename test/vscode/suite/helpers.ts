@@ -86,6 +86,11 @@ export async function postJson<T = Record<string, unknown>>(baseUrl: string, rou
   return json;
 }
 
+/** Creates a run through the REST API (as the client does) and returns its id. */
+export async function createRun(baseUrl: string, body: { experiment_id: string; run_name?: string; start_time?: number }): Promise<string> {
+  return (await postJson<{ run: { info: { run_id: string } } }>(baseUrl, '/api/2.0/mlflow/runs/create', body)).run.info.run_id;
+}
+
 /** Runs a script with the real mlflow client against the extension's server, without blocking the host (it serves the requests). */
 export function runPython(file: string, trackingUri: string): Promise<string> {
   return new Promise((resolve, reject) => {

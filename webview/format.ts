@@ -1,0 +1,11 @@
+/** Value and duration formatting for the views: the same rules as the explorer and run documents. */
+import type { RunRow } from '../src/ui/protocol';
+
+export { formatDuration, formatValue } from '../src/extension/runDocument/runFormat';
+
+/** How long a run took (or has run so far), in ms; undefined without a start or an end. */
+export function rowDurationMs(row: RunRow, now = Date.now()): number | undefined {
+  if (!row.startTime) return undefined;
+  const end = row.status === 'RUNNING' ? now : row.endTime;
+  return end ? end - row.startTime : undefined;
+}

@@ -11,10 +11,12 @@ import { registerMetricRoutes } from './handlers/metrics';
 import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
+import { registerTraceRoutes } from './handlers/traces';
 import { ChangeFeed } from './changeFeed';
 import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
 import { Fields, type FieldSource } from './requestFields';
+import { HttpError, readBody } from './requestBody';
 import { Router, type HttpMethod, type RawResponse, type StreamResponse } from './router';
 import { pipeline } from 'node:stream/promises';
 
@@ -42,15 +44,6 @@ export interface RunningServer {
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
 const HOST_CHECK_EXEMPT = new Set(['/health', '/version']);
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: MlflowError,
-  ) {
-    super(body.message);
-  }
-}
-
 export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(), changes = new ChangeFeed(store), uiAssetsDir = path.join(__dirname, 'webview')): Router {
   const router = new Router();
   registerSystemRoutes(router);
@@ -62,6 +55,7 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerMetricRoutes(router, store);
   registerModelRoutes(router, store);
   registerArtifactRoutes(router, store);
+  registerTraceRoutes(router, store);
   return router;
 }
 
@@ -90,30 +84,6 @@ function queryToSource(params: URLSearchParams): FieldSource {
     out[key] = all.length === 1 ? all[0] : all;
   }
   return out;
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(new HttpError(413, new MlflowError('INVALID_PARAMETER_VALUE', `Request body of ${declared} bytes exceeds the limit of ${limit} bytes.`)));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new HttpError(413, new MlflowError('INVALID_PARAMETER_VALUE', `Request body exceeds the limit of ${limit} bytes.`)));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function parseJsonBody(method: string, contentType: string | undefined, body: Buffer): FieldSource {

@@ -62,8 +62,8 @@ export class Router {
   }
 
   /** Registers a route at an exact path, e.g. `/health`. */
-  plain(method: HttpMethod, path: string, handler: Handler): void {
-    this.routes.push({ method, segments: path.split('/').filter(Boolean), handler, rawBody: false });
+  plain(method: HttpMethod, path: string, handler: Handler, opts: { rawBody?: boolean } = {}): void {
+    this.routes.push({ method, segments: path.split('/').filter(Boolean), handler, rawBody: opts.rawBody ?? false });
   }
 
   /**

@@ -12,6 +12,7 @@ import type { Logger } from './logger';
 import { readColumns, readHistory, sampleSteps } from './metricHistory';
 import { LoggedModels } from './models/loggedModels';
 import { ModelRegistry } from './models/registry';
+import { Traces } from './traces/traceStore';
 import { applyOp, encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from './ops';
 import { Persistence } from './persistence';
 import { loadExperiments, loadRuns } from './runReads';
@@ -59,6 +60,7 @@ export class LocalStore implements TrackingStore {
   readonly loggedModels: LoggedModels;
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
+  readonly traces: Traces;
 
   private constructor(
     private readonly persistence: Persistence,
@@ -69,6 +71,7 @@ export class LocalStore implements TrackingStore {
     this.loggedModels = new LoggedModels(core);
     this.registry = new ModelRegistry(core, opts.root);
     this.artifacts = new ArtifactStore(opts.root, { maxArtifactBytes: opts.maxArtifactBytes });
+    this.traces = new Traces(core, this.artifacts);
   }
 
   static async open(opts: LocalStoreOptions): Promise<LocalStore> {

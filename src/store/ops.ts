@@ -5,6 +5,7 @@
  */
 import type { SqlDb } from './sqlite';
 import { applyModelOp, type JournalModelMetric, type ModelOp } from './models/modelOps';
+import { applyTraceOp, isTraceOp, type TraceOp } from './traces/traceOps';
 import type { LifecycleStage, RunStatus } from './types';
 
 export type KV = [key: string, value: string];
@@ -21,7 +22,7 @@ export interface JournalDataset {
   tags: KV[];
 }
 
-export type Op = TrackingOp | ModelOp;
+export type Op = TrackingOp | ModelOp | TraceOp;
 
 export type TrackingOp =
   | { t: 'exp.create'; id: number; name: string; artifactLocation: string; time: number; tags: KV[] }
@@ -255,7 +256,8 @@ export function applyOp(db: SqlDb, op: Op): SeriesWrite | undefined {
         applyInputs(db, runRow(db, op.uuid), op);
         return undefined;
       default:
-        applyModelOp(db, op);
+        if (isTraceOp(op)) applyTraceOp(db, op);
+        else applyModelOp(db, op);
         return undefined;
     }
   });

@@ -132,4 +132,54 @@ CREATE INDEX IF NOT EXISTS model_versions_by_run ON model_versions (run_id);
 CREATE TABLE IF NOT EXISTS model_version_tags (
   name TEXT NOT NULL, version INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, version, key)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS traces (
+  id INTEGER PRIMARY KEY,
+  trace_id TEXT NOT NULL UNIQUE,
+  experiment_id INTEGER NOT NULL,
+  request_time INTEGER NOT NULL,
+  execution_ms INTEGER,
+  state TEXT NOT NULL,
+  client_request_id TEXT,
+  request_preview TEXT,
+  response_preview TEXT,
+  session_id TEXT,
+  user_id TEXT,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  total_tokens INTEGER,
+  span_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS traces_by_experiment ON traces (experiment_id, request_time);
+CREATE INDEX IF NOT EXISTS traces_by_session ON traces (session_id, request_time);
+CREATE TABLE IF NOT EXISTS trace_tags (
+  trace INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (trace, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_tags_by_key_value ON trace_tags (key, value, trace);
+CREATE TABLE IF NOT EXISTS trace_metadata (
+  trace INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (trace, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_metadata_by_key_value ON trace_metadata (key, value, trace);
+CREATE TABLE IF NOT EXISTS trace_runs (
+  trace INTEGER NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (trace, run_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_runs_by_run ON trace_runs (run_id, trace);
+CREATE TABLE IF NOT EXISTS trace_spans (
+  trace INTEGER NOT NULL, span_id TEXT NOT NULL, parent_id TEXT, name TEXT NOT NULL, type TEXT NOT NULL,
+  status TEXT NOT NULL, start_us INTEGER NOT NULL, end_us INTEGER,
+  PRIMARY KEY (trace, span_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_spans_by_name ON trace_spans (name, trace);
+CREATE INDEX IF NOT EXISTS trace_spans_by_type ON trace_spans (type, trace);
+CREATE TABLE IF NOT EXISTS assessments (
+  assessment_id TEXT PRIMARY KEY,
+  trace INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  value_text TEXT,
+  valid INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assessments_by_trace ON assessments (trace);
+CREATE INDEX IF NOT EXISTS assessments_by_name ON assessments (name, kind, trace);
 `;

@@ -5,6 +5,7 @@
 import type { ArtifactStore } from './artifacts/artifactStore';
 import type { LoggedModels } from './models/loggedModels';
 import type { ModelRegistry } from './models/registry';
+import type { Traces } from './traces/traceStore';
 import type { ChartSeries, SeriesAxis } from './seriesDownsample';
 import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from './types';
 
@@ -66,7 +67,8 @@ export interface MetricSeriesRequest {
 /** Pushed after every acknowledged write, so views can refresh without polling. */
 export type StoreChange =
   | { kind: 'experiment'; experimentId: string }
-  | { kind: 'run'; runId: string; experimentId: string; created?: boolean };
+  | { kind: 'run'; runId: string; experimentId: string; created?: boolean }
+  | { kind: 'trace'; traceId: string; experimentId: string };
 
 export interface TrackingStore {
   createExperiment(name: string, artifactLocation?: string, tags?: Tag[]): Promise<string>;
@@ -101,6 +103,7 @@ export interface TrackingStore {
   readonly loggedModels: LoggedModels;
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
+  readonly traces: Traces;
 
   onDidChange(listener: (change: StoreChange) => void): () => void;
   close(): Promise<void>;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { MlflowError } from '../../store/errors';
 import { contentTypeFor } from '../../store/artifacts/contentTypes';
 import type { TrackingStore } from '../../store/trackingStore';
+import { readBody } from '../requestBody';
 import { Fields, missingParameter } from '../requestFields';
 import type { RawResponse, Router, StreamResponse } from '../router';
 
@@ -22,6 +23,9 @@ function joinPath(...parts: (string | undefined)[]): string {
   return parts.filter((p) => p !== undefined && p !== '').join('/');
 }
 
+/** Largest traces.json accepted (it is parsed whole to index its spans). */
+const MAX_TRACE_DATA_BYTES = 256 * 1024 * 1024;
+
 export function registerArtifactRoutes(router: Router, store: TrackingStore): void {
   const artifacts = store.artifacts;
 
@@ -29,7 +33,13 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
     'PUT',
     '/mlflow-artifacts/artifacts/*path',
     async ({ pathParams, raw }) => {
-      await artifacts.write(pathParams.path!, raw);
+      const traceId = store.traces.traceForUpload(pathParams.path!);
+      if (traceId) {
+        // A trace's spans: validated and indexed before anything is kept.
+        await store.traces.acceptTracesJson(traceId, pathParams.path!, await readBody(raw, MAX_TRACE_DATA_BYTES));
+      } else {
+        await artifacts.write(pathParams.path!, raw);
+      }
       return {};
     },
     { rawBody: true },

@@ -68,6 +68,26 @@ export class ArtifactStore {
     return { rel, full: resolveInside(this.root, rel) };
   }
 
+  /** The file a (validated) artifact path names, for readers that need random access. */
+  localPath(rawPath: string): string {
+    return this.file(rawPath).full;
+  }
+
+  /** Appends `data` to `rawPath` (creating it) and fsyncs before resolving. */
+  async appendDurably(rawPath: string, data: Buffer): Promise<void> {
+    const { full } = this.file(rawPath);
+    const created = !fs.existsSync(full);
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    const fh = await fs.promises.open(full, 'a');
+    try {
+      await fh.write(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (created) fsyncDir(path.dirname(full));
+  }
+
   /** Streams `body` to `rawPath`, replacing any file there only once every byte is on disk. */
   async write(rawPath: string, body: Readable): Promise<number> {
     const { rel, full } = this.file(rawPath);

@@ -1,0 +1,155 @@
+/**
+ * Trace RPCs of MLflow 3 (service.proto: StartTraceV3 … DeleteAssessment) and OTLP/HTTP
+ * `POST /v1/traces`. The client's traces.json upload arrives through the artifact proxy (see
+ * artifacts.ts), because /version reports a server older than 3.4.
+ */
+import { MlflowError, invalidParameter } from '../../store/errors';
+import type { TrackingStore } from '../../store/trackingStore';
+import { SEARCH_TRACES_MAX_RESULTS } from '../../store/traces/traceStore';
+import { decodeOtlpJson, decodeOtlpProtobuf } from '../otlp/otlpDecode';
+import { readBody } from '../requestBody';
+import { missingParameter, type Fields } from '../requestFields';
+import type { RawResponse, Router } from '../router';
+import { parseAssessment, parseStartTrace, parseUpdateMask, spanToOtelJson } from '../traceWire';
+
+/** Largest OTLP export accepted; the OTel SDKs batch well below this. */
+export const MAX_OTLP_BODY_BYTES = 64 * 1024 * 1024;
+export const EXPERIMENT_ID_HEADER = 'x-mlflow-experiment-id';
+const BATCH_GET_MAX_IDS = 100;
+
+function experimentIdsOf(fields: Fields): string[] {
+  const ids = fields.objects('locations').map((loc, i) => {
+    const type = loc.type ?? 'MLFLOW_EXPERIMENT';
+    if (type !== 'MLFLOW_EXPERIMENT') throw invalidParameter(`Unsupported trace location type '${String(type)}' in locations[${i}].`);
+    const exp = (loc.mlflow_experiment ?? {}) as Record<string, unknown>;
+    if (exp.experiment_id === undefined || exp.experiment_id === '') throw missingParameter(`locations[${i}].mlflow_experiment.experiment_id`);
+    return String(exp.experiment_id);
+  });
+  // The v2 request shape, still sent by some callers.
+  ids.push(...fields.strings('experiment_ids'));
+  if (ids.length === 0) throw missingParameter('locations');
+  return ids;
+}
+
+export function registerTraceRoutes(router: Router, store: TrackingStore): void {
+  const traces = store.traces;
+
+  router.api('POST', '/mlflow/traces', async ({ fields }) => {
+    const info = await traces.start(parseStartTrace(fields.source));
+    return { trace: { trace_info: info } };
+  });
+
+  router.api('GET', '/mlflow/traces/:trace_id', async ({ pathParams }) => ({ trace: { trace_info: traces.get(pathParams.trace_id!) } }));
+
+  const fullTrace = (traceId: string): Record<string, unknown> => ({
+    trace_info: traces.get(traceId),
+    spans: traces.readSpans(traceId).map(spanToOtelJson),
+  });
+
+  router.api('GET', '/mlflow/traces/get', async ({ fields }) => ({ trace: fullTrace(fields.requiredString('trace_id')) }));
+
+  router.api('GET', '/mlflow/traces/batchGet', async ({ fields }) => {
+    const ids = fields.strings('trace_ids');
+    if (ids.length === 0) throw missingParameter('trace_ids');
+    if (ids.length > BATCH_GET_MAX_IDS) throw invalidParameter(`At most ${BATCH_GET_MAX_IDS} trace_ids per request; got ${ids.length}.`);
+    return { traces: traces.getMany(ids).map((info) => ({ trace_info: info, spans: traces.readSpans(info.trace_id).map(spanToOtelJson) })) };
+  });
+
+  router.api('POST', '/mlflow/traces/batchGetInfos', async ({ fields }) => {
+    const ids = fields.strings('trace_ids');
+    if (ids.length > BATCH_GET_MAX_IDS) throw invalidParameter(`At most ${BATCH_GET_MAX_IDS} trace_ids per request; got ${ids.length}.`);
+    return { trace_infos: traces.getMany(ids) };
+  });
+
+  router.api('POST', '/mlflow/traces/search', async ({ fields }) => {
+    const page = traces.search({
+      experimentIds: experimentIdsOf(fields),
+      filter: fields.string('filter') || undefined,
+      maxResults: fields.int('max_results'),
+      orderBy: fields.strings('order_by'),
+      pageToken: fields.string('page_token'),
+      maxResultsCap: SEARCH_TRACES_MAX_RESULTS,
+    });
+    return { traces: page.items, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+  });
+
+  router.api('POST', '/mlflow/traces/delete-traces', async ({ fields }) => {
+    const deleted = await traces.delete({
+      experimentId: fields.requiredString('experiment_id'),
+      maxTimestampMillis: fields.int('max_timestamp_millis'),
+      maxTraces: fields.int('max_traces'),
+      traceIds: fields.strings('request_ids'),
+    });
+    return { traces_deleted: deleted };
+  });
+
+  router.api('PATCH', '/mlflow/traces/:trace_id/tags', async ({ pathParams, fields }) => {
+    await traces.setTag(pathParams.trace_id!, fields.requiredString('key'), fields.string('value') ?? '');
+    return {};
+  });
+
+  router.api('DELETE', '/mlflow/traces/:trace_id/tags', async ({ pathParams, fields }) => {
+    await traces.deleteTag(pathParams.trace_id!, fields.requiredString('key'));
+    return {};
+  });
+
+  router.api('POST', '/mlflow/traces/link-to-run', async ({ fields }) => {
+    await traces.linkToRun(fields.strings('trace_ids'), fields.runId());
+    return {};
+  });
+
+  router.api('POST', '/mlflow/traces/:trace_id/assessments', async ({ pathParams, fields }) => {
+    const input = parseAssessment(fields.source.assessment);
+    if (input.trace_id && input.trace_id !== pathParams.trace_id) {
+      throw invalidParameter(`assessment.trace_id '${input.trace_id}' does not match the trace in the path ('${pathParams.trace_id!}').`);
+    }
+    return { assessment: await traces.createAssessment(pathParams.trace_id!, input) };
+  });
+
+  router.api('GET', '/mlflow/traces/:trace_id/assessments/:assessment_id', async ({ pathParams }) => ({
+    assessment: traces.getAssessment(pathParams.trace_id!, pathParams.assessment_id!),
+  }));
+
+  router.api('PATCH', '/mlflow/traces/:trace_id/assessments/:assessment_id', async ({ pathParams, fields }) => {
+    const patch = parseAssessment(fields.source.assessment);
+    const mask = parseUpdateMask(fields.source.update_mask);
+    return { assessment: await traces.updateAssessment(pathParams.trace_id!, pathParams.assessment_id!, patch, mask) };
+  });
+
+  router.api('DELETE', '/mlflow/traces/:trace_id/assessments/:assessment_id', async ({ pathParams }) => {
+    await traces.deleteAssessment(pathParams.trace_id!, pathParams.assessment_id!);
+    return {};
+  });
+
+  // OTLP/HTTP: any OpenTelemetry SDK exporter pointed at <server>/v1/traces.
+  router.plain(
+    'POST',
+    '/v1/traces',
+    async ({ raw }): Promise<RawResponse> => {
+      const contentType = (raw.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const isProtobuf = contentType === 'application/x-protobuf' || contentType === 'application/protobuf';
+      if (!isProtobuf && contentType !== 'application/json') {
+        throw new MlflowError(
+          'INVALID_PARAMETER_VALUE',
+          `Unsupported Content-Type '${contentType}' for OTLP traces: send application/x-protobuf or application/json.`,
+        );
+      }
+      const header = raw.headers[EXPERIMENT_ID_HEADER];
+      const experimentId = Array.isArray(header) ? header[0] : header;
+      if (!experimentId) {
+        throw invalidParameter(`Missing header '${EXPERIMENT_ID_HEADER}': set it to the experiment the spans belong to (e.g. OTEL_EXPORTER_OTLP_HEADERS=${EXPERIMENT_ID_HEADER}=0).`);
+      }
+      if (raw.headers['content-encoding'] && raw.headers['content-encoding'] !== 'identity') {
+        throw invalidParameter(`Unsupported Content-Encoding '${raw.headers['content-encoding']}' for OTLP traces: send uncompressed bodies.`);
+      }
+      const body = await readBody(raw, MAX_OTLP_BODY_BYTES);
+      const spans = isProtobuf ? decodeOtlpProtobuf(body) : decodeOtlpJson(body);
+      await traces.ingest(experimentId, spans);
+      // ExportTraceServiceResponse with no partial_success: an empty message.
+      return isProtobuf
+        ? { raw: true, status: 200, contentType: 'application/x-protobuf', body: Buffer.alloc(0) }
+        : { raw: true, status: 200, contentType: 'application/json', body: '{}' };
+    },
+    { rawBody: true },
+  );
+}

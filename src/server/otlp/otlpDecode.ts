@@ -1,0 +1,324 @@
+/**
+ * OTLP/HTTP trace exports (protobuf `ExportTraceServiceRequest`, or its JSON mapping) →
+ * MLflow span dictionaries. Field numbers follow opentelemetry/proto/trace/v1/trace.proto and
+ * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
+ */
+import { invalidParameter } from '../../store/errors';
+import type { IncomingSpan } from '../../store/traces/traceStore';
+import type { SpanDict } from '../../store/traces/traceTypes';
+import { bytesOf, doubleOf, fixed64Of, int64Value, ProtobufError, ProtobufReader, stringOf, varintOf, type WireField } from './protobufReader';
+
+const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+
+function bad(message: string): Error {
+  return invalidParameter(`Invalid OTLP trace export: ${message}`);
+}
+
+
+// ---- protobuf -------------------------------------------------------------------------------
+
+function anyValue(r: ProtobufReader, bytes: Uint8Array): unknown {
+  let out: unknown = null;
+  for (const f of r.child(bytes).fields()) {
+    switch (f.field) {
+      case 1:
+        out = stringOf(f, 'AnyValue.string_value');
+        break;
+      case 2:
+        out = varintOf(f, 'AnyValue.bool_value') !== 0n;
+        break;
+      case 3:
+        out = int64Value(varintOf(f, 'AnyValue.int_value'));
+        break;
+      case 4:
+        out = doubleOf(f, 'AnyValue.double_value');
+        break;
+      case 5:
+        out = r
+          .child(bytesOf(f, 'AnyValue.array_value'))
+          .fields()
+          .filter((v) => v.field === 1)
+          .map((v) => anyValue(r, bytesOf(v, 'ArrayValue.values')));
+        break;
+      case 6:
+        out = Object.fromEntries(keyValues(r, r.child(bytesOf(f, 'AnyValue.kvlist_value')).fields(), 1));
+        break;
+      case 7:
+        out = Buffer.from(bytesOf(f, 'AnyValue.bytes_value')).toString('base64');
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+function keyValues(r: ProtobufReader, fields: WireField[], fieldNo: number): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const f of fields) {
+    if (f.field !== fieldNo) continue;
+    let key = '';
+    let value: unknown = null;
+    for (const kv of r.child(bytesOf(f, 'KeyValue')).fields()) {
+      if (kv.field === 1) key = stringOf(kv, 'KeyValue.key');
+      else if (kv.field === 2) value = anyValue(r, bytesOf(kv, 'KeyValue.value'));
+    }
+    out.push([key, value]);
+  }
+  return out;
+}
+
+/** Span attributes JSON-encoded, as MLflow's `dump_span_attribute_value` stores them. */
+function attributesOf(pairs: [string, unknown][]): Record<string, unknown> {
+  return Object.fromEntries(pairs.map(([k, v]) => [k, JSON.stringify(v)]));
+}
+
+/** Event attributes stay raw values, as in MLflow's span dicts. */
+function rawAttributes(pairs: [string, unknown][]): Record<string, unknown> {
+  return Object.fromEntries(pairs);
+}
+
+function protoSpan(r: ProtobufReader, bytes: Uint8Array, index: number): IncomingSpan {
+  let traceId: Uint8Array | undefined;
+  let spanId: Uint8Array | undefined;
+  let parent: Uint8Array | undefined;
+  let name = '';
+  let start: bigint | undefined;
+  let end: bigint | undefined;
+  const attrFields: WireField[] = [];
+  const events: SpanDict['events'] = [];
+  let status: SpanDict['status'] = { code: 'STATUS_CODE_UNSET', message: '' };
+  let traceState = '';
+  for (const f of r.child(bytes).fields()) {
+    switch (f.field) {
+      case 1:
+        traceId = bytesOf(f, 'Span.trace_id');
+        break;
+      case 2:
+        spanId = bytesOf(f, 'Span.span_id');
+        break;
+      case 3:
+        traceState = stringOf(f, 'Span.trace_state');
+        break;
+      case 4:
+        parent = bytesOf(f, 'Span.parent_span_id');
+        break;
+      case 5:
+        name = stringOf(f, 'Span.name');
+        break;
+      case 7:
+        start = fixed64Of(f, 'Span.start_time_unix_nano');
+        break;
+      case 8:
+        end = fixed64Of(f, 'Span.end_time_unix_nano');
+        break;
+      case 9:
+        attrFields.push(f);
+        break;
+      case 11: {
+        let evName = '';
+        let time = 0n;
+        const evAttrs: WireField[] = [];
+        for (const e of r.child(bytesOf(f, 'Span.events')).fields()) {
+          if (e.field === 1) time = fixed64Of(e, 'Event.time_unix_nano');
+          else if (e.field === 2) evName = stringOf(e, 'Event.name');
+          else if (e.field === 3) evAttrs.push(e);
+        }
+        events.push({ name: evName, time_unix_nano: time.toString(), attributes: rawAttributes(keyValues(r, evAttrs, 3)) });
+        break;
+      }
+      case 15: {
+        let code = 0;
+        let message = '';
+        for (const s of r.child(bytesOf(f, 'Span.status')).fields()) {
+          if (s.field === 2) message = stringOf(s, 'Status.message');
+          else if (s.field === 3) code = Number(varintOf(s, 'Status.code'));
+        }
+        status = { code: STATUS_NAMES[code] ?? 'STATUS_CODE_UNSET', message };
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return toIncoming(
+    {
+      traceId: traceId ? Buffer.from(traceId).toString('hex') : '',
+      spanId: spanId ? Buffer.from(spanId).toString('hex') : '',
+      parentId: parent && parent.length > 0 ? Buffer.from(parent).toString('hex') : '',
+      name,
+      start: start?.toString(),
+      end: end !== undefined && end !== 0n ? end.toString() : undefined,
+      attributes: attributesOf(keyValues(r, attrFields, 9)),
+      events,
+      status,
+      traceState,
+    },
+    index,
+  );
+}
+
+export function decodeOtlpProtobuf(body: Uint8Array): IncomingSpan[] {
+  const out: IncomingSpan[] = [];
+  try {
+    const r = new ProtobufReader(body);
+    for (const rs of r.fields()) {
+      if (rs.field !== 1) continue;
+      for (const ss of r.child(bytesOf(rs, 'ResourceSpans')).fields()) {
+        if (ss.field !== 2) continue;
+        for (const sp of r.child(bytesOf(ss, 'ScopeSpans')).fields()) {
+          if (sp.field === 2) out.push(protoSpan(r, bytesOf(sp, 'ScopeSpans.spans'), out.length));
+        }
+      }
+    }
+  } catch (err) {
+    if (err instanceof ProtobufError) throw bad(`the body is not a valid ExportTraceServiceRequest protobuf (${err.message}).`);
+    throw err;
+  }
+  return out;
+}
+
+// ---- JSON -----------------------------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+
+function field(o: Json, camel: string, snake: string): unknown {
+  return o[camel] ?? o[snake];
+}
+
+function list(o: Json, camel: string, snake: string, where: string): Json[] {
+  const v = field(o, camel, snake);
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw bad(`${where}.${camel} must be a list.`);
+  return v.map((x, i) => {
+    if (!x || typeof x !== 'object') throw bad(`${where}.${camel}[${i}] must be an object.`);
+    return x as Json;
+  });
+}
+
+function jsonAnyValue(v: unknown): unknown {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Json;
+  const s = field(o, 'stringValue', 'string_value');
+  if (s !== undefined) return s;
+  const b = field(o, 'boolValue', 'bool_value');
+  if (b !== undefined) return b;
+  const i = field(o, 'intValue', 'int_value');
+  if (i !== undefined) return typeof i === 'string' && Number.isSafeInteger(Number(i)) ? Number(i) : i;
+  const d = field(o, 'doubleValue', 'double_value');
+  if (d !== undefined) return d;
+  const a = field(o, 'arrayValue', 'array_value') as Json | undefined;
+  if (a) return (Array.isArray(a.values) ? a.values : []).map(jsonAnyValue);
+  const kv = field(o, 'kvlistValue', 'kvlist_value') as Json | undefined;
+  if (kv) return Object.fromEntries(jsonKeyValues(kv.values));
+  const bytes = field(o, 'bytesValue', 'bytes_value');
+  return bytes ?? null;
+}
+
+function jsonKeyValues(v: unknown): [string, unknown][] {
+  if (!Array.isArray(v)) return [];
+  return v.map((kv: unknown) => {
+    const o = (kv ?? {}) as Json;
+    return [String(o.key ?? ''), jsonAnyValue(o.value)];
+  });
+}
+
+/** OTLP JSON writes ids as hex; some encoders use base64 (the protobuf JSON default). */
+function jsonId(v: unknown, bytes: number): string {
+  if (typeof v !== 'string' || v === '') return '';
+  if (new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v)) return v.toLowerCase();
+  const decoded = Buffer.from(v, 'base64');
+  return decoded.length === bytes ? decoded.toString('hex') : v;
+}
+
+function jsonTime(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.round(v)).toString();
+  if (typeof v === 'string' && /^\d+$/.test(v)) return v;
+  return undefined;
+}
+
+function jsonStatusCode(v: unknown): string {
+  if (typeof v === 'number') return STATUS_NAMES[v] ?? 'STATUS_CODE_UNSET';
+  if (typeof v === 'string') return STATUS_NAMES.includes(v) ? v : 'STATUS_CODE_UNSET';
+  return 'STATUS_CODE_UNSET';
+}
+
+export function decodeOtlpJson(body: Buffer): IncomingSpan[] {
+  let root: unknown;
+  try {
+    root = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw bad(`the body is not valid JSON (${(err as Error).message}).`);
+  }
+  if (!root || typeof root !== 'object' || Array.isArray(root)) throw bad('the body must be a JSON object with resourceSpans.');
+  const out: IncomingSpan[] = [];
+  list(root as Json, 'resourceSpans', 'resource_spans', 'request').forEach((rs, i) => {
+    list(rs, 'scopeSpans', 'scope_spans', `resourceSpans[${i}]`).forEach((ss, j) => {
+      for (const s of list(ss, 'spans', 'spans', `resourceSpans[${i}].scopeSpans[${j}]`)) {
+        const status = (s.status ?? {}) as Json;
+        out.push(
+          toIncoming(
+            {
+              traceId: jsonId(field(s, 'traceId', 'trace_id'), 16),
+              spanId: jsonId(field(s, 'spanId', 'span_id'), 8),
+              parentId: jsonId(field(s, 'parentSpanId', 'parent_span_id'), 8),
+              name: typeof s.name === 'string' ? s.name : '',
+              start: jsonTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano')),
+              end: jsonTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano')),
+              attributes: attributesOf(jsonKeyValues(s.attributes)),
+              events: list(s, 'events', 'events', 'span').map((e) => ({
+                name: String(e.name ?? ''),
+                time_unix_nano: jsonTime(field(e, 'timeUnixNano', 'time_unix_nano')) ?? '0',
+                attributes: rawAttributes(jsonKeyValues(e.attributes)),
+              })),
+              status: { code: jsonStatusCode(status.code), message: typeof status.message === 'string' ? status.message : '' },
+              traceState: typeof field(s, 'traceState', 'trace_state') === 'string' ? (field(s, 'traceState', 'trace_state') as string) : '',
+            },
+            out.length,
+          ),
+        );
+      }
+    });
+  });
+  return out;
+}
+
+// ---- shared ---------------------------------------------------------------------------------
+
+interface DecodedSpan {
+  traceId: string;
+  spanId: string;
+  parentId: string;
+  name: string;
+  start: string | undefined;
+  end: string | undefined;
+  attributes: Record<string, unknown>;
+  events: SpanDict['events'];
+  status: SpanDict['status'];
+  traceState: string;
+}
+
+function toIncoming(d: DecodedSpan, index: number): IncomingSpan {
+  const where = `span ${index}${d.name ? ` ('${d.name}')` : ''}`;
+  if (!/^[0-9a-f]{32}$/.test(d.traceId) || /^0+$/.test(d.traceId)) throw bad(`${where} has no valid 16-byte trace id.`);
+  if (!/^[0-9a-f]{16}$/.test(d.spanId) || /^0+$/.test(d.spanId)) throw bad(`${where} has no valid 8-byte span id.`);
+  if (d.parentId !== '' && !/^[0-9a-f]{16}$/.test(d.parentId)) throw bad(`${where} has a malformed parent span id.`);
+  if (d.start === undefined || d.start === '0') throw bad(`${where} has no start time.`);
+  if (d.name === '') throw bad(`${where} has no name.`);
+  const hex64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+  return {
+    traceIdHex: d.traceId,
+    span: {
+      trace_id: hex64(d.traceId),
+      span_id: hex64(d.spanId),
+      parent_span_id: d.parentId && !/^0+$/.test(d.parentId) ? hex64(d.parentId) : null,
+      name: d.name,
+      start_time_unix_nano: d.start,
+      end_time_unix_nano: d.end ?? null,
+      attributes: d.attributes,
+      status: d.status,
+      events: d.events,
+      ...(d.traceState ? { trace_state: d.traceState } : {}),
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Reading MLflow span dictionaries: id encodings (base64 in traces.json, hex everywhere else),
+ * JSON-encoded attribute values, and the per-span summary kept in sql.js.
+ */
+import { invalidParameter } from '../errors';
+import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from './traceTypes';
+
+export function base64ToHex(value: string): string {
+  return Buffer.from(value, 'base64').toString('hex');
+}
+
+export function hexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+/** A span id as written in a span dict (base64 of 8 bytes, or already 16 hex chars) → hex. */
+export function spanIdHex(value: string): string {
+  return /^[0-9a-f]{16}$/i.test(value) ? value.toLowerCase() : base64ToHex(value);
+}
+
+/** MLflow stores attribute values JSON-encoded; OTLP senders may not. */
+export function attributeValue(attributes: Record<string, unknown>, key: string): unknown {
+  const raw = attributes[key];
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+function nsToUs(value: number | string | null | undefined): number | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'number') return Math.round(value / 1000);
+  return /^\d+$/.test(value) ? Number(BigInt(value) / 1000n) : null;
+}
+
+function statusOf(code: string | undefined): SpanSummary['status'] {
+  if (code === 'STATUS_CODE_OK' || code === 'OK') return 'OK';
+  if (code === 'STATUS_CODE_ERROR' || code === 'ERROR') return 'ERROR';
+  return 'UNSET';
+}
+
+/** Checks the shape of one span dict; the message names the span and field at fault. */
+export function checkSpanDict(value: unknown, index: number): SpanDict {
+  const where = `spans[${index}]`;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalidParameter(`${where} must be an object.`);
+  const s = value as Record<string, unknown>;
+  if (typeof s.span_id !== 'string' || s.span_id === '') throw invalidParameter(`${where}.span_id must be a non-empty string.`);
+  if (typeof s.name !== 'string') throw invalidParameter(`${where}.name must be a string.`);
+  if (nsToUs(s.start_time_unix_nano as string | number | undefined) === null) {
+    throw invalidParameter(`${where}.start_time_unix_nano must be an integer (nanoseconds).`);
+  }
+  if (s.attributes !== undefined && (typeof s.attributes !== 'object' || s.attributes === null || Array.isArray(s.attributes))) {
+    throw invalidParameter(`${where}.attributes must be an object.`);
+  }
+  if (s.events !== undefined && !Array.isArray(s.events)) throw invalidParameter(`${where}.events must be a list.`);
+  return {
+    ...(s as unknown as SpanDict),
+    attributes: (s.attributes as Record<string, unknown> | undefined) ?? {},
+    events: (s.events as SpanDict['events'] | undefined) ?? [],
+    status: (s.status as SpanDict['status'] | undefined) ?? { code: 'STATUS_CODE_UNSET' },
+    parent_span_id: typeof s.parent_span_id === 'string' && s.parent_span_id !== '' ? s.parent_span_id : null,
+  };
+}
+
+export function summarizeSpan(span: SpanDict): SpanSummary {
+  const type = attributeValue(span.attributes, SpanKeys.type);
+  return {
+    spanId: spanIdHex(span.span_id),
+    parentId: span.parent_span_id ? spanIdHex(span.parent_span_id) : null,
+    name: span.name,
+    type: typeof type === 'string' && type !== '' ? type : 'UNKNOWN',
+    status: statusOf(span.status?.code),
+    startUs: nsToUs(span.start_time_unix_nano) ?? 0,
+    endUs: nsToUs(span.end_time_unix_nano),
+  };
+}
+
+function count(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Token usage of one span: MLflow's `mlflow.chat.tokenUsage`, else OpenTelemetry's gen_ai.usage.* attributes. */
+export function spanTokenUsage(attributes: Record<string, unknown>): TokenUsage | undefined {
+  const usage = attributeValue(attributes, SpanKeys.chatTokenUsage);
+  if (usage && typeof usage === 'object') {
+    const u = usage as Record<string, unknown>;
+    const out: TokenUsage = { input_tokens: count(u.input_tokens), output_tokens: count(u.output_tokens), total_tokens: count(u.total_tokens) };
+    if (out.total_tokens === undefined && (out.input_tokens !== undefined || out.output_tokens !== undefined)) {
+      out.total_tokens = (out.input_tokens ?? 0) + (out.output_tokens ?? 0);
+    }
+    return out;
+  }
+  const input = count(attributeValue(attributes, 'gen_ai.usage.input_tokens'));
+  const output = count(attributeValue(attributes, 'gen_ai.usage.output_tokens'));
+  if (input === undefined && output === undefined) return undefined;
+  return { input_tokens: input, output_tokens: output, total_tokens: (input ?? 0) + (output ?? 0) };
+}
+
+/** Parses `mlflow.trace.tokenUsage` metadata; anything malformed counts as absent. */
+export function parseTokenUsage(text: string | undefined): TokenUsage | undefined {
+  if (!text) return undefined;
+  try {
+    const u = JSON.parse(text) as Record<string, unknown>;
+    if (!u || typeof u !== 'object') return undefined;
+    return { input_tokens: count(u.input_tokens), output_tokens: count(u.output_tokens), total_tokens: count(u.total_tokens) };
+  } catch {
+    return undefined;
+  }
+}

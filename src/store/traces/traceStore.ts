@@ -1,0 +1,582 @@
+/**
+ * Traces (MLflow 3): trace info, tags and metadata, links to runs and assessments in sql.js;
+ * span payloads in the trace's own folder under the experiment's artifact location:
+ *   <exp>/traces/<trace id>/artifacts/traces.json   what the Python client uploads
+ *   <exp>/traces/<trace id>/artifacts/spans.jsonl   spans received over OTLP, appended
+ * sql.js keeps a one-row-per-span index (name, type, status, times) for search and the tree.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { Readable } from 'node:stream';
+import type { ArtifactStore } from '../artifacts/artifactStore';
+import { doesNotExist, invalidParameter } from '../errors';
+import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
+import type { KV } from '../ops';
+import { decodePageToken, pageFromLookahead } from '../search/pageToken';
+import type { Params } from '../sqlite';
+import type { StoreCore } from '../storeCore';
+import type { Page } from '../types';
+import { attributeValue, checkSpanDict, parseTokenUsage, spanTokenUsage, summarizeSpan } from './spanCodec';
+import type { JournalSpan, TraceOp } from './traceOps';
+import { compileTraceFilter, compileTraceOrder } from './traceSearch';
+import { SpanKeys, TraceKeys, type Assessment, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from './traceTypes';
+
+export const SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100;
+export const SEARCH_TRACES_MAX_RESULTS = 500;
+/** Room for a full Runlens view page; the REST handler still caps client requests at 500. */
+export const SEARCH_TRACES_VIEW_MAX_RESULTS = 5000;
+export const MAX_PREVIEW_CHARS = 1000;
+export const MAX_LINK_TRACES = 100;
+export const TRACE_FILE = 'traces.json';
+export const OTLP_SPANS_FILE = 'spans.jsonl';
+export const SPANS_IN_TRACKING_STORE = 'TRACKING_STORE';
+
+const TRACE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export interface StartTraceRequest {
+  traceId: string;
+  experimentId: string;
+  requestTimeMs: number;
+  durationMs?: number | undefined;
+  state: TraceState;
+  clientRequestId?: string | undefined;
+  requestPreview?: string | undefined;
+  responsePreview?: string | undefined;
+  metadata: Record<string, string>;
+  tags: Record<string, string>;
+  assessments: NewAssessment[];
+}
+
+/** An assessment as a client sends it: the server assigns id, times and validity when absent. */
+export type NewAssessment = Omit<Assessment, 'assessment_id' | 'create_time' | 'last_update_time' | 'valid' | 'trace_id'> & {
+  assessment_id?: string | undefined;
+  create_time?: string | undefined;
+  valid?: boolean | undefined;
+};
+
+export type AssessmentField = 'assessment_name' | 'feedback' | 'expectation' | 'rationale' | 'metadata' | 'valid' | 'span_id';
+
+export interface SearchTracesRequest {
+  experimentIds: string[];
+  filter?: string | undefined;
+  maxResults?: number | undefined;
+  orderBy?: string[] | undefined;
+  pageToken?: string | undefined;
+  /** Raises the page-size cap for Runlens' own views (REST requests keep MLflow's 500). */
+  maxResultsCap?: number | undefined;
+}
+
+export interface DeleteTracesRequest {
+  experimentId: string;
+  maxTimestampMillis?: number | undefined;
+  maxTraces?: number | undefined;
+  traceIds?: string[] | undefined;
+}
+
+/** A span that arrived over OTLP, with the hex trace id it belongs to. */
+export interface IncomingSpan {
+  traceIdHex: string;
+  span: SpanDict;
+}
+
+interface TraceRow {
+  id: number;
+  trace_id: string;
+  experiment_id: number;
+  request_time: number;
+  execution_ms: number | null;
+  state: TraceState;
+  client_request_id: string | null;
+  request_preview: string | null;
+  response_preview: string | null;
+}
+
+const TRACE_COLUMNS = 't.id, t.trace_id, t.experiment_id, t.request_time, t.execution_ms, t.state, t.client_request_id, t.request_preview, t.response_preview';
+
+export function timestampJson(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function durationJson(ms: number): string {
+  return `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`;
+}
+
+export function newAssessmentId(): string {
+  return `a-${randomBytes(16).toString('hex')}`;
+}
+
+function truncate(text: string | undefined, limit: number): string | undefined {
+  return text === undefined || text.length <= limit ? text : text.slice(0, limit);
+}
+
+function entries(map: Record<string, string>): KV[] {
+  return Object.entries(map).map(([k, v]) => [k, v]);
+}
+
+function previewOf(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return truncate(text, MAX_PREVIEW_CHARS);
+}
+
+function journalSpan(s: SpanSummary): JournalSpan {
+  return [s.spanId, s.parentId, s.name, s.type, s.status, s.startUs, s.endUs];
+}
+
+function inList(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
+export class Traces {
+  constructor(
+    private readonly core: StoreCore,
+    private readonly artifacts: ArtifactStore,
+  ) {}
+
+  private write(op: TraceOp, traceId: string, experimentId: number): Promise<void> {
+    return this.core.write(op, { kind: 'trace', traceId, experimentId: String(experimentId) });
+  }
+
+  // ---- lookups --------------------------------------------------------------------------
+
+  private activeExperiment(experimentId: string): { id: number; location: string } {
+    const id = /^\d+$/.test(experimentId) ? Number(experimentId) : NaN;
+    const row = Number.isSafeInteger(id)
+      ? this.core.db.get<{ artifact_location: string; lifecycle_stage: string }>('SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?', [id])
+      : undefined;
+    if (!row) throw doesNotExist(`No Experiment with id=${experimentId} exists`);
+    if (row.lifecycle_stage !== 'active') throw invalidParameter(`The experiment ${experimentId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
+    return { id, location: row.artifact_location };
+  }
+
+  private row(traceId: string): TraceRow {
+    const row = this.core.db.get<TraceRow>(`SELECT ${TRACE_COLUMNS} FROM traces t WHERE t.trace_id = ?`, [traceId]);
+    if (!row) throw doesNotExist(`Trace with ID '${traceId}' not found.`);
+    return row;
+  }
+
+  private tag(trace: number, key: string): string | undefined {
+    const v = this.core.db.value('SELECT value FROM trace_tags WHERE trace = ? AND key = ?', [trace, key]);
+    return v === undefined || v === null ? undefined : String(v);
+  }
+
+  private checkTraceId(traceId: string): void {
+    if (!TRACE_ID.test(traceId)) throw invalidParameter(`Invalid trace ID '${traceId}': expected letters, digits, '_', '.' or '-' (e.g. tr-<32 hex digits>).`);
+  }
+
+  /** Where the trace's span files live, as an artifact-store path (undefined: not under this store). */
+  private payloadDir(trace: number): string | undefined {
+    const location = this.tag(trace, TraceKeys.artifactLocation);
+    if (!location) return undefined;
+    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(location);
+    return m ? m[1]!.replace(/\/+$/, '') : undefined;
+  }
+
+  private load(rows: TraceRow[]): TraceInfo[] {
+    if (rows.length === 0) return [];
+    const db = this.core.db;
+    const ids = rows.map((r) => r.id);
+    const byTrace = <T>(sql: string): Map<number, T[]> => {
+      const out = new Map<number, T[]>();
+      for (const r of db.all<T & { trace: number }>(sql, ids)) {
+        const list = out.get(r.trace) ?? [];
+        list.push(r);
+        out.set(r.trace, list);
+      }
+      return out;
+    };
+    const tags = byTrace<{ key: string; value: string }>(`SELECT trace, key, value FROM trace_tags WHERE trace IN (${inList(ids.length)})`);
+    const metadata = byTrace<{ key: string; value: string }>(`SELECT trace, key, value FROM trace_metadata WHERE trace IN (${inList(ids.length)})`);
+    const assessments = byTrace<{ body: string }>(`SELECT trace, body FROM assessments WHERE trace IN (${inList(ids.length)}) ORDER BY rowid`);
+    return rows.map((r) => {
+      const info: TraceInfo = {
+        trace_id: r.trace_id,
+        trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: String(r.experiment_id) } },
+        request_time: timestampJson(r.request_time),
+        state: r.state,
+        trace_metadata: Object.fromEntries((metadata.get(r.id) ?? []).map((m) => [m.key, m.value])),
+        tags: Object.fromEntries((tags.get(r.id) ?? []).map((t) => [t.key, t.value])),
+        assessments: (assessments.get(r.id) ?? []).map((a) => JSON.parse(a.body) as Assessment),
+      };
+      if (r.client_request_id !== null) info.client_request_id = r.client_request_id;
+      if (r.request_preview !== null) info.request_preview = r.request_preview;
+      if (r.response_preview !== null) info.response_preview = r.response_preview;
+      if (r.execution_ms !== null) info.execution_duration = durationJson(r.execution_ms);
+      return info;
+    });
+  }
+
+  // ---- trace info -----------------------------------------------------------------------
+
+  /** StartTraceV3: records (or completes) a trace and tells the client where its spans go. */
+  async start(req: StartTraceRequest): Promise<TraceInfo> {
+    this.checkTraceId(req.traceId);
+    const existing = this.core.db.get<{ id: number; experiment_id: number }>('SELECT id, experiment_id FROM traces WHERE trace_id = ?', [req.traceId]);
+    const exp = existing ? { id: existing.experiment_id, location: '' } : this.activeExperiment(req.experimentId);
+    const tags: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.tags)) {
+      validateLength('trace tag key', k, MAX_ENTITY_KEY_LENGTH);
+      tags[k] = truncate(v, MAX_TAG_VAL_LENGTH)!;
+    }
+    if (!existing) tags[TraceKeys.artifactLocation] = `${exp.location.replace(/\/+$/, '')}/traces/${req.traceId}/artifacts`;
+    const now = new Date().toISOString();
+    const assessments = req.assessments.map((a) => this.completeAssessment(req.traceId, a, now));
+    await this.write(
+      {
+        t: 'tr.upsert',
+        id: req.traceId,
+        exp: exp.id,
+        time: req.requestTimeMs,
+        durationMs: req.durationMs ?? null,
+        state: req.state,
+        clientRequestId: req.clientRequestId ?? null,
+        requestPreview: truncate(req.requestPreview, MAX_PREVIEW_CHARS) ?? null,
+        responsePreview: truncate(req.responsePreview, MAX_PREVIEW_CHARS) ?? null,
+        metadata: entries(req.metadata),
+        tags: entries(tags),
+        assessments,
+      },
+      req.traceId,
+      exp.id,
+    );
+    return this.get(req.traceId);
+  }
+
+  get(traceId: string): TraceInfo {
+    return this.load([this.row(traceId)])[0]!;
+  }
+
+  /** Trace infos for ids that exist, in the order asked; unknown ids are skipped. */
+  getMany(traceIds: string[]): TraceInfo[] {
+    if (traceIds.length === 0) return [];
+    const rows = this.core.db.all<TraceRow>(`SELECT ${TRACE_COLUMNS} FROM traces t WHERE t.trace_id IN (${inList(traceIds.length)})`, traceIds);
+    const order = new Map(traceIds.map((id, i) => [id, i]));
+    rows.sort((a, b) => order.get(a.trace_id)! - order.get(b.trace_id)!);
+    return this.load(rows);
+  }
+
+  search(req: SearchTracesRequest): Page<TraceInfo> {
+    if (req.experimentIds.length === 0) throw invalidParameter('At least one experiment location is required to search traces.');
+    const cap = req.maxResultsCap ?? SEARCH_TRACES_MAX_RESULTS;
+    const limit = req.maxResults ?? SEARCH_TRACES_DEFAULT_MAX_RESULTS;
+    if (!Number.isInteger(limit) || limit < 1 || limit > cap) {
+      throw invalidParameter(`Invalid value ${limit} for parameter 'max_results' supplied. It must be between 1 and ${cap}.`);
+    }
+    const expIds = req.experimentIds.map((e) => {
+      if (!/^\d+$/.test(e)) throw invalidParameter(`Invalid experiment ID '${e}'.`);
+      return Number(e);
+    });
+    const params: Params = [...expIds];
+    const where = [`t.experiment_id IN (${inList(expIds.length)})`, ...compileTraceFilter(req.filter, params)];
+    const offset = decodePageToken(req.pageToken);
+    params.push(limit + 1, offset);
+    const rows = this.core.db.all<TraceRow>(
+      `SELECT ${TRACE_COLUMNS} FROM traces t WHERE ${where.join(' AND ')} ORDER BY ${compileTraceOrder(req.orderBy)} LIMIT ? OFFSET ?`,
+      params,
+    );
+    return pageFromLookahead(rows, limit, offset, (r) => this.load(r));
+  }
+
+  /** Number of traces matching, for list views (same filter language). */
+  count(experimentIds: string[], filter?: string): number {
+    const params: Params = experimentIds.map(Number);
+    const where = [`t.experiment_id IN (${inList(experimentIds.length)})`, ...compileTraceFilter(filter, params)];
+    return Number(this.core.db.value(`SELECT count(*) FROM traces t WHERE ${where.join(' AND ')}`, params));
+  }
+
+  async delete(req: DeleteTracesRequest): Promise<number> {
+    const exp = this.activeExperiment(req.experimentId);
+    const hasIds = req.traceIds !== undefined && req.traceIds.length > 0;
+    if (hasIds === (req.maxTimestampMillis !== undefined)) {
+      throw invalidParameter('Exactly one of `max_timestamp_millis` and `request_ids` must be specified.');
+    }
+    if (req.maxTraces !== undefined && req.maxTraces <= 0) throw invalidParameter('`max_traces` must be a positive integer.');
+    let rows: { id: number; trace_id: string }[];
+    if (hasIds) {
+      rows = this.core.db.all(`SELECT id, trace_id FROM traces WHERE experiment_id = ? AND trace_id IN (${inList(req.traceIds!.length)})`, [exp.id, ...req.traceIds!]);
+    } else {
+      const params: Params = [exp.id, req.maxTimestampMillis!];
+      let sql = 'SELECT id, trace_id FROM traces WHERE experiment_id = ? AND request_time <= ? ORDER BY request_time ASC';
+      if (req.maxTraces !== undefined) {
+        sql += ' LIMIT ?';
+        params.push(req.maxTraces);
+      }
+      rows = this.core.db.all(sql, params);
+    }
+    if (rows.length === 0) return 0;
+    const dirs = rows.map((r) => this.payloadDir(r.id));
+    await this.write({ t: 'tr.delete', ids: rows.map((r) => r.trace_id) }, rows[0]!.trace_id, exp.id);
+    for (const dir of dirs) {
+      // The rows are gone for good; a payload left behind by a crash here is only disk space.
+      if (dir !== undefined) fs.rmSync(this.artifacts.localPath(dir.replace(/\/artifacts$/, '')), { recursive: true, force: true });
+    }
+    return rows.length;
+  }
+
+  async setTag(traceId: string, key: string, value: string): Promise<void> {
+    const row = this.row(traceId);
+    if (key === '') throw invalidParameter("Missing value for required parameter 'key'.");
+    validateLength('trace tag key', key, MAX_ENTITY_KEY_LENGTH);
+    await this.write({ t: 'tr.setTag', id: traceId, key, value: truncate(value, MAX_TAG_VAL_LENGTH)! }, traceId, row.experiment_id);
+  }
+
+  async deleteTag(traceId: string, key: string): Promise<void> {
+    const row = this.row(traceId);
+    if (this.tag(row.id, key) === undefined) throw doesNotExist(`No trace tag with key '${key}' for trace with ID '${traceId}'`);
+    await this.write({ t: 'tr.deleteTag', id: traceId, key }, traceId, row.experiment_id);
+  }
+
+  async linkToRun(traceIds: string[], runId: string): Promise<void> {
+    if (traceIds.length === 0) return;
+    if (traceIds.length > MAX_LINK_TRACES) throw invalidParameter(`Cannot link more than ${MAX_LINK_TRACES} traces to a run in a single request. Provided ${traceIds.length} traces.`);
+    if (this.core.db.value('SELECT 1 FROM runs WHERE run_uuid = ?', [runId]) === undefined) throw doesNotExist(`Run with id=${runId} not found`);
+    const rows = traceIds.map((id) => this.row(id));
+    await this.write({ t: 'tr.link', ids: traceIds, runId }, traceIds[0]!, rows[0]!.experiment_id);
+  }
+
+  // ---- assessments ----------------------------------------------------------------------
+
+  private completeAssessment(traceId: string, a: NewAssessment, now: string): Assessment {
+    if (!a.assessment_name) throw invalidParameter("Missing value for required parameter 'assessment.assessment_name'.");
+    validateLength('assessment name', a.assessment_name, MAX_ENTITY_KEY_LENGTH);
+    if ((a.feedback === undefined) === (a.expectation === undefined)) {
+      throw invalidParameter(`Assessment '${a.assessment_name}' must have exactly one of 'feedback' or 'expectation'.`);
+    }
+    const out: Assessment = {
+      ...a,
+      assessment_id: a.assessment_id || newAssessmentId(),
+      trace_id: traceId,
+      source: a.source ?? { source_type: 'SOURCE_TYPE_UNSPECIFIED' },
+      create_time: a.create_time ?? now,
+      last_update_time: now,
+      valid: a.valid ?? true,
+    };
+    return out;
+  }
+
+  private assessmentRow(traceId: string, assessmentId: string): Assessment {
+    const trace = this.row(traceId);
+    const body = this.core.db.value('SELECT body FROM assessments WHERE assessment_id = ? AND trace = ?', [assessmentId, trace.id]);
+    if (body === undefined) throw doesNotExist(`Assessment with ID '${assessmentId}' not found for trace '${traceId}'`);
+    return JSON.parse(String(body)) as Assessment;
+  }
+
+  async createAssessment(traceId: string, input: NewAssessment): Promise<Assessment> {
+    const row = this.row(traceId);
+    const assessment = this.completeAssessment(traceId, { ...input, assessment_id: undefined }, new Date().toISOString());
+    if (assessment.overrides) this.assessmentRow(traceId, assessment.overrides);
+    await this.write({ t: 'as.put', trace: traceId, assessment, invalidate: assessment.overrides }, traceId, row.experiment_id);
+    return assessment;
+  }
+
+  getAssessment(traceId: string, assessmentId: string): Assessment {
+    return this.assessmentRow(traceId, assessmentId);
+  }
+
+  async updateAssessment(traceId: string, assessmentId: string, patch: Partial<Assessment>, fields: AssessmentField[]): Promise<Assessment> {
+    const row = this.row(traceId);
+    const current = this.assessmentRow(traceId, assessmentId);
+    const next: Assessment = { ...current, last_update_time: new Date().toISOString() };
+    const apply = fields.length > 0 ? fields : (Object.keys(patch) as AssessmentField[]);
+    for (const f of apply) {
+      switch (f) {
+        case 'assessment_name':
+          if (!patch.assessment_name) throw invalidParameter('assessment_name cannot be empty.');
+          next.assessment_name = patch.assessment_name;
+          break;
+        case 'feedback':
+          if (current.expectation) throw invalidParameter('Cannot update an expectation assessment with a feedback value.');
+          next.feedback = patch.feedback ?? {};
+          break;
+        case 'expectation':
+          if (current.feedback) throw invalidParameter('Cannot update a feedback assessment with an expectation value.');
+          next.expectation = patch.expectation ?? {};
+          break;
+        case 'rationale':
+          if (patch.rationale === undefined) delete next.rationale;
+          else next.rationale = patch.rationale;
+          break;
+        case 'metadata':
+          next.metadata = { ...(current.metadata ?? {}), ...(patch.metadata ?? {}) };
+          break;
+        case 'valid':
+          next.valid = patch.valid ?? true;
+          break;
+        case 'span_id':
+          if (patch.span_id === undefined) delete next.span_id;
+          else next.span_id = patch.span_id;
+          break;
+        default:
+          break;
+      }
+    }
+    await this.write({ t: 'as.put', trace: traceId, assessment: next }, traceId, row.experiment_id);
+    return next;
+  }
+
+  async deleteAssessment(traceId: string, assessmentId: string): Promise<void> {
+    const row = this.row(traceId);
+    const current = this.assessmentRow(traceId, assessmentId);
+    if (current.overrides) {
+      // Deleting an override brings back the assessment it replaced.
+      const replaced = this.core.db.value('SELECT body FROM assessments WHERE assessment_id = ?', [current.overrides]);
+      if (replaced !== undefined) {
+        const restored = { ...(JSON.parse(String(replaced)) as Assessment), valid: true };
+        await this.write({ t: 'as.put', trace: traceId, assessment: restored }, traceId, row.experiment_id);
+      }
+    }
+    await this.write({ t: 'as.delete', id: assessmentId }, traceId, row.experiment_id);
+  }
+
+  // ---- spans ----------------------------------------------------------------------------
+
+  /** The trace whose `traces.json` an artifact path names, if that trace exists here. */
+  traceForUpload(artifactPath: string): string | undefined {
+    const m = /^(?:.*\/)?traces\/([^/]+)\/artifacts\/traces\.json$/.exec(artifactPath);
+    if (!m) return undefined;
+    const row = this.core.db.get<{ id: number }>('SELECT id FROM traces WHERE trace_id = ?', [m[1]!]);
+    return row && this.payloadDir(row.id) === artifactPath.replace(/\/traces\.json$/, '') ? m[1] : undefined;
+  }
+
+  /** Accepts the client's traces.json upload: validated whole before anything is written. */
+  async acceptTracesJson(traceId: string, artifactPath: string, body: Buffer): Promise<void> {
+    const row = this.row(traceId);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw invalidParameter(`Trace data for '${traceId}' is not valid JSON: ${(err as Error).message}`);
+    }
+    const spans = (parsed as { spans?: unknown } | null)?.spans;
+    if (!Array.isArray(spans)) throw invalidParameter(`Trace data for '${traceId}' must be an object with a 'spans' list.`);
+    const summaries = spans.map((s, i) => summarizeSpan(checkSpanDict(s, i)));
+    await this.artifacts.write(artifactPath, Readable.from([body]));
+    await this.write({ t: 'tr.spans', id: traceId, spans: summaries.map(journalSpan) }, traceId, row.experiment_id);
+  }
+
+  /**
+   * Stores spans received over OTLP, grouped by trace: payloads appended to the trace's
+   * spans.jsonl (fsynced), then one journaled op per trace with its info and span index.
+   */
+  async ingest(experimentId: string, incoming: IncomingSpan[]): Promise<{ traces: number; spans: number }> {
+    const exp = this.activeExperiment(experimentId);
+    const groups = new Map<string, SpanDict[]>();
+    for (const { traceIdHex, span } of incoming) {
+      const traceId = `tr-${traceIdHex}`;
+      const list = groups.get(traceId) ?? [];
+      list.push({ ...span, attributes: { ...span.attributes, [SpanKeys.requestId]: JSON.stringify(traceId) } });
+      groups.set(traceId, list);
+    }
+    for (const [traceId, spans] of groups) {
+      const existing = this.core.db.get<{ id: number; experiment_id: number }>('SELECT id, experiment_id FROM traces WHERE trace_id = ?', [traceId]);
+      const expId = existing?.experiment_id ?? exp.id;
+      const location = existing
+        ? this.tag(existing.id, TraceKeys.artifactLocation)
+        : `${exp.location.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
+      const dir = location && /^mlflow-artifacts:/.test(location) ? location.replace(/^mlflow-artifacts:(?:\/\/[^/]*)?\/?/, '') : `${expId}/traces/${traceId}/artifacts`;
+      const known = new Set(existing ? this.core.db.all<{ span_id: string }>('SELECT span_id FROM trace_spans WHERE trace = ?', [existing.id]).map((r) => r.span_id) : []);
+      const summaries = spans.map(summarizeSpan);
+      await this.artifacts.appendDurably(`${dir}/${OTLP_SPANS_FILE}`, Buffer.from(spans.map((s) => JSON.stringify(s)).join('\n') + '\n'));
+      const op = this.ingestOp(traceId, expId, existing?.id, spans, summaries, known);
+      if (!existing) op.tags.push([TraceKeys.artifactLocation, location ?? `mlflow-artifacts:/${dir}`]);
+      op.tags.push([TraceKeys.spansLocation, SPANS_IN_TRACKING_STORE]);
+      await this.write(op, traceId, expId);
+    }
+    return { traces: groups.size, spans: incoming.length };
+  }
+
+  /** Trace info derived from OTLP spans: the root span gives name, duration, status and previews. */
+  private ingestOp(traceId: string, exp: number, trace: number | undefined, spans: SpanDict[], summaries: SpanSummary[], known: Set<string>): Extract<TraceOp, { t: 'tr.upsert' }> {
+    const op: Extract<TraceOp, { t: 'tr.upsert' }> = {
+      t: 'tr.upsert',
+      id: traceId,
+      exp,
+      time: Math.floor(Math.min(...summaries.map((s) => s.startUs)) / 1000),
+      metadata: [[TraceKeys.schemaVersion, '3']],
+      tags: [],
+      spans: summaries.map(journalSpan),
+    };
+    if (trace === undefined) op.state = 'IN_PROGRESS';
+    const rootIndex = summaries.findIndex((s) => s.parentId === null);
+    if (rootIndex >= 0) {
+      const root = summaries[rootIndex]!;
+      const attrs = spans[rootIndex]!.attributes;
+      op.state = root.status === 'ERROR' ? 'ERROR' : root.endUs === null ? 'IN_PROGRESS' : 'OK';
+      if (root.endUs !== null) op.durationMs = Math.max(0, Math.round((root.endUs - root.startUs) / 1000));
+      op.tags.push([TraceKeys.traceName, root.name]);
+      const input = attributeValue(attrs, SpanKeys.inputs) ?? attributeValue(attrs, 'gen_ai.prompt') ?? attributeValue(attrs, 'input.value');
+      const output = attributeValue(attrs, SpanKeys.outputs) ?? attributeValue(attrs, 'gen_ai.completion') ?? attributeValue(attrs, 'output.value');
+      const requestPreview = previewOf(input);
+      const responsePreview = previewOf(output);
+      if (requestPreview !== undefined) op.requestPreview = requestPreview;
+      if (responsePreview !== undefined) op.responsePreview = responsePreview;
+    }
+    // Token usage adds up over spans seen for the first time, so a resent span is not counted twice.
+    let tokens = trace === undefined ? undefined : parseTokenUsage(this.metadataValue(trace, TraceKeys.tokenUsage));
+    summaries.forEach((s, i) => {
+      if (known.has(s.spanId)) return;
+      const u = spanTokenUsage(spans[i]!.attributes);
+      if (!u) return;
+      tokens = {
+        input_tokens: (tokens?.input_tokens ?? 0) + (u.input_tokens ?? 0),
+        output_tokens: (tokens?.output_tokens ?? 0) + (u.output_tokens ?? 0),
+        total_tokens: (tokens?.total_tokens ?? 0) + (u.total_tokens ?? 0),
+      };
+    });
+    if (tokens) op.metadata.push([TraceKeys.tokenUsage, JSON.stringify(tokens)]);
+    for (const span of spans) {
+      const session = attributeValue(span.attributes, 'session.id') ?? attributeValue(span.attributes, 'gen_ai.conversation.id');
+      const user = attributeValue(span.attributes, 'user.id');
+      if (typeof session === 'string') op.metadata.push([TraceKeys.session, session]);
+      if (typeof user === 'string') op.metadata.push([TraceKeys.user, user]);
+    }
+    return op;
+  }
+
+  private metadataValue(trace: number, key: string): string | undefined {
+    const v = this.core.db.value('SELECT value FROM trace_metadata WHERE trace = ? AND key = ?', [trace, key]);
+    return v === undefined || v === null ? undefined : String(v);
+  }
+
+  /** The span index of a trace, in start order (cheap: no payload is read). */
+  spanSummaries(traceId: string): SpanSummary[] {
+    const row = this.row(traceId);
+    return this.core.db
+      .all<{ span_id: string; parent_id: string | null; name: string; type: string; status: SpanSummary['status']; start_us: number; end_us: number | null }>(
+        'SELECT span_id, parent_id, name, type, status, start_us, end_us FROM trace_spans WHERE trace = ? ORDER BY start_us, span_id',
+        [row.id],
+      )
+      .map((r) => ({ spanId: r.span_id, parentId: r.parent_id, name: r.name, type: r.type, status: r.status, startUs: r.start_us, endUs: r.end_us }));
+  }
+
+  /** Whether the client should read this trace's spans from traces.json or from the server. */
+  spansInTrackingStore(traceId: string): boolean {
+    return this.tag(this.row(traceId).id, TraceKeys.spansLocation) === SPANS_IN_TRACKING_STORE;
+  }
+
+  /** All span payloads of one trace (for the viewer and batchGet): traces.json, then OTLP spans. */
+  readSpans(traceId: string): SpanDict[] {
+    const row = this.row(traceId);
+    const dir = this.payloadDir(row.id);
+    if (dir === undefined) return [];
+    const byId = new Map<string, SpanDict>();
+    const jsonPath = this.artifacts.localPath(`${dir}/${TRACE_FILE}`);
+    if (fs.existsSync(jsonPath)) {
+      const parsed = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as { spans?: SpanDict[] };
+      for (const s of parsed.spans ?? []) byId.set(s.span_id, s);
+    }
+    const jsonlPath = this.artifacts.localPath(`${dir}/${OTLP_SPANS_FILE}`);
+    if (fs.existsSync(jsonlPath)) {
+      for (const line of fs.readFileSync(jsonlPath, 'utf8').split('\n')) {
+        if (line === '') continue;
+        try {
+          const s = JSON.parse(line) as SpanDict;
+          byId.set(s.span_id, s);
+        } catch {
+          // a torn final line from a crash mid-append: that request was never acknowledged
+        }
+      }
+    }
+    return [...byId.values()];
+  }
+}

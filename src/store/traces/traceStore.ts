@@ -232,7 +232,7 @@ export class Traces {
         clientRequestId: req.clientRequestId ?? null,
         requestPreview: truncate(req.requestPreview, MAX_PREVIEW_CHARS) ?? null,
         responsePreview: truncate(req.responsePreview, MAX_PREVIEW_CHARS) ?? null,
-        metadata: entries(req.metadata),
+        metadata: [...entries(req.metadata), [TraceKeys.infoFinalized, 'true']],
         tags: entries(tags),
         assessments,
       },
@@ -497,7 +497,9 @@ export class Traces {
       spans: summaries.map(journalSpan),
     };
     if (trace === undefined) op.state = 'IN_PROGRESS';
-    const rootIndex = summaries.findIndex((s) => s.parentId === null);
+    const finalized = trace !== undefined && this.metadataValue(trace, TraceKeys.infoFinalized) === 'true';
+    if (finalized) op.time = Number(this.core.db.value('SELECT request_time FROM traces WHERE id = ?', [trace]));
+    const rootIndex = finalized ? -1 : summaries.findIndex((s) => s.parentId === null);
     if (rootIndex >= 0) {
       const root = summaries[rootIndex]!;
       const attrs = spans[rootIndex]!.attributes;
@@ -523,7 +525,7 @@ export class Traces {
         total_tokens: (tokens?.total_tokens ?? 0) + (u.total_tokens ?? 0),
       };
     });
-    if (tokens) op.metadata.push([TraceKeys.tokenUsage, JSON.stringify(tokens)]);
+    if (tokens && !(finalized && this.metadataValue(trace!, TraceKeys.tokenUsage) !== undefined)) op.metadata.push([TraceKeys.tokenUsage, JSON.stringify(tokens)]);
     for (const span of spans) {
       const session = attributeValue(span.attributes, 'session.id') ?? attributeValue(span.attributes, 'gen_ai.conversation.id');
       const user = attributeValue(span.attributes, 'user.id');

@@ -19,6 +19,8 @@ export const TraceKeys = {
   session: 'mlflow.trace.session',
   user: 'mlflow.trace.user',
   schemaVersion: 'mlflow.trace_schema.version',
+  /** Set once StartTraceV3 wrote the trace's own fields; later OTLP spans then leave them alone. */
+  infoFinalized: 'mlflow.trace.infoFinalized',
 } as const;
 
 /** Span attribute keys of MLflow's span schema (values are JSON-encoded strings). */

@@ -22,7 +22,7 @@ export interface Transport {
   loadState<T>(fallback: T): T;
   saveState(state: unknown): void;
   /** Asks the editor to act on runs; in a browser, the matching page opens instead. */
-  action(action: HostAction, runIds: string[], path?: string): void;
+  action(action: HostAction, runIds: string[], path?: string, traceId?: string): void;
 }
 
 function initialState(): unknown {
@@ -59,7 +59,7 @@ function vscodeTransport(api: VsCodeApi): Transport {
     onPush: (l) => listeners.push(l),
     loadState: <T>(fallback: T) => (api.getState() as T | undefined) ?? (initialState() as T | undefined) ?? fallback,
     saveState: (s) => api.setState(s),
-    action: (action, runIds, path) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}) }),
+    action: (action, runIds, path, traceId) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}), ...(traceId ? { traceId } : {}) }),
   };
 }
 
@@ -69,8 +69,9 @@ function browserTransport(): Transport {
   const events = new EventSource('/runlens/api/changes');
   events.onmessage = (e: MessageEvent<string>) => {
     try {
-      const c = JSON.parse(e.data) as { kind: string; runId?: string; experimentId?: string };
+      const c = JSON.parse(e.data) as { kind: string; runId?: string; traceId?: string; experimentId?: string };
       if (c.kind === 'run' && c.runId) for (const l of listeners) l({ kind: 'runChanged', runId: c.runId, experimentId: c.experimentId ?? '' });
+      if (c.kind === 'trace' && c.traceId) for (const l of listeners) l({ kind: 'traceChanged', traceId: c.traceId, experimentId: c.experimentId ?? '' });
     } catch {
       // ignore a malformed event
     }
@@ -93,7 +94,7 @@ function browserTransport(): Transport {
       url.searchParams.set('state', JSON.stringify(s));
       window.history.replaceState(null, '', url);
     },
-    action: (action, runIds, path) => {
+    action: (action, runIds, path, traceId) => {
       const ids = runIds.map(encodeURIComponent).join(',');
       const theme = new URLSearchParams(window.location.search).get('theme') ?? 'dark';
       const pages: Record<HostAction, string> = {
@@ -102,6 +103,7 @@ function browserTransport(): Transport {
         openDiff: `/runlens/ui/compare?runs=${ids}`,
         openRun: `/runlens/ui/run?run=${ids}`,
         openArtifact: `/runlens/ui/run?run=${ids}&artifact=${encodeURIComponent(path ?? '')}`,
+        openTrace: `/runlens/ui/trace?trace=${encodeURIComponent(traceId ?? '')}`,
       };
       window.open(`${pages[action]}&theme=${theme}`, '_blank', 'noopener');
     },

@@ -13,8 +13,31 @@ import type { TrackingStore } from '../store/trackingStore';
 import type { Router } from './router';
 
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
-const PAGES: Record<string, string> = { charts: 'Runlens — Metric charts', runs: 'Runlens — Runs', run: 'Runlens — Run', compare: 'Runlens — Compare runs' };
+const PAGES: Record<string, string> = {
+  charts: 'Runlens — Metric charts',
+  runs: 'Runlens — Runs',
+  run: 'Runlens — Run',
+  compare: 'Runlens — Compare runs',
+  traces: 'Runlens — Traces',
+  trace: 'Runlens — Trace',
+};
 const THEMES = new Set(['dark', 'light', 'hc']);
+
+/** A page's initial state from its query string (the page's own URL state may refine it). */
+function pageState(page: string, param: (name: string) => string | undefined, list: (name: string) => string[]): object {
+  switch (page) {
+    case 'runs':
+      return { experimentIds: list('experiments') };
+    case 'run':
+      return { runId: param('run') ?? '', artifact: param('artifact') ?? '' };
+    case 'traces':
+      return { experimentIds: list('experiments'), ...(param('tab') === 'sessions' ? { tab: 'sessions' } : {}), ...(param('session') ? { session: param('session') } : {}) };
+    case 'trace':
+      return { traceId: param('trace') ?? '', ...(param('span') ? { span: param('span') } : {}) };
+    default:
+      return { runIds: list('runs') };
+  }
+}
 
 export function registerUiRoutes(router: Router, assetsDir: string, store: TrackingStore): void {
   // The browser UI's front door: the runs table of every active experiment. Links the mlflow
@@ -52,7 +75,7 @@ export function registerUiRoutes(router: Router, assetsDir: string, store: Track
       title,
       scriptUri: `/runlens/ui/assets/${page}.js`,
       styleUris: ['/runlens/ui/assets/browser-themes.css', '/runlens/ui/assets/webview.css'],
-      state: page === 'runs' ? { experimentIds: list('experiments') } : page === 'run' ? { runId: fields.string('run') ?? '', artifact: fields.string('artifact') ?? '' } : { runIds: list('runs') },
+      state: pageState(page, fields.string.bind(fields), list),
       bodyClass: `theme-${THEMES.has(theme) ? theme : 'dark'}`,
     });
     return {

@@ -81,6 +81,96 @@ export type ArtifactPreview =
   | { kind: 'image'; dataUrl: string; size: number }
   | { kind: 'tooLarge' | 'binary'; size: number };
 
+/** One row of the traces list. */
+export interface TraceRow {
+  traceId: string;
+  experimentId: string;
+  name: string;
+  state: string;
+  requestTime: number;
+  durationMs?: number;
+  requestPreview?: string;
+  responsePreview?: string;
+  sessionId?: string;
+  userId?: string;
+  runId?: string;
+  tokens?: { input?: number; output?: number; total?: number };
+  /** User tags (mlflow.* left out). */
+  tags: Record<string, string>;
+  assessments: AssessmentView[];
+}
+
+export interface TracePage {
+  rows: TraceRow[];
+  nextPageToken?: string;
+}
+
+export interface AssessmentView {
+  id: string;
+  name: string;
+  kind: 'feedback' | 'expectation';
+  value: unknown;
+  rationale?: string;
+  sourceType: string;
+  sourceId?: string;
+  spanId?: string;
+  valid: boolean;
+  error?: string;
+  time: number;
+}
+
+export interface SpanEventView {
+  name: string;
+  timeUs: number;
+  attributes: Record<string, unknown>;
+}
+
+export interface SpanView {
+  spanId: string;
+  parentId: string | null;
+  name: string;
+  type: string;
+  status: 'OK' | 'ERROR' | 'UNSET';
+  statusMessage?: string;
+  startUs: number;
+  endUs: number | null;
+  inputs?: unknown;
+  outputs?: unknown;
+  /** Decoded attribute values, MLflow's own span keys left out. */
+  attributes: Record<string, unknown>;
+  events: SpanEventView[];
+  tokens?: { input?: number; output?: number; total?: number };
+  model?: string;
+  /** Chat messages of an LLM call, when the span carries them. */
+  messages?: ChatMessage[];
+}
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+  name?: string;
+  toolCalls?: string[];
+}
+
+export interface TraceDetail {
+  row: TraceRow;
+  metadata: Record<string, string>;
+  tags: Record<string, string>;
+  spans: SpanView[];
+}
+
+export interface SessionRow {
+  sessionId: string;
+  traces: number;
+  firstTime: number;
+  lastTime: number;
+  totalTokens: number;
+  errors: number;
+  userId?: string;
+}
+
+export type FeedbackValue = boolean | number | string;
+
 /** Request kind → [request fields, result]. */
 export interface UiCalls {
   runs: [{ runIds: string[] }, RunSummary[]];
@@ -92,6 +182,10 @@ export interface UiCalls {
   artifacts: [{ runId: string; path?: string }, ArtifactEntry[]];
   artifact: [{ runId: string; path: string }, ArtifactPreview];
   setNote: [{ runId: string; note: string }, { ok: true }];
+  searchTraces: [{ experimentIds: string[]; filter: string; orderBy: string[]; pageToken?: string; maxResults: number }, TracePage];
+  traceSessions: [{ experimentIds: string[] }, SessionRow[]];
+  traceDetail: [{ traceId: string }, TraceDetail];
+  logFeedback: [{ traceId: string; spanId?: string; name: string; value: FeedbackValue; rationale?: string }, AssessmentView];
 }
 
 export type UiRequestKind = keyof UiCalls;
@@ -99,13 +193,14 @@ export type UiRequest<K extends UiRequestKind = UiRequestKind> = { kind: K } & U
 export type UiResult<K extends UiRequestKind> = UiCalls[K][1];
 
 /** Pushed by the host when the store changes. */
-export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string };
+export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string } | { kind: 'traceChanged'; traceId: string; experimentId: string };
 
 /** Actions a view asks the editor for (in a browser they navigate or do nothing). */
-export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact';
+export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace';
+export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace'];
 
-/** `path` is set for openArtifact (an artifact of runIds[0]). */
-export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string };
+/** `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace. */
+export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
 
 /** What a runs table keeps across reloads. */
@@ -131,6 +226,23 @@ export interface CompareState {
   color?: string;
 }
 
+/** What the traces list keeps across reloads. */
+export interface TracesViewState {
+  experimentIds: string[];
+  filter?: string;
+  orderBy?: string[];
+  tab?: 'traces' | 'sessions';
+  session?: string;
+}
+
+/** What the trace viewer keeps across reloads. */
+export interface TraceViewState {
+  traceId: string;
+  span?: string;
+  search?: string;
+  tab?: string;
+}
+
 /** What a charts view keeps across reloads (webview state, URL in the browser). */
 export interface ChartsState {
   runIds: string[];
@@ -145,7 +257,7 @@ export function isToHost(m: unknown): m is ToHost {
   const t = (m as { type?: unknown }).type;
   if (t === 'action') {
     const a = m as { action?: unknown; runIds?: unknown };
-    return ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact'].includes(String(a.action)) && Array.isArray(a.runIds) && a.runIds.every((x) => typeof x === 'string');
+    return (HOST_ACTIONS as readonly string[]).includes(String(a.action)) && Array.isArray(a.runIds) && a.runIds.every((x) => typeof x === 'string');
   }
   return t === 'request' && typeof (m as { id?: unknown }).id === 'number' && typeof (m as { request?: { kind?: unknown } }).request?.kind === 'string';
 }

@@ -2,6 +2,7 @@
 import type { TrackingClient } from '../extension/client/trackingClient';
 import { artifactPathProblem, proxyPath } from '../extension/client/artifactPaths';
 import type { WireRun } from '../extension/client/wireTypes';
+import { toAssessmentView, toSpanView, toTraceRow } from './traceViews';
 import type { ArtifactPreview, Axis, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
 
 const MAX_RUNS = 100;
@@ -40,7 +41,11 @@ function toRow(r: WireRun): RunRow {
 }
 
 export class UiBackend {
-  constructor(private readonly client: TrackingClient) {}
+  /** `user` names the person behind human feedback given in the views. */
+  constructor(
+    private readonly client: TrackingClient,
+    private readonly user = 'runlens-user',
+  ) {}
 
   async handle<K extends UiRequestKind>(request: UiRequest<K>): Promise<UiResult<K>> {
     switch (request.kind) {
@@ -75,6 +80,42 @@ export class UiBackend {
       }
       case 'searchRuns':
         return (await this.searchRuns(request as UiRequest<'searchRuns'>)) as UiResult<K>;
+      case 'searchTraces': {
+        const r = request as UiRequest<'searchTraces'>;
+        const page = await this.client.searchTraces({
+          experimentIds: r.experimentIds.map(String),
+          filter: String(r.filter ?? ''),
+          orderBy: (r.orderBy ?? []).map(String),
+          maxResults: Math.min(500, Math.max(1, Number(r.maxResults) || 100)),
+          ...(r.pageToken ? { pageToken: String(r.pageToken) } : {}),
+        });
+        return { rows: page.traces.map(toTraceRow), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) } as UiResult<K>;
+      }
+      case 'traceSessions': {
+        const sessions = await this.client.traceSessions((request as UiRequest<'traceSessions'>).experimentIds.map(String));
+        return sessions.map((s) => ({ ...s, userId: s.userId ?? undefined })) as UiResult<K>;
+      }
+      case 'traceDetail': {
+        const t = await this.client.getTraceWithSpans(String((request as UiRequest<'traceDetail'>).traceId));
+        return {
+          row: toTraceRow(t.trace_info),
+          metadata: t.trace_info.trace_metadata ?? {},
+          tags: t.trace_info.tags ?? {},
+          spans: t.spans.map(toSpanView),
+        } as UiResult<K>;
+      }
+      case 'logFeedback': {
+        const r = request as UiRequest<'logFeedback'>;
+        if (!['boolean', 'number', 'string'].includes(typeof r.value)) throw new Error('Feedback must be a boolean, a number or text.');
+        const a = await this.client.createAssessment(String(r.traceId), {
+          assessment_name: String(r.name),
+          source: { source_type: 'HUMAN', source_id: this.user },
+          feedback: { value: r.value },
+          ...(r.rationale ? { rationale: String(r.rationale) } : {}),
+          ...(r.spanId ? { span_id: String(r.spanId) } : {}),
+        });
+        return toAssessmentView(a) as UiResult<K>;
+      }
       default:
         throw new Error(`Unknown request '${String((request as { kind: unknown }).kind)}'`);
     }

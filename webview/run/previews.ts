@@ -7,6 +7,9 @@ import MarkdownIt from 'markdown-it';
 import { parse as parseYaml } from 'yaml';
 import type { ArtifactPreview } from '../../src/ui/protocol';
 import { el } from '../dom';
+import { tree } from '../jsonTree';
+
+export { tree };
 
 const markdown = new MarkdownIt({ html: false, linkify: true });
 const MAX_TABLE_ROWS = 500;
@@ -64,21 +67,6 @@ function table(text: string, sep: string): HTMLElement {
   box.append(t);
   if (body.length > MAX_TABLE_ROWS) box.append(el('p', { class: 'note' }, `First ${MAX_TABLE_ROWS} of ${body.length} rows.`));
   return box;
-}
-
-/** A folded tree for parsed JSON/YAML: objects and arrays as <details>, the first two levels open. */
-export function tree(value: unknown, label = '', depth = 0): HTMLElement {
-  if (value !== null && typeof value === 'object') {
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as Record<string, unknown>);
-    const d = el('details', { class: 'tree' });
-    if (depth < 2) d.setAttribute('open', '');
-    d.append(el('summary', {}, `${label}${label ? ': ' : ''}${Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}`));
-    for (const [k, v] of entries) d.append(tree(v, k, depth + 1));
-    return d;
-  }
-  const leaf = el('div', { class: 'leaf' });
-  leaf.append(el('span', { class: 'key' }, label ? `${label}: ` : ''), el('span', { class: `val val-${value === null ? 'null' : typeof value}` }, JSON.stringify(value)));
-  return leaf;
 }
 
 function mlmodelSummary(doc: Record<string, unknown>): HTMLElement {

@@ -7,7 +7,8 @@ import * as http from 'node:http';
 
 export type ChangeEvent =
   | { kind: 'experiment'; experimentId: string }
-  | { kind: 'run'; runId: string; experimentId: string; created?: boolean };
+  | { kind: 'run'; runId: string; experimentId: string; created?: boolean }
+  | { kind: 'trace'; traceId: string; experimentId: string };
 
 export type StreamState = 'connecting' | 'open' | 'unsupported' | 'closed';
 

@@ -3,7 +3,21 @@
  * serves the workspace store — the embedded one, another window's, or `runlens serve` — so every
  * view behaves the same whether this window owns the store or attached to it.
  */
-import type { ViewType, WireChartSeries, WireExperiment, WireFileInfo, WireModelVersion, WireRegisteredModel, WireRun, WireRunInfo, WireRunStatus } from './wireTypes';
+import type {
+  ViewType,
+  WireAssessment,
+  WireChartSeries,
+  WireExperiment,
+  WireFileInfo,
+  WireModelVersion,
+  WireRegisteredModel,
+  WireRun,
+  WireRunInfo,
+  WireRunStatus,
+  WireSessionSummary,
+  WireSpan,
+  WireTraceInfo,
+} from './wireTypes';
 
 /** An error answered by the server in MLflow's format, or a transport failure. */
 export class TrackingApiError extends Error {
@@ -232,6 +246,34 @@ export class TrackingClient {
   /** A chart-ready series (Runlens servers only): at most `buckets` points with a min/max envelope. */
   async metricSeries(runId: string, key: string, axis: 'step' | 'timestamp', buckets: number): Promise<WireChartSeries> {
     return this.request<WireChartSeries>('GET', '/runlens/api/metric-series', { run_id: runId, metric_key: key, x: axis, buckets });
+  }
+
+  // --- traces ---
+
+  async searchTraces(q: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string }): Promise<{ traces: WireTraceInfo[]; nextPageToken?: string }> {
+    const res = await this.request<{ traces?: WireTraceInfo[]; next_page_token?: string }>('POST', '/api/3.0/mlflow/traces/search', {
+      locations: q.experimentIds.map((id) => ({ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: id } })),
+      filter: q.filter || undefined,
+      order_by: q.orderBy?.length ? q.orderBy : undefined,
+      max_results: q.maxResults ?? 100,
+      page_token: q.pageToken,
+    });
+    return { traces: res.traces ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
+  }
+
+  /** A trace with its spans as stored (Runlens servers only). */
+  async getTraceWithSpans(traceId: string): Promise<{ trace_info: WireTraceInfo; spans: WireSpan[] }> {
+    return this.request('GET', '/runlens/api/trace', { trace_id: traceId });
+  }
+
+  async traceSessions(experimentIds: string[]): Promise<WireSessionSummary[]> {
+    const res = await this.request<{ sessions?: WireSessionSummary[] }>('GET', '/runlens/api/trace-sessions', { experiment_ids: experimentIds });
+    return res.sessions ?? [];
+  }
+
+  async createAssessment(traceId: string, assessment: Record<string, unknown>): Promise<WireAssessment> {
+    const res = await this.request<{ assessment: WireAssessment }>('POST', `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}/assessments`, { assessment: { ...assessment, trace_id: traceId } });
+    return res.assessment;
   }
 
   // --- model registry ---

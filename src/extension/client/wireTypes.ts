@@ -87,3 +87,6 @@ export interface WireChartSeries {
   downsampled: boolean;
   points: { x: number; value: number | string; min: number | string; max: number | string; count: number }[];
 }
+
+// --- traces (MLflow 3 TraceInfoV3 / Assessment, and Runlens' span dicts) ---
+export type { Assessment as WireAssessment, SessionSummary as WireSessionSummary, SpanDict as WireSpan, TraceInfo as WireTraceInfo } from '../../store/traces/traceTypes';

@@ -48,19 +48,39 @@ export function registerExperimentCommands(context: vscode.ExtensionContext, ser
     return service.client.createExperiment(name.trim());
   });
 
-  reg('runlens.openRunsTable', 'Open Runs Table', async (arg, selection) => {
+  /** Experiments from a tree selection, an id list (tests, other commands) or a quick pick. */
+  const experimentsFor = async (arg: unknown, selection: unknown, title: string): Promise<{ id: string; name: string }[]> => {
     await service.ready();
     const selected = Array.isArray(selection) ? selection.filter(isExperimentNode) : [];
     let exps = selected.length ? selected.map((n) => ({ id: n.experiment.experiment_id, name: n.experiment.name })) : isExperimentNode(arg) ? [{ id: arg.experiment.experiment_id, name: arg.experiment.name }] : [];
     if (Array.isArray(arg) && arg.every((x) => typeof x === 'string')) exps = (arg as string[]).map((id) => ({ id, name: id }));
     if (exps.length === 0) {
       const list = await service.client.listExperiments();
-      const picked = await vscode.window.showQuickPick(list.map((e) => ({ label: e.name, description: `id ${e.experiment_id}`, id: e.experiment_id })), { title: 'Open Runs Table', canPickMany: true });
+      const picked = await vscode.window.showQuickPick(list.map((e) => ({ label: e.name, description: `id ${e.experiment_id}`, id: e.experiment_id })), { title, canPickMany: true });
       exps = (picked ?? []).map((p) => ({ id: p.id, name: p.label }));
     }
+    return exps;
+  };
+
+  reg('runlens.openRunsTable', 'Open Runs Table', async (arg, selection) => {
+    const exps = await experimentsFor(arg, selection, 'Open Runs Table');
     if (exps.length === 0) return undefined;
     views.show('runs', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Runs: ${exps[0]!.name}` : `Runs: ${exps.length} experiments`);
     return exps.map((e) => e.id);
+  });
+
+  reg('runlens.openTraces', 'Open Traces', async (arg, selection) => {
+    const exps = await experimentsFor(arg, selection, 'Open Traces');
+    if (exps.length === 0) return undefined;
+    views.show('traces', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Traces: ${exps[0]!.name}` : `Traces: ${exps.length} experiments`);
+    return exps.map((e) => e.id);
+  });
+
+  reg('runlens.openTrace', 'Open Trace', async (arg) => {
+    const traceId = typeof arg === 'string' && arg ? arg : await vscode.window.showInputBox({ title: 'Open Trace', placeHolder: 'tr-…', validateInput: (v) => (v.trim() ? undefined : 'A trace id is required') });
+    if (!traceId) return undefined;
+    views.show('trace', { traceId: traceId.trim() }, `Trace ${traceId.trim().slice(0, 11)}…`);
+    return traceId.trim();
   });
 
   reg('runlens.renameExperiment', 'Rename Experiment', async (arg) => {

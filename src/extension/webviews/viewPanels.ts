@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../store/logger';
@@ -15,7 +16,14 @@ import type { TrackingService } from '../backend/trackingService';
 import { artifactPathProblem, proxyPath } from '../client/artifactPaths';
 
 /** View type → the bundle it runs (dist/webview/<bundle>.js). */
-export const VIEWS = { charts: 'runlens.charts', runs: 'runlens.runsTable', run: 'runlens.runPage', compare: 'runlens.compare' } as const;
+export const VIEWS = {
+  charts: 'runlens.charts',
+  runs: 'runlens.runsTable',
+  run: 'runlens.runPage',
+  compare: 'runlens.compare',
+  traces: 'runlens.traces',
+  trace: 'runlens.traceViewer',
+} as const;
 export type ViewKind = keyof typeof VIEWS;
 
 export class ViewPanels {
@@ -38,15 +46,17 @@ export class ViewPanels {
     }
     context.subscriptions.push(
       service.onDidChange((change) => {
-        if (change.kind !== 'run') return;
-        const message: ToView = { type: 'push', push: { kind: 'runChanged', runId: change.runId, experimentId: change.experimentId } };
+        let message: ToView;
+        if (change.kind === 'run') message = { type: 'push', push: { kind: 'runChanged', runId: change.runId, experimentId: change.experimentId } };
+        else if (change.kind === 'trace') message = { type: 'push', push: { kind: 'traceChanged', traceId: change.traceId, experimentId: change.experimentId } };
+        else return;
         for (const panel of this.open) void panel.webview.postMessage(message);
       }),
     );
   }
 
   show(kind: ViewKind, state: object, title: string): vscode.WebviewPanel {
-    const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' });
+    const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
     this.attach(kind, panel, state);
     return panel;
   }
@@ -74,7 +84,7 @@ export class ViewPanels {
       let reply: ToView;
       try {
         await this.service.ready();
-        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(this.service.client).handle(message.request) };
+        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(this.service.client, os.userInfo().username).handle(message.request) };
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
@@ -86,6 +96,10 @@ export class ViewPanels {
 
   private async act(message: Extract<ToHost, { type: 'action' }>): Promise<void> {
     if (message.action === 'openArtifact') return this.openArtifact(message.runIds[0] ?? '', message.path ?? '');
+    if (message.action === 'openTrace') {
+      if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`);
+      return;
+    }
     const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.showRunPage', compare: 'runlens.compareRuns' } as const;
     const arg = message.action === 'openRun' ? message.runIds[0] : message.runIds;
     await vscode.commands.executeCommand(commands[message.action], arg);

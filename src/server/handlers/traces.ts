@@ -121,6 +121,18 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
     return {};
   });
 
+  // Runlens views: a trace with its spans as stored (MLflow span dicts), and sessions.
+  router.plain('GET', '/runlens/api/trace', async ({ fields }) => {
+    const traceId = fields.requiredString('trace_id');
+    return { trace_info: traces.get(traceId), spans: traces.readSpans(traceId) };
+  });
+
+  router.plain('GET', '/runlens/api/trace-sessions', async ({ fields }) => {
+    const ids = fields.strings('experiment_ids').flatMap((s) => s.split(',')).filter(Boolean);
+    if (ids.length === 0) throw missingParameter('experiment_ids');
+    return { sessions: traces.sessions(ids, fields.int('max_results') ?? 1000) };
+  });
+
   // OTLP/HTTP: any OpenTelemetry SDK exporter pointed at <server>/v1/traces.
   router.plain(
     'POST',

@@ -5,12 +5,12 @@
 import { invalidParameter } from '../errors';
 import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from './traceTypes';
 
+/** base64 → hex with atob (the views run this in a browser too). */
 export function base64ToHex(value: string): string {
-  return Buffer.from(value, 'base64').toString('hex');
-}
-
-export function hexToBase64(hex: string): string {
-  return Buffer.from(hex, 'hex').toString('base64');
+  const bin = atob(value);
+  let hex = '';
+  for (let i = 0; i < bin.length; i++) hex += bin.charCodeAt(i).toString(16).padStart(2, '0');
+  return hex;
 }
 
 /** A span id as written in a span dict (base64 of 8 bytes, or already 16 hex chars) → hex. */
@@ -29,7 +29,7 @@ export function attributeValue(attributes: Record<string, unknown>, key: string)
   }
 }
 
-function nsToUs(value: number | string | null | undefined): number | null {
+export function nsToUs(value: number | string | null | undefined): number | null {
   if (value === null || value === undefined || value === '') return null;
   if (typeof value === 'number') return Math.round(value / 1000);
   return /^\d+$/.test(value) ? Number(BigInt(value) / 1000n) : null;

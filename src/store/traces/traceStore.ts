@@ -19,7 +19,7 @@ import type { Page } from '../types';
 import { attributeValue, checkSpanDict, parseTokenUsage, spanTokenUsage, summarizeSpan } from './spanCodec';
 import type { JournalSpan, TraceOp } from './traceOps';
 import { compileTraceFilter, compileTraceOrder } from './traceSearch';
-import { SpanKeys, TraceKeys, type Assessment, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from './traceTypes';
+import { SpanKeys, TraceKeys, type Assessment, type SessionSummary, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from './traceTypes';
 
 export const SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100;
 export const SEARCH_TRACES_MAX_RESULTS = 500;
@@ -282,6 +282,23 @@ export class Traces {
     const params: Params = experimentIds.map(Number);
     const where = [`t.experiment_id IN (${inList(experimentIds.length)})`, ...compileTraceFilter(filter, params)];
     return Number(this.core.db.value(`SELECT count(*) FROM traces t WHERE ${where.join(' AND ')}`, params));
+  }
+
+  /** Traces grouped by session id (metadata `mlflow.trace.session`), newest activity first. */
+  sessions(experimentIds: string[], limit = 1000): SessionSummary[] {
+    if (experimentIds.length === 0) return [];
+    const ids = experimentIds.map((e) => {
+      if (!/^\d+$/.test(e)) throw invalidParameter(`Invalid experiment ID '${e}'.`);
+      return Number(e);
+    });
+    return this.core.db.all<SessionSummary>(
+      `SELECT session_id AS sessionId, count(*) AS traces, min(request_time) AS firstTime,
+              max(request_time + coalesce(execution_ms, 0)) AS lastTime, sum(coalesce(total_tokens, 0)) AS totalTokens,
+              sum(CASE WHEN state = 'ERROR' THEN 1 ELSE 0 END) AS errors, max(user_id) AS userId
+       FROM traces WHERE experiment_id IN (${inList(ids.length)}) AND session_id IS NOT NULL
+       GROUP BY session_id ORDER BY lastTime DESC LIMIT ?`,
+      [...ids, limit],
+    );
   }
 
   async delete(req: DeleteTracesRequest): Promise<number> {

@@ -104,3 +104,14 @@ export interface TokenUsage {
   output_tokens?: number;
   total_tokens?: number;
 }
+
+/** Traces sharing a session id (metadata `mlflow.trace.session`). */
+export interface SessionSummary {
+  sessionId: string;
+  traces: number;
+  firstTime: number;
+  lastTime: number;
+  totalTokens: number;
+  errors: number;
+  userId: string | null;
+}

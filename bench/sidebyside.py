@@ -366,11 +366,79 @@ def write_report(results, out, meta):
     print("\n".join(lines))
 
 
+
+# ---- traces -----------------------------------------------------------------------------------
+
+BIG_TRACE_ID = "tr-" + "cd" * 16
+
+
+def post_json(url, body):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=SEARCH_TIMEOUT_S) as r:
+        return json.loads(r.read())
+
+
+def post_otlp(base, exp_id, body):
+    req = urllib.request.Request(f"{base}/v1/traces", data=body, method="POST",
+                                 headers={"Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": exp_id})
+    with urllib.request.urlopen(req, timeout=300) as r:
+        assert r.status == 200
+
+
+def _otlp_span(trace_id, span_id, parent, name, kind, start, end):
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+    s = Span(trace_id=trace_id, span_id=span_id, name=name, start_time_unix_nano=start, end_time_unix_nano=end,
+             status=Status(code=Status.STATUS_CODE_OK))
+    if parent:
+        s.parent_span_id = parent
+    s.attributes.append(KeyValue(key="mlflow.spanType", value=AnyValue(string_value=json.dumps(kind))))
+    s.attributes.append(KeyValue(key="mlflow.spanInputs", value=AnyValue(string_value=json.dumps({"q": name}))))
+    return s
+
+
+def _request(spans):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    req = ExportTraceServiceRequest()
+    req.resource_spans.add().scope_spans.add().spans.extend(spans)
+    return req.SerializeToString()
+
+
+def otlp_batches(n_traces, per_request):
+    """n traces of 3 spans (agent → llm, tool); every 10th tool is 'rare_tool'; varied latencies."""
+    now = time.time_ns() - 3600 * 10**9
+    for first in range(0, n_traces, per_request):
+        spans = []
+        for i in range(first, min(n_traces, first + per_request)):
+            tid = random.getrandbits(128).to_bytes(16, "big")
+            root = random.getrandbits(64).to_bytes(8, "big")
+            start = now + i * 1_000_000
+            dur = (1 + (i * 7919) % 997) * 100_000
+            spans.append(_otlp_span(tid, root, None, "agent", "AGENT", start, start + dur))
+            spans.append(_otlp_span(tid, random.getrandbits(64).to_bytes(8, "big"), root, "llm", "LLM", start + 10, start + dur // 2))
+            tool = "rare_tool" if i % 10 == 0 else "tool"
+            spans.append(_otlp_span(tid, random.getrandbits(64).to_bytes(8, "big"), root, tool, "TOOL", start + dur // 2, start + dur - 10))
+        yield _request(spans)
+
+
+def otlp_big_trace(n_spans):
+    tid = bytes.fromhex(BIG_TRACE_ID[3:])
+    start = time.time_ns() - 60 * 10**9
+    ids = [(i + 1).to_bytes(8, "big") for i in range(n_spans)]
+    spans = [_otlp_span(tid, ids[0], None, "pipeline", "CHAIN", start, start + n_spans * 200_000 + 1000)]
+    for i in range(1, n_spans):
+        parent = ids[0] if i < 50 else ids[1 + (i % 49)]
+        s = start + i * 200_000
+        spans.append(_otlp_span(tid, ids[i], parent, f"step-{i}", "TOOL", s, s + 150_000))
+    return _request(spans)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     ap.add_argument("--smoke", action="store_true", help="tiny sizes so CI keeps the scripts alive")
-    ap.add_argument("--sections", default="all", help="comma-separated subset: ingest-search, big-store, history, artifacts, start-up")
+    ap.add_argument("--sections", default="all", help="comma-separated subset: ingest-search, big-store, history, artifacts, traces, start-up")
     args = ap.parse_args()
     smoke = args.smoke
     reps = 2 if smoke else 3
@@ -381,6 +449,8 @@ def main():
         "history_points": 20_000 if smoke else 1_000_000,
         "big_mb": 2 if smoke else 100,
         "small_files": 20 if smoke else 1000,
+        "traces": 300 if smoke else 10_000,
+        "big_trace_spans": 500 if smoke else 5000,
     }
     work = Path(tempfile.mkdtemp(prefix="runlens-sbs-"))
     results = Results()
@@ -389,7 +459,7 @@ def main():
     state = {}
 
     wanted = None if args.sections == "all" else set(args.sections.split(","))
-    section_keys = {"ingest and search": "ingest-search", "big-store loop and ceilings": "big-store", "history": "history", "artifacts": "artifacts", "start-up": "start-up"}
+    section_keys = {"ingest and search": "ingest-search", "big-store loop and ceilings": "big-store", "history": "history", "artifacts": "artifacts", "traces": "traces", "start-up": "start-up"}
 
     def guarded(name, fn):
         """A failing section is reported, and the next one still runs."""
@@ -536,6 +606,39 @@ def main():
             results.add("artifacts", f"download {sizes['small_files']} × 10 KB (download_artifacts)", "s", alternate(targets, reps, down_small))
 
         guarded('artifacts', section_3)
+
+        def section_traces():
+            # 5. traces: the same OTLP exports into both servers, then search and open.
+            exp_ids = {}
+            for t in targets:
+                t.use()
+                exp_ids[t.kind] = t.client.create_experiment(f"traces-{uuid.uuid4().hex[:6]}")
+                for body in otlp_batches(sizes["traces"], 500):
+                    post_otlp(t.url, exp_ids[t.kind], body)
+                post_otlp(t.url, exp_ids[t.kind], otlp_big_trace(sizes["big_trace_spans"]))
+            def search(filter_string, expected, order_by=None):
+                def run(t, rep):
+                    body = {"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp_ids[t.kind]}}], "max_results": 100}
+                    if filter_string:
+                        body["filter"] = filter_string
+                    if order_by:
+                        body["order_by"] = order_by
+                    d, res = timed(post_json, f"{t.url}/api/3.0/mlflow/traces/search", body)
+                    assert len(res.get("traces", [])) == min(100, expected), (t.kind, filter_string, len(res.get("traces", [])))
+                    return d * 1000
+                return run
+            n = f"{sizes['traces']:,} traces"
+            results.add("traces", f"search_traces first page, {n}", "ms", alternate(targets, reps * 2, search(None, sizes["traces"] + 1)))
+            results.add("traces", f"search_traces span.name filter (1 in 10 match), {n}", "ms", alternate(targets, reps * 2, search("span.name = 'rare_tool'", (sizes["traces"] + 9) // 10)))
+            results.add("traces", f"search_traces status + time filter, order by latency, {n}", "ms",
+                        alternate(targets, reps * 2, search("trace.status = 'OK' AND trace.timestamp_ms > 0", sizes["traces"] + 1, ["execution_time_ms DESC"])))
+            def open_big(t, rep):
+                d, tr = timed(mlflow.get_trace, BIG_TRACE_ID)
+                assert len(tr.data.spans) == sizes["big_trace_spans"], (t.kind, len(tr.data.spans))
+                return d * 1000
+            results.add("traces", f"get_trace with {sizes['big_trace_spans']:,} spans (client)", "ms", alternate(targets, reps, open_big))
+
+        guarded('traces', section_traces)
         def section_4():
             exp_ids = state["exp_ids"]
             # 5. start-up with the big store, and memory after loading it

@@ -1,0 +1,150 @@
+import * as assert from 'node:assert/strict';
+import { MlflowError } from '../../src/store/errors';
+import type { LocalStore } from '../../src/store/localStore';
+import { decodeOtlpJson, decodeOtlpProtobuf } from '../../src/server/otlp/otlpDecode';
+import { openStore, tempRoot } from './helpers';
+
+/** A tiny protobuf writer for building OTLP bodies by hand (field numbers from trace.proto). */
+function varint(n: number | bigint): number[] {
+  let v = BigInt(n);
+  const out: number[] = [];
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) b |= 0x80;
+    out.push(b);
+  } while (v > 0n);
+  return out;
+}
+const field = (no: number, wire: number): number[] => varint((no << 3) | wire);
+const bytes = (no: number, data: Uint8Array | number[]): number[] => [...field(no, 2), ...varint(data.length), ...data];
+const str = (no: number, s: string): number[] => bytes(no, [...Buffer.from(s, 'utf8')]);
+function fixed64(no: number, v: bigint): number[] {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(v);
+  return [...field(no, 1), ...b];
+}
+const kv = (key: string, value: number[]): number[] => bytes(9, [...str(1, key), ...bytes(2, value)]);
+
+function span(traceHex: string, spanHex: string, parentHex: string | null, name: string): number[] {
+  return [
+    ...bytes(1, [...Buffer.from(traceHex, 'hex')]),
+    ...bytes(2, [...Buffer.from(spanHex, 'hex')]),
+    ...(parentHex ? bytes(4, [...Buffer.from(parentHex, 'hex')]) : []),
+    ...str(5, name),
+    ...fixed64(7, 1_700_000_000_000_000_000n),
+    ...fixed64(8, 1_700_000_000_250_000_000n),
+    ...kv('gen_ai.usage.input_tokens', [...field(3, 0), ...varint(11)]),
+    ...kv('llm.flag', [...field(2, 0), 1]),
+    ...kv('note', str(1, 'hi')),
+    ...bytes(15, [...field(3, 0), 2, ...str(2, 'boom')]),
+  ];
+}
+
+function request(...spans: number[][]): Uint8Array {
+  const scope = spans.flatMap((s) => bytes(2, s));
+  return Uint8Array.from(bytes(1, bytes(2, scope)));
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => err instanceof MlflowError && err.errorCode === code && (!pattern || pattern.test(err.message)));
+}
+
+const T = 'a'.repeat(32);
+
+describe('OTLP decoding', () => {
+  it('reads spans, ids, times, typed attributes and status from protobuf', () => {
+    const [s] = decodeOtlpProtobuf(request(span(T, '1'.repeat(16), '2'.repeat(16), 'llm call')));
+    assert.equal(s!.traceIdHex, T);
+    assert.equal(s!.span.name, 'llm call');
+    assert.equal(Buffer.from(s!.span.span_id, 'base64').toString('hex'), '1'.repeat(16));
+    assert.equal(Buffer.from(s!.span.parent_span_id!, 'base64').toString('hex'), '2'.repeat(16));
+    assert.equal(s!.span.start_time_unix_nano, '1700000000000000000');
+    assert.deepEqual(s!.span.attributes, { 'gen_ai.usage.input_tokens': '11', 'llm.flag': 'true', note: '"hi"' });
+    assert.deepEqual(s!.span.status, { code: 'STATUS_CODE_ERROR', message: 'boom' });
+  });
+
+  it('refuses truncated, mistyped or id-less messages with a clear message', () => {
+    const good = request(span(T, '1'.repeat(16), null, 'x'));
+    for (const bad of [good.subarray(0, good.length - 3), Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), Uint8Array.from([0x0b])]) {
+      assert.throws(() => decodeOtlpProtobuf(bad), /not a valid ExportTraceServiceRequest/);
+    }
+    assert.throws(() => decodeOtlpProtobuf(request(span('00'.repeat(16), '1'.repeat(16), null, 'x'))), /valid 16-byte trace id/);
+  });
+
+  it('reads the JSON mapping (hex ids, camelCase, string int64) the same way', () => {
+    const [s] = decodeOtlpJson(
+      Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: T, spanId: '1'.repeat(16), name: 'j', startTimeUnixNano: '5', kind: 1, attributes: [{ key: 'n', value: { intValue: '7' } }] }] }] }] })),
+    );
+    assert.equal(s!.traceIdHex, T);
+    assert.deepEqual(s!.span.attributes, { n: '7' });
+    assert.equal(s!.span.end_time_unix_nano, null);
+  });
+});
+
+describe('trace store', () => {
+  let store: LocalStore;
+  let exp: string;
+  let root: string;
+
+  before(async () => {
+    root = tempRoot();
+    store = await openStore(root);
+    exp = await store.createExperiment('traces');
+  });
+
+  it('builds a trace from OTLP spans: root gives name, state, duration; tokens add up once', async () => {
+    const spans = decodeOtlpProtobuf(request(span(T, '1'.repeat(16), null, 'root'), span(T, '2'.repeat(16), '1'.repeat(16), 'child')));
+    await store.traces.ingest(exp, spans);
+    await store.traces.ingest(exp, spans.slice(1)); // a resent span is not counted twice
+    const info = store.traces.get(`tr-${T}`);
+    assert.equal(info.state, 'ERROR');
+    assert.equal(info.execution_duration, '0.25s');
+    assert.equal(info.tags['mlflow.traceName'], 'root');
+    assert.equal(info.tags['mlflow.trace.spansLocation'], 'TRACKING_STORE');
+    assert.deepEqual(JSON.parse(info.trace_metadata['mlflow.trace.tokenUsage']!), { input_tokens: 22, output_tokens: 0, total_tokens: 22 });
+    assert.equal(store.traces.readSpans(`tr-${T}`).length, 2);
+    assert.deepEqual(store.traces.spanSummaries(`tr-${T}`).map((s) => s.name), ['root', 'child']); // same start: by span id
+  });
+
+  it('searches with the trace filter language and rejects unknown keys', async () => {
+    const page = store.traces.search({ experimentIds: [exp], filter: "span.name = 'child' AND trace.status = 'ERROR'" });
+    assert.equal(page.items.length, 1);
+    assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.name = 'nope'" }).items.length, 0);
+    assert.throws(() => store.traces.search({ experimentIds: [exp], filter: "span.attributes.x = 'y'" }), /span key 'attributes.x'/);
+    assert.throws(() => store.traces.search({ experimentIds: [exp], filter: 'trace.timestamp_ms > abc' }), /Invalid filter|numeric/);
+    assert.throws(() => store.traces.search({ experimentIds: [exp], maxResults: 501 }), /between 1 and 500/);
+  });
+
+  it('keeps assessments: create, override, update, delete brings the overridden one back', async () => {
+    const id = `tr-${T}`;
+    const first = await store.traces.createAssessment(id, { assessment_name: 'ok', source: { source_type: 'HUMAN', source_id: 'me' }, feedback: { value: true } });
+    const second = await store.traces.createAssessment(id, { assessment_name: 'ok', source: { source_type: 'HUMAN' }, feedback: { value: false }, overrides: first.assessment_id });
+    assert.equal(store.traces.getAssessment(id, first.assessment_id).valid, false);
+    const updated = await store.traces.updateAssessment(id, second.assessment_id, { rationale: 'checked' }, ['rationale']);
+    assert.equal(updated.rationale, 'checked');
+    assert.equal(store.traces.search({ experimentIds: [exp], filter: "feedback.ok = 'false'" }).items.length, 1);
+    await store.traces.deleteAssessment(id, second.assessment_id);
+    assert.equal(store.traces.getAssessment(id, first.assessment_id).valid, true);
+    await rejectsWith(store.traces.createAssessment(id, { assessment_name: 'x', source: { source_type: 'CODE' } }), 'INVALID_PARAMETER_VALUE', /exactly one of/);
+  });
+
+  it('refuses a malformed traces.json whole and leaves nothing behind', async () => {
+    const info = await store.traces.start({ traceId: 'tr-' + 'b'.repeat(32), experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: {}, assessments: [] });
+    const dir = info.tags['mlflow.artifactLocation']!.replace('mlflow-artifacts:/', '');
+    await rejectsWith(store.traces.acceptTracesJson(info.trace_id, `${dir}/traces.json`, Buffer.from('{"spans":[{"span_id":"x","name":"a"}]}')), 'INVALID_PARAMETER_VALUE', /start_time_unix_nano/);
+    assert.deepEqual(store.traces.readSpans(info.trace_id), []);
+    assert.equal(store.traces.traceForUpload(`${dir}/traces.json`), info.trace_id);
+    assert.equal(store.traces.traceForUpload(`9/traces/${info.trace_id}/artifacts/traces.json`), undefined);
+  });
+
+  it('replays traces, spans and assessments from the journal after an unclean stop', async () => {
+    await store.close({ checkpoint: false });
+    store = await openStore(root);
+    const info = store.traces.get(`tr-${T}`);
+    assert.equal(info.tags['mlflow.traceName'], 'root');
+    assert.equal(info.assessments.length, 1);
+    assert.equal(store.traces.spanSummaries(`tr-${T}`).length, 2);
+    assert.equal(store.traces.readSpans(`tr-${T}`).length, 2);
+  });
+});

@@ -29,6 +29,27 @@ for name, c in (("logreg-C1", 1.0), ("logreg-C0.1", 0.1)):
         mlflow.log_params({"C": c, "penalty": "l2", "solver": "lbfgs"})
         mlflow.log_metrics({"val_auc": 0.81 if c == 1.0 else 0.79, "train_auc": 0.84})
         mlflow.set_tag("dataset", "churn-2026-11")
+mlflow.set_experiment("support-bot")
+
+@mlflow.trace(span_type="RETRIEVER")
+def lookup(q):
+    return ["faq.md#refunds"]
+
+@mlflow.trace(span_type="LLM")
+def answer(q, docs):
+    mlflow.get_current_active_span().set_attribute("mlflow.chat.tokenUsage", {"input_tokens": 420, "output_tokens": 38, "total_tokens": 458})
+    return "Refunds reach your card within 5 working days."
+
+@mlflow.trace(name="support_turn", span_type="AGENT")
+def turn(q):
+    mlflow.update_current_trace(metadata={"mlflow.trace.session": "ticket-88"})
+    return answer(q, lookup(q))
+
+for q in ("How do refunds work?", "How long do they take?"):
+    turn(q)
+if hasattr(mlflow, "flush_trace_async_logging"):
+    mlflow.flush_trace_async_logging()
+mlflow.set_experiment("baseline-models")
 run = mlflow.start_run(run_name="still-training")
 mlflow.log_metric("val_auc", 0.5)
 import os; os._exit(0)  # leaves it RUNNING, as a live run looks
@@ -204,6 +225,22 @@ async function seededViews(page) {
   await runFrame.locator('.art-file[data-path="importance.csv"] a').click();
   await runFrame.locator('.preview[data-kind="table"]').waitFor({ timeout: 15_000 });
   await shot('08-run-page-webview');
+
+  // Traces: the experiment's traces list, then one trace in the viewer (a view → host action).
+  await row('support-bot').click({ button: 'right' });
+  await clickMenuItem(page, 'Open Traces');
+  await page.mouse.move(1300, 880);
+  const tracesFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+  await tracesFrame.locator('.trace-row').first().waitFor({ timeout: 30_000 });
+  if ((await tracesFrame.locator('.trace-row').count()) !== 2) throw new Error('the traces list does not show the two traces');
+  await shot('09-traces-webview');
+  await tracesFrame.locator('.trace-row .col-request', { hasText: 'How do refunds work?' }).click();
+  const traceFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+  await traceFrame.locator('.span-row .label', { hasText: 'answer' }).click();
+  await traceFrame.locator('#span-facts').waitFor({ timeout: 30_000 });
+  const levels = await traceFrame.locator('.span-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-level')).join(','));
+  if (levels !== '1,2,2') throw new Error(`unexpected span tree levels ${levels}`);
+  await shot('10-trace-viewer-webview');
 }
 
 async function main() {

@@ -35,13 +35,13 @@ function feedbackSummary(r: TraceRow): string {
 
 const COLUMNS: Column[] = [
   { id: 'request', label: 'Request', width: 320, cell: (r) => requestText(r.requestPreview) },
-  { id: 'response', label: 'Response', width: 240, cell: (r) => responseText(r.responsePreview) },
-  { id: 'name', label: 'Name', width: 140, order: 'name', cell: (r) => r.name },
   { id: 'state', label: 'Status', width: 90, order: 'status', cell: (r) => r.state },
-  { id: 'time', label: 'Time', width: 160, order: 'timestamp_ms', cell: (r) => new Date(r.requestTime).toLocaleString() },
   { id: 'latency', label: 'Latency', width: 80, order: 'execution_time_ms', numeric: true, cell: (r) => (r.durationMs === undefined ? '' : r.durationMs < 1000 ? `${r.durationMs} ms` : formatDuration(r.durationMs)) },
   { id: 'tokens', label: 'Tokens', width: 80, order: 'total_tokens', numeric: true, cell: (r) => (r.tokens?.total === undefined ? '' : r.tokens.total.toLocaleString()) },
   { id: 'session', label: 'Session', width: 120, order: 'session_id', cell: (r) => r.sessionId ?? '' },
+  { id: 'time', label: 'Time', width: 160, order: 'timestamp_ms', cell: (r) => new Date(r.requestTime).toLocaleString() },
+  { id: 'name', label: 'Name', width: 140, order: 'name', cell: (r) => r.name },
+  { id: 'response', label: 'Response', width: 240, cell: (r) => responseText(r.responsePreview) },
   { id: 'feedback', label: 'Feedback', width: 160, cell: feedbackSummary },
   { id: 'tags', label: 'Tags', width: 200, cell: (r) => Object.entries(r.tags).map(([k, v]) => `${k}=${v}`).join(', ') },
 ];

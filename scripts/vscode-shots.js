@@ -227,6 +227,8 @@ async function seededViews(page) {
   await shot('08-run-page-webview');
 
   // Traces: the experiment's traces list, then one trace in the viewer (a view → host action).
+  await row('support-bot').click();
+  await page.locator('.monaco-list-row', { hasText: '2 traces' }).first().waitFor({ timeout: 15_000 });
   await row('support-bot').click({ button: 'right' });
   await clickMenuItem(page, 'Open Traces');
   await page.mouse.move(1300, 880);

@@ -68,7 +68,10 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
         experiments.scheduleRootRefresh();
         return;
       }
-      if (change.kind === 'trace') return; // the trace views listen for these themselves
+      if (change.kind === 'trace') {
+        experiments.scheduleTraceRefresh(change.experimentId);
+        return;
+      }
       if (change.created) newRuns.add(change.runId);
       experiments.scheduleExperimentRefresh(change.experimentId);
       documents.runChanged(change.runId);

@@ -266,6 +266,12 @@ export class TrackingClient {
     return this.request('GET', '/runlens/api/trace', { trace_id: traceId });
   }
 
+  /** How many traces an experiment has (Runlens servers only). */
+  async traceCount(experimentId: string): Promise<number> {
+    const res = await this.request<{ count?: number }>('GET', '/runlens/api/trace-count', { experiment_id: experimentId });
+    return res.count ?? 0;
+  }
+
   async traceSessions(experimentIds: string[]): Promise<WireSessionSummary[]> {
     const res = await this.request<{ sessions?: WireSessionSummary[] }>('GET', '/runlens/api/trace-sessions', { experiment_ids: experimentIds });
     return res.sessions ?? [];

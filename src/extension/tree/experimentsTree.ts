@@ -23,6 +23,8 @@ export const DEFAULT_SORT: ExplorerSort = { label: 'Start time (newest first)', 
 
 interface ExperimentRuns {
   runs: WireRun[];
+  /** Undefined when the server cannot count traces (not a Runlens server). */
+  traceCount?: number;
   nextPageToken?: string;
   loading?: Promise<void>;
   error?: string;
@@ -41,6 +43,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   private readonly runsByExperiment = new Map<string, ExperimentRuns>();
   private readonly throttle = new KeyedThrottle();
   private rootError: string | undefined;
+  private rootEmpty = false;
   filter = '';
   sort: ExplorerSort = DEFAULT_SORT;
   showDeleted = false;
@@ -72,6 +75,12 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
       return;
     }
     this.debounce(experimentId, () => void this.reloadExperiment(experimentId));
+  }
+
+  /** A trace was written: update that experiment's Traces count, or leave the welcome view. */
+  scheduleTraceRefresh(experimentId: string): void {
+    if (this.rootEmpty) this.scheduleRootRefresh();
+    else this.scheduleExperimentRefresh(experimentId);
   }
 
   /** The list of experiments changed: re-list them, keeping the runs already loaded. */
@@ -128,7 +137,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
         runs = mergeRuns(runs, page.runs);
         token = page.nextPageToken;
       } while (token && runs.length < target);
-      this.runsByExperiment.set(experimentId, { runs, nextPageToken: token });
+      const traceCount = await client.traceCount(experimentId).catch(() => undefined);
+      this.runsByExperiment.set(experimentId, { runs, nextPageToken: token, ...(traceCount !== undefined ? { traceCount } : {}) });
       this.lastReloadMs = Date.now() - t0;
     } catch (err) {
       this.runsByExperiment.set(experimentId, { runs: [], error: err instanceof Error ? err.message : String(err) });
@@ -162,6 +172,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     const experiments = this.experiments;
     // An empty store (only the Default experiment, no runs) shows the welcome view instead.
     const empty = experiments.length <= 1 && !this.filter && (await this.storeHasNoRuns(experiments));
+    this.rootEmpty = empty;
     await vscode.commands.executeCommand('setContext', 'runlens.storeEmpty', empty);
     this.refreshedEmitter.fire(undefined);
     return empty ? [] : experiments;
@@ -170,7 +181,10 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   private async storeHasNoRuns(experiments: ExperimentNode[]): Promise<boolean> {
     if (experiments.length === 0) return true;
     const page = await this.service.client.searchRuns({ experimentIds: experiments.map((e) => e.experiment.experiment_id), maxResults: 1, viewType: 'ALL' });
-    return page.runs.length === 0;
+    if (page.runs.length > 0) return false;
+    // Traces alone (an LLM app with no training runs) are not an empty store either.
+    const traces = await Promise.all(experiments.map((e) => this.service.client.traceCount(e.experiment.experiment_id).catch(() => 0)));
+    return traces.every((n) => n === 0);
   }
 
   private async experimentChildren(node: ExperimentNode): Promise<ExplorerNode[]> {
@@ -185,9 +199,10 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
       state = this.runsByExperiment.get(id)!;
     }
     if (state.error) return [{ type: 'message', message: state.error, parent: node, isError: true }];
-    if (state.runs.length === 0) return [{ type: 'message', message: this.filter ? 'No runs match the filter' : 'No runs yet', parent: node }];
+    const traces: ExplorerNode[] = state.traceCount ? [{ type: 'traces', parent: node, count: state.traceCount }] : [];
+    if (state.runs.length === 0) return traces.length && !this.filter ? traces : [...traces, { type: 'message', message: this.filter ? 'No runs match the filter' : 'No runs yet', parent: node }];
     const forest = buildRunForest(state.runs);
-    const items: ExplorerNode[] = forest.roots.map((run) => ({ type: 'run', run, parent: node, loadedChildren: forest.childrenOf.get(run.info.run_id) ?? [] }));
+    const items: ExplorerNode[] = [...traces, ...forest.roots.map((run): RunNode => ({ type: 'run', run, parent: node, loadedChildren: forest.childrenOf.get(run.info.run_id) ?? [] }))];
     if (state.nextPageToken) items.push({ type: 'loadMore', parent: node, shown: state.runs.length } satisfies LoadMoreNode);
     return items;
   }
@@ -237,6 +252,17 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
         item.id = `loadMore:${node.parent.experiment.experiment_id}`;
         item.iconPath = new vscode.ThemeIcon('ellipsis');
         item.command = { command: 'runlens.loadMoreRuns', title: 'Load More Runs', arguments: [node] };
+        return item;
+      }
+      case 'traces': {
+        const id = node.parent.experiment.experiment_id;
+        const item = new vscode.TreeItem('Traces');
+        item.id = `traces:${id}`;
+        item.description = `${node.count.toLocaleString()} trace${node.count === 1 ? '' : 's'}`;
+        item.iconPath = new vscode.ThemeIcon('pulse');
+        item.tooltip = 'Open the traces and sessions of this experiment';
+        item.contextValue = 'runlens.traces';
+        item.command = { command: 'runlens.openTraces', title: 'Open Traces', arguments: [node.parent] };
         return item;
       }
       case 'message': {

@@ -27,7 +27,14 @@ export interface MessageNode {
   isError?: boolean;
 }
 
-export type ExplorerNode = ExperimentNode | RunNode | LoadMoreNode | MessageNode;
+/** The experiment's traces (opens the traces view); shown when it has any. */
+export interface TracesNode {
+  type: 'traces';
+  parent: ExperimentNode;
+  count: number;
+}
+
+export type ExplorerNode = ExperimentNode | RunNode | LoadMoreNode | MessageNode | TracesNode;
 
 export function isRunNode(n: unknown): n is RunNode {
   return typeof n === 'object' && n !== null && (n as RunNode).type === 'run';

@@ -127,6 +127,12 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
     return { trace_info: traces.get(traceId), spans: traces.readSpans(traceId) };
   });
 
+  router.plain('GET', '/runlens/api/trace-count', async ({ fields }) => {
+    const id = fields.requiredString('experiment_id');
+    if (!/^\d+$/.test(id)) throw invalidParameter(`Invalid experiment ID '${id}'.`);
+    return { count: traces.count([id], fields.string('filter') || undefined) };
+  });
+
   router.plain('GET', '/runlens/api/trace-sessions', async ({ fields }) => {
     const ids = fields.strings('experiment_ids').flatMap((s) => s.split(',')).filter(Boolean);
     if (ids.length === 0) throw missingParameter('experiment_ids');

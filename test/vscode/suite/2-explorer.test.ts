@@ -137,4 +137,34 @@ describe('experiment explorer', () => {
       ['Version 1', 'Production'],
     ]);
   });
+
+  it('shows an experiment\'s traces in the tree, live, and opens them in the traces view', async () => {
+    const api = await runlens();
+    const base = api.service.client.baseUrl;
+    const expId = await api.service.client.createExperiment('llm-app');
+    const snapshotWith = (count: string) =>
+      waitFor(`a Traces node with ${count}`, async () => {
+        const snap = await treeSnapshot(api);
+        const node = snap.find((s) => s.node.type === 'traces' && s.node.parent.experiment.experiment_id === expId);
+        return node && api.experiments.getTreeItem(node.node).description === count ? node : undefined;
+      }, 30_000, 200);
+    const send = async (traceHex: string): Promise<void> => {
+      const start = BigInt(Date.now()) * 1_000_000n;
+      const body = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: traceHex, spanId: '1'.repeat(16), name: 'chat', startTimeUnixNano: String(start), endTimeUnixNano: String(start + 5_000_000n), status: { code: 1 } }] }] }] };
+      const res = await fetch(`${base}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'x-mlflow-experiment-id': expId }, body: JSON.stringify(body) });
+      assert.equal(res.status, 200);
+    };
+    await send('c'.repeat(32));
+    const node = await snapshotWith('1 trace');
+    assert.equal(node.depth, 1);
+    await send('d'.repeat(32)); // arrives while the tree is shown: the count follows
+    await snapshotWith('2 traces');
+    const item = api.experiments.getTreeItem(node.node);
+    assert.equal(item.command?.command, 'runlens.openTraces');
+    await vscode.commands.executeCommand(item.command!.command, ...(item.command!.arguments ?? []));
+    const tab = await waitFor('the traces view tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Traces: llm-app'), 10_000);
+    assert.ok(tab.input instanceof vscode.TabInputWebview);
+    assert.match((tab.input as vscode.TabInputWebview).viewType, /runlens\.traces$/);
+    await vscode.window.tabGroups.close(tab);
+  });
 });

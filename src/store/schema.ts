@@ -171,6 +171,11 @@ CREATE TABLE IF NOT EXISTS trace_spans (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS trace_spans_by_name ON trace_spans (name, trace);
 CREATE INDEX IF NOT EXISTS trace_spans_by_type ON trace_spans (type, trace);
+CREATE TABLE IF NOT EXISTS trace_span_attrs (
+  trace INTEGER NOT NULL, span_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (trace, span_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_span_attrs_by_key_value ON trace_span_attrs (key, value, trace);
 CREATE TABLE IF NOT EXISTS assessments (
   assessment_id TEXT PRIMARY KEY,
   trace INTEGER NOT NULL,

@@ -72,6 +72,8 @@ def test_rag_trace_keeps_nested_spans_inputs_outputs_and_attributes(mlflow, exp_
     assert spans["generate"].get_attribute("temperature") == 0.1
     assert spans["rerank"].outputs == {"kept": 1}
     assert trace.info.experiment_id == mlflow.get_experiment_by_name(exp_name).experiment_id
+    by_attr = _search(mlflow, trace.info.experiment_id, filter_string="span.attributes.model = 'tiny-llm' AND span.type = 'RERANKER'", return_type="list")
+    assert [t.info.trace_id for t in by_attr] == [trace.info.trace_id]
     # Trace info alone (no spans) reads back through GetTraceInfoV3 too.
     info = mlflow.MlflowClient().get_trace_info(trace.info.trace_id) if hasattr(mlflow.MlflowClient(), "get_trace_info") else trace.info
     assert info.trace_id == trace.info.trace_id

@@ -111,7 +111,11 @@ describe('trace store', () => {
     const page = store.traces.search({ experimentIds: [exp], filter: "span.name = 'child' AND trace.status = 'ERROR'" });
     assert.equal(page.items.length, 1);
     assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.name = 'nope'" }).items.length, 0);
-    assert.throws(() => store.traces.search({ experimentIds: [exp], filter: "span.attributes.x = 'y'" }), /span key 'attributes.x'/);
+    assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'hi' AND span.attributes.llm.flag = 'true'" }).items.length, 1);
+    assert.equal(store.traces.search({ experimentIds: [exp], filter: 'span.attributes.gen_ai.usage.input_tokens = 11' }).items.length, 1);
+    assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'nope'" }).items.length, 0);
+    assert.deepEqual(store.traces.spanSummaries(`tr-${T}`)[0]!.attributes.sort(), [['gen_ai.usage.input_tokens', '11'], ['llm.flag', 'true'], ['note', 'hi']]);
+    assert.throws(() => store.traces.search({ experimentIds: [exp], filter: "span.content LIKE '%x%'" }), /span key 'content'/);
     assert.throws(() => store.traces.search({ experimentIds: [exp], filter: 'trace.timestamp_ms > abc' }), /Invalid filter|numeric/);
     assert.throws(() => store.traces.search({ experimentIds: [exp], maxResults: 501 }), /between 1 and 500/);
   });

@@ -64,6 +64,22 @@ export function checkSpanDict(value: unknown, index: number): SpanDict {
   };
 }
 
+/** Longest attribute value kept in the span index; longer ones are payload, not filter keys. */
+export const MAX_INDEXED_ATTRIBUTE_CHARS = 500;
+const UNINDEXED = new Set<string>([SpanKeys.requestId, SpanKeys.type, SpanKeys.inputs, SpanKeys.outputs, SpanKeys.chatMessages]);
+
+/** Scalar attributes short enough to index, as the text a filter compares against. */
+function indexedAttributes(attributes: Record<string, unknown>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const key of Object.keys(attributes)) {
+    if (UNINDEXED.has(key) || key.length > 250) continue;
+    const v = attributeValue(attributes, key);
+    const text = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+    if (text !== undefined && text.length <= MAX_INDEXED_ATTRIBUTE_CHARS) out.push([key, text]);
+  }
+  return out;
+}
+
 export function summarizeSpan(span: SpanDict): SpanSummary {
   const type = attributeValue(span.attributes, SpanKeys.type);
   return {
@@ -74,6 +90,7 @@ export function summarizeSpan(span: SpanDict): SpanSummary {
     status: statusOf(span.status?.code),
     startUs: nsToUs(span.start_time_unix_nano) ?? 0,
     endUs: nsToUs(span.end_time_unix_nano),
+    attributes: indexedAttributes(span.attributes),
   };
 }
 

@@ -8,8 +8,8 @@ import type { SqlDb } from '../sqlite';
 import { parseTokenUsage } from './spanCodec';
 import { TraceKeys, type Assessment, type TraceState } from './traceTypes';
 
-/** [spanId, parentId, name, type, status, startUs, endUs] */
-export type JournalSpan = [string, string | null, string, string, string, number, number | null];
+/** [spanId, parentId, name, type, status, startUs, endUs, indexed attributes] */
+export type JournalSpan = [string, string | null, string, string, string, number, number | null, [string, string][]?];
 
 export type TraceOp =
   | {
@@ -115,7 +115,7 @@ function upsert(db: SqlDb, op: Extract<TraceOp, { t: 'tr.upsert' }>): void {
 }
 
 function putSpans(db: SqlDb, trace: number, spans: JournalSpan[]): void {
-  for (const [spanId, parentId, name, type, status, startUs, endUs] of spans) {
+  for (const [spanId, parentId, name, type, status, startUs, endUs, attributes] of spans) {
     db.run('INSERT OR REPLACE INTO trace_spans (trace, span_id, parent_id, name, type, status, start_us, end_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
       trace,
       spanId,
@@ -126,6 +126,10 @@ function putSpans(db: SqlDb, trace: number, spans: JournalSpan[]): void {
       startUs,
       endUs,
     ]);
+    if (attributes?.length) {
+      db.run('DELETE FROM trace_span_attrs WHERE trace = ? AND span_id = ?', [trace, spanId]);
+      for (const [k, v] of attributes) db.run('INSERT OR REPLACE INTO trace_span_attrs (trace, span_id, key, value) VALUES (?, ?, ?, ?)', [trace, spanId, k, v]);
+    }
   }
   db.run('UPDATE traces SET span_count = (SELECT count(*) FROM trace_spans WHERE trace = ?) WHERE id = ?', [trace, trace]);
 }
@@ -150,7 +154,7 @@ export function applyTraceOp(db: SqlDb, op: TraceOp): void {
       for (const id of op.ids) {
         const trace = db.value('SELECT id FROM traces WHERE trace_id = ?', [id]);
         if (trace === undefined) continue;
-        for (const table of ['trace_tags', 'trace_metadata', 'trace_runs', 'trace_spans', 'assessments']) {
+        for (const table of ['trace_tags', 'trace_metadata', 'trace_runs', 'trace_spans', 'trace_span_attrs', 'assessments']) {
           db.run(`DELETE FROM ${table} WHERE trace = ?`, [trace]);
         }
         db.run('DELETE FROM traces WHERE id = ?', [trace]);

@@ -124,10 +124,16 @@ function clauseSql(c: Clause, params: Params): string {
     return `EXISTS (SELECT 1 FROM ${table} kv WHERE kv.trace = t.id AND kv.key = ? AND ${compareSql('kv.value', c.comparator, c.value.value, params)})`;
   }
   if (entity === 'span') {
+    if (key.startsWith('attributes.') && key.length > 'attributes.'.length) {
+      checkOp(c, STRING_IN_OPS, `span.${key}`);
+      const value = c.value.kind === 'number' ? c.value.text : c.value.value;
+      params.push(key.slice('attributes.'.length));
+      return `EXISTS (SELECT 1 FROM trace_span_attrs sa WHERE sa.trace = t.id AND sa.key = ? AND ${compareSql('sa.value', c.comparator, value, params)})`;
+    }
     const column = SPAN_COLUMNS[key];
     if (!column) {
       throw invalidParameter(
-        `Invalid span key '${key}' in trace search: Runlens filters on span.name, span.type, span.status and span.span_id (span attributes and content are not indexed).`,
+        `Invalid span key '${key}' in trace search: Runlens filters on span.name, span.type, span.status, span.span_id and span.attributes.<key> (scalar values up to 500 characters); span content is not indexed.`,
       );
     }
     checkOp(c, STRING_IN_OPS, `span.${key}`);

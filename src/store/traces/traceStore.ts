@@ -120,7 +120,7 @@ function previewOf(value: unknown): string | undefined {
 }
 
 function journalSpan(s: SpanSummary): JournalSpan {
-  return [s.spanId, s.parentId, s.name, s.type, s.status, s.startUs, s.endUs];
+  return [s.spanId, s.parentId, s.name, s.type, s.status, s.startUs, s.endUs, s.attributes];
 }
 
 function inList(n: number): string {
@@ -560,12 +560,18 @@ export class Traces {
   /** The span index of a trace, in start order (cheap: no payload is read). */
   spanSummaries(traceId: string): SpanSummary[] {
     const row = this.row(traceId);
+    const attrs = new Map<string, [string, string][]>();
+    for (const a of this.core.db.all<{ span_id: string; key: string; value: string }>('SELECT span_id, key, value FROM trace_span_attrs WHERE trace = ?', [row.id])) {
+      const list = attrs.get(a.span_id) ?? [];
+      list.push([a.key, a.value]);
+      attrs.set(a.span_id, list);
+    }
     return this.core.db
       .all<{ span_id: string; parent_id: string | null; name: string; type: string; status: SpanSummary['status']; start_us: number; end_us: number | null }>(
         'SELECT span_id, parent_id, name, type, status, start_us, end_us FROM trace_spans WHERE trace = ? ORDER BY start_us, span_id',
         [row.id],
       )
-      .map((r) => ({ spanId: r.span_id, parentId: r.parent_id, name: r.name, type: r.type, status: r.status, startUs: r.start_us, endUs: r.end_us }));
+      .map((r) => ({ spanId: r.span_id, parentId: r.parent_id, name: r.name, type: r.type, status: r.status, startUs: r.start_us, endUs: r.end_us, attributes: attrs.get(r.span_id) ?? [] }));
   }
 
   /** Whether the client should read this trace's spans from traces.json or from the server. */

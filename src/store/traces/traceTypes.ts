@@ -97,6 +97,8 @@ export interface SpanSummary {
   /** Microseconds since the epoch (ns do not fit a double). */
   startUs: number;
   endUs: number | null;
+  /** Short scalar attributes (decoded), for `span.attributes.<key>` filters. */
+  attributes: [key: string, value: string][];
 }
 
 export interface TokenUsage {

@@ -104,6 +104,7 @@ function browserTransport(): Transport {
         openRun: `/runlens/ui/run?run=${ids}`,
         openArtifact: `/runlens/ui/run?run=${ids}&artifact=${encodeURIComponent(path ?? '')}`,
         openTrace: `/runlens/ui/trace?trace=${encodeURIComponent(traceId ?? '')}`,
+        openRunTraces: `/runlens/ui/traces?run=${ids}`,
       };
       window.open(`${pages[action]}&theme=${theme}`, '_blank', 'noopener');
     },

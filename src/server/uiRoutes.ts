@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlflowError } from '../store/errors';
 import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
+import { runTracesFilter } from '../ui/protocol';
 import type { TrackingStore } from '../store/trackingStore';
 import type { Router } from './router';
 
@@ -24,14 +25,21 @@ const PAGES: Record<string, string> = {
 const THEMES = new Set(['dark', 'light', 'hc']);
 
 /** A page's initial state from its query string (the page's own URL state may refine it). */
-function pageState(page: string, param: (name: string) => string | undefined, list: (name: string) => string[]): object {
+async function pageState(page: string, param: (name: string) => string | undefined, list: (name: string) => string[], store: TrackingStore): Promise<object> {
   switch (page) {
     case 'runs':
       return { experimentIds: list('experiments') };
     case 'run':
       return { runId: param('run') ?? '', artifact: param('artifact') ?? '' };
-    case 'traces':
+    case 'traces': {
+      const runId = param('run');
+      if (runId) {
+        // One run's traces: its experiment, filtered by the run.
+        const run = await store.getRun(runId);
+        return { experimentIds: [run.info.experiment_id], filter: runTracesFilter(runId) };
+      }
       return { experimentIds: list('experiments'), ...(param('tab') === 'sessions' ? { tab: 'sessions' } : {}), ...(param('session') ? { session: param('session') } : {}) };
+    }
     case 'trace':
       return { traceId: param('trace') ?? '', ...(param('span') ? { span: param('span') } : {}) };
     default:
@@ -75,7 +83,7 @@ export function registerUiRoutes(router: Router, assetsDir: string, store: Track
       title,
       scriptUri: `/runlens/ui/assets/${page}.js`,
       styleUris: ['/runlens/ui/assets/browser-themes.css', '/runlens/ui/assets/webview.css'],
-      state: pageState(page, fields.string.bind(fields), list),
+      state: await pageState(page, fields.string.bind(fields), list, store),
       bodyClass: `theme-${THEMES.has(theme) ? theme : 'dark'}`,
     });
     return {

@@ -185,6 +185,7 @@ export interface UiCalls {
   searchTraces: [{ experimentIds: string[]; filter: string; orderBy: string[]; pageToken?: string; maxResults: number }, TracePage];
   traceSessions: [{ experimentIds: string[] }, SessionRow[]];
   traceDetail: [{ traceId: string }, TraceDetail];
+  traceCount: [{ experimentIds: string[]; filter: string }, number];
   logFeedback: [{ traceId: string; spanId?: string; name: string; value: FeedbackValue; rationale?: string }, AssessmentView];
 }
 
@@ -196,10 +197,10 @@ export type UiResult<K extends UiRequestKind> = UiCalls[K][1];
 export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string } | { kind: 'traceChanged'; traceId: string; experimentId: string };
 
 /** Actions a view asks the editor for (in a browser they navigate or do nothing). */
-export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace';
-export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace'];
+export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace' | 'openRunTraces';
+export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace', 'openRunTraces'];
 
-/** `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace. */
+/** `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace; openRunTraces lists runIds[0]'s traces. */
 export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
 
@@ -250,6 +251,11 @@ export interface ChartsState {
   axis?: 'step' | 'wall' | 'relative';
   smoothing?: number;
   logScale?: boolean;
+}
+
+/** The trace filter for one run's traces (source run or linked with link-to-run). */
+export function runTracesFilter(runId: string): string {
+  return `run_id = '${runId.replace(/'/g, "''")}'`;
 }
 
 export function isToHost(m: unknown): m is ToHost {

@@ -104,6 +104,11 @@ export class UiBackend {
           spans: t.spans.map(toSpanView),
         } as UiResult<K>;
       }
+      case 'traceCount': {
+        const r = request as UiRequest<'traceCount'>;
+        const counts = await Promise.all(r.experimentIds.map((id) => this.client.traceCount(String(id), String(r.filter ?? ''))));
+        return counts.reduce((a, b) => a + b, 0) as UiResult<K>;
+      }
       case 'logFeedback': {
         const r = request as UiRequest<'logFeedback'>;
         if (!['boolean', 'number', 'string'].includes(typeof r.value)) throw new Error('Feedback must be a boolean, a number or text.');

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { report, seededServer, SHOTS, type SeededServer } from '../support/browserTests';
+import { post, report, seededServer, SHOTS, type SeededServer } from '../support/browserTests';
 
 const SEED = `
 import mlflow
@@ -189,6 +189,25 @@ describe('traces list, sessions and trace viewer in a browser (runlens serve + c
     assert.match(await page.locator('.turn').first().locator('.turn-meta').innerText(), /Turn 1 · .* · \d+(\.\d+)? ?(ms|s) · 876 tokens/);
     assert.match(await page.locator('.turn .bubble.assistant .text').first().innerText(), /open 12-22h/);
     await page.screenshot({ path: path.join(SHOTS, 'trace-session.png') });
+    await page.close();
+  });
+
+  it('links a run to its traces: the run page counts them and opens the filtered traces list', async () => {
+    const run = (await post(base, '/api/2.0/mlflow/runs/create', { experiment_id: exp, run_name: 'eval-run' })) as { run: { info: { run_id: string } } };
+    const runId = run.run.info.run_id;
+    await post(base, '/api/2.0/mlflow/traces/link-to-run', { trace_ids: [traceId], run_id: runId });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${base}/runlens/ui/run?run=${runId}&theme=dark`);
+    const link = page.locator('#run-traces');
+    await link.waitFor({ timeout: 30_000 });
+    assert.equal(await link.innerText(), '1 trace ›');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), link.click()]);
+    await popup.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await popup.waitForSelector('.trace-row');
+    assert.equal(await popup.locator('.trace-row').count(), 1);
+    assert.equal(await popup.locator('.trace-row').getAttribute('data-trace'), traceId);
+    assert.equal(await popup.locator('#filter').evaluate((f) => (f as HTMLElement & { value: string }).value), `run_id = '${runId}'`);
+    await popup.close();
     await page.close();
   });
 

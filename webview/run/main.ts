@@ -4,7 +4,7 @@
  * browser with previews and "Open in Editor". Live while the run logs.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { ArtifactEntry, RunDetail, RunPageState } from '../../src/ui/protocol';
+import { runTracesFilter, type ArtifactEntry, type RunDetail, type RunPageState } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { formatDuration, formatValue, rowDurationMs } from '../format';
 import { createTransport } from '../transport';
@@ -155,6 +155,18 @@ function render(): void {
   const status = el('span', { class: `status status-${d.status.toLowerCase()}` }, d.status + (d.deleted ? ' (deleted)' : ''));
   const header = el('header');
   header.append(el('h1', {}, d.name), status);
+  void transport
+    .call({ kind: 'traceCount', experimentIds: [d.experimentId], filter: runTracesFilter(d.runId) })
+    .then((n) => {
+      if (n === 0) return;
+      const link = el('a', { href: '#', class: 'run-link', id: 'run-traces' }, `${n.toLocaleString()} trace${n === 1 ? '' : 's'} ›`);
+      link.addEventListener('click', (e) => {
+        e.preventDefault();
+        transport.action('openRunTraces', [d.runId]);
+      });
+      header.append(link);
+    })
+    .catch(() => undefined); // servers without trace counts: no link
   const overview: [string, string | Node][] = [
     ['Run ID', d.runId],
     ['Experiment', d.experimentName],

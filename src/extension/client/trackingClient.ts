@@ -267,8 +267,8 @@ export class TrackingClient {
   }
 
   /** How many traces an experiment has (Runlens servers only). */
-  async traceCount(experimentId: string): Promise<number> {
-    const res = await this.request<{ count?: number }>('GET', '/runlens/api/trace-count', { experiment_id: experimentId });
+  async traceCount(experimentId: string, filter?: string): Promise<number> {
+    const res = await this.request<{ count?: number }>('GET', '/runlens/api/trace-count', { experiment_id: experimentId, filter: filter || undefined });
     return res.count ?? 0;
   }
 

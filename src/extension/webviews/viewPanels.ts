@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../store/logger';
 import { renderPage } from '../../ui/pageHtml';
-import { isToHost, type ToHost, type ToView } from '../../ui/protocol';
+import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
 import { artifactPathProblem, proxyPath } from '../client/artifactPaths';
@@ -96,6 +96,7 @@ export class ViewPanels {
 
   private async act(message: Extract<ToHost, { type: 'action' }>): Promise<void> {
     if (message.action === 'openArtifact') return this.openArtifact(message.runIds[0] ?? '', message.path ?? '');
+    if (message.action === 'openRunTraces') return this.openRunTraces(message.runIds[0] ?? '');
     if (message.action === 'openTrace') {
       if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`);
       return;
@@ -103,6 +104,17 @@ export class ViewPanels {
     const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.showRunPage', compare: 'runlens.compareRuns' } as const;
     const arg = message.action === 'openRun' ? message.runIds[0] : message.runIds;
     await vscode.commands.executeCommand(commands[message.action], arg);
+  }
+
+  /** The traces view filtered to one run's traces (an evaluation run's rows, a training run's calls). */
+  private async openRunTraces(runId: string): Promise<void> {
+    try {
+      await this.service.ready();
+      const run = await this.service.client.getRun(runId);
+      this.show('traces', { experimentIds: [run.info.experiment_id], filter: runTracesFilter(runId) }, `Traces: ${run.info.run_name || runId.slice(0, 8)}`);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Runlens: could not open the traces of run ${runId}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** Opens an artifact in an editor: the file itself when this window can see the store, else a copy. */

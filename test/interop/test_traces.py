@@ -79,6 +79,33 @@ def test_rag_trace_keeps_nested_spans_inputs_outputs_and_attributes(mlflow, exp_
     assert info.trace_id == trace.info.trace_id
 
 
+def test_a_running_trace_shows_its_finished_spans_before_it_ends(mlflow, server, exp_name):
+    mlflow.set_experiment(exp_name)
+    seen = {}
+
+    @mlflow.trace(span_type="TOOL")
+    def step(i):
+        return i
+
+    @mlflow.trace(span_type="AGENT")
+    def long_agent():
+        step(1)
+        step(2)
+        _flush(mlflow)
+        trace_id = mlflow.get_active_trace_id()
+        with urllib.request.urlopen(f"{server.url}/runlens/api/trace?trace_id={trace_id}", timeout=30) as r:
+            live = json.loads(r.read())
+        seen["state"] = live["trace_info"]["state"]
+        seen["spans"] = [s["name"] for s in live["spans"]]
+        return "done"
+
+    long_agent()
+    assert seen == {"state": "IN_PROGRESS", "spans": ["step", "step"]}
+    trace = _last_trace(mlflow)
+    assert trace.info.state == "OK"
+    assert [s.name for s in trace.data.spans] == ["long_agent", "step", "step"]
+
+
 def test_a_span_that_raises_marks_span_and_trace_as_error_with_the_exception(mlflow, exp_name):
     mlflow.set_experiment(exp_name)
 

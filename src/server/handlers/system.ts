@@ -3,9 +3,10 @@ import type { Router } from '../router';
 
 /**
  * The MLflow server version we report. The client gates OTLP span export on >= 3.4
- * (shared/reference/mlflow-compat.md §7), so this stays below that until /v1/traces exists.
+ * (shared/reference/mlflow-compat.md §7): with /v1/traces served, it sends each span as it ends,
+ * so traces show up (and grow) while they run instead of only once they finish.
  */
-export const COMPAT_MLFLOW_VERSION = '3.3.2';
+export const COMPAT_MLFLOW_VERSION = '3.6.0';
 
 export function registerSystemRoutes(router: Router): void {
   router.plain('GET', '/health', async () => ({ raw: true, status: 200, contentType: 'text/plain; charset=utf-8', body: 'OK' }));

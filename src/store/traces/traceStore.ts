@@ -602,6 +602,14 @@ export class Traces {
         }
       }
     }
-    return [...byId.values()];
+    // Start order, as MLflow's SQL store returns spans (OTLP delivers children before parents).
+    const start = (s: SpanDict): bigint => {
+      const v = s.start_time_unix_nano;
+      return typeof v === 'number' ? BigInt(Math.round(v)) : /^\d+$/.test(v) ? BigInt(v) : 0n;
+    };
+    return [...byId.values()].sort((a, b) => {
+      const d = start(a) - start(b);
+      return d < 0n ? -1 : d > 0n ? 1 : 0;
+    });
   }
 }

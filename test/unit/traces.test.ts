@@ -142,6 +142,14 @@ describe('trace store', () => {
     assert.equal(store.traces.traceForUpload(`9/traces/${info.trace_id}/artifacts/traces.json`), undefined);
   });
 
+  it('keeps the server-owned location tags out of clients\' reach, so deleting a trace removes only its folder', async () => {
+    const id = `tr-${T}`;
+    await rejectsWith(store.traces.setTag(id, 'mlflow.artifactLocation', `mlflow-artifacts:/${exp}`), 'INVALID_PARAMETER_VALUE', /set by the server/);
+    await rejectsWith(store.traces.deleteTag(id, 'mlflow.trace.spansLocation'), 'INVALID_PARAMETER_VALUE', /set by the server/);
+    const info = await store.traces.start({ traceId: id, experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: { 'mlflow.artifactLocation': 'mlflow-artifacts:/0' }, assessments: [] });
+    assert.equal(info.tags['mlflow.artifactLocation'], `mlflow-artifacts:/${exp}/traces/${id}/artifacts`);
+  });
+
   it('replays traces, spans and assessments from the journal after an unclean stop', async () => {
     await store.close({ checkpoint: false });
     store = await openStore(root);

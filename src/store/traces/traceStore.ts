@@ -32,6 +32,8 @@ export const OTLP_SPANS_FILE = 'spans.jsonl';
 export const SPANS_IN_TRACKING_STORE = 'TRACKING_STORE';
 
 const TRACE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Tags the server owns: where a trace's files live decides what deleting it removes. */
+const SERVER_TAGS = new Set<string>([TraceKeys.artifactLocation, TraceKeys.spansLocation]);
 
 export interface StartTraceRequest {
   traceId: string;
@@ -215,6 +217,7 @@ export class Traces {
     const exp = existing ? { id: existing.experiment_id, location: '' } : this.activeExperiment(req.experimentId);
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.tags)) {
+      if (SERVER_TAGS.has(k)) continue;
       validateLength('trace tag key', k, MAX_ENTITY_KEY_LENGTH);
       tags[k] = truncate(v, MAX_TAG_VAL_LENGTH)!;
     }
@@ -321,24 +324,34 @@ export class Traces {
       rows = this.core.db.all(sql, params);
     }
     if (rows.length === 0) return 0;
-    const dirs = rows.map((r) => this.payloadDir(r.id));
+    // Only a trace's own folder is ever removed, whatever its location tag says.
+    const dirs = rows.map((r) => {
+      const dir = this.payloadDir(r.id);
+      return dir !== undefined && dir.endsWith(`/traces/${r.trace_id}/artifacts`) ? dir.slice(0, -'/artifacts'.length) : undefined;
+    });
     await this.write({ t: 'tr.delete', ids: rows.map((r) => r.trace_id) }, rows[0]!.trace_id, exp.id);
     for (const dir of dirs) {
       // The rows are gone for good; a payload left behind by a crash here is only disk space.
-      if (dir !== undefined) fs.rmSync(this.artifacts.localPath(dir.replace(/\/artifacts$/, '')), { recursive: true, force: true });
+      if (dir !== undefined) fs.rmSync(this.artifacts.localPath(dir), { recursive: true, force: true });
     }
     return rows.length;
+  }
+
+  private checkUserTag(key: string): void {
+    if (SERVER_TAGS.has(key)) throw invalidParameter(`Trace tag '${key}' is set by the server and cannot be changed.`);
   }
 
   async setTag(traceId: string, key: string, value: string): Promise<void> {
     const row = this.row(traceId);
     if (key === '') throw invalidParameter("Missing value for required parameter 'key'.");
+    this.checkUserTag(key);
     validateLength('trace tag key', key, MAX_ENTITY_KEY_LENGTH);
     await this.write({ t: 'tr.setTag', id: traceId, key, value: truncate(value, MAX_TAG_VAL_LENGTH)! }, traceId, row.experiment_id);
   }
 
   async deleteTag(traceId: string, key: string): Promise<void> {
     const row = this.row(traceId);
+    this.checkUserTag(key);
     if (this.tag(row.id, key) === undefined) throw doesNotExist(`No trace tag with key '${key}' for trace with ID '${traceId}'`);
     await this.write({ t: 'tr.deleteTag', id: traceId, key }, traceId, row.experiment_id);
   }

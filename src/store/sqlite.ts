@@ -6,6 +6,11 @@ import initSqlJs, { type Database, type SqlJsStatic, type SqlValue, type Stateme
 export type Row = Record<string, SqlValue>;
 export type Params = SqlValue[];
 
+/** `?, ?, ?` for an `IN (...)` list of `n` bound values. */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
 let sqlJs: Promise<SqlJsStatic> | undefined;
 
 /** Loads the sql.js WASM once per process; the bundled CLI ships the .wasm beside itself. */

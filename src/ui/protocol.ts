@@ -3,7 +3,7 @@
  * (postMessage); in a browser served by `runlens serve` the same requests are answered in the
  * page by UiBackend over HTTP. Views never touch the store or the network themselves.
  */
-import type { WireRunStatus } from '../extension/client/wireTypes';
+import type { WireRunStatus, WireSessionSummary } from '../extension/client/wireTypes';
 
 export type Axis = 'step' | 'timestamp';
 
@@ -159,15 +159,8 @@ export interface TraceDetail {
   spans: SpanView[];
 }
 
-export interface SessionRow {
-  sessionId: string;
-  traces: number;
-  firstTime: number;
-  lastTime: number;
-  totalTokens: number;
-  errors: number;
-  userId?: string;
-}
+/** One session of the Sessions tab: the server's summary as it is. */
+export type SessionRow = WireSessionSummary;
 
 export type FeedbackValue = boolean | number | string;
 
@@ -253,9 +246,14 @@ export interface ChartsState {
   logScale?: boolean;
 }
 
+/** A string literal for the MLflow filter language (a quote inside is doubled). */
+export function filterString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
 /** The trace filter for one run's traces (source run or linked with link-to-run). */
 export function runTracesFilter(runId: string): string {
-  return `run_id = '${runId.replace(/'/g, "''")}'`;
+  return `run_id = ${filterString(runId)}`;
 }
 
 export function isToHost(m: unknown): m is ToHost {

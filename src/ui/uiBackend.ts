@@ -91,10 +91,8 @@ export class UiBackend {
         });
         return { rows: page.traces.map(toTraceRow), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) } as UiResult<K>;
       }
-      case 'traceSessions': {
-        const sessions = await this.client.traceSessions((request as UiRequest<'traceSessions'>).experimentIds.map(String));
-        return sessions.map((s) => ({ ...s, userId: s.userId ?? undefined })) as UiResult<K>;
-      }
+      case 'traceSessions':
+        return (await this.client.traceSessions((request as UiRequest<'traceSessions'>).experimentIds.map(String))) as UiResult<K>;
       case 'traceDetail': {
         const t = await this.client.getTraceWithSpans(String((request as UiRequest<'traceDetail'>).traceId));
         return {

@@ -141,7 +141,8 @@ function assessmentChip(a: AssessmentView): HTMLElement {
 
 function renderFeedback(d: TraceDetail): void {
   const list = el('div', { class: 'assessments', id: 'trace-assessments' });
-  const own = d.row.assessments.filter((a) => !a.spanId || a.spanId === d.spans.find((s) => s.parentId === null)?.spanId);
+  const rootId = d.spans.find((s) => s.parentId === null)?.spanId;
+  const own = d.row.assessments.filter((a) => !a.spanId || a.spanId === rootId);
   if (own.length === 0) list.append(el('span', { class: 'empty' }, 'No feedback yet.'));
   for (const a of own) list.append(assessmentChip(a));
 

@@ -6,9 +6,9 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import type { SessionRow, TraceRow, TracesViewState } from '../../src/ui/protocol';
+import { filterString, type SessionRow, type TraceRow, type TracesViewState } from '../../src/ui/protocol';
 import { el } from '../dom';
-import { formatDuration } from '../format';
+import { formatLatency } from '../format';
 import { createTransport } from '../transport';
 import { requestText, responseText } from './previewText';
 
@@ -36,7 +36,7 @@ function feedbackSummary(r: TraceRow): string {
 const COLUMNS: Column[] = [
   { id: 'request', label: 'Request', width: 320, cell: (r) => requestText(r.requestPreview) },
   { id: 'state', label: 'Status', width: 90, order: 'status', cell: (r) => r.state },
-  { id: 'latency', label: 'Latency', width: 80, order: 'execution_time_ms', numeric: true, cell: (r) => (r.durationMs === undefined ? '' : r.durationMs < 1000 ? `${r.durationMs} ms` : formatDuration(r.durationMs)) },
+  { id: 'latency', label: 'Latency', width: 80, order: 'execution_time_ms', numeric: true, cell: (r) => formatLatency(r.durationMs) },
   { id: 'tokens', label: 'Tokens', width: 80, order: 'total_tokens', numeric: true, cell: (r) => (r.tokens?.total === undefined ? '' : r.tokens.total.toLocaleString()) },
   { id: 'session', label: 'Session', width: 120, order: 'session_id', cell: (r) => r.sessionId ?? '' },
   { id: 'time', label: 'Time', width: 160, order: 'timestamp_ms', cell: (r) => new Date(r.requestTime).toLocaleString() },
@@ -192,7 +192,7 @@ function sessionMeta(s: SessionRow): string {
 }
 
 async function loadConversation(sessionId: string): Promise<void> {
-  const page = await transport.call({ kind: 'searchTraces', experimentIds: state.experimentIds, filter: `session_id = '${sessionId.replace(/'/g, "''")}'`, orderBy: ['timestamp_ms ASC'], maxResults: 500 });
+  const page = await transport.call({ kind: 'searchTraces', experimentIds: state.experimentIds, filter: `session_id = ${filterString(sessionId)}`, orderBy: ['timestamp_ms ASC'], maxResults: 500 });
   const turns = page.rows;
   const total = turns.reduce((n, t) => n + (t.tokens?.total ?? 0), 0);
   const head = el('header', { class: 'conv-head' });
@@ -205,14 +205,15 @@ async function loadConversation(sessionId: string): Promise<void> {
     const bot = el('div', { class: 'bubble assistant' });
     bot.append(el('span', { class: 'role' }, t.name), el('div', { class: 'text' }, t.state === 'ERROR' && !t.responsePreview ? '⚠ failed' : responseText(t.responsePreview)));
     const meta = el('div', { class: 'turn-meta' });
-    const latency = t.durationMs === undefined ? '' : t.durationMs < 1000 ? `${t.durationMs} ms` : formatDuration(t.durationMs);
+    const latency = formatLatency(t.durationMs);
     meta.append(`Turn ${i + 1} · ${new Date(t.requestTime).toLocaleTimeString()} · ${latency}${t.tokens?.total ? ` · ${t.tokens.total.toLocaleString()} tokens` : ''}${t.state === 'ERROR' ? ' · ERROR' : ''} · `);
     const open = el('a', { href: '#', class: 'run-link' }, 'open trace');
     open.addEventListener('click', (e) => {
       e.preventDefault();
       transport.action('openTrace', [], undefined, t.traceId);
     });
-    meta.append(open, feedbackSummary(t) ? ` · ${feedbackSummary(t)}` : '');
+    const feedback = feedbackSummary(t);
+    meta.append(open, feedback ? ` · ${feedback}` : '');
     li.append(user, bot, meta);
     list.append(li);
   });

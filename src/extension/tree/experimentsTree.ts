@@ -124,6 +124,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     let runs: WireRun[] = replace ? [] : (this.runsByExperiment.get(experimentId)?.runs ?? []);
     let token = replace ? undefined : this.runsByExperiment.get(experimentId)?.nextPageToken;
     const target = replace ? count : runs.length + count;
+    // The Traces count is fetched alongside the runs, not after them, so a refresh is not slower.
+    const traceCount = client.traceCount(experimentId).catch(() => undefined);
     try {
       do {
         const page = await client.searchRuns({
@@ -137,8 +139,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
         runs = mergeRuns(runs, page.runs);
         token = page.nextPageToken;
       } while (token && runs.length < target);
-      const traceCount = await client.traceCount(experimentId).catch(() => undefined);
-      this.runsByExperiment.set(experimentId, { runs, nextPageToken: token, ...(traceCount !== undefined ? { traceCount } : {}) });
+      const traces = await traceCount;
+      this.runsByExperiment.set(experimentId, { runs, nextPageToken: token, ...(traces !== undefined ? { traceCount: traces } : {}) });
       this.lastReloadMs = Date.now() - t0;
     } catch (err) {
       this.runsByExperiment.set(experimentId, { runs: [], error: err instanceof Error ? err.message : String(err) });

@@ -28,6 +28,8 @@ export type ViewKind = keyof typeof VIEWS;
 
 export class ViewPanels {
   private readonly open = new Set<vscode.WebviewPanel>();
+  /** The OS user, named as the source of feedback given in the views (read once). */
+  private user: string | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -84,7 +86,8 @@ export class ViewPanels {
       let reply: ToView;
       try {
         await this.service.ready();
-        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(this.service.client, os.userInfo().username).handle(message.request) };
+        this.user ??= os.userInfo().username;
+        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(this.service.client, this.user).handle(message.request) };
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);

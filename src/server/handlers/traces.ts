@@ -11,6 +11,7 @@ import { readBody } from '../requestBody';
 import { missingParameter, type Fields } from '../requestFields';
 import type { RawResponse, Router } from '../router';
 import { parseAssessment, parseStartTrace, parseUpdateMask, spanToOtelJson } from '../traceWire';
+import { wirePage } from '../wire';
 
 /** Largest OTLP export accepted; the OTel SDKs batch well below this. */
 export const MAX_OTLP_BODY_BYTES = 64 * 1024 * 1024;
@@ -70,7 +71,7 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
       pageToken: fields.string('page_token'),
       maxResultsCap: SEARCH_TRACES_MAX_RESULTS,
     });
-    return { traces: page.items, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+    return wirePage('traces', page);
   });
 
   router.api('POST', '/mlflow/traces/delete-traces', async ({ fields }) => {
@@ -128,9 +129,7 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
   });
 
   router.plain('GET', '/runlens/api/trace-count', async ({ fields }) => {
-    const id = fields.requiredString('experiment_id');
-    if (!/^\d+$/.test(id)) throw invalidParameter(`Invalid experiment ID '${id}'.`);
-    return { count: traces.count([id], fields.string('filter') || undefined) };
+    return { count: traces.count([fields.requiredString('experiment_id')], fields.string('filter') || undefined) };
   });
 
   router.plain('GET', '/runlens/api/trace-sessions', async ({ fields }) => {

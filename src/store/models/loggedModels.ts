@@ -9,7 +9,7 @@ import type { JournalMetric, KV } from '../ops';
 import { generateRunName } from '../runNames';
 import { compileEntityFilter, NUMERIC_OPS, STRING_OPS, type EntitySearchSpec } from '../search/entitySearch';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
-import type { Params } from '../sqlite';
+import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { MetricInput, Page, Tag } from '../types';
 import type { JournalModelMetric } from './modelOps';
@@ -214,7 +214,7 @@ export class LoggedModels {
       return Number(id);
     });
     const params: Params = [...ids];
-    const where = [`lm.experiment_id IN (${ids.map(() => '?').join(', ')})`, "lm.lifecycle_stage = 'active'"];
+    const where = [`lm.experiment_id IN (${placeholders(ids.length)})`, "lm.lifecycle_stage = 'active'"];
     where.push(...compileEntityFilter(SEARCH_SPEC, req.filter, params));
     if (req.datasets?.length) {
       const parts = req.datasets.map((d) => {

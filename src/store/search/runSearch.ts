@@ -5,7 +5,7 @@
  * `start_time DESC, run_id ASC`.
  */
 import { invalidParameter } from '../errors';
-import type { Params } from '../sqlite';
+import { placeholders, type Params } from '../sqlite';
 import type { ViewType } from '../types';
 import { parseFilter, parseOrderBy, type Clause, type Comparator } from './filterParser';
 import { compareSql } from './sqlComparison';
@@ -259,7 +259,7 @@ export function compileRunSearch(q: RunQuery, countUpTo?: SetSizeProbe): { sql: 
   // With a small set to drive from, `+` keeps SQLite off the experiment index (it has no
   // statistics to know the set is the better start).
   const where = [
-    `${smallSet ? '+' : ''}r.experiment_id IN (${q.experimentIds.map(() => '?').join(', ') || 'NULL'})`,
+    `${smallSet ? '+' : ''}r.experiment_id IN (${placeholders(q.experimentIds.length) || 'NULL'})`,
     `r.lifecycle_stage IN (${lifecycleStages(q.viewType)
       .map((s) => `'${s}'`)
       .join(', ')})`,

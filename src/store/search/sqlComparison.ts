@@ -1,6 +1,6 @@
 /** Shared SQL fragments for filter comparators. Values are always bound, never spliced. */
 import type { Comparator } from './filterParser';
-import type { Params } from '../sqlite';
+import { placeholders, type Params } from '../sqlite';
 
 /** `column <comparator> ?` with case-sensitive LIKE (the store sets case_sensitive_like). */
 export function compareSql(column: string, comparator: Comparator, value: string | number | string[], params: Params): string {
@@ -12,7 +12,7 @@ export function compareSql(column: string, comparator: Comparator, value: string
     case 'NOT IN': {
       const list = value as string[];
       params.push(...list);
-      return `${column} ${comparator} (${list.map(() => '?').join(', ')})`;
+      return `${column} ${comparator} (${placeholders(list.length)})`;
     }
     default:
       params.push(value as string | number);

@@ -13,7 +13,7 @@ import { doesNotExist, invalidParameter } from '../errors';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
 import type { KV } from '../ops';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
-import type { Params } from '../sqlite';
+import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { Page } from '../types';
 import { attributeValue, checkSpanDict, parseTokenUsage, spanTokenUsage, summarizeSpan } from './spanCodec';
@@ -125,8 +125,18 @@ function journalSpan(s: SpanSummary): JournalSpan {
   return [s.spanId, s.parentId, s.name, s.type, s.status, s.startUs, s.endUs, s.attributes];
 }
 
-function inList(n: number): string {
-  return Array.from({ length: n }, () => '?').join(', ');
+/** The artifact-store path of an `mlflow-artifacts:` location; undefined for any other scheme. */
+function proxyDir(location: string | undefined): string | undefined {
+  const m = location === undefined ? null : /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(location);
+  return m ? m[1]!.replace(/\/+$/, '') : undefined;
+}
+
+/** Experiment ids as sql.js keys; a non-numeric id is a clear error, not an empty result. */
+function experimentKeys(experimentIds: string[]): number[] {
+  return experimentIds.map((e) => {
+    if (!/^\d+$/.test(e)) throw invalidParameter(`Invalid experiment ID '${e}'.`);
+    return Number(e);
+  });
 }
 
 export class Traces {
@@ -157,9 +167,18 @@ export class Traces {
     return row;
   }
 
-  private tag(trace: number, key: string): string | undefined {
-    const v = this.core.db.value('SELECT value FROM trace_tags WHERE trace = ? AND key = ?', [trace, key]);
+  /** One value of a trace's tags or metadata. */
+  private keyValue(table: 'trace_tags' | 'trace_metadata', trace: number, key: string): string | undefined {
+    const v = this.core.db.value(`SELECT value FROM ${table} WHERE trace = ? AND key = ?`, [trace, key]);
     return v === undefined || v === null ? undefined : String(v);
+  }
+
+  private tag(trace: number, key: string): string | undefined {
+    return this.keyValue('trace_tags', trace, key);
+  }
+
+  private metadataValue(trace: number, key: string): string | undefined {
+    return this.keyValue('trace_metadata', trace, key);
   }
 
   private checkTraceId(traceId: string): void {
@@ -168,10 +187,7 @@ export class Traces {
 
   /** Where the trace's span files live, as an artifact-store path (undefined: not under this store). */
   private payloadDir(trace: number): string | undefined {
-    const location = this.tag(trace, TraceKeys.artifactLocation);
-    if (!location) return undefined;
-    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(location);
-    return m ? m[1]!.replace(/\/+$/, '') : undefined;
+    return proxyDir(this.tag(trace, TraceKeys.artifactLocation));
   }
 
   private load(rows: TraceRow[]): TraceInfo[] {
@@ -187,9 +203,9 @@ export class Traces {
       }
       return out;
     };
-    const tags = byTrace<{ key: string; value: string }>(`SELECT trace, key, value FROM trace_tags WHERE trace IN (${inList(ids.length)})`);
-    const metadata = byTrace<{ key: string; value: string }>(`SELECT trace, key, value FROM trace_metadata WHERE trace IN (${inList(ids.length)})`);
-    const assessments = byTrace<{ body: string }>(`SELECT trace, body FROM assessments WHERE trace IN (${inList(ids.length)}) ORDER BY rowid`);
+    const tags = byTrace<{ key: string; value: string }>(`SELECT trace, key, value FROM trace_tags WHERE trace IN (${placeholders(ids.length)})`);
+    const metadata = byTrace<{ key: string; value: string }>(`SELECT trace, key, value FROM trace_metadata WHERE trace IN (${placeholders(ids.length)})`);
+    const assessments = byTrace<{ body: string }>(`SELECT trace, body FROM assessments WHERE trace IN (${placeholders(ids.length)}) ORDER BY rowid`);
     return rows.map((r) => {
       const info: TraceInfo = {
         trace_id: r.trace_id,
@@ -252,7 +268,7 @@ export class Traces {
   /** Trace infos for ids that exist, in the order asked; unknown ids are skipped. */
   getMany(traceIds: string[]): TraceInfo[] {
     if (traceIds.length === 0) return [];
-    const rows = this.core.db.all<TraceRow>(`SELECT ${TRACE_COLUMNS} FROM traces t WHERE t.trace_id IN (${inList(traceIds.length)})`, traceIds);
+    const rows = this.core.db.all<TraceRow>(`SELECT ${TRACE_COLUMNS} FROM traces t WHERE t.trace_id IN (${placeholders(traceIds.length)})`, traceIds);
     const order = new Map(traceIds.map((id, i) => [id, i]));
     rows.sort((a, b) => order.get(a.trace_id)! - order.get(b.trace_id)!);
     return this.load(rows);
@@ -265,12 +281,9 @@ export class Traces {
     if (!Number.isInteger(limit) || limit < 1 || limit > cap) {
       throw invalidParameter(`Invalid value ${limit} for parameter 'max_results' supplied. It must be between 1 and ${cap}.`);
     }
-    const expIds = req.experimentIds.map((e) => {
-      if (!/^\d+$/.test(e)) throw invalidParameter(`Invalid experiment ID '${e}'.`);
-      return Number(e);
-    });
+    const expIds = experimentKeys(req.experimentIds);
     const params: Params = [...expIds];
-    const where = [`t.experiment_id IN (${inList(expIds.length)})`, ...compileTraceFilter(req.filter, params)];
+    const where = [`t.experiment_id IN (${placeholders(expIds.length)})`, ...compileTraceFilter(req.filter, params)];
     const offset = decodePageToken(req.pageToken);
     params.push(limit + 1, offset);
     const rows = this.core.db.all<TraceRow>(
@@ -282,23 +295,20 @@ export class Traces {
 
   /** Number of traces matching, for list views (same filter language). */
   count(experimentIds: string[], filter?: string): number {
-    const params: Params = experimentIds.map(Number);
-    const where = [`t.experiment_id IN (${inList(experimentIds.length)})`, ...compileTraceFilter(filter, params)];
+    const params: Params = experimentKeys(experimentIds);
+    const where = [`t.experiment_id IN (${placeholders(experimentIds.length)})`, ...compileTraceFilter(filter, params)];
     return Number(this.core.db.value(`SELECT count(*) FROM traces t WHERE ${where.join(' AND ')}`, params));
   }
 
   /** Traces grouped by session id (metadata `mlflow.trace.session`), newest activity first. */
   sessions(experimentIds: string[], limit = 1000): SessionSummary[] {
     if (experimentIds.length === 0) return [];
-    const ids = experimentIds.map((e) => {
-      if (!/^\d+$/.test(e)) throw invalidParameter(`Invalid experiment ID '${e}'.`);
-      return Number(e);
-    });
+    const ids = experimentKeys(experimentIds);
     return this.core.db.all<SessionSummary>(
       `SELECT session_id AS sessionId, count(*) AS traces, min(request_time) AS firstTime,
               max(request_time + coalesce(execution_ms, 0)) AS lastTime, sum(coalesce(total_tokens, 0)) AS totalTokens,
               sum(CASE WHEN state = 'ERROR' THEN 1 ELSE 0 END) AS errors, max(user_id) AS userId
-       FROM traces WHERE experiment_id IN (${inList(ids.length)}) AND session_id IS NOT NULL
+       FROM traces WHERE experiment_id IN (${placeholders(ids.length)}) AND session_id IS NOT NULL
        GROUP BY session_id ORDER BY lastTime DESC LIMIT ?`,
       [...ids, limit],
     );
@@ -313,7 +323,7 @@ export class Traces {
     if (req.maxTraces !== undefined && req.maxTraces <= 0) throw invalidParameter('`max_traces` must be a positive integer.');
     let rows: { id: number; trace_id: string }[];
     if (hasIds) {
-      rows = this.core.db.all(`SELECT id, trace_id FROM traces WHERE experiment_id = ? AND trace_id IN (${inList(req.traceIds!.length)})`, [exp.id, ...req.traceIds!]);
+      rows = this.core.db.all(`SELECT id, trace_id FROM traces WHERE experiment_id = ? AND trace_id IN (${placeholders(req.traceIds!.length)})`, [exp.id, ...req.traceIds!]);
     } else {
       const params: Params = [exp.id, req.maxTimestampMillis!];
       let sql = 'SELECT id, trace_id FROM traces WHERE experiment_id = ? AND request_time <= ? ORDER BY request_time ASC';
@@ -503,7 +513,7 @@ export class Traces {
       const location = existing
         ? this.tag(existing.id, TraceKeys.artifactLocation)
         : `${exp.location.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
-      const dir = location && /^mlflow-artifacts:/.test(location) ? location.replace(/^mlflow-artifacts:(?:\/\/[^/]*)?\/?/, '') : `${expId}/traces/${traceId}/artifacts`;
+      const dir = proxyDir(location) ?? `${expId}/traces/${traceId}/artifacts`;
       const known = new Set(existing ? this.core.db.all<{ span_id: string }>('SELECT span_id FROM trace_spans WHERE trace = ?', [existing.id]).map((r) => r.span_id) : []);
       const summaries = spans.map(summarizeSpan);
       await this.artifacts.appendDurably(`${dir}/${OTLP_SPANS_FILE}`, Buffer.from(spans.map((s) => JSON.stringify(s)).join('\n') + '\n'));
@@ -544,7 +554,8 @@ export class Traces {
       if (responsePreview !== undefined) op.responsePreview = responsePreview;
     }
     // Token usage adds up over spans seen for the first time, so a resent span is not counted twice.
-    let tokens = trace === undefined ? undefined : parseTokenUsage(this.metadataValue(trace, TraceKeys.tokenUsage));
+    const storedTokens = trace === undefined ? undefined : this.metadataValue(trace, TraceKeys.tokenUsage);
+    let tokens = parseTokenUsage(storedTokens);
     summaries.forEach((s, i) => {
       if (known.has(s.spanId)) return;
       const u = spanTokenUsage(spans[i]!.attributes);
@@ -555,7 +566,7 @@ export class Traces {
         total_tokens: (tokens?.total_tokens ?? 0) + (u.total_tokens ?? 0),
       };
     });
-    if (tokens && !(finalized && this.metadataValue(trace!, TraceKeys.tokenUsage) !== undefined)) op.metadata.push([TraceKeys.tokenUsage, JSON.stringify(tokens)]);
+    if (tokens && !(finalized && storedTokens !== undefined)) op.metadata.push([TraceKeys.tokenUsage, JSON.stringify(tokens)]);
     for (const span of spans) {
       const session = attributeValue(span.attributes, 'session.id') ?? attributeValue(span.attributes, 'gen_ai.conversation.id');
       const user = attributeValue(span.attributes, 'user.id');
@@ -563,11 +574,6 @@ export class Traces {
       if (typeof user === 'string') op.metadata.push([TraceKeys.user, user]);
     }
     return op;
-  }
-
-  private metadataValue(trace: number, key: string): string | undefined {
-    const v = this.core.db.value('SELECT value FROM trace_metadata WHERE trace = ? AND key = ?', [trace, key]);
-    return v === undefined || v === null ? undefined : String(v);
   }
 
   /** The span index of a trace, in start order (cheap: no payload is read). */

@@ -53,6 +53,18 @@ if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; } ||
   || { [ "$browser_rc" -ne 0 ] && [ "$(count "$log/browser.txt" failing)" -eq 0 ]; }; then
   failed=$(( failed + 1 ))  # something broke before reporting any result
 fi
+if [ "$failed" -gt 0 ]; then
+  # Repeat what failed at the end, where a truncated CI log still shows it.
+  echo
+  echo "== what failed"
+  for suite in unit crash vscode browser; do
+    grep -qE '^ *[0-9]+ failing' "$log/$suite.txt" && { echo "-- $suite"; sed -n '/^ *[0-9]* failing/,$p' "$log/$suite.txt" | head -60; }
+  done
+  grep -qE '^(FAILED|ERROR) ' "$log/interop.txt" && { echo "-- interop"; grep -E '^(==.*interop|FAILED|ERROR |E  )' "$log/interop.txt" | head -60; }
+  [ "$bench_failed" -eq 0 ] || echo "-- bench smoke failed (output above)"
+  [ "$pkg_failed" -eq 0 ] || echo "-- package failed (output above)"
+  [ "$shots_failed" -eq 0 ] || echo "-- screenshots failed (output above)"
+fi
 echo
 echo "Runlens tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -39,7 +39,7 @@ def _search(mlflow, exp_id, **kwargs):
 
     if "locations" in inspect.signature(mlflow.search_traces).parameters:
         return mlflow.search_traces(locations=[exp_id], **kwargs)
-    return _search(mlflow, exp_id, **kwargs)
+    return mlflow.search_traces(experiment_ids=[exp_id], **kwargs)
 
 
 def _flush(mlflow):

@@ -64,11 +64,18 @@ export class JournalWriter {
 
   private constructor(private handle: fs.promises.FileHandle) {}
 
-  static async open(file: string): Promise<JournalWriter> {
-    return new JournalWriter(await fs.promises.open(file, 'a'));
+  /**
+   * Opens `file` for appending. `replayedBytes` is the journal a restart already had to replay
+   * (this file and any older generation): it counts towards `size`, so a server that is killed
+   * before it ever reaches the checkpoint threshold still compacts once the journal gets big.
+   */
+  static async open(file: string, replayedBytes = 0): Promise<JournalWriter> {
+    const writer = new JournalWriter(await fs.promises.open(file, 'a'));
+    writer.bytesWritten = replayedBytes;
+    return writer;
   }
 
-  /** Bytes appended to the current file since it was opened. */
+  /** Journal bytes a restart would replay now: replayed at open plus appended since. */
   get size(): number {
     return this.bytesWritten;
   }

@@ -89,10 +89,12 @@ export class Persistence {
       .filter((g) => g >= firstGen)
       .sort((a, b) => a - b);
     let lastGen = firstGen;
+    let replayedBytes = 0;
     for (let i = 0; i < gens.length; i++) {
       const gen = gens[i]!;
       const file = path.join(journalDir, journalName(gen));
       const result = readJournal(file);
+      replayedBytes += result.goodBytes;
       for (const record of result.records) {
         const write = applyOp(db, record as Op);
         if (write) series.write(write);
@@ -123,7 +125,7 @@ export class Persistence {
         break;
       }
     }
-    const journal = await JournalWriter.open(path.join(journalDir, journalName(lastGen)));
+    const journal = await JournalWriter.open(path.join(journalDir, journalName(lastGen)), replayedBytes);
     return new Persistence(db, series, journal, lastGen, dir, opts, report);
   }
 
@@ -192,6 +194,8 @@ export class Persistence {
   async close(opts: { checkpoint?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     await this.journal.whenIdle();
+    // A size-triggered checkpoint may be under way: let it finish before files are released.
+    await this.checkpointing?.catch(() => undefined);
     if (!this.journal.failed && opts.checkpoint !== false) await this.checkpoint();
     this.closed = true;
     await this.journal.close();

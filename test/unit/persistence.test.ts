@@ -81,6 +81,27 @@ describe('durability', () => {
     await b.close();
   });
 
+  it('counts the journal replayed at start-up towards the checkpoint threshold (a server killed every time still compacts)', async () => {
+    const root = tempRoot();
+    const snapshot = path.join(root, '.runlens', 'store.sqlite');
+    let runId = '';
+    let lives = 0;
+    while (!fs.existsSync(snapshot) && lives < 10) {
+      const s = await openStore(root, { checkpointBytes: 4096 });
+      if (!runId) runId = (await s.createRun({ experimentId: '0', runName: 'restarts' })).info.run_id;
+      // Well under the threshold per life: only the replayed bytes can take it over.
+      for (let k = 0; k < 10; k++) await s.logMetric(runId, { key: 'loss', value: lives, timestamp: 1000 + lives * 10 + k, step: lives * 10 + k });
+      await s.close({ checkpoint: false }); // as a kill: no snapshot on the way out
+      lives++;
+      assert.ok(lives > 1 || !fs.existsSync(snapshot), 'one life alone stays under the threshold');
+    }
+    assert.ok(fs.existsSync(snapshot), `no checkpoint after ${lives} short lives`);
+    const b = await openStore(root);
+    assert.equal((await b.getMetricHistory(runId, 'loss')).items.length, lives * 10);
+    assert.ok(b.recovery.journalRecords < lives * 10, 'start-up replays less than everything');
+    await b.close();
+  });
+
   it('drops a torn record at the journal tail with a warning, and keeps working', async () => {
     const root = tempRoot();
     const a = await openStore(root);

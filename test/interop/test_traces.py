@@ -106,6 +106,19 @@ def test_a_running_trace_shows_its_finished_spans_before_it_ends(mlflow, server,
     assert [s.name for s in trace.data.spans] == ["long_agent", "step", "step"]
 
 
+def test_an_experiment_with_a_file_artifact_location_keeps_its_spans_readable(mlflow, exp_name, tmp_path):
+    elsewhere = tmp_path / "artifacts-elsewhere"
+    elsewhere.mkdir()
+    exp_id = mlflow.create_experiment(exp_name, artifact_location=elsewhere.as_uri())
+    mlflow.set_experiment(experiment_id=exp_id)
+    _traced_rag(mlflow)("capital of France?")
+    trace = _last_trace(mlflow)
+    assert trace.info.tags["mlflow.artifactLocation"].startswith(elsewhere.as_uri())
+    assert sorted(s.name for s in trace.data.spans) == ["generate", "rag", "rerank", "retrieve"]
+    df = _search(mlflow, exp_id)
+    assert len(df) == 1 and len(df.iloc[0]["spans"]) == 4
+
+
 def test_a_span_that_raises_marks_span_and_trace_as_error_with_the_exception(mlflow, exp_name):
     mlflow.set_experiment(exp_name)
 

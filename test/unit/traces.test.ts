@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { MlflowError } from '../../src/store/errors';
 import type { LocalStore } from '../../src/store/localStore';
 import { decodeOtlpJson, decodeOtlpProtobuf } from '../../src/server/otlp/otlpDecode';
@@ -148,6 +150,21 @@ describe('trace store', () => {
     await rejectsWith(store.traces.deleteTag(id, 'mlflow.trace.spansLocation'), 'INVALID_PARAMETER_VALUE', /set by the server/);
     const info = await store.traces.start({ traceId: id, experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: { 'mlflow.artifactLocation': 'mlflow-artifacts:/0' }, assessments: [] });
     assert.equal(info.tags['mlflow.artifactLocation'], `mlflow-artifacts:/${exp}/traces/${id}/artifacts`);
+  });
+
+  it('keeps OTLP spans readable for an experiment whose artifacts live elsewhere, and deletes them with the trace', async () => {
+    const elsewhere = tempRoot();
+    const other = await store.createExperiment('file-location', `file://${elsewhere}`);
+    const hex = 'c'.repeat(32);
+    const id = `tr-${hex}`;
+    await store.traces.ingest(other, decodeOtlpProtobuf(request(span(hex, '1'.repeat(16), null, 'root'), span(hex, '2'.repeat(16), '1'.repeat(16), 'child'))));
+    assert.equal(store.traces.get(id).tags['mlflow.artifactLocation'], `file://${elsewhere}/traces/${id}/artifacts`);
+    assert.deepEqual(store.traces.readSpans(id).map((s) => s.name), ['root', 'child']);
+    const folder = path.join(root, other, 'traces', id);
+    assert.ok(fs.existsSync(path.join(folder, 'artifacts', 'spans.jsonl')));
+    assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing is written outside the store');
+    assert.equal(await store.traces.delete({ experimentId: other, traceIds: [id] }), 1);
+    assert.ok(!fs.existsSync(folder));
   });
 
   it('replays traces, spans and assessments from the journal after an unclean stop', async () => {

@@ -131,6 +131,11 @@ function proxyDir(location: string | undefined): string | undefined {
   return m ? m[1]!.replace(/\/+$/, '') : undefined;
 }
 
+/** A trace's folder in this store when its location is elsewhere (spans sent to the server go here). */
+function storeTraceDir(experimentId: number, traceId: string): string {
+  return `${experimentId}/traces/${traceId}/artifacts`;
+}
+
 /** Experiment ids as sql.js keys; a non-numeric id is a clear error, not an empty result. */
 function experimentKeys(experimentIds: string[]): number[] {
   return experimentIds.map((e) => {
@@ -185,9 +190,13 @@ export class Traces {
     if (!TRACE_ID.test(traceId)) throw invalidParameter(`Invalid trace ID '${traceId}': expected letters, digits, '_', '.' or '-' (e.g. tr-<32 hex digits>).`);
   }
 
-  /** Where the trace's span files live, as an artifact-store path (undefined: not under this store). */
-  private payloadDir(trace: number): string | undefined {
-    return proxyDir(this.tag(trace, TraceKeys.artifactLocation));
+  /**
+   * The trace's folder in this store's artifact tree. For an experiment whose artifact location is
+   * not `mlflow-artifacts:` (e.g. `file:///…`), the client writes traces.json there itself, but
+   * spans that reach the server (OTLP) still land in this store, under the experiment's id.
+   */
+  private payloadDir(row: { id: number; trace_id: string; experiment_id: number }): string {
+    return proxyDir(this.tag(row.id, TraceKeys.artifactLocation)) ?? storeTraceDir(row.experiment_id, row.trace_id);
   }
 
   private load(rows: TraceRow[]): TraceInfo[] {
@@ -336,8 +345,8 @@ export class Traces {
     if (rows.length === 0) return 0;
     // Only a trace's own folder is ever removed, whatever its location tag says.
     const dirs = rows.map((r) => {
-      const dir = this.payloadDir(r.id);
-      return dir !== undefined && dir.endsWith(`/traces/${r.trace_id}/artifacts`) ? dir.slice(0, -'/artifacts'.length) : undefined;
+      const dir = this.payloadDir({ ...r, experiment_id: exp.id });
+      return dir.endsWith(`/traces/${r.trace_id}/artifacts`) ? dir.slice(0, -'/artifacts'.length) : undefined;
     });
     await this.write({ t: 'tr.delete', ids: rows.map((r) => r.trace_id) }, rows[0]!.trace_id, exp.id);
     for (const dir of dirs) {
@@ -474,8 +483,8 @@ export class Traces {
   traceForUpload(artifactPath: string): string | undefined {
     const m = /^(?:.*\/)?traces\/([^/]+)\/artifacts\/traces\.json$/.exec(artifactPath);
     if (!m) return undefined;
-    const row = this.core.db.get<{ id: number }>('SELECT id FROM traces WHERE trace_id = ?', [m[1]!]);
-    return row && this.payloadDir(row.id) === artifactPath.replace(/\/traces\.json$/, '') ? m[1] : undefined;
+    const row = this.core.db.get<{ id: number; trace_id: string; experiment_id: number }>('SELECT id, trace_id, experiment_id FROM traces WHERE trace_id = ?', [m[1]!]);
+    return row && this.payloadDir(row) === artifactPath.replace(/\/traces\.json$/, '') ? m[1] : undefined;
   }
 
   /** Accepts the client's traces.json upload: validated whole before anything is written. */
@@ -513,7 +522,7 @@ export class Traces {
       const location = existing
         ? this.tag(existing.id, TraceKeys.artifactLocation)
         : `${exp.location.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
-      const dir = proxyDir(location) ?? `${expId}/traces/${traceId}/artifacts`;
+      const dir = proxyDir(location) ?? storeTraceDir(expId, traceId);
       const known = new Set(existing ? this.core.db.all<{ span_id: string }>('SELECT span_id FROM trace_spans WHERE trace = ?', [existing.id]).map((r) => r.span_id) : []);
       const summaries = spans.map(summarizeSpan);
       await this.artifacts.appendDurably(`${dir}/${OTLP_SPANS_FILE}`, Buffer.from(spans.map((s) => JSON.stringify(s)).join('\n') + '\n'));
@@ -601,8 +610,7 @@ export class Traces {
   /** All span payloads of one trace (for the viewer and batchGet): traces.json, then OTLP spans. */
   readSpans(traceId: string): SpanDict[] {
     const row = this.row(traceId);
-    const dir = this.payloadDir(row.id);
-    if (dir === undefined) return [];
+    const dir = this.payloadDir(row);
     const byId = new Map<string, SpanDict>();
     const jsonPath = this.artifacts.localPath(`${dir}/${TRACE_FILE}`);
     if (fs.existsSync(jsonPath)) {

@@ -167,6 +167,32 @@ describe('trace store', () => {
     assert.ok(!fs.existsSync(folder));
   });
 
+  it('keeps the client\'s trace info when its StartTraceV3 lands while spans of the trace are being stored', async () => {
+    const otlp = (hex: string, spanId: string, parent: string | null, attrs: Record<string, string>) =>
+      decodeOtlpJson(
+        Buffer.from(
+          JSON.stringify({
+            resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: hex, spanId, parentSpanId: parent ?? undefined, name: parent ? 'child' : 'root', startTimeUnixNano: '1000000', endTimeUnixNano: '5000000', attributes: Object.entries(attrs).map(([key, v]) => ({ key, value: { stringValue: v } })) }] }] }],
+          }),
+        ),
+      );
+    const finish = (hex: string) => ({ traceId: `tr-${hex}`, experimentId: exp, requestTimeMs: 1, durationMs: 4, state: 'OK' as const, responsePreview: '"Paris"', metadata: {}, tags: {}, assessments: [] });
+    // The root span's payload is being written when the client's StartTraceV3 arrives.
+    const a = 'd'.repeat(32);
+    const root = store.traces.ingest(exp, otlp(a, '1'.repeat(16), null, { 'mlflow.spanOutputs': '"derived from the span"' }));
+    await store.traces.start(finish(a));
+    await root;
+    assert.equal(store.traces.get(`tr-${a}`).response_preview, '"Paris"');
+    assert.equal(store.traces.readSpans(`tr-${a}`).length, 1);
+    // A child span of a trace not seen before, stored while StartTraceV3 finishes that trace.
+    const b = 'e'.repeat(32);
+    const child = store.traces.ingest(exp, otlp(b, '2'.repeat(16), '1'.repeat(16), {}));
+    await store.traces.start(finish(b));
+    await child;
+    assert.equal(store.traces.get(`tr-${b}`).state, 'OK', 'a finished trace does not go back to IN_PROGRESS');
+    assert.equal(store.traces.spanSummaries(`tr-${b}`).length, 1);
+  });
+
   it('replays traces, spans and assessments from the journal after an unclean stop', async () => {
     await store.close({ checkpoint: false });
     store = await openStore(root);

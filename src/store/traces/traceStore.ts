@@ -517,21 +517,35 @@ export class Traces {
       groups.set(traceId, list);
     }
     for (const [traceId, spans] of groups) {
-      const existing = this.core.db.get<{ id: number; experiment_id: number }>('SELECT id, experiment_id FROM traces WHERE trace_id = ?', [traceId]);
-      const expId = existing?.experiment_id ?? exp.id;
-      const location = existing
-        ? this.tag(existing.id, TraceKeys.artifactLocation)
-        : `${exp.location.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
-      const dir = proxyDir(location) ?? storeTraceDir(expId, traceId);
-      const known = new Set(existing ? this.core.db.all<{ span_id: string }>('SELECT span_id FROM trace_spans WHERE trace = ?', [existing.id]).map((r) => r.span_id) : []);
       const summaries = spans.map(summarizeSpan);
-      await this.artifacts.appendDurably(`${dir}/${OTLP_SPANS_FILE}`, Buffer.from(spans.map((s) => JSON.stringify(s)).join('\n') + '\n'));
+      const payload = Buffer.from(spans.map((s) => JSON.stringify(s)).join('\n') + '\n');
+      let at = this.ingestTarget(traceId, exp);
+      await this.artifacts.appendDurably(`${at.dir}/${OTLP_SPANS_FILE}`, payload);
+      // Read the trace again after the await: its StartTraceV3 (or another batch of its spans)
+      // may have landed meanwhile. From here to write() nothing yields, so the op is computed
+      // against exactly the state it is applied to (a finalized trace keeps the client's info).
+      let now = this.ingestTarget(traceId, exp);
+      while (now.dir !== at.dir) {
+        at = now;
+        await this.artifacts.appendDurably(`${at.dir}/${OTLP_SPANS_FILE}`, payload);
+        now = this.ingestTarget(traceId, exp);
+      }
+      const { existing, expId, location, dir } = now;
+      const known = new Set(existing ? this.core.db.all<{ span_id: string }>('SELECT span_id FROM trace_spans WHERE trace = ?', [existing.id]).map((r) => r.span_id) : []);
       const op = this.ingestOp(traceId, expId, existing?.id, spans, summaries, known);
       if (!existing) op.tags.push([TraceKeys.artifactLocation, location ?? `mlflow-artifacts:/${dir}`]);
       op.tags.push([TraceKeys.spansLocation, SPANS_IN_TRACKING_STORE]);
       await this.write(op, traceId, expId);
     }
     return { traces: groups.size, spans: incoming.length };
+  }
+
+  /** Where OTLP spans of a trace go: its own folder if it exists, else the one its experiment gives it. */
+  private ingestTarget(traceId: string, exp: { id: number; location: string }) {
+    const existing = this.core.db.get<{ id: number; experiment_id: number }>('SELECT id, experiment_id FROM traces WHERE trace_id = ?', [traceId]);
+    const expId = existing?.experiment_id ?? exp.id;
+    const location = existing ? this.tag(existing.id, TraceKeys.artifactLocation) : `${exp.location.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
+    return { existing, expId, location, dir: proxyDir(location) ?? storeTraceDir(expId, traceId) };
   }
 
   /** Trace info derived from OTLP spans: the root span gives name, duration, status and previews. */

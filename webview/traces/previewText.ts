@@ -37,26 +37,28 @@ function soleString(o: Record<string, unknown>): string | undefined {
   return Object.keys(o).length === 1 && strings.length === 1 ? strings[0] : undefined;
 }
 
-export function requestText(preview: string | undefined): string {
+function stringField(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A preview as text: a JSON string as itself, an object through `fromObject`, anything else verbatim. */
+function previewText(preview: string | undefined, fromObject: (o: Record<string, unknown>) => string | undefined): string {
   if (!preview) return '';
   const v = parse(preview);
   if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
-    return lastMessage(o.messages, 'user') ?? soleString(o) ?? (typeof o.query === 'string' ? o.query : typeof o.question === 'string' ? o.question : preview);
-  }
+  if (v && typeof v === 'object' && !Array.isArray(v)) return fromObject(v as Record<string, unknown>) ?? preview;
   return preview;
 }
 
+export function requestText(preview: string | undefined): string {
+  return previewText(preview, (o) => lastMessage(o.messages, 'user') ?? soleString(o) ?? stringField(o, 'query') ?? stringField(o, 'question'));
+}
+
 export function responseText(preview: string | undefined): string {
-  if (!preview) return '';
-  const v = parse(preview);
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
+  return previewText(preview, (o) => {
     const choices = o.choices as { message?: { content?: unknown } }[] | undefined;
-    if (Array.isArray(choices)) return contentText(choices[0]?.message?.content) ?? preview;
-    return lastMessage(o.messages, 'assistant') ?? soleString(o) ?? (typeof o.content === 'string' ? o.content : preview);
-  }
-  return preview;
+    if (Array.isArray(choices)) return contentText(choices[0]?.message?.content);
+    return lastMessage(o.messages, 'assistant') ?? soleString(o) ?? stringField(o, 'content');
+  });
 }

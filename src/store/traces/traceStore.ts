@@ -131,9 +131,18 @@ function proxyDir(location: string | undefined): string | undefined {
   return m ? m[1]!.replace(/\/+$/, '') : undefined;
 }
 
-/** A trace's folder in this store when its location is elsewhere (spans sent to the server go here). */
-function storeTraceDir(experimentId: number, traceId: string): string {
-  return `${experimentId}/traces/${traceId}/artifacts`;
+/** The artifact location a new trace gets inside its experiment's. */
+function newTraceLocation(experimentLocation: string, traceId: string): string {
+  return `${experimentLocation.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
+}
+
+/**
+ * A trace's folder in this store's artifact tree: its `mlflow-artifacts:` location, or for any
+ * other location (e.g. `file:///…`, where the client writes traces.json itself) the folder under
+ * the experiment's id where spans sent to the server (OTLP) land.
+ */
+function traceDir(location: string | undefined, experimentId: number, traceId: string): string {
+  return proxyDir(location) ?? `${experimentId}/traces/${traceId}/artifacts`;
 }
 
 /** Experiment ids as sql.js keys; a non-numeric id is a clear error, not an empty result. */
@@ -190,13 +199,9 @@ export class Traces {
     if (!TRACE_ID.test(traceId)) throw invalidParameter(`Invalid trace ID '${traceId}': expected letters, digits, '_', '.' or '-' (e.g. tr-<32 hex digits>).`);
   }
 
-  /**
-   * The trace's folder in this store's artifact tree. For an experiment whose artifact location is
-   * not `mlflow-artifacts:` (e.g. `file:///…`), the client writes traces.json there itself, but
-   * spans that reach the server (OTLP) still land in this store, under the experiment's id.
-   */
+  /** The trace's folder in this store's artifact tree (see `traceDir`). */
   private payloadDir(row: { id: number; trace_id: string; experiment_id: number }): string {
-    return proxyDir(this.tag(row.id, TraceKeys.artifactLocation)) ?? storeTraceDir(row.experiment_id, row.trace_id);
+    return traceDir(this.tag(row.id, TraceKeys.artifactLocation), row.experiment_id, row.trace_id);
   }
 
   private load(rows: TraceRow[]): TraceInfo[] {
@@ -246,7 +251,7 @@ export class Traces {
       validateLength('trace tag key', k, MAX_ENTITY_KEY_LENGTH);
       tags[k] = truncate(v, MAX_TAG_VAL_LENGTH)!;
     }
-    if (!existing) tags[TraceKeys.artifactLocation] = `${exp.location.replace(/\/+$/, '')}/traces/${req.traceId}/artifacts`;
+    if (!existing) tags[TraceKeys.artifactLocation] = newTraceLocation(exp.location, req.traceId);
     const now = new Date().toISOString();
     const assessments = req.assessments.map((a) => this.completeAssessment(req.traceId, a, now));
     await this.write(
@@ -530,22 +535,25 @@ export class Traces {
         await this.artifacts.appendDurably(`${at.dir}/${OTLP_SPANS_FILE}`, payload);
         now = this.ingestTarget(traceId, exp);
       }
-      const { existing, expId, location, dir } = now;
+      const { existing, expId, newLocation } = now;
       const known = new Set(existing ? this.core.db.all<{ span_id: string }>('SELECT span_id FROM trace_spans WHERE trace = ?', [existing.id]).map((r) => r.span_id) : []);
       const op = this.ingestOp(traceId, expId, existing?.id, spans, summaries, known);
-      if (!existing) op.tags.push([TraceKeys.artifactLocation, location ?? `mlflow-artifacts:/${dir}`]);
+      if (newLocation !== undefined) op.tags.push([TraceKeys.artifactLocation, newLocation]);
       op.tags.push([TraceKeys.spansLocation, SPANS_IN_TRACKING_STORE]);
       await this.write(op, traceId, expId);
     }
     return { traces: groups.size, spans: incoming.length };
   }
 
-  /** Where OTLP spans of a trace go: its own folder if it exists, else the one its experiment gives it. */
+  /**
+   * Where OTLP spans of a trace go: its own folder if it exists, else the one its experiment gives
+   * it (`newLocation`, the location tag the new trace will carry).
+   */
   private ingestTarget(traceId: string, exp: { id: number; location: string }) {
     const existing = this.core.db.get<{ id: number; experiment_id: number }>('SELECT id, experiment_id FROM traces WHERE trace_id = ?', [traceId]);
-    const expId = existing?.experiment_id ?? exp.id;
-    const location = existing ? this.tag(existing.id, TraceKeys.artifactLocation) : `${exp.location.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
-    return { existing, expId, location, dir: proxyDir(location) ?? storeTraceDir(expId, traceId) };
+    if (existing) return { existing, expId: existing.experiment_id, newLocation: undefined, dir: this.payloadDir({ ...existing, trace_id: traceId }) };
+    const newLocation = newTraceLocation(exp.location, traceId);
+    return { existing, expId: exp.id, newLocation, dir: traceDir(newLocation, exp.id, traceId) };
   }
 
   /** Trace info derived from OTLP spans: the root span gives name, duration, status and previews. */

@@ -97,7 +97,10 @@ export class ArtifactStore {
     const limit = this.opts.maxArtifactBytes;
     let size = 0;
     try {
-      const out = fs.createWriteStream(tmp, { flags: 'wx' });
+      // Opened synchronously: a stream opening it lazily could create the temp file after the
+      // cleanup below when the body fails at once; awaiting an open would leave the body without
+      // an error listener meanwhile.
+      const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'wx') });
       await pipeline(
         body,
         async function* (source: AsyncIterable<Buffer>) {

@@ -7,7 +7,7 @@
  *   journal/NNNNNNNN.log  write-ahead journal generations
  *   series/ab/<run>.bin   metric histories (see seriesFiles.ts)
  */
-import { fsyncDir } from './fsyncDir';
+import { fsyncDir, writeSynced } from './durableFiles';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeRecord, JournalWriter, readJournal } from './journal';
@@ -172,13 +172,7 @@ export class Persistence {
     this.series.syncAll();
     const snapshotFile = path.join(this.dir, 'store.sqlite');
     const tmp = `${snapshotFile}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
-    try {
-      await fh.write(image);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeSynced(tmp, 'w', image);
     await fs.promises.rename(tmp, snapshotFile);
     fsyncDir(this.dir);
     for (const f of fs.readdirSync(journalDir)) {

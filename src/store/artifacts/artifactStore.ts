@@ -4,7 +4,7 @@
  * artifact proxy. Uploads stream to a temp file in `.runlens/uploads`, are fsynced, then renamed
  * into place: an interrupted upload leaves nothing visible, an acknowledged one survives a crash.
  */
-import { fsyncDir } from '../fsyncDir';
+import { fsyncDir, writeSynced } from '../durableFiles';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -78,13 +78,7 @@ export class ArtifactStore {
     const { full } = this.file(rawPath);
     const created = !fs.existsSync(full);
     fs.mkdirSync(path.dirname(full), { recursive: true });
-    const fh = await fs.promises.open(full, 'a');
-    try {
-      await fh.write(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeSynced(full, 'a', data);
     if (created) fsyncDir(path.dirname(full));
   }
 

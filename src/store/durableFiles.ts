@@ -1,4 +1,8 @@
-/** The fsync steps that make a store write durable (the OS may otherwise hold it in its cache). */
+/**
+ * The write and fsync steps that make a store write durable. A write call may write only part of
+ * its buffer and report no error (the disk filled up half-way; the next call would get ENOSPC),
+ * so every durable write here loops until all bytes are written, or throws.
+ */
 import * as fs from 'node:fs';
 
 /** Makes a rename or unlink in `dir` durable (POSIX: the directory entry needs its own fsync). */
@@ -11,13 +15,57 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** A write that stopped short of its buffer without an error of its own. */
+export class ShortWriteError extends Error {
+  readonly code = 'ENOSPC';
+  constructor(written: number, wanted: number) {
+    super(`short write: ${written} of ${wanted} bytes reached the file (disk full?)`);
+  }
+}
+
+/** Writes all of `data` through `fh` (at `position`, or the file's append position). */
+export async function writeAll(fh: fs.promises.FileHandle, data: Uint8Array, position?: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position === undefined ? null : position + done);
+    if (bytesWritten <= 0) throw new ShortWriteError(done, data.length);
+    done += bytesWritten;
+  }
+}
+
+/** Synchronous writeAll for a raw fd (series files are written positionally, in order). */
+export function writeAllSync(fd: number, data: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = fs.writeSync(fd, data, done, data.length - done, position + done);
+    if (n <= 0) throw new ShortWriteError(done, data.length);
+    done += n;
+  }
+}
+
 /** Writes `data` to `file` (`a`: appended, `w`: replacing it) and resolves once it is fsynced. */
 export async function writeSynced(file: string, flags: 'a' | 'w', data: Uint8Array): Promise<void> {
   const fh = await fs.promises.open(file, flags);
   try {
-    await fh.write(data);
+    await writeAll(fh, data);
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** Whether an error means the disk (or quota) is full: the store then retries once space is free. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
+}
+
+/** Free bytes for an unprivileged writer on the file system holding `dir`, when the OS says. */
+export function freeBytes(dir: string): number | undefined {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
   }
 }

@@ -1,19 +1,13 @@
 /**
- * The write-ahead journal. One record per line: `<crc32 as 8 hex> <json>\n`. A write is
- * acknowledged only after the record is fsynced. Adaptive group commit: while one fsync runs,
- * new records queue and go out together in the next one (no timers: a timer adds its period to
- * every request; shared/reference/storage-bench.md §5).
+ * The write-ahead journal. One record per line: `<crc32 as 8 hex> <json>\n`. JSON never holds a
+ * raw newline, so the newline is the frame: a damaged record costs that record only, and replay
+ * resynchronises at the next line. A write is acknowledged only after all its bytes are written
+ * and fsynced. Adaptive group commit: while one fsync runs, new records queue and go out together
+ * in the next one (no timers: a timer adds its period to every request; storage-bench.md §5).
  */
 import * as fs from 'node:fs';
 import { crc32 } from './crc32';
-
-interface Pending {
-  bytes: Buffer;
-  target: fs.promises.FileHandle;
-  afterDurable: (() => void) | undefined;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
+import { writeAll } from './durableFiles';
 
 export function encodeRecord(payload: unknown): Buffer {
   const json = Buffer.from(JSON.stringify(payload), 'utf8');
@@ -21,39 +15,90 @@ export function encodeRecord(payload: unknown): Buffer {
   return Buffer.concat([head, json, Buffer.from('\n')]);
 }
 
-export interface JournalReadResult {
-  records: unknown[];
-  /** Bytes of the file that hold complete, valid records. */
-  goodBytes: number;
-  /** Set when a record fails its checksum or does not parse. */
-  problem?: { offset: number; reason: string; atTail: boolean };
+/** A stretch of a journal file that did not hold a valid record and was skipped. */
+export interface JournalDamage {
+  offset: number;
+  length: number;
+  reason: string;
 }
 
-/** Reads records until the end or the first invalid one. */
+export interface JournalReadResult {
+  records: unknown[];
+  /** Bytes of the file up to the end of its last valid record (what a torn tail is cut back to). */
+  goodBytes: number;
+  /** Damaged records before the end, each skipped; the records after them were kept. */
+  damaged: JournalDamage[];
+  /** An incomplete or invalid last record: a write cut off before it was acknowledged. */
+  tornTail?: JournalDamage;
+}
+
+function checkLine(line: Buffer): { ok: true; record: unknown } | { ok: false; reason: string } {
+  if (line.length < 10 || line[8] !== 0x20) return { ok: false, reason: 'malformed record header' };
+  const hex = line.subarray(0, 8).toString('ascii');
+  if (!/^[0-9a-f]{8}$/.test(hex)) return { ok: false, reason: 'malformed record header' };
+  const json = line.subarray(9);
+  if (crc32(json) !== Number.parseInt(hex, 16)) return { ok: false, reason: 'checksum mismatch' };
+  try {
+    return { ok: true, record: JSON.parse(json.toString('utf8')) };
+  } catch {
+    return { ok: false, reason: 'record does not parse' };
+  }
+}
+
+/** Reads every valid record, skipping damaged ones; the last record may be torn. */
 export function readJournal(file: string): JournalReadResult {
-  const data = fs.readFileSync(file);
-  const records: unknown[] = [];
+  return parseJournal(fs.readFileSync(file));
+}
+
+export function parseJournal(data: Buffer): JournalReadResult {
+  const result: JournalReadResult = { records: [], goodBytes: 0, damaged: [] };
   let offset = 0;
   while (offset < data.length) {
     const nl = data.indexOf(0x0a, offset);
     if (nl < 0) {
-      return { records, goodBytes: offset, problem: { offset, reason: 'incomplete record (no newline)', atTail: true } };
+      result.tornTail = { offset, length: data.length - offset, reason: 'incomplete record (no newline)' };
+      break;
     }
-    const line = data.subarray(offset, nl);
-    const isLast = nl === data.length - 1;
-    const fail = (reason: string): JournalReadResult => ({ records, goodBytes: offset, problem: { offset, reason, atTail: isLast } });
-    if (line.length < 10 || line[8] !== 0x20) return fail('malformed record header');
-    const expected = Number.parseInt(line.subarray(0, 8).toString('ascii'), 16);
-    const json = line.subarray(9);
-    if (!Number.isFinite(expected) || crc32(json) !== expected) return fail('checksum mismatch');
-    try {
-      records.push(JSON.parse(json.toString('utf8')));
-    } catch {
-      return fail('record does not parse');
+    const checked = checkLine(data.subarray(offset, nl));
+    if (checked.ok) {
+      result.records.push(checked.record);
+      result.goodBytes = nl + 1;
+    } else {
+      const damage = { offset, length: nl + 1 - offset, reason: checked.reason };
+      if (nl === data.length - 1) result.tornTail = damage;
+      else result.damaged.push(damage);
     }
     offset = nl + 1;
   }
-  return { records, goodBytes: offset };
+  return result;
+}
+
+/** One journal file being appended to: its handle and how much of it is known durable. */
+interface Segment {
+  fh: fs.promises.FileHandle;
+  /** Bytes of the file that were written and fsynced. */
+  durable: number;
+  outstanding: number;
+  onDrained?: () => void;
+}
+
+interface Pending {
+  bytes: Buffer;
+  segment: Segment;
+  afterDurable: (() => void) | undefined;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface JournalWriterOptions {
+  /** Journal bytes a restart already had to replay: counts towards `size` (see Persistence). */
+  replayedBytes?: number;
+  /**
+   * Called synchronously when a write fails, after every unacknowledged record has been cut off
+   * the file again and before any caller sees its rejection: the owner must drop from memory what
+   * the failed records changed.
+   */
+  onFailure?: (err: Error) => void;
 }
 
 export class JournalWriter {
@@ -61,17 +106,23 @@ export class JournalWriter {
   private flushing = false;
   private failure: Error | undefined;
   private bytesWritten = 0;
+  private failures = 0;
+  private segment: Segment;
+  private idleWaiters: (() => void)[] = [];
 
-  private constructor(private handle: fs.promises.FileHandle) {}
+  private constructor(
+    fh: fs.promises.FileHandle,
+    size: number,
+    private readonly opts: JournalWriterOptions,
+  ) {
+    this.segment = { fh, durable: size, outstanding: 0 };
+  }
 
-  /**
-   * Opens `file` for appending. `replayedBytes` is the journal a restart already had to replay
-   * (this file and any older generation): it counts towards `size`, so a server that is killed
-   * before it ever reaches the checkpoint threshold still compacts once the journal gets big.
-   */
-  static async open(file: string, replayedBytes = 0): Promise<JournalWriter> {
-    const writer = new JournalWriter(await fs.promises.open(file, 'a'));
-    writer.bytesWritten = replayedBytes;
+  /** Opens `file` for appending. */
+  static async open(file: string, opts: JournalWriterOptions = {}): Promise<JournalWriter> {
+    const fh = await fs.promises.open(file, 'a');
+    const writer = new JournalWriter(fh, (await fh.stat()).size, opts);
+    writer.bytesWritten = opts.replayedBytes ?? 0;
     return writer;
   }
 
@@ -80,13 +131,19 @@ export class JournalWriter {
     return this.bytesWritten;
   }
 
+  /** How many times a write has failed: a checkpoint compares it before and after its drain. */
+  get failureCount(): number {
+    return this.failures;
+  }
+
   /** Resolves once `bytes` is durable and `afterDurable` (if any) has run. */
   append(bytes: Buffer, afterDurable?: () => void): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     this.bytesWritten += bytes.length;
+    const segment = this.segment;
+    segment.outstanding++;
     return new Promise<void>((resolve, reject) => {
-      this.outstanding.set(this.handle, (this.outstanding.get(this.handle) ?? 0) + 1);
-      this.pending.push({ bytes, target: this.handle, afterDurable, resolve, reject });
+      this.pending.push({ bytes, segment, afterDurable, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -98,31 +155,21 @@ export class JournalWriter {
 
   /**
    * Switches appends to `next` synchronously. Records queued before the switch still go to the
-   * old file; the returned promise resolves once they are all durable and the old file closed.
+   * old file; the returned promise resolves once they are all settled and the old file closed.
    */
   switchTo(next: fs.promises.FileHandle): Promise<void> {
-    const old = this.handle;
-    this.handle = next;
+    const old = this.segment;
+    this.segment = { fh: next, durable: 0, outstanding: 0 };
     this.bytesWritten = 0;
-    const drained = this.outstanding.get(old) ? new Promise<void>((resolve) => this.drainWaiters.set(old, resolve)) : Promise.resolve();
-    return drained.then(() => old.close());
+    const drained = old.outstanding > 0 ? new Promise<void>((resolve) => (old.onDrained = resolve)) : Promise.resolve();
+    return drained.then(() => old.fh.close());
   }
 
-  private readonly outstanding = new Map<fs.promises.FileHandle, number>();
-  private readonly drainWaiters = new Map<fs.promises.FileHandle, () => void>();
-
-  private settled(handle: fs.promises.FileHandle): void {
-    const left = (this.outstanding.get(handle) ?? 1) - 1;
-    if (left > 0) {
-      this.outstanding.set(handle, left);
-      return;
-    }
-    this.outstanding.delete(handle);
-    this.drainWaiters.get(handle)?.();
-    this.drainWaiters.delete(handle);
+  private settled(p: Pending): void {
+    if (--p.segment.outstanding > 0) return;
+    p.segment.onDrained?.();
+    p.segment.onDrained = undefined;
   }
-
-  private idleWaiters: (() => void)[] = [];
 
   /** Resolves when nothing is queued or being written. */
   whenIdle(): Promise<void> {
@@ -132,35 +179,64 @@ export class JournalWriter {
 
   private async flush(): Promise<void> {
     this.flushing = true;
-    while (this.pending.length > 0) {
-      const target = this.pending[0]!.target;
+    while (this.pending.length > 0 && !this.failure) {
+      const segment = this.pending[0]!.segment;
       let n = 0;
-      while (n < this.pending.length && this.pending[n]!.target === target) n++;
+      while (n < this.pending.length && this.pending[n]!.segment === segment) n++;
       const batch = this.pending.splice(0, n);
+      const bytes = batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((b) => b.bytes));
       try {
-        await target.write(batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((b) => b.bytes)));
-        await target.datasync();
+        await writeAll(segment.fh, bytes);
+        await segment.fh.datasync();
+        segment.durable += bytes.length;
       } catch (err) {
-        // The in-memory state is now ahead of the disk: refuse further writes until restart.
-        this.failure = new Error(`journal write failed: ${(err as Error).message}`);
-        for (const p of [...batch, ...this.pending.splice(0)]) {
-          p.reject(this.failure);
-          this.settled(p.target);
-        }
+        this.fail(new Error(`journal write failed: ${(err as Error).message}`, { cause: err }), batch);
         break;
       }
-      for (const p of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i]!;
         try {
           p.afterDurable?.();
-          p.resolve();
         } catch (err) {
-          p.reject(err as Error);
+          // Durable, but what it feeds (the series file) is not: the owner must rebuild from disk.
+          this.fail(new Error(`store write failed: ${(err as Error).message}`, { cause: err }), batch.slice(i));
+          break;
         }
-        this.settled(p.target);
+        p.resolve();
+        this.settled(p);
       }
     }
     this.flushing = false;
     for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * A write failed: cut every segment back to what is durable (a half-written record must not sit
+   * before the next good one), let the owner roll memory back, then reject everything unsettled.
+   */
+  private fail(err: Error, unsettled: Pending[]): void {
+    this.failure = err;
+    this.failures++;
+    const rejected = [...unsettled, ...this.pending.splice(0)];
+    for (const segment of new Set([this.segment, ...rejected.map((p) => p.segment)])) {
+      try {
+        fs.ftruncateSync(segment.fh.fd, segment.durable);
+      } catch {
+        // Stays failed: resume() cuts it back before anything else is appended.
+      }
+    }
+    this.bytesWritten = Math.max(0, this.bytesWritten - rejected.reduce((s, p) => s + p.bytes.length, 0));
+    this.opts.onFailure?.(err);
+    for (const p of rejected) {
+      p.reject(err);
+      this.settled(p);
+    }
+  }
+
+  /** Accepts appends again after a failure, once the current file is cut back to its durable end. */
+  resume(): void {
+    fs.ftruncateSync(this.segment.fh.fd, this.segment.durable);
+    this.failure = undefined;
   }
 
   get failed(): Error | undefined {
@@ -169,6 +245,6 @@ export class JournalWriter {
 
   async close(): Promise<void> {
     await this.whenIdle();
-    await this.handle.close();
+    await this.segment.fh.close();
   }
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ArtifactStore } from './artifacts/artifactStore';
-import { alreadyExists, doesNotExist, invalidParameter, MlflowError } from './errors';
+import { alreadyExists, doesNotExist, invalidParameter } from './errors';
 import * as limits from './limits';
 import type { Logger } from './logger';
 import { readColumns, readHistory, sampleSteps } from './metricHistory';
@@ -46,6 +46,8 @@ export interface LocalStoreOptions {
   checkpointBytes?: number;
   /** Largest single artifact accepted (bytes); unlimited when absent. */
   maxArtifactBytes?: number;
+  /** Open a store whose newest snapshot is damaged, from what survives (see StoreDamagedError). */
+  recover?: boolean;
 }
 
 interface RunState {
@@ -116,8 +118,8 @@ export class LocalStore implements TrackingStore {
   }
 
   private async write(op: Op, change?: StoreChange): Promise<void> {
-    const failure = this.persistence.writeFailure;
-    if (failure) throw new MlflowError('TEMPORARILY_UNAVAILABLE', `${failure.message}; restart the server to recover from the journal`);
+    // 503 while a full disk refuses writes; it lifts by itself once the journal can write again.
+    this.persistence.ensureWritable();
     const series = applyOp(this.db, op);
     await this.persistence.commit(op, series);
     if (change) for (const l of this.listeners) l(change);

@@ -3,6 +3,7 @@
  * replaying the journal reproduces exactly the state the live server had. `applyOp` is the only
  * code that writes tracking tables; callers validate first, so an op never fails half-way.
  */
+import { SERIES_RECORD_BYTES, sealRecords } from './seriesRecord';
 import type { SqlDb } from './sqlite';
 import { applyModelOp, type JournalModelMetric, type ModelOp } from './models/modelOps';
 import { applyTraceOp, isTraceOp, type TraceOp } from './traces/traceOps';
@@ -53,7 +54,7 @@ export interface SeriesWrite {
   records: Buffer;
 }
 
-export const SERIES_RECORD_BYTES = 32;
+export { SERIES_RECORD_BYTES };
 
 export function encodeMetricValue(v: number): number | string {
   if (Number.isNaN(v)) return 'NaN';
@@ -164,6 +165,7 @@ function applyMetrics(db: SqlDb, run: RunRow, uuid: string, metrics: JournalMetr
     buf.writeDoubleLE(ts, o + 16);
     buf.writeDoubleLE(decodeMetricValue(rawValue), o + 24);
   });
+  sealRecords(buf);
   const firstRecord = run.series_len;
   db.run('UPDATE runs SET series_len = series_len + ? WHERE id = ?', [metrics.length, run.id]);
   return { runUuid: uuid, firstRecord, records: buf };

@@ -1,13 +1,15 @@
 /**
- * Metric history outside sql.js: one append-only binary file per run, 32-byte records
- * `[u32 key id][u32 reserved][f64 step][f64 timestamp][f64 value]`. Records are written at the
+ * Metric history outside sql.js: one append-only binary file per run of 32-byte records (see
+ * seriesRecord.ts: each carries a check word, so damage is found and dropped). Records are written at the
  * index fixed when their op applied (positional writes), so replaying the journal over an
  * existing file is idempotent. Files are fsynced at checkpoints: the journal already holds the
  * points, so a crash loses nothing that was acknowledged.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SERIES_RECORD_BYTES, type SeriesWrite } from './ops';
+import { writeAllSync } from './durableFiles';
+import type { SeriesWrite } from './ops';
+import { recordIntact, SERIES_RECORD_BYTES } from './seriesRecord';
 
 const MAX_OPEN_FILES = 128;
 
@@ -29,7 +31,13 @@ export class SeriesFiles {
   private readonly open = new Map<string, number>();
   private readonly dirty = new Set<string>();
 
-  constructor(private readonly dir: string) {
+  private readonly reported = new Set<string>();
+
+  /** `onDamage` hears once per file and kind when a read finds damaged or missing records. */
+  constructor(
+    private readonly dir: string,
+    private readonly onDamage: (message: string) => void = () => undefined,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
   }
 
@@ -58,20 +66,41 @@ export class SeriesFiles {
     return fd;
   }
 
+  /** Records whose op is applied but not yet journaled: reads stop before them, and say nothing. */
+  private readonly inFlight = new Map<string, number[]>();
+
+  /** Notes that `w` will be written once its op is durable (see `write`). */
+  expect(w: SeriesWrite): void {
+    const firsts = this.inFlight.get(w.runUuid);
+    if (firsts) firsts.push(w.firstRecord);
+    else this.inFlight.set(w.runUuid, [w.firstRecord]);
+  }
+
+  private settle(w: SeriesWrite): void {
+    const firsts = this.inFlight.get(w.runUuid);
+    if (!firsts) return;
+    const i = firsts.indexOf(w.firstRecord);
+    if (i >= 0) firsts.splice(i, 1);
+    if (firsts.length === 0) this.inFlight.delete(w.runUuid);
+  }
+
+  /** Forgets every expected write (their ops failed and memory was rebuilt from disk). */
+  forgetInFlight(): void {
+    this.inFlight.clear();
+  }
+
   write(w: SeriesWrite): void {
     const fd = this.fd(w.runUuid);
-    fs.writeSync(fd, w.records, 0, w.records.length, w.firstRecord * SERIES_RECORD_BYTES);
+    writeAllSync(fd, w.records, w.firstRecord * SERIES_RECORD_BYTES);
     this.dirty.add(w.runUuid);
+    this.settle(w);
   }
 
   /** Points of one key among the first `records` records of a run's file, in file order. */
   readKey(runUuid: string, keyId: number, records: number): SeriesPoint[] {
-    const buf = this.readRaw(runUuid, records);
-    const out: SeriesPoint[] = [];
-    for (let o = 0; o + SERIES_RECORD_BYTES <= buf.length; o += SERIES_RECORD_BYTES) {
-      if (buf.readUInt32LE(o) !== keyId) continue;
-      out.push({ step: buf.readDoubleLE(o + 8), timestamp: buf.readDoubleLE(o + 16), value: buf.readDoubleLE(o + 24) });
-    }
+    const cols = this.readKeyColumns(runUuid, keyId, records);
+    const out: SeriesPoint[] = new Array<SeriesPoint>(cols.length);
+    for (let i = 0; i < cols.length; i++) out[i] = { step: cols.step[i]!, timestamp: cols.timestamp[i]!, value: cols.value[i]! };
     return out;
   }
 
@@ -83,12 +112,23 @@ export class SeriesFiles {
     const n = buf.length / SERIES_RECORD_BYTES;
     const keys = new Uint32Array(buf.buffer, buf.byteOffset, n * 8);
     const doubles = new Float64Array(buf.buffer, buf.byteOffset, n * 4);
+    // Every record is checked, not only this key's: a damaged key id could move a point between keys.
+    const intact = new Uint8Array(n);
     let count = 0;
-    for (let r = 0; r < n; r++) if (keys[r * 8] === keyId) count++;
+    let damaged = 0;
+    for (let r = 0; r < n; r++) {
+      if (!recordIntact(keys, r)) {
+        damaged++;
+        continue;
+      }
+      intact[r] = 1;
+      if (keys[r * 8] === keyId) count++;
+    }
+    if (damaged > 0) this.report(runUuid, 'damaged', `${damaged} of ${n} records failed their check and were skipped`);
     const cols: SeriesColumns = { step: new Float64Array(count), timestamp: new Float64Array(count), value: new Float64Array(count), length: count };
     let j = 0;
     for (let r = 0; r < n; r++) {
-      if (keys[r * 8] !== keyId) continue;
+      if (intact[r] === 0 || keys[r * 8] !== keyId) continue;
       cols.step[j] = doubles[r * 4 + 1]!;
       cols.timestamp[j] = doubles[r * 4 + 2]!;
       cols.value[j] = doubles[r * 4 + 3]!;
@@ -97,7 +137,9 @@ export class SeriesFiles {
     return cols;
   }
 
-  private readRaw(runUuid: string, records: number): Buffer {
+  private readRaw(runUuid: string, logged: number): Buffer {
+    const firsts = this.inFlight.get(runUuid);
+    const records = firsts ? Math.min(logged, ...firsts) : logged;
     if (records <= 0) return Buffer.alloc(0);
     let fd = this.open.get(runUuid);
     let opened = false;
@@ -106,11 +148,17 @@ export class SeriesFiles {
         fd = fs.openSync(this.fileFor(runUuid), 'r');
         opened = true;
       } catch {
+        this.report(runUuid, 'missing', `the file is missing; ${records} records are lost`);
         return Buffer.alloc(0);
       }
     }
     try {
-      const size = Math.min(fs.fstatSync(fd).size, records * SERIES_RECORD_BYTES);
+      const fileSize = fs.fstatSync(fd).size;
+      const size = Math.min(fileSize, records * SERIES_RECORD_BYTES);
+      if (fileSize < records * SERIES_RECORD_BYTES) {
+        const have = Math.floor(fileSize / SERIES_RECORD_BYTES);
+        this.report(runUuid, 'short', `the file holds ${have} of ${records} records (truncated); the missing ${records - have} are lost`);
+      }
       const buf = Buffer.allocUnsafe(size);
       let read = 0;
       while (read < size) {
@@ -122,6 +170,13 @@ export class SeriesFiles {
     } finally {
       if (opened) fs.closeSync(fd);
     }
+  }
+
+  private report(runUuid: string, kind: string, what: string): void {
+    const key = `${runUuid}:${kind}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.onDamage(`metric series of run ${runUuid} (${this.fileFor(runUuid)}): ${what}`);
   }
 
   /**

@@ -32,7 +32,20 @@ export class SqlDb {
   private readonly statements = new Map<string, Statement>();
   private depth = 0;
 
-  constructor(readonly raw: Database) {}
+  constructor(private current: Database) {}
+
+  get raw(): Database {
+    return this.current;
+  }
+
+  /** Swaps in another database (rebuilt from disk after a failed write); the old one is closed. */
+  replaceWith(next: Database): void {
+    for (const s of this.statements.values()) s.free();
+    this.statements.clear();
+    const old = this.current;
+    this.current = next;
+    old.close();
+  }
 
   private stmt(sql: string): Statement {
     let s = this.statements.get(sql);

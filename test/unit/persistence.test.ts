@@ -69,12 +69,14 @@ describe('durability', () => {
     await b.close();
   });
 
-  it('checkpoints automatically by journal size and drops covered journals', async () => {
+  it('checkpoints automatically by journal size and drops journals no snapshot needs (kept back to the previous snapshot)', async () => {
     const root = tempRoot();
     const a = await openStore(root, { checkpointBytes: 4096 });
     const runId = await seed(a, 200);
     await a.checkpoint();
-    assert.equal(journalFiles(root).length, 1, `journals: ${journalFiles(root).join(',')}`);
+    // The newest snapshot needs the last file; the previous one the file before it.
+    assert.equal(journalFiles(root).length, 2, `journals: ${journalFiles(root).join(',')}`);
+    assert.ok(fs.existsSync(path.join(root, '.runlens', 'store.prev.sqlite')));
     await a.close({ checkpoint: false });
     const b = await openStore(root);
     await assertSeeded(b, runId, 200);
@@ -123,7 +125,7 @@ describe('durability', () => {
     await c.close();
   });
 
-  it('stops at a corrupted record in the middle, keeps the good prefix and sets the rest aside', async () => {
+  it('skips a corrupted record in the middle, keeps every intact record after it and says what it skipped', async () => {
     const root = tempRoot();
     const a = await openStore(root);
     const runId = await seed(a, 10);
@@ -131,19 +133,28 @@ describe('durability', () => {
     await a.close({ checkpoint: false });
     const file = lastJournal(root);
     const data = fs.readFileSync(file);
-    // Flip a byte inside the 5th record's JSON.
+    const total = readJournal(file).records.length;
+    // Flip a byte inside the 5th record's JSON (a metric point: nothing later depends on it).
     let offset = 0;
     for (let i = 0; i < 4; i++) offset = data.indexOf(0x0a, offset) + 1;
+    const fifthLength = data.indexOf(0x0a, offset) + 1 - offset;
     data[offset + 20] = data[offset + 20]! ^ 0x01;
     fs.writeFileSync(file, data);
     const log = new MemoryLogger();
     const b = await openStore(root, { log });
-    assert.equal(b.recovery.journalRecords, 4);
-    assert.match(b.recovery.repairs[0]!, /is damaged at offset \d+ \(checksum mismatch\)/);
+    assert.equal(b.recovery.journalRecords, total - 1, 'only the damaged record is lost');
+    assert.match(b.recovery.repairs.join('\n'), new RegExp(`skipped 1 damaged record\\(s\\) at offset ${offset} \\(${fifthLength} bytes, checksum mismatch\\)`));
     assert.ok(log.lines.some((l) => l.startsWith('error ')));
-    assert.ok(fs.readdirSync(journalDir(root)).some((f) => f.includes('.corrupt-')), 'rest saved for inspection');
-    assert.equal((await b.getExperimentByName('durable'))?.name, 'durable');
+    assert.ok(fs.readdirSync(journalDir(root)).some((f) => f.includes('.corrupt-')), 'damaged file saved for inspection');
+    const run = await b.getRun(runId);
+    assert.equal(run.data.tags.find((t) => t.key === 'after')?.value, 'corruption', 'records after the damage are kept');
+    assert.equal((await b.getMetricHistory(runId, 'loss')).items.length, 9);
     await b.close();
+    // A fresh snapshot was written: the next start does not meet the damage again.
+    const c = await openStore(root);
+    assert.equal(c.recovery.repairs.length, 0);
+    assert.equal((await c.getMetricHistory(runId, 'loss')).items.length, 9);
+    await c.close();
   });
 
   it('ignores series bytes beyond what the journal acknowledged', async () => {
@@ -168,7 +179,8 @@ describe('journal writer', () => {
     await w.close();
     assert.deepEqual(order, Array.from({ length: 500 }, (_, i) => i), 'afterDurable runs in append order');
     const read = readJournal(file);
-    assert.equal(read.problem, undefined);
+    assert.equal(read.tornTail, undefined);
+    assert.deepEqual(read.damaged, []);
     assert.deepEqual(read.records, Array.from({ length: 500 }, (_, i) => ({ i })));
   });
 
@@ -193,13 +205,14 @@ describe('journal writer', () => {
     const torn = readJournal(path.join(dir, 'torn.log'));
     assert.equal(torn.records.length, 1);
     assert.equal(torn.goodBytes, good.length);
-    assert.equal(torn.problem?.atTail, true);
+    assert.match(torn.tornTail!.reason, /no newline/);
     const bad = Buffer.from(good);
     bad[12] = bad[12]! ^ 0xff;
     fs.writeFileSync(path.join(dir, 'bad.log'), Buffer.concat([bad, good]));
     const corrupt = readJournal(path.join(dir, 'bad.log'));
-    assert.equal(corrupt.records.length, 0);
-    assert.equal(corrupt.problem?.atTail, false);
-    assert.match(corrupt.problem!.reason, /checksum|parse/);
+    assert.equal(corrupt.records.length, 1, 'the intact record after the damaged one is read');
+    assert.equal(corrupt.damaged.length, 1);
+    assert.equal(corrupt.damaged[0]!.offset, 0);
+    assert.match(corrupt.damaged[0]!.reason, /checksum|parse|header/);
   });
 });

@@ -1,10 +1,13 @@
 /** `runlens serve`: the MLflow-compatible tracking server on a local store, outside VS Code. */
 import * as path from 'node:path';
 import type { Logger } from './store/logger';
-import { StoreLockedError } from './store/storeLock';
+import { inspectStore, type DoctorReport } from './store/doctor';
+import { LocalStore } from './store/localStore';
+import { StoreLock, StoreLockedError } from './store/storeLock';
 import { serveStore } from './server/serve';
 
 const HELP = `Usage: runlens serve [options]
+       runlens doctor [--root <dir>] [--repair]
 
 Serve the MLflow tracking REST API on a local Runlens store.
 Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
@@ -17,12 +20,18 @@ Options:
   --max-artifact-mb <n>  largest artifact accepted, in megabytes (default: no limit)
   --checkpoint-mb <n>    journal size that triggers a compacting snapshot (default 64)
   --log-level <level>    debug | info | warn | error (default info; debug logs every request)
+  --recover              open a store whose newest snapshot is damaged or missing, from the
+                         previous snapshot and the journal (the damaged file is kept)
   -h, --help             show this help
   -v, --version          print the Runlens version
 
 The server prints "Runlens tracking server listening on <url>" once it accepts requests;
 GET <url>/health answers OK. SIGINT/SIGTERM flush the store, release its lock and exit 0.
 Only one server may own a store directory at a time.
+
+runlens doctor checks a store without changing it: snapshots against their checksums, every
+journal record, every metric point. It exits 0 when the store is healthy, 1 when it found damage.
+--repair then opens the store as --recover does and writes a fresh snapshot (stop the server first).
 `;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -54,10 +63,11 @@ interface ServeArgs {
   allowedHosts: string[];
   checkpointBytes?: number;
   maxArtifactBytes?: number;
+  recover: boolean;
 }
 
 function parseServeArgs(argv: string[]): ServeArgs {
-  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: 'mlruns', level: 'info', allowedHosts: [] };
+  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: 'mlruns', level: 'info', allowedHosts: [], recover: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -100,6 +110,9 @@ function parseServeArgs(argv: string[]): ServeArgs {
         args.level = l;
         break;
       }
+      case '--recover':
+        args.recover = true;
+        break;
       case '-h':
       case '--help':
         process.stdout.write(HELP);
@@ -117,7 +130,7 @@ async function serve(argv: string[]): Promise<void> {
   const root = path.resolve(args.root);
   let serving;
   try {
-    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes });
+    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover });
   } catch (err) {
     if (err instanceof StoreLockedError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
@@ -146,6 +159,51 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+async function doctor(argv: string[]): Promise<number> {
+  let root = 'mlruns';
+  let repair = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--repair') repair = true;
+    else if (a === '--root') root = argv[++i] ?? fail('--root needs a value');
+    else if (a.startsWith('--root=')) root = a.slice('--root='.length);
+    else fail(`unknown option '${a}'. See 'runlens --help'.`);
+  }
+  root = path.resolve(root);
+  const print = (r: DoctorReport): void => {
+    for (const line of r.checked) process.stdout.write(`  ok       ${line}\n`);
+    for (const line of r.problems) process.stdout.write(`  DAMAGED  ${line}\n`);
+    for (const line of r.lost) process.stdout.write(`  LOST     ${line} (skipped on every read)\n`);
+  };
+  process.stdout.write(`Checking the store at ${root}\n`);
+  const before = await inspectStore(root);
+  print(before);
+  if (before.problems.length === 0 && before.lost.length === 0) {
+    process.stdout.write('The store is healthy.\n');
+    return 0;
+  }
+  if (before.problems.length === 0 && repair) {
+    process.stdout.write('Nothing to repair: the damaged metric points cannot be restored, and reads already skip them.\n');
+    return 0;
+  }
+  if (!repair) {
+    process.stdout.write(`Found ${before.problems.length} problem(s). 'runlens doctor --repair --root ${root}' (or 'runlens serve --recover') recovers what survives.\n`);
+    return 1;
+  }
+  const lock = StoreLock.acquire(root);
+  try {
+    const store = await LocalStore.open({ root, log: consoleLogger('warn'), recover: true });
+    for (const r of store.recovery.repairs) process.stdout.write(`  repaired ${r}\n`);
+    await store.close();
+  } finally {
+    lock.release();
+  }
+  const after = await inspectStore(root);
+  process.stdout.write('After the repair:\n');
+  print(after);
+  return after.problems.length === 0 ? 0 : 1;
+}
+
 function main(argv: string[]): void {
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
@@ -155,6 +213,10 @@ function main(argv: string[]): void {
   if (command === '-v' || command === '--version') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     process.stdout.write(`${(require('../package.json') as { version: string }).version}\n`);
+    return;
+  }
+  if (command === 'doctor') {
+    doctor(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
     return;
   }
   if (command !== 'serve') fail(`unknown command '${command}'. See 'runlens --help'.`);

@@ -97,7 +97,9 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
         models.refresh();
       }
       if (state.kind === 'failed') {
-        void vscode.window.showErrorMessage(`Runlens: ${state.message}`, 'Open Settings', 'Show Output').then((c) => {
+        const actions = state.recoverable ? ['Recover Store', 'Show Output'] : ['Open Settings', 'Show Output'];
+        void vscode.window.showErrorMessage(`Runlens: ${state.message}`, ...actions).then((c) => {
+          if (c === 'Recover Store') void service.recover();
           if (c === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'runlens.storePath');
           if (c === 'Show Output') log.show();
         });

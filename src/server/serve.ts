@@ -13,6 +13,8 @@ export interface ServeOptions {
   allowedHosts?: string[];
   checkpointBytes?: number;
   maxArtifactBytes?: number;
+  /** Open a damaged store from what survives (the CLI's --recover; the extension's Recover action). */
+  recover?: boolean;
 }
 
 export interface ServingStore {
@@ -28,7 +30,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
   let store: LocalStore | undefined;
   try {
     const truncate = (process.env.MLFLOW_TRUNCATE_LONG_VALUES ?? 'true').toLowerCase() !== 'false';
-    store = await LocalStore.open({ root, log: opts.log, truncateLongValues: truncate, checkpointBytes: opts.checkpointBytes, maxArtifactBytes: opts.maxArtifactBytes });
+    store = await LocalStore.open({ root, log: opts.log, truncateLongValues: truncate, checkpointBytes: opts.checkpointBytes, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover });
     for (const repair of store.recovery.repairs) opts.log.warn(repair);
     const server = await startServer({ store, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts });
     lock.setUrl(server.url);

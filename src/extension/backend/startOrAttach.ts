@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../store/logger';
+import { StoreDamagedError } from '../../store/persistence';
 import { readLockOwner, StoreLockedError, type LockOwner } from '../../store/storeLock';
 import { serveStore, type ServingStore } from '../../server/serve';
 import { TrackingClient } from '../client/trackingClient';
@@ -19,6 +20,8 @@ export class BackendStartError extends Error {
   constructor(
     message: string,
     readonly fix: string,
+    /** The store is damaged and can be opened from what survives ("Recover Store"). */
+    readonly recoverable = false,
   ) {
     super(message);
     this.name = 'BackendStartError';
@@ -43,13 +46,13 @@ function checkWritable(root: string): void {
   }
 }
 
-export async function startOrAttach(opts: { root: string; preferredPort: number; log: Logger; maxArtifactBytes?: number }): Promise<Backend> {
+export async function startOrAttach(opts: { root: string; preferredPort: number; log: Logger; maxArtifactBytes?: number; recover?: boolean }): Promise<Backend> {
   const root = path.resolve(opts.root);
   const existing = await attachable(readLockOwner(root));
   const owner = readLockOwner(root);
   if (existing && owner) return { kind: 'attached', url: existing, root, owner };
   checkWritable(root);
-  const serve = (port: number): Promise<ServingStore> => serveStore({ root, port, log: opts.log, maxArtifactBytes: opts.maxArtifactBytes });
+  const serve = (port: number): Promise<ServingStore> => serveStore({ root, port, log: opts.log, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover });
   try {
     try {
       const serving = await serve(opts.preferredPort);
@@ -71,6 +74,9 @@ export async function startOrAttach(opts: { root: string; preferredPort: number;
       );
     }
     if (err instanceof BackendStartError) throw err;
+    if (err instanceof StoreDamagedError) {
+      throw new BackendStartError(err.message, 'Choose "Recover Store" to open it from what survives (the damaged file is kept), or restore the folder from a backup.', true);
+    }
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM') {
       throw new BackendStartError(`Cannot write the store at ${root}: ${e.message}`, 'Choose a writable folder in the "runlens.storePath" setting.');

@@ -14,7 +14,7 @@ export type ServiceState =
   | { kind: 'starting' }
   | { kind: 'stopped' }
   | { kind: 'noWorkspace' }
-  | { kind: 'failed'; message: string; fix: string }
+  | { kind: 'failed'; message: string; fix: string; recoverable?: boolean }
   | { kind: 'ready'; backend: Backend['kind']; url: string; root: string };
 
 const PORT_KEY = 'runlens.port';
@@ -91,7 +91,7 @@ export class TrackingService implements vscode.Disposable {
     return picked;
   }
 
-  async start(): Promise<void> {
+  async start(opts: { recover?: boolean } = {}): Promise<void> {
     const root = storeRoot(readSettings());
     if (!root) {
       this.setState({ kind: 'noWorkspace' });
@@ -101,7 +101,7 @@ export class TrackingService implements vscode.Disposable {
     const t0 = Date.now();
     try {
       const preferred = await this.preferredPort();
-      const backend = await startOrAttach({ root, preferredPort: preferred, log: this.log });
+      const backend = await startOrAttach({ root, preferredPort: preferred, log: this.log, recover: opts.recover });
       this.backend = backend;
       if (backend.kind === 'embedded') {
         if (backend.portFallback && readSettings().port === 0) await this.context.workspaceState.update(PORT_KEY, backend.serving.server.port);
@@ -121,7 +121,7 @@ export class TrackingService implements vscode.Disposable {
     } catch (err) {
       const e = err instanceof BackendStartError ? err : new BackendStartError((err as Error).message, 'See the Runlens output for details.');
       this.log.error(`${e.message} ${e.fix}`);
-      this.setState({ kind: 'failed', message: e.message, fix: e.fix });
+      this.setState({ kind: 'failed', message: e.message, fix: e.fix, ...(e.recoverable ? { recoverable: true } : {}) });
     }
   }
 
@@ -162,6 +162,12 @@ export class TrackingService implements vscode.Disposable {
   async restart(): Promise<void> {
     await this.stop();
     await this.ready();
+  }
+
+  /** Restarts on a damaged store, opening it from what survives (see StoreDamagedError). */
+  async recover(): Promise<void> {
+    await this.stop();
+    await (this.starting = this.start({ recover: true }).finally(() => (this.starting = undefined)));
   }
 
   dispose(): void {

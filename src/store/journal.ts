@@ -198,8 +198,11 @@ export class JournalWriter {
         try {
           p.afterDurable?.();
         } catch (err) {
-          // Durable, but what it feeds (the series file) is not: the owner must rebuild from disk.
-          this.fail(new Error(`store write failed: ${(err as Error).message}`, { cause: err }), batch.slice(i));
+          // Durable, but what it feeds (the series file) is not. Nothing acknowledged this record
+          // or the ones after it yet, so they are cut off the journal too and fail as a whole.
+          const rest = batch.slice(i);
+          segment.durable -= rest.reduce((sum, r) => sum + r.bytes.length, 0);
+          this.fail(new Error(`store write failed: ${(err as Error).message}`, { cause: err }), rest);
           break;
         }
         p.resolve();

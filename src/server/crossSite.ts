@@ -1,16 +1,20 @@
 /**
  * Cross-site request refusal. Any web page the user visits can send requests to a loopback
  * server: forms and `fetch(…, {mode: 'no-cors'})` reach it with the CORS-safelisted content types
- * (text/plain, form-urlencoded, multipart) and no preflight. The server answers no CORS preflight,
- * so a foreign page can never send JSON, PUT, PATCH or DELETE; what is left is refused here:
+ * (text/plain, form-urlencoded, multipart) and no preflight. The server answers CORS preflights
+ * only for explicitly allowed origins, so no other page can send JSON, PUT, PATCH or DELETE; what
+ * is left is refused here:
  *
  * - a request whose `Origin` is neither the server's own (`http://<Host>`) nor an allowed one
  *   (403; `Origin: null` — file:// and sandboxed pages — is foreign), whatever the method;
  * - without `Origin`, a state-changing request that the browser marks `Sec-Fetch-Site: cross-site`
  *   or `same-site` (another port of the same host is same-site), and a cross-site GET that is not
- *   a top-level navigation (`<img>`, `<script>`, no-cors fetch), so links from elsewhere still open;
- * - JSON routes: POST/PUT/PATCH without `Content-Type: application/json`, whatever the body length;
- * - raw-body routes: the form content types the mlflow client never sends there (400).
+ *   a navigation (`<img>`, `<script>`, no-cors fetch), so links from elsewhere still open;
+ * - JSON routes: POST/PUT/PATCH without `Content-Type: application/json`, whatever the body length
+ *   (400), and a DELETE whose body is not JSON;
+ * - raw-body POSTs (OTLP): the form content types (400). Raw-body PUTs (artifact uploads) take
+ *   any type: the mlflow client labels text files text/plain, urllib and `curl --data-binary`
+ *   label uploads form-urlencoded, and a PUT can't come from a form or a no-cors fetch.
  *
  * Clients outside a browser (the mlflow client, Node's fetch in the extension host) send neither
  * `Origin` nor `Sec-Fetch-Site` and are unaffected. Origins allowed explicitly get CORS (preflights
@@ -23,13 +27,6 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** What a `<form>` or a no-cors fetch can send without a preflight. */
 const FORM_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
-
-/**
- * Content types refused on raw-body PUTs (artifact and multipart-part uploads). text/plain stays
- * allowed: the mlflow client labels .txt/.json/.yaml/MLmodel uploads (and traces.json) text/plain
- * (`_guess_mime_type`), and a PUT can't come from a form or a no-cors fetch anyway.
- */
-const RAW_PUT_REFUSED = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
 function header(headers: http.IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -143,11 +140,16 @@ export function jsonContentTypeRefusal(method: string, headers: http.IncomingHtt
     : new MlflowError('INVALID_PARAMETER_VALUE', `Bad Request. Content-Type must be 'application/json', got '${shown(contentType ?? '')}'.`);
 }
 
-/** The 400 for a raw-body route's content type: form types a browser can send without preflight. */
+/**
+ * The 400 for a raw-body route's content type: the form types a browser sends without a
+ * preflight, on the methods it can send that way (POST). Raw PUTs (artifact and multipart-part
+ * uploads) take any type: the mlflow client labels .txt/.json/.yaml/MLmodel and traces.json
+ * uploads text/plain (`_guess_mime_type`), parts go untyped, and Python's urllib and
+ * `curl --data-binary` default to form-urlencoded; a cross-site PUT needs a preflight, which
+ * only allowed origins get.
+ */
 export function rawContentTypeRefusal(method: string, contentType: string | undefined): MlflowError | undefined {
   const type = mediaType(contentType);
-  if (type === undefined || !STATE_CHANGING.has(method)) return undefined;
-  const refused = method === 'PUT' ? RAW_PUT_REFUSED : FORM_CONTENT_TYPES;
-  if (!refused.includes(type)) return undefined;
+  if (type === undefined || method !== 'POST' || !FORM_CONTENT_TYPES.includes(type)) return undefined;
   return new MlflowError('INVALID_PARAMETER_VALUE', `Bad Request. Content-Type '${shown(type)}' is not accepted for ${method} here.`);
 }

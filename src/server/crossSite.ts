@@ -5,7 +5,8 @@
  * only for explicitly allowed origins, so no other page can send JSON, PUT, PATCH or DELETE; what
  * is left is refused here:
  *
- * - a request whose `Origin` is neither the server's own (`http://<Host>`) nor an allowed one
+ * - a request whose `Origin` is neither the server's own (`http://<Host>`, or `https://<Host>`
+ *   behind a TLS proxy) nor an allowed one
  *   (403; `Origin: null` — file:// and sandboxed pages — is foreign), whatever the method;
  * - without `Origin`, a state-changing request that the browser marks `Sec-Fetch-Site: cross-site`
  *   or `same-site` (another port of the same host is same-site), and a cross-site GET that is not
@@ -115,10 +116,16 @@ export class OriginPolicy {
     return { preflight: true, headers: out };
   }
 
+  /**
+   * The page came from this server: its origin is the address the request was sent to. https
+   * counts too: only a TLS proxy in front of this very host:port (already let through the Host
+   * check) can serve a page with that origin.
+   */
   private isOwn(origin: string, host: string | undefined): boolean {
     if (!host) return false;
+    const normalized = normalizeOrigin(origin);
     try {
-      return normalizeOrigin(origin) === new URL(`http://${host}`).origin;
+      return normalized === new URL(`http://${host}`).origin || normalized === new URL(`https://${host}`).origin;
     } catch {
       return false;
     }

@@ -178,7 +178,7 @@ describe('cross-site requests', () => {
     it('refuses a foreign Origin with 403 in MLflow error format and changes nothing', async () => {
       const runId = await newRun();
       const body = JSON.stringify({ run_id: runId });
-      for (const origin of ['https://evil.example', `http://127.0.0.1:${server.port + 1}`, `http://localhost:${server.port + 1}`, `https://127.0.0.1:${server.port}`]) {
+      for (const origin of ['https://evil.example', `http://127.0.0.1:${server.port + 1}`, `http://localhost:${server.port + 1}`, `http://127.0.0.1.evil.example:${server.port}`]) {
         const res = await raw(server, 'POST', `${A}/runs/delete`, { 'Content-Type': 'application/json', Origin: origin }, body);
         assertRefused(res, 403, 'PERMISSION_DENIED');
         assert.match(String(res.body.message), /Cross-origin request blocked/);
@@ -204,7 +204,8 @@ describe('cross-site requests', () => {
 
     it("accepts the server's own origin (what the browser views send) and does the deed", async () => {
       const runId = await newRun();
-      for (const origin of [own, `http://localhost:${server.port}`]) {
+      // https://<Host> too: the page came through a TLS proxy at this same address.
+      for (const origin of [own, `http://localhost:${server.port}`, `https://127.0.0.1:${server.port}`]) {
         const host = new URL(origin).host;
         const got = await raw(server, 'GET', `${A}/runs/get?run_id=${runId}`, { Origin: origin, Host: host, 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' });
         assert.equal(got.status, 200, got.text);

@@ -2,7 +2,8 @@
 # Every test, on a machine that may be brand new: npm packages, build, unit + crash tests (mocha),
 # interop tests with the real `mlflow` client in project-local venvs, the extension's suites inside
 # a real VS Code extension host (code-server, offline), the .vsix package, and screenshots of the
-# installed .vsix in chromium. Ends with one summary line.
+# installed .vsix in chromium, and cross-site attacks on `runlens serve` from a chromium page. Ends with
+# one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp -d)"
@@ -16,8 +17,6 @@ npm run --silent compile-tests || { echo "test compilation failed"; exit 1; }
 
 npx mocha --config .mocharc.json 'out/test/unit/**/*.test.js' 2>&1 | tee "$log/unit.txt"
 npx mocha --config .mocharc.json --timeout 240000 'out/test/crash/**/*.test.js' 2>&1 | tee "$log/crash.txt"
-echo "== safety (disk full, damaged files, cross-site requests, fuzzing)"
-npx mocha --config .mocharc.json --timeout 120000 'out/test/safety/**/*.test.js' 2>&1 | tee "$log/safety.txt"
 bash scripts/test-interop.sh 2>&1 | tee "$log/interop.txt"
 interop_rc=${PIPESTATUS[0]}
 
@@ -30,6 +29,11 @@ vscode_rc=${PIPESTATUS[0]}
 echo "== views in a browser (runlens serve + chromium)"
 npx mocha --config .mocharc.json --timeout 180000 'out/test/browser/**/*.test.js' 2>&1 | tee "$log/browser.txt"
 browser_rc=${PIPESTATUS[0]}
+
+# After the browser suite: the cross-site tests need the chromium that setup-vscode-host.sh installs.
+echo "== safety (full disk on tmpfs, damaged files, short writes, cross-site attacks from chromium, fuzzing)"
+npx mocha --config .mocharc.json --timeout 120000 'out/test/safety/**/*.test.js' 2>&1 | tee "$log/safety.txt"
+safety_rc=${PIPESTATUS[0]}
 
 echo "== package (npm run package)"
 pkg_passed=0 pkg_failed=0 shots_passed=0 shots_failed=0
@@ -49,17 +53,18 @@ if [ -x .venv/latest/bin/python ]; then
 fi
 
 count() { grep -Eo "[0-9]+ $2" "$1" | awk '{s += $1} END {print s + 0}'; }
-passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/safety.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + $(count "$log/browser.txt" passing) + bench_passed + pkg_passed + shots_passed ))
-failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/safety.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + $(count "$log/browser.txt" failing) + bench_failed + pkg_failed + shots_failed ))
+passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + $(count "$log/browser.txt" passing) + $(count "$log/safety.txt" passing) + bench_passed + pkg_passed + shots_passed ))
+failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + $(count "$log/browser.txt" failing) + $(count "$log/safety.txt" failing) + bench_failed + pkg_failed + shots_failed ))
 if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; } || { [ "$vscode_rc" -ne 0 ] && [ "$(count "$log/vscode.txt" failing)" -eq 0 ]; } \
-  || { [ "$browser_rc" -ne 0 ] && [ "$(count "$log/browser.txt" failing)" -eq 0 ]; }; then
+  || { [ "$browser_rc" -ne 0 ] && [ "$(count "$log/browser.txt" failing)" -eq 0 ]; } \
+  || { [ "$safety_rc" -ne 0 ] && [ "$(count "$log/safety.txt" failing)" -eq 0 ]; }; then
   failed=$(( failed + 1 ))  # something broke before reporting any result
 fi
 if [ "$failed" -gt 0 ]; then
   # Repeat what failed at the end, where a truncated CI log still shows it.
   echo
   echo "== what failed"
-  for suite in unit crash safety vscode browser; do
+  for suite in unit crash vscode browser safety; do
     grep -qE '^ *[0-9]+ failing' "$log/$suite.txt" && { echo "-- $suite"; sed -n '/^ *[0-9]* failing/,$p' "$log/$suite.txt" | head -60; }
   done
   grep -qE '^(FAILED|ERROR) ' "$log/interop.txt" && { echo "-- interop"; grep -E '^(==.*interop|FAILED|ERROR |E  )' "$log/interop.txt" | head -60; }

@@ -4,6 +4,7 @@ import type { Logger } from './store/logger';
 import { inspectStore, type DoctorReport } from './store/doctor';
 import { LocalStore } from './store/localStore';
 import { StoreLock, StoreLockedError } from './store/storeLock';
+import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
 
 const HELP = `Usage: runlens serve [options]
@@ -17,6 +18,10 @@ Options:
   --port <port>          port to listen on (default 5000; 0 picks a free port)
   --root <dir>           store directory (default ./mlruns)
   --allowed-hosts <list> extra Host header values to accept, comma-separated ('*' disables the check)
+  --allowed-origin <origin>
+                         a browser origin besides the server's own that may call the API, e.g.
+                         http://localhost:3000 (repeatable or comma-separated); requests from any
+                         other web page are refused with 403
   --max-artifact-mb <n>  largest artifact accepted, in megabytes (default: no limit)
   --checkpoint-mb <n>    journal size that triggers a compacting snapshot (default 64)
   --log-level <level>    debug | info | warn | error (default info; debug logs every request)
@@ -61,13 +66,14 @@ interface ServeArgs {
   root: string;
   level: Level;
   allowedHosts: string[];
+  allowedOrigins: string[];
   checkpointBytes?: number;
   maxArtifactBytes?: number;
   recover: boolean;
 }
 
 function parseServeArgs(argv: string[]): ServeArgs {
-  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: 'mlruns', level: 'info', allowedHosts: [], recover: false };
+  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: 'mlruns', level: 'info', allowedHosts: [], allowedOrigins: [], recover: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -91,6 +97,12 @@ function parseServeArgs(argv: string[]): ServeArgs {
         break;
       case '--allowed-hosts':
         args.allowedHosts = value().split(',').map((h) => h.trim()).filter(Boolean);
+        break;
+      case '--allowed-origin':
+        for (const o of value().split(',').map((s) => s.trim()).filter(Boolean)) {
+          if (!normalizeOrigin(o)) fail(`invalid --allowed-origin '${o}' (give scheme://host[:port], e.g. http://localhost:3000; 'null' and '*' can't be allowed)`);
+          args.allowedOrigins.push(o);
+        }
         break;
       case '--max-artifact-mb': {
         const mb = Number(value());
@@ -130,7 +142,7 @@ async function serve(argv: string[]): Promise<void> {
   const root = path.resolve(args.root);
   let serving;
   try {
-    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover });
+    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, allowedOrigins: args.allowedOrigins, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover });
   } catch (err) {
     if (err instanceof StoreLockedError) fail(err.message);
     const e = err as NodeJS.ErrnoException;

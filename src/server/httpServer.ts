@@ -1,4 +1,4 @@
-/** The HTTP front: routing, body limits, JSON parsing, MLflow error bodies, Host checks. */
+/** The HTTP front: routing, body limits, JSON parsing, MLflow error bodies, Host and cross-site checks. */
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { registerTraceRoutes } from './handlers/traces';
 import { ChangeFeed } from './changeFeed';
 import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
+import { jsonContentTypeRefusal, OriginPolicy, rawContentTypeRefusal } from './crossSite';
 import { Fields, type FieldSource } from './requestFields';
 import { HttpError, readBody } from './requestBody';
 import { Router, type HttpMethod, type RawResponse, type StreamResponse } from './router';
@@ -29,6 +30,12 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Extra Host header values to accept besides loopback names (DNS-rebinding protection). */
   allowedHosts?: string[];
+  /**
+   * Browser origins besides the server's own that may send requests (e.g. a webview's origin);
+   * they get CORS headers, so their pages can call the API with fetch. Any other `Origin` is
+   * refused with 403; requests without one (non-browser clients) pass.
+   */
+  allowedOrigins?: string[];
   /** The built views (default: `webview/` beside the bundle). */
   uiAssetsDir?: string;
 }
@@ -86,10 +93,8 @@ function queryToSource(params: URLSearchParams): FieldSource {
   return out;
 }
 
-function parseJsonBody(method: string, contentType: string | undefined, body: Buffer): FieldSource {
-  if ((method === 'POST' || method === 'PUT') && body.length > 0 && !/^application\/json\b/i.test(contentType ?? '')) {
-    throw new MlflowError('INVALID_PARAMETER_VALUE', `Bad Request. Content-Type must be 'application/json', got '${contentType ?? ''}'.`);
-  }
+/** A JSON route's body (its content type was checked before reading it). */
+function parseJsonBody(body: Buffer): FieldSource {
   if (body.length === 0) return {};
   let parsed: unknown;
   try {
@@ -116,7 +121,10 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
   const allowedHosts = new Set(['localhost', '127.0.0.1', '[::1]', ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
   if (opts.host && opts.host !== '0.0.0.0' && opts.host !== '::') allowedHosts.add(opts.host.toLowerCase());
   const hostCheck = !(opts.allowedHosts ?? []).includes('*');
+  const origins = new OriginPolicy(opts.allowedOrigins);
   return (req, res) => {
+    // Nothing this server answers is meant to be framed by another page (clickjacking).
+    res.setHeader('X-Frame-Options', 'DENY');
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');
     // A launch prefix routes like the bare path; the id only adds tags to runs it creates.
@@ -133,6 +141,25 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
       done(403);
       return;
     }
+    const crossSite = origins.check(method, req.headers);
+    if (crossSite) {
+      // The body (if any) is never read: close rather than parse its bytes as a request.
+      sendError(res, crossSite.httpStatus, crossSite, { Connection: 'close' });
+      req.resume();
+      done(crossSite.httpStatus);
+      return;
+    }
+    const cors = origins.cors(method, req.headers);
+    if (cors) {
+      for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
+      if (cors.preflight) {
+        res.writeHead(204);
+        res.end();
+        req.resume();
+        done(204);
+        return;
+      }
+    }
     const match = router.match(method, url.pathname);
     if (match === undefined || match === 'method-not-allowed') {
       const notAllowed = match === 'method-not-allowed';
@@ -148,12 +175,21 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
     void (async () => {
       try {
         let source: FieldSource;
-        if (method === 'GET' || match.rawBody) {
+        if (method === 'GET') {
           source = queryToSource(url.searchParams);
-          if (method === 'GET') req.resume();
+          req.resume();
+        } else if (match.rawBody) {
+          const refused = rawContentTypeRefusal(method, req.headers['content-type']);
+          if (refused) throw refused;
+          source = queryToSource(url.searchParams);
         } else {
-          // Query parameters count too (some clients send DELETE fields there); the body wins.
-          source = { ...queryToSource(url.searchParams), ...parseJsonBody(method, req.headers['content-type'], await readBody(req, limit)) };
+          const refused = jsonContentTypeRefusal(method, req.headers);
+          if (refused) throw refused;
+          const body = parseJsonBody(await readBody(req, limit));
+          // Fields come from the JSON body, as in MLflow. DELETE also takes query parameters (some
+          // clients send its fields there; a browser can't send a cross-site DELETE without a
+          // preflight, which this server never grants); its body wins.
+          source = method === 'DELETE' ? { ...queryToSource(url.searchParams), ...body } : body;
         }
         const result = await match.handler({
           method: method as HttpMethod,
@@ -180,8 +216,8 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           sendError(res, err.status, err.body, { Connection: 'close' });
           done(err.status);
         } else if (err instanceof MlflowError) {
-          // A refused upload may not have been read: close rather than parse its bytes as a request.
-          const unread = match.rawBody && !req.complete;
+          // A refused request may not have been read: close rather than parse its bytes as a request.
+          const unread = method !== 'GET' && !req.complete;
           if (unread) req.resume();
           sendError(res, err.httpStatus, err, unread ? { Connection: 'close' } : {});
           done(err.httpStatus);

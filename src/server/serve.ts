@@ -11,6 +11,8 @@ export interface ServeOptions {
   port?: number;
   log: Logger;
   allowedHosts?: string[];
+  /** Browser origins besides the server's own that may send requests (see ServerOptions). */
+  allowedOrigins?: string[];
   checkpointBytes?: number;
   maxArtifactBytes?: number;
   /** Open a damaged store from what survives (the CLI's --recover; the extension's Recover action). */
@@ -32,7 +34,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
     const truncate = (process.env.MLFLOW_TRUNCATE_LONG_VALUES ?? 'true').toLowerCase() !== 'false';
     store = await LocalStore.open({ root, log: opts.log, truncateLongValues: truncate, checkpointBytes: opts.checkpointBytes, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover });
     for (const repair of store.recovery.repairs) opts.log.warn(repair);
-    const server = await startServer({ store, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts });
+    const server = await startServer({ store, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins });
     lock.setUrl(server.url);
     const opened = store;
     let stopping: Promise<void> | undefined;

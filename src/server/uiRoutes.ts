@@ -91,7 +91,13 @@ export function registerUiRoutes(router: Router, assetsDir: string, store: Track
       status: 200,
       contentType: 'text/html; charset=utf-8',
       body: html,
-      headers: { 'Content-Security-Policy': contentSecurityPolicy(opts), 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' },
+      // No other page may frame a view (clickjacking); the server also sends X-Frame-Options: DENY.
+      // frame-ancestors only works as a header, so it is added here rather than to the page's CSP.
+      headers: {
+        'Content-Security-Policy': `${contentSecurityPolicy(opts)}; frame-ancestors 'none'`,
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+      },
     };
   });
 }

@@ -155,6 +155,7 @@ export class Persistence {
       void this.checkpoint().catch((err: Error) => this.opts.log.error(`checkpoint failed: ${err.message}`));
     }
     return done.catch((err: Error) => {
+      if (write) this.series.settle(write);
       throw this.unavailableError(err);
     });
   }

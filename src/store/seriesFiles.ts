@@ -76,7 +76,8 @@ export class SeriesFiles {
     else this.inFlight.set(w.runUuid, [w.firstRecord]);
   }
 
-  private settle(w: SeriesWrite): void {
+  /** Drops an expected write (its op failed), or one just written. */
+  settle(w: SeriesWrite): void {
     const firsts = this.inFlight.get(w.runUuid);
     if (!firsts) return;
     const i = firsts.indexOf(w.firstRecord);

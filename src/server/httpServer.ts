@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { MlflowError } from '../store/errors';
+import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../store/jsonDepth';
 import type { Logger } from '../store/logger';
 import type { TrackingStore } from '../store/trackingStore';
 import { registerArtifactRoutes } from './handlers/artifacts';
@@ -96,6 +97,7 @@ function parseJsonBody(method: string, contentType: string | undefined, body: Bu
     parsed = JSON.parse(body.toString('utf8'));
     // Some clients double-encode the body as a JSON string.
     if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+    if (valueTooDeep(parsed)) throw new JsonDepthError(MAX_JSON_DEPTH);
   } catch (err) {
     throw new MlflowError('MALFORMED_REQUEST', `Malformed JSON request body: ${(err as Error).message}`);
   }

@@ -4,6 +4,7 @@
  * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
  */
 import { invalidParameter } from '../../store/errors';
+import { parseJsonBounded } from '../../store/jsonDepth';
 import type { IncomingSpan } from '../../store/traces/traceStore';
 import type { SpanDict } from '../../store/traces/traceTypes';
 import { bytesOf, doubleOf, fixed64Of, int64Value, ProtobufError, ProtobufReader, stringOf, varintOf, type WireField } from './protobufReader';
@@ -246,7 +247,7 @@ function jsonStatusCode(v: unknown): string {
 export function decodeOtlpJson(body: Buffer): IncomingSpan[] {
   let root: unknown;
   try {
-    root = JSON.parse(body.toString('utf8'));
+    root = parseJsonBounded(body.toString('utf8'));
   } catch (err) {
     throw bad(`the body is not valid JSON (${(err as Error).message}).`);
   }

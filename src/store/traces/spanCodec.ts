@@ -3,6 +3,7 @@
  * JSON-encoded attribute values, and the per-span summary kept in sql.js.
  */
 import { invalidParameter } from '../errors';
+import { parseJsonBounded } from '../jsonDepth';
 import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from './traceTypes';
 
 /** base64 → hex with atob (the views run this in a browser too). */
@@ -18,12 +19,15 @@ export function spanIdHex(value: string): string {
   return /^[0-9a-f]{16}$/i.test(value) ? value.toLowerCase() : base64ToHex(value);
 }
 
-/** MLflow stores attribute values JSON-encoded; OTLP senders may not. */
+/**
+ * MLflow stores attribute values JSON-encoded; OTLP senders may not. A value nested deeper than
+ * MAX_JSON_DEPTH stays the text it is (walking it would overflow the stack).
+ */
 export function attributeValue(attributes: Record<string, unknown>, key: string): unknown {
   const raw = attributes[key];
   if (typeof raw !== 'string') return raw;
   try {
-    return JSON.parse(raw) as unknown;
+    return parseJsonBounded(raw);
   } catch {
     return raw;
   }
@@ -119,7 +123,7 @@ export function spanTokenUsage(attributes: Record<string, unknown>): TokenUsage 
 export function parseTokenUsage(text: string | undefined): TokenUsage | undefined {
   if (!text) return undefined;
   try {
-    const u = JSON.parse(text) as Record<string, unknown>;
+    const u = parseJsonBounded(text) as Record<string, unknown>;
     if (!u || typeof u !== 'object') return undefined;
     return { input_tokens: count(u.input_tokens), output_tokens: count(u.output_tokens), total_tokens: count(u.total_tokens) };
   } catch {

@@ -18,6 +18,7 @@ import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
 import { Fields, type FieldSource } from './requestFields';
 import { HttpError, readBody } from './requestBody';
+import { withoutStorePaths } from './errorText';
 import { Router, type HttpMethod, type RawResponse, type StreamResponse } from './router';
 import { pipeline } from 'node:stream/promises';
 
@@ -181,16 +182,20 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
         if (err instanceof HttpError) {
           sendError(res, err.status, err.body, { Connection: 'close' });
           done(err.status);
-        } else if (err instanceof MlflowError) {
-          // A refused upload may not have been read: close rather than parse its bytes as a request.
+        } else {
+          // A refused or failed upload may not have been read to the end: close rather than
+          // parse its remaining bytes as the next request (the client would wait for an answer).
           const unread = match.rawBody && !req.complete;
           if (unread) req.resume();
-          sendError(res, err.httpStatus, err, unread ? { Connection: 'close' } : {});
-          done(err.httpStatus);
-        } else {
-          opts.log.error(`${method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
-          sendError(res, 500, new MlflowError('INTERNAL_ERROR', `Internal error: ${(err as Error).message}`));
-          done(500);
+          const closing: Record<string, string> = unread ? { Connection: 'close' } : {};
+          if (err instanceof MlflowError) {
+            sendError(res, err.httpStatus, withoutStorePaths(err, opts.store.artifacts.root), closing);
+            done(err.httpStatus);
+          } else {
+            opts.log.error(`${method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
+            sendError(res, 500, withoutStorePaths(new MlflowError('INTERNAL_ERROR', `Internal error: ${(err as Error).message}`), opts.store.artifacts.root), closing);
+            done(500);
+          }
         }
       }
     })();

@@ -36,7 +36,7 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
       const traceId = store.traces.traceForUpload(pathParams.path!);
       if (traceId) {
         // A trace's spans: validated and indexed before anything is kept.
-        await store.traces.acceptTracesJson(traceId, pathParams.path!, await readBody(raw, MAX_TRACE_DATA_BYTES));
+        await store.traces.acceptTracesJson(traceId, await readBody(raw, MAX_TRACE_DATA_BYTES));
       } else {
         await artifacts.write(pathParams.path!, raw);
       }

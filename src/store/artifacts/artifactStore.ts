@@ -109,10 +109,34 @@ export class ArtifactStore {
     return this.file(rawPath).full;
   }
 
+  /**
+   * Where a (validated) artifact path really lands, relative to the real store root: `.`, `..`
+   * and `%2F` spellings normalised, symlinks on the way followed. Two paths name the same file
+   * exactly when this gives the same answer (compared case-insensitively on such file systems).
+   */
+  canonicalPath(rawPath: string): string {
+    const { full } = this.file(rawPath);
+    const realRoot = fs.realpathSync(this.root);
+    let probe = full;
+    for (;;) {
+      try {
+        const real = path.join(fs.realpathSync(probe), path.relative(probe, full));
+        return path.relative(realRoot, real).split(path.sep).join('/');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw clientPathError(err, rawPath, 'resolve');
+      }
+      const parent = path.dirname(probe);
+      if (parent === probe) return path.relative(this.root, full).split(path.sep).join('/');
+      probe = parent;
+    }
+  }
+
   /** Appends `data` to `rawPath` (creating it) and fsyncs before resolving. */
   async appendDurably(rawPath: string, data: Buffer): Promise<void> {
-    const { full } = this.file(rawPath);
+    const { rel, full } = this.file(rawPath);
     const created = !fs.existsSync(full);
+    checkParentIsDirectory(path.dirname(full), rel, 'append to');
     fs.mkdirSync(path.dirname(full), { recursive: true });
     await writeSynced(full, 'a', data);
     if (created) fsyncDir(path.dirname(full));

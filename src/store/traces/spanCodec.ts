@@ -39,6 +39,15 @@ export function nsToUs(value: number | string | null | undefined): number | null
   return /^\d+$/.test(value) ? Number(BigInt(value) / 1000n) : null;
 }
 
+/** Largest OTLP time (`fixed64` nanoseconds, year 2554): beyond it a time has no Date. */
+const MAX_UNIX_NANOS = 2n ** 64n - 1n;
+
+/** Whether a span time is nanoseconds OTLP can carry: an integer from 0 to 2^64 - 1, as a number or digits. */
+export function isUnixNanos(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= Number(MAX_UNIX_NANOS);
+  return typeof value === 'string' && /^\d{1,20}$/.test(value) && BigInt(value) <= MAX_UNIX_NANOS;
+}
+
 function statusOf(code: string | undefined): SpanSummary['status'] {
   if (code === 'STATUS_CODE_OK' || code === 'OK') return 'OK';
   if (code === 'STATUS_CODE_ERROR' || code === 'ERROR') return 'ERROR';
@@ -52,8 +61,9 @@ export function checkSpanDict(value: unknown, index: number): SpanDict {
   const s = value as Record<string, unknown>;
   if (typeof s.span_id !== 'string' || s.span_id === '') throw invalidParameter(`${where}.span_id must be a non-empty string.`);
   if (typeof s.name !== 'string') throw invalidParameter(`${where}.name must be a string.`);
-  if (nsToUs(s.start_time_unix_nano as string | number | undefined) === null) {
-    throw invalidParameter(`${where}.start_time_unix_nano must be an integer (nanoseconds).`);
+  if (!isUnixNanos(s.start_time_unix_nano)) throw invalidParameter(`${where}.start_time_unix_nano must be an integer (nanoseconds, 0 to 2^64 - 1).`);
+  if (s.end_time_unix_nano !== undefined && s.end_time_unix_nano !== null && !isUnixNanos(s.end_time_unix_nano)) {
+    throw invalidParameter(`${where}.end_time_unix_nano must be an integer (nanoseconds, 0 to 2^64 - 1) or null.`);
   }
   if (s.attributes !== undefined && (typeof s.attributes !== 'object' || s.attributes === null || Array.isArray(s.attributes))) {
     throw invalidParameter(`${where}.attributes must be an object.`);

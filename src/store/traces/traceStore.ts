@@ -96,8 +96,11 @@ interface TraceRow {
 
 const TRACE_COLUMNS = 't.id, t.trace_id, t.experiment_id, t.request_time, t.execution_ms, t.state, t.client_request_id, t.request_preview, t.response_preview';
 
+/** Largest time a Date can hold (ms); a stored time beyond it must not fail every read of its trace. */
+const MAX_DATE_MS = 8.64e15;
+
 export function timestampJson(ms: number): string {
-  return new Date(ms).toISOString();
+  return new Date(Number.isFinite(ms) ? Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, ms)) : 0).toISOString();
 }
 
 export function durationJson(ms: number): string {

@@ -4,17 +4,18 @@
  * local server has no business learning. The root (and its real path) become `<store>`.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { MlflowError } from '../store/errors';
 
 function spellings(root: string): string[] {
-  const out = new Set([root]);
+  const out = new Set([path.resolve(root)]);
   try {
     out.add(fs.realpathSync(root));
   } catch {
     // a root that is gone has only the spelling we were given
   }
-  // Longest first, so a root inside another spelling is replaced whole.
-  return [...out].filter((r) => r.length > 1).sort((a, b) => b.length - a.length);
+  // Longest first, so a root inside another spelling is replaced whole ('/' alone is no secret).
+  return [...out].filter((r) => r !== path.parse(r).root).sort((a, b) => b.length - a.length);
 }
 
 export function redactStorePaths(message: string, root: string): string {

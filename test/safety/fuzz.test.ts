@@ -488,5 +488,17 @@ describe('fuzzing every route (seeded)', function () {
     await json(base, 'POST', '/api/2.0/mlflow/runs/log-metric', { run_id: run.info.run_id, key: 'after', value: 2, timestamp: 5, step: 1 });
     const got = (await json(base, 'GET', `/api/2.0/mlflow/runs/get?run_id=${run.info.run_id}`)).run as { data: { metrics: { key: string; value: number }[] } };
     assert.deepEqual(got.data.metrics.map((m) => [m.key, m.value]), [['after', 2]]);
+    // Whatever the fuzz uploaded, reads of the seeded trace and its experiment still answer.
+    const search = await send(base, {
+      method: 'POST',
+      path: '/api/3.0/mlflow/traces/search',
+      headers: { 'Content-Type': 'application/json' },
+      body: Buffer.from(JSON.stringify({ locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: ids.experimentId } }] })),
+    });
+    assert.ok(search.status < 500, search.text);
+    for (const route of [`/api/3.0/mlflow/traces/get?trace_id=${ids.traceId}`, `/api/3.0/mlflow/traces/batchGet?trace_ids=${ids.traceId}`, `/runlens/api/trace?trace_id=${ids.traceId}`]) {
+      const res = await send(base, { method: 'GET', path: route, headers: {} });
+      assert.ok(res.status < 500, `${route}: ${res.text}`);
+    }
   });
 });

@@ -106,6 +106,17 @@ describe('hostile trace payloads', () => {
     }
   });
 
+  it("refuses a trace's traces.json as a multipart upload (it would skip the validation)", async () => {
+    const { dir } = await newTrace();
+    for (const target of [dir, `${dir}/.`]) {
+      const res = await call(base, 'POST', `/api/2.0/mlflow-artifacts/mpu/create/${target}`, { path: '/tmp/traces.json', num_parts: 1 });
+      assertCleanError(res, 400, t.root);
+      assert.match(String(res.body.message), /single PUT/);
+    }
+    const complete = await call(base, 'POST', `/api/2.0/mlflow-artifacts/mpu/complete/${dir}`, { path: 'traces.json', upload_id: '00000000-0000-0000-0000-000000000000', parts: [{ part_number: 1 }] });
+    assertCleanError(complete, 400, t.root);
+  });
+
   it('refuses an OTLP JSON export nested 3,000 deep with 400', async () => {
     const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'x', startTimeUnixNano: '1', attributes: [{ key: 'k', value: deep(3000) }] }] }] }] });
     const res = await call(base, 'POST', '/v1/traces', body, { 'Content-Type': 'application/json', 'x-mlflow-experiment-id': exp });

@@ -455,6 +455,8 @@ describe('fuzzing every route (seeded)', function () {
     else if (shape === 1) body = Buffer.from(JSON.stringify(g.value()));
     else if (shape === 2) body = Buffer.from(JSON.stringify(JSON.stringify(fields)));
     else if (shape === 3) body = Buffer.from(JSON.stringify({ ...fields, nested: g.deep(3000, g.chance(0.5)) }));
+    // Keys JSON.parse makes own properties but an object literal would not.
+    else if (shape === 4) body = Buffer.from(`{"__proto__": {"run_id": 1, "experiment_id": []}, "constructor": {"prototype": null}, ${JSON.stringify(fields).slice(1)}`);
     else body = Buffer.from(JSON.stringify(fields));
     return { method, path, headers: { 'Content-Type': g.chance(0.95) ? 'application/json' : 'text/plain' }, body };
   }

@@ -143,6 +143,8 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
         res,
         notAllowed ? 405 : 404,
         new MlflowError('ENDPOINT_NOT_FOUND', notAllowed ? `Method ${method} is not allowed for ${url.pathname}` : `No API endpoint at ${url.pathname}`),
+        // A body sent to no endpoint may still be arriving: close rather than read the rest of it as the next request.
+        Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined ? { Connection: 'close' } : {},
       );
       req.resume();
       done(notAllowed ? 405 : 404);

@@ -262,8 +262,8 @@ function rawExchange(port: number, first: string, partialBody: string, second: s
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => {
       text += d;
-      // Both answers in: done.
-      if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= 2 && /\r\n\r\n[\s\S]*\r\n\r\n[\s\S]*\}$/.test(text)) {
+      // Both answers in (the second request is always GET /health, which answers 'OK'): done.
+      if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= 2 && /\r\n\r\nOK$/.test(text)) {
         clearTimeout(timer);
         socket.destroy();
         resolve({ text, closed });
@@ -301,6 +301,20 @@ describe('keep-alive after a failed upload', () => {
     const { text, closed } = await rawExchange(t.server.port, upload('0/adir'), 'x'.repeat(1000), second);
     assert.match(text, /^HTTP\/1\.1 400/);
     assert.ok(closed || /HTTP\/1\.1 200[\s\S]*OK$/.test(text), `the connection hung: ${text}`);
+  });
+
+  it('answers, then closes, when the upload goes to no endpoint (404) or the wrong method (405)', async () => {
+    for (const [first, status] of [
+      [`PUT /api/2.0/mlflow-artifacts/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n`, 404],
+      [`PATCH /api/2.0/mlflow/runs/create HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n`, 405],
+    ] as const) {
+      const { text, closed } = await rawExchange(t.server.port, first, 'x'.repeat(1000), second);
+      assert.match(text, new RegExp(`^HTTP/1\\.1 ${status}`));
+      assert.ok(closed, `the connection hung: ${text}`);
+    }
+    // Without a body, a 404 keeps the connection for the next request.
+    const { text } = await rawExchange(t.server.port, 'GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', '', second);
+    assert.match(text, /^HTTP\/1\.1 404[\s\S]*HTTP\/1\.1 200/);
   });
 
   it('answers, then closes or answers again, when the write fails with a server error (500)', async () => {

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { MlflowError } from '../store/errors';
+import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../store/jsonDepth';
 import type { Logger } from '../store/logger';
 import type { TrackingStore } from '../store/trackingStore';
 import { registerArtifactRoutes } from './handlers/artifacts';
@@ -18,6 +19,8 @@ import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launc
 import { jsonContentTypeRefusal, OriginPolicy, rawContentTypeRefusal } from './crossSite';
 import { Fields, type FieldSource } from './requestFields';
 import { HttpError, readBody } from './requestBody';
+import { withoutStorePaths } from './errorText';
+import { isDiskFull } from '../store/durableFiles';
 import { Router, type HttpMethod, type RawResponse, type StreamResponse } from './router';
 import { pipeline } from 'node:stream/promises';
 
@@ -101,6 +104,7 @@ function parseJsonBody(body: Buffer): FieldSource {
     parsed = JSON.parse(body.toString('utf8'));
     // Some clients double-encode the body as a JSON string.
     if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+    if (valueTooDeep(parsed)) throw new JsonDepthError(MAX_JSON_DEPTH);
   } catch (err) {
     throw new MlflowError('MALFORMED_REQUEST', `Malformed JSON request body: ${(err as Error).message}`);
   }
@@ -167,6 +171,8 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
         res,
         notAllowed ? 405 : 404,
         new MlflowError('ENDPOINT_NOT_FOUND', notAllowed ? `Method ${method} is not allowed for ${url.pathname}` : `No API endpoint at ${url.pathname}`),
+        // A body sent to no endpoint may still be arriving: close rather than read the rest of it as the next request.
+        Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined ? { Connection: 'close' } : {},
       );
       req.resume();
       done(notAllowed ? 405 : 404);
@@ -215,16 +221,26 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
         if (err instanceof HttpError) {
           sendError(res, err.status, err.body, { Connection: 'close' });
           done(err.status);
-        } else if (err instanceof MlflowError) {
-          // A refused request may not have been read: close rather than parse its bytes as a request.
+        } else {
+          // A refused or failed request may not have been read to the end: close rather than
+          // parse its remaining bytes as the next request (the client would wait for an answer).
           const unread = method !== 'GET' && !req.complete;
           if (unread) req.resume();
-          sendError(res, err.httpStatus, err, unread ? { Connection: 'close' } : {});
-          done(err.httpStatus);
-        } else {
-          opts.log.error(`${method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
-          sendError(res, 500, new MlflowError('INTERNAL_ERROR', `Internal error: ${(err as Error).message}`));
-          done(500);
+          const closing: Record<string, string> = unread ? { Connection: 'close' } : {};
+          if (err instanceof MlflowError) {
+            sendError(res, err.httpStatus, withoutStorePaths(err, opts.store.artifacts.root), closing);
+            done(err.httpStatus);
+          } else if (isDiskFull(err)) {
+            // An artifact or span write hit a full disk: nothing was kept, and a retry may succeed.
+            opts.log.error(`${method} ${url.pathname}: ${(err as Error).message}`);
+            const full = new MlflowError('TEMPORARILY_UNAVAILABLE', "The tracking store's disk is full. Nothing from this request was saved; free some space and retry.");
+            sendError(res, full.httpStatus, full, closing);
+            done(full.httpStatus);
+          } else {
+            opts.log.error(`${method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
+            sendError(res, 500, withoutStorePaths(new MlflowError('INTERNAL_ERROR', `Internal error: ${(err as Error).message}`), opts.store.artifacts.root), closing);
+            done(500);
+          }
         }
       }
     })();

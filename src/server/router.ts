@@ -45,6 +45,15 @@ interface Route {
   rawBody: boolean;
 }
 
+/** One registered route, as listed for tests and tools (`#api` marks the MLflow API prefixes). */
+export interface RouteInfo {
+  method: HttpMethod;
+  /** `/mlflow/runs/create` for API routes (served under every API prefix), the full path otherwise. */
+  path: string;
+  api: boolean;
+  rawBody: boolean;
+}
+
 export interface RouteMatch {
   handler: Handler;
   pathParams: Record<string, string>;
@@ -64,6 +73,14 @@ export class Router {
   /** Registers a route at an exact path, e.g. `/health`. */
   plain(method: HttpMethod, path: string, handler: Handler, opts: { rawBody?: boolean } = {}): void {
     this.routes.push({ method, segments: path.split('/').filter(Boolean), handler, rawBody: opts.rawBody ?? false });
+  }
+
+  /** Every registered route, in registration order. */
+  list(): RouteInfo[] {
+    return this.routes.map((r) => {
+      const api = r.segments[0] === '#api';
+      return { method: r.method, path: '/' + (api ? r.segments.slice(1) : r.segments).join('/'), api, rawBody: r.rawBody };
+    });
   }
 
   /**

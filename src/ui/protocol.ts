@@ -157,6 +157,8 @@ export interface TraceDetail {
   metadata: Record<string, string>;
   tags: Record<string, string>;
   spans: SpanView[];
+  /** Why some stored spans could not be shown (a damaged payload file); absent when all were read. */
+  spansError?: string;
 }
 
 /** One session of the Sessions tab: the server's summary as it is. */

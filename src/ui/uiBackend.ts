@@ -100,6 +100,7 @@ export class UiBackend {
           metadata: t.trace_info.trace_metadata ?? {},
           tags: t.trace_info.tags ?? {},
           spans: t.spans.map(toSpanView),
+          ...(t.spans_error ? { spansError: t.spans_error } : {}),
         } as UiResult<K>;
       }
       case 'traceCount': {

@@ -4,6 +4,7 @@
 // seeded by the real mlflow client (a nested RAG/agent trace with chat messages, tokens and a
 // failing tool; a three-turn chat session) and by an OTLP export of a 5,000-span trace.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { post, report, seededServer, SHOTS, type SeededServer } from '../support/browserTests';
@@ -208,6 +209,21 @@ describe('traces list, sessions and trace viewer in a browser (runlens serve + c
     assert.equal(await popup.locator('.trace-row').getAttribute('data-trace'), traceId);
     assert.equal(await popup.locator('#filter').evaluate((f) => (f as HTMLElement & { value: string }).value), `run_id = '${runId}'`);
     await popup.close();
+    await page.close();
+  });
+
+  it('opens a trace whose stored spans are damaged, with a note instead of an error page', async () => {
+    const id = `tr-${'de'.repeat(16)}`;
+    const started = await post(base, '/api/3.0/mlflow/traces', {
+      trace: { trace_info: { trace_id: id, trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: exp } }, request_time: new Date().toISOString(), execution_duration: '0.2s', state: 'OK', tags: { 'mlflow.traceName': 'damaged' } } },
+    });
+    const location = (started.trace as { trace_info: { tags: Record<string, string> } }).trace_info.tags['mlflow.artifactLocation']!;
+    const dir = path.join(seeded.root, ...location.replace(/^mlflow-artifacts:\//, '').split('/'));
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'traces.json'), '{"spans": [{"span_id": ');
+    const page = await open(`/runlens/ui/trace?trace=${id}`);
+    assert.match(await page.locator('#trace-meta').innerText(), /0 spans/);
+    assert.match(await page.locator('#spans-error').innerText(), /could not be read: traces\.json is damaged/);
     await page.close();
   });
 

@@ -27,6 +27,8 @@ export function report(line: string): void {
 export interface SeededServer {
   server: ServeProcess;
   base: string;
+  /** The store the server serves. */
+  root: string;
   browser: Browser;
   /** The seed script's stdout. */
   seedOutput: string;
@@ -48,6 +50,7 @@ export async function seededServer(prefix: string, script: string): Promise<Seed
   return {
     server,
     base,
+    root,
     browser,
     seedOutput,
     close: async () => {

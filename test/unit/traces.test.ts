@@ -138,7 +138,7 @@ describe('trace store', () => {
   it('refuses a malformed traces.json whole and leaves nothing behind', async () => {
     const info = await store.traces.start({ traceId: 'tr-' + 'b'.repeat(32), experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: {}, assessments: [] });
     const dir = info.tags['mlflow.artifactLocation']!.replace('mlflow-artifacts:/', '');
-    await rejectsWith(store.traces.acceptTracesJson(info.trace_id, `${dir}/traces.json`, Buffer.from('{"spans":[{"span_id":"x","name":"a"}]}')), 'INVALID_PARAMETER_VALUE', /start_time_unix_nano/);
+    await rejectsWith(store.traces.acceptTracesJson(info.trace_id, Buffer.from('{"spans":[{"span_id":"x","name":"a"}]}')), 'INVALID_PARAMETER_VALUE', /start_time_unix_nano/);
     assert.deepEqual(store.traces.readSpans(info.trace_id), []);
     assert.equal(store.traces.traceForUpload(`${dir}/traces.json`), info.trace_id);
     assert.equal(store.traces.traceForUpload(`9/traces/${info.trace_id}/artifacts/traces.json`), undefined);

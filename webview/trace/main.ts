@@ -130,6 +130,7 @@ function renderHead(d: TraceDetail): void {
     id.append(' ·', link);
   }
   head.replaceChildren(title, line, id);
+  if (d.spansError) head.append(el('div', { class: 'error', id: 'spans-error' }, `Some spans of this trace could not be read: ${d.spansError}`));
 }
 
 function assessmentChip(a: AssessmentView): HTMLElement {

@@ -262,7 +262,7 @@ export class TrackingClient {
   }
 
   /** A trace with its spans as stored (Runlens servers only). */
-  async getTraceWithSpans(traceId: string): Promise<{ trace_info: WireTraceInfo; spans: WireSpan[] }> {
+  async getTraceWithSpans(traceId: string): Promise<{ trace_info: WireTraceInfo; spans: WireSpan[]; spans_error?: string }> {
     return this.request('GET', '/runlens/api/trace', { trace_id: traceId });
   }
 

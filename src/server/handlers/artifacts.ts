@@ -28,6 +28,12 @@ const MAX_TRACE_DATA_BYTES = 256 * 1024 * 1024;
 
 export function registerArtifactRoutes(router: Router, store: TrackingStore): void {
   const artifacts = store.artifacts;
+  /** A trace's traces.json is validated and indexed whole, so it never arrives in parts. */
+  const refuseTraceData = (target: string): void => {
+    if (store.traces.traceForUpload(target)) {
+      throw new MlflowError('INVALID_PARAMETER_VALUE', `'${target}' is a trace's span data: upload it with a single PUT, where it is validated.`);
+    }
+  };
 
   router.api(
     'PUT',
@@ -36,7 +42,7 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
       const traceId = store.traces.traceForUpload(pathParams.path!);
       if (traceId) {
         // A trace's spans: validated and indexed before anything is kept.
-        await store.traces.acceptTracesJson(traceId, pathParams.path!, await readBody(raw, MAX_TRACE_DATA_BYTES));
+        await store.traces.acceptTracesJson(traceId, await readBody(raw, MAX_TRACE_DATA_BYTES));
       } else {
         await artifacts.write(pathParams.path!, raw);
       }
@@ -77,6 +83,7 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
     const local = fields.requiredString('path');
     const numParts = fields.int('num_parts') ?? 1;
     const target = joinPath(pathParams.path, path.basename(local));
+    refuseTraceData(target);
     const { uploadId, parts } = artifacts.createMultipart(target, numParts);
     const host = raw.headers.host ?? '127.0.0.1';
     return {
@@ -104,7 +111,9 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
       return n;
     });
     if (parts.length === 0) throw missingParameter('parts');
-    await artifacts.completeMultipart(joinPath(pathParams.path, path.basename(local)), uploadId, parts);
+    const target = joinPath(pathParams.path, path.basename(local));
+    refuseTraceData(target);
+    await artifacts.completeMultipart(target, uploadId, parts);
     return {};
   });
 

@@ -125,7 +125,8 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
   // Runlens views: a trace with its spans as stored (MLflow span dicts), and sessions.
   router.plain('GET', '/runlens/api/trace', async ({ fields }) => {
     const traceId = fields.requiredString('trace_id');
-    return { trace_info: traces.get(traceId), spans: traces.readSpans(traceId) };
+    const { spans, errors } = traces.readSpansNoting(traceId);
+    return { trace_info: traces.get(traceId), spans, ...(errors.length ? { spans_error: errors.join(' ') } : {}) };
   });
 
   router.plain('GET', '/runlens/api/trace-count', async ({ fields }) => {

@@ -4,7 +4,9 @@
  * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
  */
 import { invalidParameter } from '../../store/errors';
+import { parseJsonBounded } from '../../store/jsonDepth';
 import type { IncomingSpan } from '../../store/traces/traceStore';
+import { isUnixNanos } from '../../store/traces/spanCodec';
 import type { SpanDict } from '../../store/traces/traceTypes';
 import { bytesOf, doubleOf, fixed64Of, int64Value, ProtobufError, ProtobufReader, stringOf, varintOf, type WireField } from './protobufReader';
 
@@ -231,10 +233,11 @@ function jsonId(v: unknown, bytes: number): string {
   return decoded.length === bytes ? decoded.toString('hex') : v;
 }
 
-function jsonTime(v: unknown): string | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.round(v)).toString();
-  if (typeof v === 'string' && /^\d+$/.test(v)) return v;
-  return undefined;
+/** A JSON time: undefined when absent; a value that is not nanoseconds OTLP can carry is refused. */
+function jsonTime(v: unknown, where: string): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (!isUnixNanos(v)) throw bad(`${where} is not a time in nanoseconds (an integer from 0 to 2^64 - 1): ${JSON.stringify(v).slice(0, 100)}.`);
+  return typeof v === 'number' ? BigInt(v).toString() : (v as string);
 }
 
 function jsonStatusCode(v: unknown): string {
@@ -246,7 +249,7 @@ function jsonStatusCode(v: unknown): string {
 export function decodeOtlpJson(body: Buffer): IncomingSpan[] {
   let root: unknown;
   try {
-    root = JSON.parse(body.toString('utf8'));
+    root = parseJsonBounded(body.toString('utf8'));
   } catch (err) {
     throw bad(`the body is not valid JSON (${(err as Error).message}).`);
   }
@@ -263,12 +266,12 @@ export function decodeOtlpJson(body: Buffer): IncomingSpan[] {
               spanId: jsonId(field(s, 'spanId', 'span_id'), 8),
               parentId: jsonId(field(s, 'parentSpanId', 'parent_span_id'), 8),
               name: typeof s.name === 'string' ? s.name : '',
-              start: jsonTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano')),
-              end: jsonTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano')),
+              start: jsonTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano'), `span ${out.length} startTimeUnixNano`),
+              end: jsonTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano'), `span ${out.length} endTimeUnixNano`),
               attributes: attributesOf(jsonKeyValues(s.attributes)),
               events: list(s, 'events', 'events', 'span').map((e) => ({
                 name: String(e.name ?? ''),
-                time_unix_nano: jsonTime(field(e, 'timeUnixNano', 'time_unix_nano')) ?? '0',
+                time_unix_nano: jsonTime(field(e, 'timeUnixNano', 'time_unix_nano'), `span ${out.length} event timeUnixNano`) ?? '0',
                 attributes: rawAttributes(jsonKeyValues(e.attributes)),
               })),
               status: { code: jsonStatusCode(status.code), message: typeof status.message === 'string' ? status.message : '' },

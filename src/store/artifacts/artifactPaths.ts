@@ -10,9 +10,23 @@ import { invalidParameter } from '../errors';
 /** The store's own files live here; artifacts may never read or write them. */
 export const INTERNAL_DIR = '.runlens';
 
+/** Longest path segment most file systems accept (bytes of UTF-8). */
+export const MAX_SEGMENT_BYTES = 255;
+/** Longest relative artifact path accepted (bytes); the store root's own length comes on top. */
+export const MAX_ARTIFACT_PATH_BYTES = 3000;
+
+/**
+ * Whether a path segment names the store's state dir on some file system: compared
+ * case-insensitively (macOS, Windows) and without the trailing dots and spaces Windows drops.
+ */
+export function isInternalName(segment: string): boolean {
+  return segment.replace(/[. ]+$/, '').toLowerCase() === INTERNAL_DIR;
+}
+
 /**
  * Normalises a client path to POSIX segments, rejecting anything that could escape the root.
- * `''` (the root itself) is allowed only when `allowRoot` is set (listing).
+ * `''` (the root itself) is allowed only when `allowRoot` is set (listing). Messages name the
+ * path as the client sent it, never where it lives on disk.
  */
 export function normaliseArtifactPath(raw: string, allowRoot = false): string {
   if (raw.includes('\0')) throw invalidParameter(`Invalid artifact path '${raw.replace(/\0/g, '\\0')}': NUL bytes are not allowed.`);
@@ -20,30 +34,50 @@ export function normaliseArtifactPath(raw: string, allowRoot = false): string {
   if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) throw invalidParameter(`Invalid artifact path '${raw}': absolute paths are not allowed.`);
   const segments = raw.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.some((s) => s === '..')) throw invalidParameter(`Invalid artifact path '${raw}': '..' is not allowed.`);
-  if (segments[0] === INTERNAL_DIR) throw invalidParameter(`Invalid artifact path '${raw}': ${INTERNAL_DIR} is reserved.`);
+  if (segments.length > 0 && isInternalName(segments[0]!)) throw invalidParameter(`Invalid artifact path '${raw}': ${INTERNAL_DIR} is reserved.`);
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) {
+    throw invalidParameter(`Invalid artifact path '${shown(raw)}': a path segment is longer than ${MAX_SEGMENT_BYTES} bytes.`);
+  }
+  const rel = segments.join('/');
+  if (Buffer.byteLength(rel) > MAX_ARTIFACT_PATH_BYTES) throw invalidParameter(`Invalid artifact path '${shown(raw)}': longer than ${MAX_ARTIFACT_PATH_BYTES} bytes.`);
   if (segments.length === 0 && !allowRoot) throw invalidParameter(`Invalid artifact path '${raw}': a file path is required.`);
-  return segments.join('/');
+  return rel;
+}
+
+/** A client path short enough to quote in an error message. */
+function shown(raw: string): string {
+  return raw.length > 200 ? `${raw.slice(0, 100)}…${raw.slice(-60)}` : raw;
+}
+
+function isUnder(real: string, dir: string): boolean {
+  return real === dir || real.startsWith(dir + path.sep);
 }
 
 /**
- * Resolves a normalised path under `root` and checks that the deepest part of it that exists
- * (following symlinks) is still inside `root`.
+ * Resolves a normalised path under `root` and checks where the deepest part of it that exists
+ * really is (symlinks followed): it must be inside `root` and outside the state dir
+ * (`<root>/.runlens`, compared case-insensitively, so `.RUNLENS` on a case-insensitive file
+ * system and a symlink planted in the store that points at the state dir are refused alike).
  */
 export function resolveInside(root: string, rel: string): string {
   const full = path.join(root, ...rel.split('/').filter(Boolean));
   const realRoot = fs.realpathSync(root);
+  const internal = path.join(realRoot, INTERNAL_DIR).toLowerCase();
   let probe = full;
   for (;;) {
     let real: string | undefined;
     try {
       real = fs.realpathSync(probe);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENAMETOOLONG') throw invalidParameter(`Invalid artifact path '${shown(rel)}': the path is too long for this file system.`);
+      if (code === 'ELOOP') throw invalidParameter(`Invalid artifact path '${shown(rel)}': too many levels of symbolic links.`);
+      // Missing, or a file where a directory would be: look at the parent instead.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
     }
     if (real !== undefined) {
-      if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
-        throw invalidParameter(`Invalid artifact path '${rel}': it resolves outside the artifact root.`);
-      }
+      if (!isUnder(real, realRoot)) throw invalidParameter(`Invalid path '${shown(rel)}': it resolves outside the artifact root.`);
+      if (isUnder(real.toLowerCase(), internal)) throw invalidParameter(`Invalid path '${shown(rel)}': it resolves into ${INTERNAL_DIR}, which is reserved.`);
       return full;
     }
     const parent = path.dirname(probe);

@@ -45,6 +45,42 @@ export class ArtifactTooLargeError extends MlflowError {
   }
 }
 
+/**
+ * A file-system error a client's path caused, as MLflow's 400 (with the client's path, never the
+ * store's absolute one); any other error is left for the caller (a 500 is a server fault).
+ */
+function clientPathError(err: unknown, rel: string, action: string): unknown {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return invalidParameter(`Cannot ${action} artifact '${rel}': a parent of it is a file.`);
+    case 'EISDIR':
+      return invalidParameter(`Cannot ${action} artifact '${rel}': it is a directory.`);
+    case 'ENAMETOOLONG':
+      return invalidParameter(`Cannot ${action} artifact '${rel}': the path is too long for this file system.`);
+    default:
+      return err;
+  }
+}
+
+/** The deepest existing ancestor of `dir` must be a directory, or creating `dir` fails. */
+function checkParentIsDirectory(dir: string, rel: string, action: string): void {
+  for (let probe = dir; ; probe = path.dirname(probe)) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(probe);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw clientPathError(err, rel, action);
+    }
+    if (stat) {
+      if (!stat.isDirectory()) throw invalidParameter(`Cannot ${action} artifact '${rel}': a parent of it is a file.`);
+      return;
+    }
+    if (path.dirname(probe) === probe) return;
+  }
+}
+
 export class ArtifactStore {
   private readonly uploads: string;
 
@@ -73,10 +109,34 @@ export class ArtifactStore {
     return this.file(rawPath).full;
   }
 
+  /**
+   * Where a (validated) artifact path really lands, relative to the real store root: `.`, `..`
+   * and `%2F` spellings normalised, symlinks on the way followed. Two paths name the same file
+   * exactly when this gives the same answer (compared case-insensitively on such file systems).
+   */
+  canonicalPath(rawPath: string): string {
+    const { full } = this.file(rawPath);
+    const realRoot = fs.realpathSync(this.root);
+    let probe = full;
+    for (;;) {
+      try {
+        const real = path.join(fs.realpathSync(probe), path.relative(probe, full));
+        return path.relative(realRoot, real).split(path.sep).join('/');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw clientPathError(err, rawPath, 'resolve');
+      }
+      const parent = path.dirname(probe);
+      if (parent === probe) return path.relative(this.root, full).split(path.sep).join('/');
+      probe = parent;
+    }
+  }
+
   /** Appends `data` to `rawPath` (creating it) and fsyncs before resolving. */
   async appendDurably(rawPath: string, data: Buffer): Promise<void> {
-    const { full } = this.file(rawPath);
+    const { rel, full } = this.file(rawPath);
     const created = !fs.existsSync(full);
+    checkParentIsDirectory(path.dirname(full), rel, 'append to');
     fs.mkdirSync(path.dirname(full), { recursive: true });
     await writeSynced(full, 'a', data);
     if (created) fsyncDir(path.dirname(full));
@@ -86,6 +146,8 @@ export class ArtifactStore {
   async write(rawPath: string, body: Readable): Promise<number> {
     const { rel, full } = this.file(rawPath);
     if (fs.existsSync(full) && fs.statSync(full).isDirectory()) throw invalidParameter(`Cannot write artifact '${rel}': it is a directory.`);
+    // Refused before a byte of the body is read, rather than after it all streamed to a temp file.
+    checkParentIsDirectory(path.dirname(full), rel, 'write');
     fs.mkdirSync(this.uploads, { recursive: true });
     const tmp = path.join(this.uploads, randomUUID());
     const limit = this.opts.maxArtifactBytes;
@@ -122,9 +184,14 @@ export class ArtifactStore {
     } finally {
       await fh.close();
     }
-    fs.mkdirSync(path.dirname(full), { recursive: true });
-    resolveInside(this.root, rel); // again: a symlink may have appeared while the body streamed
-    fs.renameSync(tmp, full);
+    try {
+      fs.mkdirSync(path.dirname(full), { recursive: true });
+      resolveInside(this.root, rel); // again: a symlink may have appeared while the body streamed
+      fs.renameSync(tmp, full);
+    } catch (err) {
+      // A file or directory may have appeared in the way while the body streamed.
+      throw clientPathError(err, rel, 'write');
+    }
     fsyncDir(path.dirname(full));
   }
 

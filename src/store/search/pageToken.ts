@@ -1,5 +1,6 @@
 /** MLflow-style opaque page tokens: base64 of `{"offset": N}`. */
 import { invalidParameter } from '../errors';
+import { parseJsonBounded } from '../jsonDepth';
 import type { Page } from '../types';
 
 export function encodePageToken(offset: number): string {
@@ -19,12 +20,13 @@ export function decodePageToken(token: string | undefined | null): number {
   if (!token) return 0;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+    parsed = parseJsonBounded(Buffer.from(token, 'base64').toString('utf8'), 10);
   } catch {
     throw invalidParameter(`Invalid page token, could not base64-decode and parse: '${token}'`);
   }
   const offset = (parsed as { offset?: unknown } | null)?.offset;
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) {
+  // A safe integer: 1e300 is an integer too, and sql.js refuses it as an OFFSET (a 500).
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
     throw invalidParameter(`Invalid page token '${token}': expected a non-negative integer offset.`);
   }
   return offset;

@@ -3,6 +3,7 @@
  * JSON-encoded attribute values, and the per-span summary kept in sql.js.
  */
 import { invalidParameter } from '../errors';
+import { parseJsonBounded } from '../jsonDepth';
 import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from './traceTypes';
 
 /** base64 → hex with atob (the views run this in a browser too). */
@@ -18,12 +19,15 @@ export function spanIdHex(value: string): string {
   return /^[0-9a-f]{16}$/i.test(value) ? value.toLowerCase() : base64ToHex(value);
 }
 
-/** MLflow stores attribute values JSON-encoded; OTLP senders may not. */
+/**
+ * MLflow stores attribute values JSON-encoded; OTLP senders may not. A value nested deeper than
+ * MAX_JSON_DEPTH stays the text it is (walking it would overflow the stack).
+ */
 export function attributeValue(attributes: Record<string, unknown>, key: string): unknown {
   const raw = attributes[key];
   if (typeof raw !== 'string') return raw;
   try {
-    return JSON.parse(raw) as unknown;
+    return parseJsonBounded(raw);
   } catch {
     return raw;
   }
@@ -33,6 +37,15 @@ export function nsToUs(value: number | string | null | undefined): number | null
   if (value === null || value === undefined || value === '') return null;
   if (typeof value === 'number') return Math.round(value / 1000);
   return /^\d+$/.test(value) ? Number(BigInt(value) / 1000n) : null;
+}
+
+/** Largest OTLP time (`fixed64` nanoseconds, year 2554): beyond it a time has no Date. */
+const MAX_UNIX_NANOS = 2n ** 64n - 1n;
+
+/** Whether a span time is nanoseconds OTLP can carry: an integer from 0 to 2^64 - 1, as a number or digits. */
+export function isUnixNanos(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= Number(MAX_UNIX_NANOS);
+  return typeof value === 'string' && /^\d{1,20}$/.test(value) && BigInt(value) <= MAX_UNIX_NANOS;
 }
 
 function statusOf(code: string | undefined): SpanSummary['status'] {
@@ -48,8 +61,9 @@ export function checkSpanDict(value: unknown, index: number): SpanDict {
   const s = value as Record<string, unknown>;
   if (typeof s.span_id !== 'string' || s.span_id === '') throw invalidParameter(`${where}.span_id must be a non-empty string.`);
   if (typeof s.name !== 'string') throw invalidParameter(`${where}.name must be a string.`);
-  if (nsToUs(s.start_time_unix_nano as string | number | undefined) === null) {
-    throw invalidParameter(`${where}.start_time_unix_nano must be an integer (nanoseconds).`);
+  if (!isUnixNanos(s.start_time_unix_nano)) throw invalidParameter(`${where}.start_time_unix_nano must be an integer (nanoseconds, 0 to 2^64 - 1).`);
+  if (s.end_time_unix_nano !== undefined && s.end_time_unix_nano !== null && !isUnixNanos(s.end_time_unix_nano)) {
+    throw invalidParameter(`${where}.end_time_unix_nano must be an integer (nanoseconds, 0 to 2^64 - 1) or null.`);
   }
   if (s.attributes !== undefined && (typeof s.attributes !== 'object' || s.attributes === null || Array.isArray(s.attributes))) {
     throw invalidParameter(`${where}.attributes must be an object.`);
@@ -119,7 +133,7 @@ export function spanTokenUsage(attributes: Record<string, unknown>): TokenUsage 
 export function parseTokenUsage(text: string | undefined): TokenUsage | undefined {
   if (!text) return undefined;
   try {
-    const u = JSON.parse(text) as Record<string, unknown>;
+    const u = parseJsonBounded(text) as Record<string, unknown>;
     if (!u || typeof u !== 'object') return undefined;
     return { input_tokens: count(u.input_tokens), output_tokens: count(u.output_tokens), total_tokens: count(u.total_tokens) };
   } catch {

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/artifactStore';
 import { doesNotExist, invalidParameter } from '../errors';
+import { parseJsonBounded } from '../jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
 import type { KV } from '../ops';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
@@ -95,8 +96,11 @@ interface TraceRow {
 
 const TRACE_COLUMNS = 't.id, t.trace_id, t.experiment_id, t.request_time, t.execution_ms, t.state, t.client_request_id, t.request_preview, t.response_preview';
 
+/** Largest time a Date can hold (ms); a stored time beyond it must not fail every read of its trace. */
+const MAX_DATE_MS = 8.64e15;
+
 export function timestampJson(ms: number): string {
-  return new Date(ms).toISOString();
+  return new Date(Number.isFinite(ms) ? Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, ms)) : 0).toISOString();
 }
 
 export function durationJson(ms: number): string {
@@ -484,27 +488,37 @@ export class Traces {
 
   // ---- spans ----------------------------------------------------------------------------
 
-  /** The trace whose `traces.json` an artifact path names, if that trace exists here. */
+  /**
+   * The trace whose `traces.json` an artifact path names, if that trace exists here. Decided on
+   * where the path really lands (see ArtifactStore.canonicalPath): `traces/<id>/artifacts/./traces.json`,
+   * a `%2F` spelling, a symlink or another letter case on a case-insensitive file system all reach
+   * the same file, so they all get the same validation.
+   */
   traceForUpload(artifactPath: string): string | undefined {
-    const m = /^(?:.*\/)?traces\/([^/]+)\/artifacts\/traces\.json$/.exec(artifactPath);
+    const target = this.artifacts.canonicalPath(artifactPath);
+    const m = /^(?:.*\/)?traces\/([^/]+)\/artifacts\/traces\.json$/i.exec(target);
     if (!m) return undefined;
-    const row = this.core.db.get<{ id: number; trace_id: string; experiment_id: number }>('SELECT id, trace_id, experiment_id FROM traces WHERE trace_id = ?', [m[1]!]);
-    return row && this.payloadDir(row) === artifactPath.replace(/\/traces\.json$/, '') ? m[1] : undefined;
+    for (const id of new Set([m[1]!, m[1]!.toLowerCase()])) {
+      const row = this.core.db.get<{ id: number; trace_id: string; experiment_id: number }>('SELECT id, trace_id, experiment_id FROM traces WHERE trace_id = ?', [id]);
+      if (row && this.artifacts.canonicalPath(`${this.payloadDir(row)}/${TRACE_FILE}`).toLowerCase() === target.toLowerCase()) return row.trace_id;
+    }
+    return undefined;
   }
 
   /** Accepts the client's traces.json upload: validated whole before anything is written. */
-  async acceptTracesJson(traceId: string, artifactPath: string, body: Buffer): Promise<void> {
+  async acceptTracesJson(traceId: string, body: Buffer): Promise<void> {
     const row = this.row(traceId);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = parseJsonBounded(body.toString('utf8'));
     } catch (err) {
       throw invalidParameter(`Trace data for '${traceId}' is not valid JSON: ${(err as Error).message}`);
     }
     const spans = (parsed as { spans?: unknown } | null)?.spans;
     if (!Array.isArray(spans)) throw invalidParameter(`Trace data for '${traceId}' must be an object with a 'spans' list.`);
     const summaries = spans.map((s, i) => summarizeSpan(checkSpanDict(s, i)));
-    await this.artifacts.write(artifactPath, Readable.from([body]));
+    // Always the trace's own file, whichever spelling of it the client used.
+    await this.artifacts.write(`${this.payloadDir(row)}/${TRACE_FILE}`, Readable.from([body]));
     await this.write({ t: 'tr.spans', id: traceId, spans: summaries.map(journalSpan) }, traceId, row.experiment_id);
   }
 
@@ -629,36 +643,74 @@ export class Traces {
     return this.tag(this.row(traceId).id, TraceKeys.spansLocation) === SPANS_IN_TRACKING_STORE;
   }
 
-  /** All span payloads of one trace (for the viewer and batchGet): traces.json, then OTLP spans. */
+  /** All span payloads of one trace (for the viewer and batchGet); see readSpansNoting. */
   readSpans(traceId: string): SpanDict[] {
+    return this.readSpansNoting(traceId).spans;
+  }
+
+  /**
+   * All span payloads of one trace: traces.json, then OTLP spans. A payload that cannot be read
+   * (damaged, nested too deep, a span of the wrong shape) is left out with a note in `errors`, so
+   * one bad file never fails a read of its trace, nor of a batch or search it is part of.
+   */
+  readSpansNoting(traceId: string): { spans: SpanDict[]; errors: string[] } {
     const row = this.row(traceId);
     const dir = this.payloadDir(row);
     const byId = new Map<string, SpanDict>();
-    const jsonPath = this.artifacts.localPath(`${dir}/${TRACE_FILE}`);
-    if (fs.existsSync(jsonPath)) {
-      const parsed = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as { spans?: SpanDict[] };
-      for (const s of parsed.spans ?? []) byId.set(s.span_id, s);
-    }
-    const jsonlPath = this.artifacts.localPath(`${dir}/${OTLP_SPANS_FILE}`);
-    if (fs.existsSync(jsonlPath)) {
-      for (const line of fs.readFileSync(jsonlPath, 'utf8').split('\n')) {
-        if (line === '') continue;
-        try {
-          const s = JSON.parse(line) as SpanDict;
-          byId.set(s.span_id, s);
-        } catch {
-          // a torn final line from a crash mid-append: that request was never acknowledged
-        }
+    const errors: string[] = [];
+    const why = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    /** The file's text, or undefined when it is absent or cannot be reached. */
+    const readText = (name: string): string | undefined => {
+      try {
+        const file = this.artifacts.localPath(`${dir}/${name}`);
+        return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+      } catch (err) {
+        errors.push(`${name} could not be read (${why(err)}).`);
+        return undefined;
       }
+    };
+    const json = readText(TRACE_FILE);
+    if (json !== undefined) {
+      try {
+        const list = (parseJsonBounded(json) as { spans?: unknown } | null)?.spans;
+        if (!Array.isArray(list)) throw new Error("it has no 'spans' list");
+        list.forEach((s, i) => {
+          try {
+            const span = checkSpanDict(s, i);
+            byId.set(span.span_id, span);
+          } catch (err) {
+            errors.push(`${TRACE_FILE}: ${(err as Error).message}`);
+          }
+        });
+      } catch (err) {
+        errors.push(`${TRACE_FILE} is damaged: ${(err as Error).message}`);
+      }
+    }
+    const jsonl = readText(OTLP_SPANS_FILE);
+    if (jsonl !== undefined) {
+      const lines = jsonl.split('\n');
+      let bad = 0;
+      lines.forEach((line, i) => {
+        if (line === '') return;
+        try {
+          const span = checkSpanDict(parseJsonBounded(line), i);
+          byId.set(span.span_id, span);
+        } catch {
+          // A torn final line is a crash mid-append: that request was never acknowledged.
+          if (i !== lines.length - 1) bad++;
+        }
+      });
+      if (bad > 0) errors.push(`${bad} span(s) in ${OTLP_SPANS_FILE} could not be read.`);
     }
     // Start order, as MLflow's SQL store returns spans (OTLP delivers children before parents).
     const start = (s: SpanDict): bigint => {
       const v = s.start_time_unix_nano;
       return typeof v === 'number' ? BigInt(Math.round(v)) : /^\d+$/.test(v) ? BigInt(v) : 0n;
     };
-    return [...byId.values()].sort((a, b) => {
+    const spans = [...byId.values()].sort((a, b) => {
       const d = start(a) - start(b);
       return d < 0n ? -1 : d > 0n ? 1 : 0;
     });
+    return { spans, errors };
   }
 }

@@ -108,6 +108,18 @@ describe('safety: a full disk (tmpfs)', function () {
     assert.ok(refused.length > 0, `some writes were refused: ${JSON.stringify([...statuses])}`);
     console.log(`      while full: ${acked.size} acknowledged, ${refused.length} refused (${JSON.stringify([...statuses])})`);
 
+    // An artifact upload on the full disk: 503, and no file appears.
+    const upload = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp.json.experiment_id}/${runId}/artifacts/big.bin`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: Buffer.alloc(512 * 1024, 7),
+    });
+    const uploadBody = (await upload.json()) as Record<string, unknown>;
+    assert.equal(upload.status, 503, JSON.stringify(uploadBody));
+    assert.equal(uploadBody.error_code, 'TEMPORARILY_UNAVAILABLE');
+    const listed = await call(server.url, `/artifacts/list?run_id=${runId}`);
+    assert.ok(!((listed.json.files ?? []) as { path: string }[]).some((f) => f.path === 'big.bin'), 'the cut-off upload left no file');
+
     // Nothing that was refused is visible, before any restart.
     const visible = async (): Promise<{ steps: Set<number>; tags: Set<string> }> => {
       const hist = await call(server.url, `/metrics/get-history?run_id=${runId}&metric_key=m`);

@@ -54,6 +54,26 @@ export async function writeSynced(file: string, flags: 'a' | 'w', data: Uint8Arr
   }
 }
 
+/**
+ * Appends `data` to `file` and fsyncs it; if any byte fails to land, the file is cut back to its
+ * old length, so a torn record never sits in front of the next append.
+ */
+export async function appendSynced(file: string, data: Uint8Array): Promise<void> {
+  const fh = await fs.promises.open(file, 'a');
+  try {
+    const before = (await fh.stat()).size;
+    try {
+      await writeAll(fh, data);
+      await fh.sync();
+    } catch (err) {
+      await fh.truncate(before).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Whether an error means the disk (or quota) is full: the store then retries once space is free. */
 export function isDiskFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { appendSynced } from '../../src/store/durableFiles';
 import { readJournal } from '../../src/store/journal';
 import type { LocalStore } from '../../src/store/localStore';
 import { StoreDamagedError } from '../../src/store/persistence';
@@ -272,6 +273,17 @@ describe('safety: short writes and failed writes', function () {
     const b = await openStore(root);
     assert.deepEqual(await steps(b, runId), range(0, 45));
     await b.close();
+  });
+
+  it('an append cut short (span payloads) is cut back, so the next append is not glued to a torn record', async () => {
+    const file = path.join(tempRoot(), 'spans.jsonl');
+    await appendSynced(file, Buffer.from('{"a":1}\n'));
+    await withFaultyWrites(
+      (call, wanted) => (call === 0 ? Math.floor(wanted / 2) : enospc()),
+      () => assert.rejects(appendSynced(file, Buffer.from('{"b":2222222222}\n')), /ENOSPC/),
+    );
+    await appendSynced(file, Buffer.from('{"c":3}\n'));
+    assert.equal(fs.readFileSync(file, 'utf8'), '{"a":1}\n{"c":3}\n');
   });
 
   it('a clean shutdown whose checkpoint fails (disk full) still closes, and the next start replays the journal', async () => {

@@ -4,7 +4,7 @@
  * artifact proxy. Uploads stream to a temp file in `.runlens/uploads`, are fsynced, then renamed
  * into place: an interrupted upload leaves nothing visible, an acknowledged one survives a crash.
  */
-import { fsyncDir, writeSynced } from '../durableFiles';
+import { appendSynced, fsyncDir } from '../durableFiles';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -138,7 +138,7 @@ export class ArtifactStore {
     const created = !fs.existsSync(full);
     checkParentIsDirectory(path.dirname(full), rel, 'append to');
     fs.mkdirSync(path.dirname(full), { recursive: true });
-    await writeSynced(full, 'a', data);
+    await appendSynced(full, data);
     if (created) fsyncDir(path.dirname(full));
   }
 

@@ -5,38 +5,15 @@
  * there afterwards. Writes that were in flight when the process died may or may not be present.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { startCli } from '../support/cliServer';
 import { tempRoot } from '../unit/helpers';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const A = '/api/2.0/mlflow';
 const KILLS = 6;
 const WRITERS = 8;
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  stderr: string[];
-}
-
-function startCli(root: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root, '--checkpoint-mb', '0.05'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stderr: string[] = [];
-    let out = '';
-    child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]!, stderr });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${stderr.join('')}`)));
-  });
-}
 
 async function post(url: string, route: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${url}${A}${route}`, {
@@ -77,7 +54,7 @@ describe('crash safety: SIGKILL while clients log', function () {
     assert.ok(fs.existsSync(CLI), `build the CLI first (${CLI})`);
     const root = tempRoot('runlens-crash-');
     const acked: Acked = { runs: new Set(), metrics: new Map(), params: new Map(), tags: new Map() };
-    let server = await startCli(root);
+    let server = await startCli(root, 0.05);
     let stop = false;
     let attempts = 0;
     let failures = 0;
@@ -137,7 +114,7 @@ describe('crash safety: SIGKILL while clients log', function () {
       server.child.kill('SIGKILL');
       await new Promise((r) => server.child.once('exit', r));
       const t0 = Date.now();
-      server = await startCli(root);
+      server = await startCli(root, 0.05);
       restarts.push(Date.now() - t0);
       const stderr = server.stderr.join('');
       assert.doesNotMatch(stderr, /ERROR/, stderr);
@@ -149,7 +126,7 @@ describe('crash safety: SIGKILL while clients log', function () {
     // Once more without a clean shutdown, so verification reads a replayed journal.
     server.child.kill('SIGKILL');
     await new Promise((r) => server.child.once('exit', r));
-    server = await startCli(root);
+    server = await startCli(root, 0.05);
     try {
       let checked = 0;
       for (const runId of acked.runs) {

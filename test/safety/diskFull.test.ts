@@ -6,28 +6,13 @@
  * nothing. Needs root (mount); skipped with a message where mounting is impossible.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { startCli } from '../support/cliServer';
 import { tempRoot } from '../unit/helpers';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const A = '/api/2.0/mlflow';
-
-function startCli(root: string): Promise<{ child: ChildProcess; url: string; stderr: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root, '--checkpoint-mb', '0.03'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr: string[] = [];
-    let out = '';
-    child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]!, stderr });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${stderr.join('')}`)));
-  });
-}
 
 async function call(url: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${url}${A}${route}`, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -72,7 +57,7 @@ describe('safety: a full disk (tmpfs)', function () {
 
   it('answers 503 while full, shows only acknowledged writes, resumes without a restart, and a full-disk shutdown loses nothing', async () => {
     const root = path.join(mnt, 'store');
-    let server = await startCli(root);
+    let server = await startCli(root, 0.03);
     const exp = await call(server.url, '/experiments/create', { name: 'full-disk' });
     const runId = ((await call(server.url, '/runs/create', { experiment_id: exp.json.experiment_id, start_time: 1 })).json.run as { info: { run_id: string } }).info.run_id;
     const acked = new Set<number>();
@@ -152,7 +137,7 @@ describe('safety: a full disk (tmpfs)', function () {
     await exited;
     fs.unlinkSync(filler2);
 
-    server = await startCli(root);
+    server = await startCli(root, 0.03);
     try {
       seen = await visible();
       const expectSteps = [...acked].sort((a, b) => a - b);

@@ -11,6 +11,7 @@ function spellings(root: string): string[] {
   const out = new Set([path.resolve(root)]);
   try {
     out.add(fs.realpathSync(root));
+    out.add(fs.realpathSync.native(root));
   } catch {
     // a root that is gone has only the spelling we were given
   }

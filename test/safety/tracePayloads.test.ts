@@ -210,7 +210,7 @@ describe('hostile artifact paths', () => {
   });
 
   it('refuses .RUNLENS and other spellings of the state dir', async () => {
-    for (const p of ['.RUNLENS/store.sqlite', '.Runlens/journal', '.runlens./x', '.runlens%2Fx', './.runlens/x']) {
+    for (const p of ['.RUNLENS/store.sqlite', '.Runlens/journal', '.runlens./x', '.runlens%2Fx', './.runlens/x', encodeURIComponent('.runlen\u017f') + '/x']) {
       assertCleanError(await call(base, 'GET', `${ART}/${p}`), 400, t.root);
       assertCleanError(await put(base, `${ART}/${p}`, 'x'), 400, t.root);
       assertCleanError(await call(base, 'DELETE', `${ART}/${p}`), 400, t.root);

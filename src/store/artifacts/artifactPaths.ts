@@ -20,7 +20,12 @@ export const MAX_ARTIFACT_PATH_BYTES = 3000;
  * case-insensitively (macOS, Windows) and without the trailing dots and spaces Windows drops.
  */
 export function isInternalName(segment: string): boolean {
-  return segment.replace(/[. ]+$/, '').toLowerCase() === INTERNAL_DIR;
+  return foldCase(segment.replace(/[. ]+$/, '')) === INTERNAL_DIR;
+}
+
+/** Case folding as case-insensitive file systems do it: also 'ſ' (long s) → 's', which toLowerCase() keeps. */
+function foldCase(text: string): string {
+  return text.toUpperCase().toLowerCase();
 }
 
 /**
@@ -61,13 +66,15 @@ function isUnder(real: string, dir: string): boolean {
  */
 export function resolveInside(root: string, rel: string): string {
   const full = path.join(root, ...rel.split('/').filter(Boolean));
-  const realRoot = fs.realpathSync(root);
-  const internal = path.join(realRoot, INTERNAL_DIR).toLowerCase();
+  // The native realpath gives the name as stored on disk: its letter case on macOS and Windows,
+  // and long names for Windows' 8.3 short ones (RUNLEN~1).
+  const realRoot = fs.realpathSync.native(root);
+  const internal = foldCase(path.join(realRoot, INTERNAL_DIR));
   let probe = full;
   for (;;) {
     let real: string | undefined;
     try {
-      real = fs.realpathSync(probe);
+      real = fs.realpathSync.native(probe);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENAMETOOLONG') throw invalidParameter(`Invalid artifact path '${shown(rel)}': the path is too long for this file system.`);
@@ -77,7 +84,7 @@ export function resolveInside(root: string, rel: string): string {
     }
     if (real !== undefined) {
       if (!isUnder(real, realRoot)) throw invalidParameter(`Invalid path '${shown(rel)}': it resolves outside the artifact root.`);
-      if (isUnder(real.toLowerCase(), internal)) throw invalidParameter(`Invalid path '${shown(rel)}': it resolves into ${INTERNAL_DIR}, which is reserved.`);
+      if (isUnder(foldCase(real), internal)) throw invalidParameter(`Invalid path '${shown(rel)}': it resolves into ${INTERNAL_DIR}, which is reserved.`);
       return full;
     }
     const parent = path.dirname(probe);

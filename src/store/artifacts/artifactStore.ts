@@ -116,11 +116,11 @@ export class ArtifactStore {
    */
   canonicalPath(rawPath: string): string {
     const { full } = this.file(rawPath);
-    const realRoot = fs.realpathSync(this.root);
+    const realRoot = fs.realpathSync.native(this.root);
     let probe = full;
     for (;;) {
       try {
-        const real = path.join(fs.realpathSync(probe), path.relative(probe, full));
+        const real = path.join(fs.realpathSync.native(probe), path.relative(probe, full));
         return path.relative(realRoot, real).split(path.sep).join('/');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

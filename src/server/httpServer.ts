@@ -140,7 +140,8 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
       opts.log.debug(`${method} ${url.pathname} ${status} ${ms.toFixed(2)}ms`);
     };
     if (hostCheck && !HOST_CHECK_EXEMPT.has(url.pathname) && !hostAllowed(req.headers.host, allowedHosts)) {
-      res.writeHead(403, { 'Content-Type': 'text/plain' });
+      // Its body (if any) is never read: close, so the rest is not parsed as the next request.
+      res.writeHead(403, { 'Content-Type': 'text/plain', ...(method !== 'GET' ? { Connection: 'close' } : {}) });
       res.end('Invalid Host header - possible DNS rebinding attack detected');
       done(403);
       return;

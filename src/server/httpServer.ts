@@ -6,6 +6,7 @@ import { MlflowError } from '../store/errors';
 import type { Logger } from '../store/logger';
 import type { TrackingStore } from '../store/trackingStore';
 import { registerArtifactRoutes } from './handlers/artifacts';
+import { registerDatasetRoutes, registerScorerRoutes } from './handlers/datasets';
 import { registerExperimentRoutes } from './handlers/experiments';
 import { registerMetricRoutes } from './handlers/metrics';
 import { registerModelRoutes } from './handlers/models';
@@ -63,6 +64,8 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerModelRoutes(router, store);
   registerArtifactRoutes(router, store);
   registerTraceRoutes(router, store);
+  registerDatasetRoutes(router, store);
+  registerScorerRoutes(router, store);
   return router;
 }
 

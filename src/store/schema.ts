@@ -204,9 +204,10 @@ CREATE TABLE IF NOT EXISTS eval_datasets (
   last_updated_by TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS eval_datasets_by_created ON eval_datasets (created_time);
+-- A rowid table: tags list in the order they were first set, as MLflow reports them.
 CREATE TABLE IF NOT EXISTS eval_dataset_tags (
   dataset_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (dataset_id, key)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS eval_dataset_experiments (
   dataset_id TEXT NOT NULL, experiment_id TEXT NOT NULL, PRIMARY KEY (dataset_id, experiment_id)
 );

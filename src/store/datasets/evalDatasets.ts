@@ -65,7 +65,7 @@ export class EvalDatasets {
 
   private toWire(r: DatasetRow): EvalDataset {
     const tags: Record<string, string | null> = {};
-    for (const [k, v] of this.core.db.rows('SELECT key, value FROM eval_dataset_tags WHERE dataset_id = ? ORDER BY key', [r.dataset_id])) {
+    for (const [k, v] of this.core.db.rows('SELECT key, value FROM eval_dataset_tags WHERE dataset_id = ? ORDER BY rowid', [r.dataset_id])) {
       tags[String(k)] = v === null ? null : String(v);
     }
     // Built in the proto's field order, so the JSON reads as MLflow's does.

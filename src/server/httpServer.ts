@@ -7,6 +7,7 @@ import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../store/jsonDepth
 import type { Logger } from '../store/logger';
 import type { TrackingStore } from '../store/trackingStore';
 import { registerArtifactRoutes } from './handlers/artifacts';
+import { registerDatasetRoutes, registerScorerRoutes } from './handlers/datasets';
 import { registerExperimentRoutes } from './handlers/experiments';
 import { registerMetricRoutes } from './handlers/metrics';
 import { registerModelRoutes } from './handlers/models';
@@ -66,6 +67,8 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerModelRoutes(router, store);
   registerArtifactRoutes(router, store);
   registerTraceRoutes(router, store);
+  registerDatasetRoutes(router, store);
+  registerScorerRoutes(router, store);
   return router;
 }
 

@@ -13,6 +13,8 @@ import { readColumns, readHistory, sampleSteps } from './metricHistory';
 import { LoggedModels } from './models/loggedModels';
 import { ModelRegistry } from './models/registry';
 import { Traces } from './traces/traceStore';
+import { EvalDatasets } from './datasets/evalDatasets';
+import { Scorers } from './datasets/scorers';
 import { applyOp, encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from './ops';
 import { Persistence } from './persistence';
 import { loadExperiments, loadRuns } from './runReads';
@@ -63,6 +65,8 @@ export class LocalStore implements TrackingStore {
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
   readonly traces: Traces;
+  readonly evalDatasets: EvalDatasets;
+  readonly scorers: Scorers;
 
   private constructor(
     private readonly persistence: Persistence,
@@ -74,6 +78,8 @@ export class LocalStore implements TrackingStore {
     this.registry = new ModelRegistry(core, opts.root);
     this.artifacts = new ArtifactStore(opts.root, { maxArtifactBytes: opts.maxArtifactBytes });
     this.traces = new Traces(core, this.artifacts);
+    this.evalDatasets = new EvalDatasets(core);
+    this.scorers = new Scorers(core);
   }
 
   static async open(opts: LocalStoreOptions): Promise<LocalStore> {

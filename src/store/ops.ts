@@ -7,6 +7,7 @@ import { SERIES_RECORD_BYTES, sealRecords } from './seriesRecord';
 import type { SqlDb } from './sqlite';
 import { applyModelOp, type JournalModelMetric, type ModelOp } from './models/modelOps';
 import { applyTraceOp, isTraceOp, type TraceOp } from './traces/traceOps';
+import { applyDatasetOp, isDatasetOp, type DatasetOp } from './datasets/datasetOps';
 import type { LifecycleStage, RunStatus } from './types';
 
 export type KV = [key: string, value: string];
@@ -23,7 +24,7 @@ export interface JournalDataset {
   tags: KV[];
 }
 
-export type Op = TrackingOp | ModelOp | TraceOp;
+export type Op = TrackingOp | ModelOp | TraceOp | DatasetOp;
 
 export type TrackingOp =
   | { t: 'exp.create'; id: number; name: string; artifactLocation: string; time: number; tags: KV[] }
@@ -259,6 +260,7 @@ export function applyOp(db: SqlDb, op: Op): SeriesWrite | undefined {
         return undefined;
       default:
         if (isTraceOp(op)) applyTraceOp(db, op);
+        else if (isDatasetOp(op)) applyDatasetOp(db, op);
         else applyModelOp(db, op);
         return undefined;
     }

@@ -2,6 +2,8 @@
  * The sql.js schema. Runs get an integer surrogate key (`runs.id`) that child tables use: it
  * makes search joins 2-2.6x faster than 32-char uuids (shared/reference/storage-bench.md §3).
  * Metric history is not here: only the latest value per key, for search and sorting.
+ * Every statement is IF NOT EXISTS and runs on each open, so tables added later (evaluation
+ * datasets, scorers) appear in existing stores without a version bump.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -187,4 +189,48 @@ CREATE TABLE IF NOT EXISTS assessments (
 );
 CREATE INDEX IF NOT EXISTS assessments_by_trace ON assessments (trace);
 CREATE INDEX IF NOT EXISTS assessments_by_name ON assessments (name, kind, trace);
+
+-- GenAI evaluation datasets (MLflow 3), apart from the run-input \`datasets\` above. Record
+-- bodies are JSON text; \`input_key\` is the canonical JSON of the inputs, the upsert identity.
+CREATE TABLE IF NOT EXISTS eval_datasets (
+  dataset_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  schema TEXT,
+  profile TEXT,
+  created_time INTEGER NOT NULL,
+  last_update_time INTEGER NOT NULL,
+  created_by TEXT,
+  last_updated_by TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS eval_datasets_by_created ON eval_datasets (created_time);
+-- A rowid table: tags list in the order they were first set, as MLflow reports them.
+CREATE TABLE IF NOT EXISTS eval_dataset_tags (
+  dataset_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (dataset_id, key)
+);
+CREATE TABLE IF NOT EXISTS eval_dataset_experiments (
+  dataset_id TEXT NOT NULL, experiment_id TEXT NOT NULL, PRIMARY KEY (dataset_id, experiment_id)
+);
+CREATE INDEX IF NOT EXISTS eval_dataset_experiments_by_exp ON eval_dataset_experiments (experiment_id, dataset_id);
+CREATE TABLE IF NOT EXISTS eval_dataset_records (
+  dataset_record_id TEXT PRIMARY KEY,
+  dataset_id TEXT NOT NULL,
+  input_key TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_time INTEGER NOT NULL,
+  UNIQUE (dataset_id, input_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS eval_dataset_records_by_page ON eval_dataset_records (dataset_id, created_time, dataset_record_id);
+
+-- Registered GenAI scorers: one row per (experiment, name), versions below it.
+CREATE TABLE IF NOT EXISTS scorers (
+  scorer_id TEXT PRIMARY KEY,
+  experiment_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  UNIQUE (experiment_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS scorer_versions (
+  scorer_id TEXT NOT NULL, version INTEGER NOT NULL, serialized TEXT NOT NULL, creation_time INTEGER NOT NULL,
+  PRIMARY KEY (scorer_id, version)
+) WITHOUT ROWID;
 `;

@@ -6,6 +6,8 @@ import type { ArtifactStore } from './artifacts/artifactStore';
 import type { LoggedModels } from './models/loggedModels';
 import type { ModelRegistry } from './models/registry';
 import type { Traces } from './traces/traceStore';
+import type { EvalDatasets } from './datasets/evalDatasets';
+import type { Scorers } from './datasets/scorers';
 import type { ChartSeries, SeriesAxis } from './seriesDownsample';
 import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from './types';
 
@@ -104,6 +106,9 @@ export interface TrackingStore {
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
   readonly traces: Traces;
+  /** GenAI evaluation datasets and registered scorers (MLflow 3). */
+  readonly evalDatasets: EvalDatasets;
+  readonly scorers: Scorers;
 
   onDidChange(listener: (change: StoreChange) => void): () => void;
   close(): Promise<void>;

@@ -12,6 +12,7 @@ import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
 import { registerTraceRoutes } from './handlers/traces';
+import { registerUiArtifactRoutes } from './handlers/uiArtifacts';
 import { ChangeFeed } from './changeFeed';
 import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
@@ -62,6 +63,7 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerMetricRoutes(router, store);
   registerModelRoutes(router, store);
   registerArtifactRoutes(router, store);
+  registerUiArtifactRoutes(router, store);
   registerTraceRoutes(router, store);
   return router;
 }

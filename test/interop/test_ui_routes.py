@@ -1,0 +1,180 @@
+"""The routes the MLflow UI calls beside the REST API (artifact downloads and uploads, logged-model
+artifacts, dataset summaries, prompt-lab runs), compared with a real `mlflow server` on the same
+data: status, the headers MLflow sets, and the body."""
+import json
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from reference_server import ReferenceServer
+
+FILES = {
+    "MLproject": "name: x\n", "mlproject": "lower", "MLmodel": "flavors: {}", "noext": "raw", ".hidden": "h",
+    "a.json": '{"a":1}', "b.html": "<b>x</b>", "c.png": "PNG", "sub/d.yaml": "k: v", "e.npy": "x", "f.parquet": "x",
+    "g.svg": "<svg/>", "h.txt": "hi", "i.js": "1", "j.css": "a{}", "k.pkl": "x", "l.tar.gz": "x", "m.ipynb": "{}",
+    "n.jpg": "x", "o.pdf": "x", "q.md": "# x", "r.log": "x", "s.csv": "a,b", "t.gif": "x", "u.mp4": "x", "w.zip": "x",
+    "x.webp": "x", "y.wav": "x", "z.tsv": "x", "aa.TXT": "x", "bb.PNG": "x", "cc.h5": "x", "dd.onnx": "x", "ee.pt": "x",
+    "ff.tgz": "x", "gg.gz": "x", "hh.svgz": "x", "ii.xyz": "x", "jj.Z": "x", "kk.JSON": "x",
+    "日本.txt": "x", "café.txt": "x", 'q"uote.txt': "x", "sp ace.txt": "x", "semi;colon.txt": "x",
+}
+HEADERS = ("content-type", "content-disposition", "x-content-type-options", "cache-control", "content-length")
+
+
+def _request(url, method="GET", body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as res:
+            return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read()
+    except urllib.error.HTTPError as err:
+        return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+
+
+def _populate(mlflow, url, exp_name):
+    mlflow.set_tracking_uri(url)
+    mlflow.set_experiment(exp_name)
+    d = tempfile.mkdtemp()
+    for name, text in FILES.items():
+        p = Path(d, name)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    import pandas as pd
+
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(d)
+        df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+        mlflow.log_input(mlflow.data.from_pandas(df, name="ds1", targets="b"), context="training")
+        mlflow.log_input(mlflow.data.from_pandas(df, name="ds2"), context="eval")
+        mlflow.log_input(mlflow.data.from_pandas(df.head(1), name="ds3"))
+    client = mlflow.MlflowClient()
+    exp = run.info.experiment_id
+    model_name = f"rm-{uuid.uuid4().hex[:8]}"
+    client.create_registered_model(model_name)
+    mv = client.create_model_version(model_name, f"mlflow-artifacts:/{exp}/{run.info.run_id}/artifacts/sub", run_id=run.info.run_id)
+    lm = mlflow.initialize_logged_model(name="lm")
+    md = tempfile.mkdtemp()
+    os.makedirs(f"{md}/inner")
+    Path(md, "MLmodel").write_text("x: 1\n")
+    Path(md, "inner", "w.bin").write_bytes(b"\0\1")
+    Path(md, "conda.yaml").write_text("a: b")
+    client.log_model_artifacts(lm.model_id, md)
+    return {"run": run.info.run_id, "exp": exp, "model": lm.model_id, "rm": model_name, "mv": mv.version}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory, server):
+    import mlflow
+
+    exp_name = f"ui-routes-{uuid.uuid4().hex[:8]}"
+    reference = ReferenceServer(tmp_path_factory.mktemp("reference"))
+    try:
+        theirs = _populate(mlflow, reference.url, exp_name)
+        ours = _populate(mlflow, server.url, exp_name)
+        yield {"ours": (server.url, ours), "theirs": (reference.url, theirs)}
+    finally:
+        mlflow.set_tracking_uri(server.url)
+        reference.stop()
+
+
+def _fill(template, ids):
+    return template.format(**ids)
+
+
+def _normalised(body, ids):
+    text = body.decode("utf8", "replace")
+    for key, value in sorted(ids.items(), key=lambda kv: -len(kv[1])):
+        text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", "{" + key + "}", text)
+    return text
+
+
+def _compare(both, method, template, body=None, headers=None, compare_body=True, compare_headers=HEADERS):
+    answers = {}
+    for side, (url, ids) in both.items():
+        payload = None if body is None else _fill(body, ids).encode()
+        answers[side] = _request(url + _fill(template, ids), method, payload, headers)
+        answers[side] = (answers[side][0], answers[side][1], _normalised(answers[side][2], ids))
+    (s1, h1, b1), (s2, h2, b2) = answers["ours"], answers["theirs"]
+    assert s1 == s2, (template, s1, s2, b1, b2)
+    if s2 >= 400 and h2.get("content-type", "").startswith("application/json"):
+        e1, e2 = json.loads(b1), json.loads(b2)
+        assert (e1["error_code"], e1["message"]) == (e2["error_code"], e2["message"]), template
+        return answers
+    for h in compare_headers:
+        assert h1.get(h) == h2.get(h), (template, h, h1.get(h), h2.get(h))
+    if compare_body:
+        if "content-disposition" not in h2 and h2.get("content-type", "").startswith("application/json") and b2:
+            assert json.loads(b1) == json.loads(b2), template
+        else:
+            assert b1 == b2, template
+    return answers
+
+
+def _q(s):
+    return urllib.parse.quote(s, safe="")
+
+
+import urllib.parse  # noqa: E402
+
+
+@pytest.mark.parametrize("name", [n for n in FILES if "\\" not in n])
+def test_get_artifact_types_names_and_bytes_match_mlflow(both, name):
+    _compare(both, "GET", "/get-artifact?run_id={run}&path=" + _q(name).replace("{", "{{").replace("}", "}}"))
+
+
+@pytest.mark.parametrize("query", [
+    "run_uuid={run}&path=a.json", "run_id={run}&path=./a.json", "run_id={run}&path=sub//d.yaml", "run_id={run}&path=a%252Ejson",
+    "run_id={run}&path=sub", "run_id={run}&path=sub/", "run_id={run}&path=", "run_id={run}&path=missing.txt",
+    "run_id={run}&path=..%2Fx", "run_id={run}&path=sub/../a.json", "run_id={run}&path=/etc/passwd", "run_id={run}&path=a%23b",
+    "run_id={run}&path=C:/x", "run_id={run}&path=file:///etc/passwd", "run_id={run}&path=%252E%252E/x", "run_id={run}&path=.runlens/x",
+    "path=a.json", "run_id=nope&path=a.json",
+])
+def test_get_artifact_paths_and_errors_match_mlflow(both, query):
+    _compare(both, "GET", "/get-artifact?" + query)
+
+
+def test_get_artifact_is_served_only_at_the_root(both):
+    for prefix in ("/ajax-api/2.0/mlflow", "/api/2.0/mlflow"):
+        for side, (url, ids) in both.items():
+            assert _request(f"{url}{prefix}/get-artifact?run_id={ids['run']}&path=a.json")[0] == 404, (side, prefix)
+    for side, (url, ids) in both.items():
+        assert _request(f"{url}/get-artifact?run_id={ids['run']}&path=a.json", "POST", b"", {"Content-Type": "application/json"})[0] == 405, side
+
+
+@pytest.mark.parametrize("query", [
+    "name={rm}&version={mv}&path=d.yaml", "name={rm}&version={mv}&path=missing", "name={rm}&version={mv}&path=..%2Fx",
+    "name={rm}&version=99&path=d.yaml", "name=nope&version=1&path=d.yaml", "version=1&path=d.yaml", "name={rm}&version=abc&path=d.yaml",
+])
+def test_model_version_artifact_matches_mlflow(both, query):
+    _compare(both, "GET", "/model-versions/get-artifact?" + query)
+
+
+@pytest.mark.parametrize("route", [
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/directories",
+    "/api/2.0/mlflow/logged-models/{model}/artifacts/directories?artifact_directory_path=inner",
+    "/api/2.0/mlflow/logged-models/{model}/artifacts/directories?artifact_directory_path=inner/",
+    "/api/2.0/mlflow/logged-models/{model}/artifacts/directories?artifact_directory_path=",
+    "/api/2.0/mlflow/logged-models/{model}/artifacts/directories?artifact_directory_path=nope",
+    "/api/2.0/mlflow/logged-models/{model}/artifacts/directories?artifact_directory_path=MLmodel",
+    "/api/2.0/mlflow/logged-models/{model}/artifacts/directories?artifact_directory_path=..%2Fx",
+    "/api/2.0/mlflow/logged-models/m-nope/artifacts/directories",
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/files?artifact_file_path=MLmodel",
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/files?artifact_file_path=inner/w.bin",
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/files?artifact_file_path=conda.yaml",
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/files?artifact_file_path=inner",
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/files?artifact_file_path=nope",
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/files?artifact_file_path=..%2Fx",
+    "/ajax-api/2.0/mlflow/logged-models/{model}/artifacts/files",
+    "/ajax-api/2.0/mlflow/logged-models/m-nope/artifacts/files?artifact_file_path=MLmodel",
+])
+def test_logged_model_artifacts_match_mlflow(both, route):
+    _compare(both, "GET", route, compare_headers=HEADERS if "/files" in route else ("content-type",))
+
+
+def test_logged_model_files_route_is_ajax_only(both):
+    for side, (url, ids) in both.items():
+        assert _request(f"{url}/api/2.0/mlflow/logged-models/{ids['model']}/artifacts/files?artifact_file_path=MLmodel")[0] == 404, side

@@ -63,7 +63,19 @@ def _populate(mlflow, url, exp_name):
     Path(md, "inner", "w.bin").write_bytes(b"\0\1")
     Path(md, "conda.yaml").write_text("a: b")
     client.log_model_artifacts(lm.model_id, md)
-    return {"run": run.info.run_id, "exp": exp, "model": lm.model_id, "rm": model_name, "mv": mv.version}
+
+    @mlflow.trace(name="outer")
+    def outer(x):
+        return inner(x) + 1
+
+    @mlflow.trace(name="inner")
+    def inner(x):
+        return x * 2
+
+    outer(1)
+    trace_id = mlflow.get_last_active_trace_id()
+    mlflow.flush_trace_async_logging() if hasattr(mlflow, "flush_trace_async_logging") else None
+    return {"run": run.info.run_id, "exp": exp, "model": lm.model_id, "rm": model_name, "mv": mv.version, "trace": trace_id}
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +190,51 @@ def test_logged_model_artifacts_match_mlflow(both, route):
 def test_logged_model_files_route_is_ajax_only(both):
     for side, (url, ids) in both.items():
         assert _request(f"{url}/api/2.0/mlflow/logged-models/{ids['model']}/artifacts/files?artifact_file_path=MLmodel")[0] == 404, side
+
+
+def test_trace_artifact_matches_mlflow(both):
+    answers = _compare(both, "GET", "/ajax-api/2.0/mlflow/get-trace-artifact?request_id={trace}", compare_body=False,
+                       compare_headers=("content-type", "content-disposition", "x-content-type-options"))
+    names = {side: sorted(s["name"] for s in json.loads(body)["spans"]) for side, (_, _, body) in answers.items()}
+    assert names["ours"] == names["theirs"] == ["inner", "outer"]
+
+
+@pytest.mark.parametrize("route", [
+    "/ajax-api/2.0/mlflow/get-trace-artifact", "/ajax-api/3.0/mlflow/get-trace-artifact?request_id=tr-nope",
+    "/ajax-api/2.0/mlflow/get-trace-artifact?request_id={trace}&path=x.png",
+    "/ajax-api/2.0/mlflow/get-trace-artifact?request_id={trace}&path=..%2Fx",
+    "/ajax-api/2.0/mlflow/get-trace-artifact?request_id={trace}&path=3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+    "/ajax-api/2.0/mlflow/get-trace-artifact?request_id=tr-nope&path=3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+    "/api/2.0/mlflow/get-trace-artifact?request_id={trace}",
+])
+def test_trace_artifact_errors_match_mlflow(both, route):
+    _compare(both, "GET", route, compare_body=False, compare_headers=())
+
+
+OCTET = {"Content-Type": "application/octet-stream"}
+
+
+@pytest.mark.parametrize("query,body,headers", [
+    ("run_uuid={run}&path=up/x.bin", "hello", OCTET),
+    ("run_uuid={run}&path=up/ui.json", '{{"columns": ["a"], "data": [[1]]}}', {"Content-Type": "application/json"}),
+    ("run_uuid={run}&path=up/x.bin", "", OCTET),
+    ("path=up/x.bin", "x", OCTET),
+    ("run_id={run}&path=up/x.bin", "x", OCTET),
+    ("run_uuid={run}", "x", OCTET),
+    ("run_uuid={run}&path=..%2Fx", "x", OCTET),
+    ("run_uuid={run}&path=%2Fetc%2Fx", "x", OCTET),
+    ("run_uuid=nope&path=x", "x", OCTET),
+])
+def test_upload_artifact_matches_mlflow(both, query, body, headers):
+    _compare(both, "POST", "/ajax-api/2.0/mlflow/upload-artifact?" + query, body=body, headers=headers,
+             compare_headers=("content-type", "content-length"))
+
+
+def test_upload_artifact_stores_the_body_and_refuses_more_than_10mb(both):
+    for side, (url, ids) in both.items():
+        status, _, _ = _request(f"{url}/ajax-api/2.0/mlflow/upload-artifact?run_uuid={ids['run']}&path=up/deep/t.txt", "POST", b"table", OCTET)
+        assert status == 200, side
+        assert _request(f"{url}/get-artifact?run_id={ids['run']}&path=up/deep/t.txt")[2] == b"table", side
+    _compare(both, "POST", "/ajax-api/2.0/mlflow/upload-artifact?run_uuid={run}&path=big.bin", body="x" * (10 * 1024 * 1024 + 1), headers=OCTET)
+    for side, (url, ids) in both.items():
+        assert _request(f"{url}/api/2.0/mlflow/upload-artifact?run_uuid={ids['run']}&path=x", "POST", b"x", OCTET)[0] == 404, side

@@ -22,6 +22,8 @@ import { sendArtifactFile, underRoot } from './artifactDownload';
 const AJAX_2 = ['/ajax-api/2.0'];
 /** upload-artifact takes at most this much (MLflow's limit). */
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** Oversized uploads up to this size are read and discarded before the refusal goes out. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 const TOO_LARGE = 'Artifact size is too large. Max size is 10MB.';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -133,7 +135,12 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
       const given = fields.string('path');
       if (!given) throw invalidParameter('Request must specify path.');
       const rel = validateRequestPath(given);
-      if (Number(raw.headers['content-length'] ?? 0) > MAX_UPLOAD_BYTES) throw invalidParameter(TOO_LARGE);
+      const declared = Number(raw.headers['content-length'] ?? 0);
+      if (declared > MAX_UPLOAD_BYTES) {
+        // Let a modest body arrive first, so the client reads the 400 rather than a broken pipe.
+        if (declared <= MAX_DRAIN_BYTES) await new Promise<void>((resolve) => raw.on('end', resolve).on('error', () => resolve()).resume());
+        throw invalidParameter(TOO_LARGE);
+      }
       let data: Buffer;
       try {
         data = await readBody(raw, MAX_UPLOAD_BYTES);

@@ -13,6 +13,7 @@ import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
 import { registerTraceRoutes } from './handlers/traces';
 import { registerUiArtifactRoutes } from './handlers/uiArtifacts';
+import { registerUiRunRoutes } from './handlers/uiRuns';
 import { ChangeFeed } from './changeFeed';
 import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
@@ -64,6 +65,7 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerModelRoutes(router, store);
   registerArtifactRoutes(router, store);
   registerUiArtifactRoutes(router, store);
+  registerUiRunRoutes(router, store);
   registerTraceRoutes(router, store);
   return router;
 }

@@ -14,6 +14,8 @@ import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
 import { registerTraceRoutes } from './handlers/traces';
+import { registerUiArtifactRoutes } from './handlers/uiArtifacts';
+import { registerUiRunRoutes } from './handlers/uiRuns';
 import { ChangeFeed } from './changeFeed';
 import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
@@ -66,6 +68,8 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerMetricRoutes(router, store);
   registerModelRoutes(router, store);
   registerArtifactRoutes(router, store);
+  registerUiArtifactRoutes(router, store);
+  registerUiRunRoutes(router, store);
   registerTraceRoutes(router, store);
   registerDatasetRoutes(router, store);
   registerScorerRoutes(router, store);

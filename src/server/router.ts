@@ -43,6 +43,8 @@ interface Route {
   handler: Handler;
   /** Body is consumed by the handler itself (not parsed as JSON). */
   rawBody: boolean;
+  /** API prefixes the route answers under (default: all four), for routes MLflow serves at one. */
+  prefixes?: readonly string[] | undefined;
 }
 
 /** One registered route, as listed for tests and tools (`#api` marks the MLflow API prefixes). */
@@ -66,8 +68,8 @@ export class Router {
   private readonly routes: Route[] = [];
 
   /** Registers an MLflow REST route by suffix, e.g. `('POST', '/mlflow/runs/create', h)`. */
-  api(method: HttpMethod, suffix: string, handler: Handler, opts: { rawBody?: boolean } = {}): void {
-    this.routes.push({ method, segments: ['#api', ...suffix.split('/').filter(Boolean)], handler, rawBody: opts.rawBody ?? false });
+  api(method: HttpMethod, suffix: string, handler: Handler, opts: { rawBody?: boolean; prefixes?: readonly string[] } = {}): void {
+    this.routes.push({ method, segments: ['#api', ...suffix.split('/').filter(Boolean)], handler, rawBody: opts.rawBody ?? false, prefixes: opts.prefixes });
   }
 
   /** Registers a route at an exact path, e.g. `/health`. */
@@ -93,6 +95,7 @@ export class Router {
     let best: { route: Route; params: Record<string, string>; literals: number } | undefined;
     let pathExists = false;
     for (const route of this.routes) {
+      if (route.prefixes && !(api && route.prefixes.includes(api[0]))) continue;
       const last = route.segments[route.segments.length - 1] ?? '';
       // A final `*name` segment takes the rest of the path (one or more segments).
       const rest = last.startsWith('*');

@@ -4,6 +4,7 @@
  * sql.js synchronously (so concurrent requests cannot interleave between check and write), then
  * resolves once the op's journal record is fsynced.
  */
+import { searchDatasetSummaries, type DatasetSummary } from './datasetSummaries';
 import { randomUUID } from 'node:crypto';
 import { ArtifactStore } from './artifacts/artifactStore';
 import { alreadyExists, doesNotExist, invalidParameter } from './errors';
@@ -429,6 +430,10 @@ export class LocalStore implements TrackingStore {
   async getMetricSeries(req: MetricSeriesRequest): Promise<ChartSeries> {
     const run = this.runState(req.runId);
     return downsampleSeries(readColumns(this.db, this.persistence.series, run.id, req.runId, req.key), req.axis, req.buckets, req.from, req.to);
+  }
+
+  async searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    return searchDatasetSummaries(this.db, experimentIds);
   }
 
   async getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]> {

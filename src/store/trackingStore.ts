@@ -3,6 +3,7 @@
  * today; a remote MLflow server and read-only imports (mlflow.db, legacy mlruns/) will too.
  */
 import type { ArtifactStore } from './artifacts/artifactStore';
+import type { DatasetSummary } from './datasetSummaries';
 import type { LoggedModels } from './models/loggedModels';
 import type { ModelRegistry } from './models/registry';
 import type { Traces } from './traces/traceStore';
@@ -96,6 +97,8 @@ export interface TrackingStore {
   logInputs(runId: string, datasets: DatasetInput[], modelIds: string[]): Promise<void>;
   logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;
   searchRuns(req: SearchRunsRequest): Promise<Page<Run>>;
+  /** Distinct datasets the experiments' runs took as input, with their contexts (MLflow's SearchDatasets). */
+  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]>;
 
   getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>>;
   getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]>;

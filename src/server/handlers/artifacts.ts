@@ -5,11 +5,12 @@
  */
 import * as path from 'node:path';
 import { MlflowError } from '../../store/errors';
-import { contentTypeFor } from '../../store/artifacts/contentTypes';
+import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import type { TrackingStore } from '../../store/trackingStore';
 import { readBody } from '../requestBody';
 import { Fields, missingParameter } from '../requestFields';
 import type { RawResponse, Router, StreamResponse } from '../router';
+import { sendArtifactFile } from './artifactDownload';
 
 /** `mlflow-artifacts:/1/abc/artifacts` (or an http URL of this proxy) → `1/abc/artifacts`. */
 export function proxyPathOf(uri: string): string | undefined {
@@ -51,22 +52,8 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
     { rawBody: true },
   );
 
-  router.api('GET', '/mlflow-artifacts/artifacts/*path', async ({ pathParams }): Promise<StreamResponse> => {
-    const file = artifacts.read(pathParams.path!);
-    const name = path.posix.basename(pathParams.path!);
-    return {
-      stream: file.stream,
-      status: 200,
-      headers: {
-        'Content-Type': contentTypeFor(name),
-        'Content-Length': file.size,
-        'Content-Disposition': `attachment; filename="${name.replace(/["\\\r\n]/g, '_')}"`,
-        'X-Content-Type-Options': 'nosniff',
-        // Artifacts are user data: never let a browser run them as a page of this origin.
-        'Content-Security-Policy': "sandbox; default-src 'none'",
-      },
-    };
-  });
+  // As MLflow's proxy sends it: typed like every artifact download, "No such artifact" when missing.
+  router.api('GET', '/mlflow-artifacts/artifacts/*path', async ({ pathParams }): Promise<StreamResponse> => sendArtifactFile(artifacts, validateRequestPath(pathParams.path!)));
 
   router.api('GET', '/mlflow-artifacts/artifacts', async ({ fields }) => {
     const files = artifacts.list(fields.string('path'));

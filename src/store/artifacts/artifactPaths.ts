@@ -92,3 +92,37 @@ export function resolveInside(root: string, rel: string): string {
     probe = parent;
   }
 }
+
+/** `%xx` unescaping as Python's `urllib.parse.unquote` does it: bad escapes stay as they are. */
+function unquote(s: string): string {
+  return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    const bytes = Buffer.from(run.replace(/%/g, ''), 'hex');
+    return bytes.toString('utf8');
+  });
+}
+
+/**
+ * MLflow's `validate_path_is_safe`, which every artifact download and upload route applies to
+ * its `path` parameter before anything else: the path is %-decoded until stable, control
+ * characters are escaped, and a `#`, a `..` segment or an absolute (POSIX or Windows, incl. a
+ * `file:` URI) path is refused with 400 "Invalid path". Returns the decoded path, which MLflow
+ * uses from then on. The store's own checks (`normaliseArtifactPath`) still apply after this.
+ */
+export function validateRequestPath(raw: string): string {
+  let p = raw;
+  for (let i = 0; ; i++) {
+    const next = unquote(p);
+    if (next === p) break;
+    if (i === 9) throw invalidParameter('Invalid path');
+    p = next;
+  }
+  // eslint-disable-next-line no-control-regex
+  p = p.replace(/[\x00-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (p.includes('#')) throw invalidParameter('Invalid path');
+  let local = p;
+  const file = /^file:(?:\/\/[^/]*)?(.*)$/i.exec(p);
+  if (file) local = file[1]!;
+  const windowsAbsolute = /^[A-Za-z]:[\\/]/.test(local) || /^[\\/]{2}[^\\/]+[\\/][^\\/]+/.test(local);
+  if (local.split('/').includes('..') || local.startsWith('/') || windowsAbsolute) throw invalidParameter('Invalid path');
+  return local;
+}

@@ -195,6 +195,23 @@ export class ArtifactStore {
     fsyncDir(path.dirname(full));
   }
 
+  /**
+   * What an artifact path names, for routes that word "missing" and "a directory" differently
+   * (MLflow's download routes); the path is validated as for every other operation.
+   */
+  inspect(rawPath: string): { kind: 'missing' } | { kind: 'dir' } | { kind: 'file'; size: number; mtimeMs: number } {
+    const rel = normaliseArtifactPath(rawPath, true);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(resolveInside(this.root, rel));
+    } catch (err) {
+      if (err instanceof MlflowError) throw err;
+      return { kind: 'missing' };
+    }
+    if (stat.isDirectory()) return { kind: 'dir' };
+    return stat.isFile() ? { kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs } : { kind: 'missing' };
+  }
+
   /** Opens a file for download; RESOURCE_DOES_NOT_EXIST (404) if it is missing or a directory. */
   read(rawPath: string): ArtifactDownload {
     const { rel, full } = this.file(rawPath);

@@ -638,6 +638,11 @@ export class Traces {
       .map((r) => ({ spanId: r.span_id, parentId: r.parent_id, name: r.name, type: r.type, status: r.status, startUs: r.start_us, endUs: r.end_us, attributes: attrs.get(r.span_id) ?? [] }));
   }
 
+  /** The store path of the trace's payload folder (traces.json, spans.jsonl, attachments/). */
+  payloadPath(traceId: string): string {
+    return this.payloadDir(this.row(traceId));
+  }
+
   /** Whether the client should read this trace's spans from traces.json or from the server. */
   spansInTrackingStore(traceId: string): boolean {
     return this.tag(this.row(traceId).id, TraceKeys.spansLocation) === SPANS_IN_TRACKING_STORE;

@@ -18,6 +18,7 @@ import { Persistence } from './persistence';
 import { loadExperiments, loadRuns } from './runReads';
 import { generateRunName } from './runNames';
 import { downsampleSeries, type ChartSeries } from './seriesDownsample';
+import { SeriesPointIndex } from './seriesPointIndex';
 import { compileExperimentSearch } from './search/experimentSearch';
 import { decodePageToken, encodePageToken, pageFromLookahead } from './search/pageToken';
 import { compileRunSearch } from './search/runSearch';
@@ -46,6 +47,8 @@ export interface LocalStoreOptions {
   checkpointBytes?: number;
   /** Largest single artifact accepted (bytes); unlimited when absent. */
   maxArtifactBytes?: number;
+  /** Points of recently written runs kept in the duplicate-point index (see seriesPointIndex.ts). */
+  pointIndexCap?: number;
   /** Open a store whose newest snapshot is damaged, from what survives (see StoreDamagedError). */
   recover?: boolean;
 }
@@ -63,12 +66,15 @@ export class LocalStore implements TrackingStore {
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
   readonly traces: Traces;
+  /** Points each run already holds, so identical points are stored once (as MLflow). */
+  private readonly points: SeriesPointIndex;
 
   private constructor(
     private readonly persistence: Persistence,
     private readonly opts: LocalStoreOptions,
   ) {
     this.db = persistence.db;
+    this.points = new SeriesPointIndex(persistence.series, opts.pointIndexCap);
     const core = { db: this.db, write: (op: Op, change?: StoreChange) => this.write(op, change) };
     this.loggedModels = new LoggedModels(core);
     this.registry = new ModelRegistry(core, opts.root);
@@ -121,6 +127,7 @@ export class LocalStore implements TrackingStore {
     // 503 while a full disk refuses writes; it lifts by itself once the journal can write again.
     this.persistence.ensureWritable();
     const series = applyOp(this.db, op);
+    if (series) this.points.added(series);
     await this.persistence.commit(op, series);
     if (change) for (const l of this.listeners) l(change);
   }
@@ -154,6 +161,10 @@ export class LocalStore implements TrackingStore {
       throw invalidParameter(`The run ${runId} must be in the 'active' state. Current state is ${run.lifecycle_stage}.`);
     }
     return run;
+  }
+
+  private seriesLength(run: RunState): number {
+    return Number(this.db.value('SELECT series_len FROM runs WHERE id = ?', [run.id]));
   }
 
   private runChange(runId: string, run: RunState, created = false): StoreChange {
@@ -362,10 +373,16 @@ export class LocalStore implements TrackingStore {
       throw invalidParameter(`Changing param values is not allowed. Params were already logged='[${shown}]' for run ID='${runId}'.`);
     }
     const validated = metrics.map((m): [JournalMetric, MetricInput] => [validateMetric(m), m]);
-    const metricRows = dedupeMetrics(validated.map(([row]) => row));
+    // A point identical to one the run already has (or to an earlier one in this request) is
+    // not stored again; the model-tagged copies still go to the logged model below, as MLflow's
+    // log_batch writes logged_model_metrics whether or not the run-level rows were new.
+    const metricRows = this.points.newPoints(runId, this.seriesLength(run), dedupeMetrics(validated.map(([row]) => row)), (key) => {
+      const id = this.db.value('SELECT key_id FROM latest_metrics WHERE run = ? AND key = ?', [run.id, key]);
+      return id === undefined ? undefined : Number(id);
+    });
     const modelMetrics = this.loggedModels.journalMetrics(runId, validated);
     const tagKVs = tags.map((t) => this.tagKV(t));
-    if (metricRows.length === 0 && paramKVs.length === 0 && tagKVs.length === 0) return;
+    if (metricRows.length === 0 && paramKVs.length === 0 && tagKVs.length === 0 && modelMetrics.length === 0) return;
     const op: Op = { t: 'run.log', uuid: runId, metrics: metricRows, params: paramKVs, tags: tagKVs };
     if (modelMetrics.length) op.modelMetrics = modelMetrics;
     await this.write(op, this.runChange(runId, run));
@@ -482,7 +499,8 @@ function validateMetric(m: Metric): JournalMetric {
     throw invalidParameter(`Got invalid step ${String(m.step)} for metric '${m.key}' (value=${m.value}). Step must be a valid long (64-bit integer).`);
   }
   // MLflow's SQL store keeps ±Infinity as ±DBL_MAX, so clients read back the same numbers.
-  const value = m.value === Infinity ? Number.MAX_VALUE : m.value === -Infinity ? -Number.MAX_VALUE : m.value;
+  // SQLite keeps -0.0 as 0, so MLflow returns 0 for it (`+ 0` turns -0 into 0).
+  const value = m.value === Infinity ? Number.MAX_VALUE : m.value === -Infinity ? -Number.MAX_VALUE : m.value + 0;
   return [m.key, encodeMetricValue(value), m.timestamp, m.step];
 }
 

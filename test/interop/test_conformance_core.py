@@ -1,0 +1,40 @@
+"""Core tracking semantics that must match `mlflow server` exactly (each checked against one)."""
+import math
+
+import pytest
+from mlflow.entities import Metric
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.linear_model import LinearRegression  # noqa: E402
+
+
+def _history(client, run_id, key):
+    return [(m.step, m.timestamp, "NaN" if math.isnan(m.value) else m.value) for m in client.get_metric_history(run_id, key)]
+
+
+def test_log_model_does_not_double_the_run_metrics(mlflow, client, exp_name):
+    # The 3.x client re-sends the run's metrics with the new model's id on log_model: MLflow
+    # stores the run's point once and gives the model its copy.
+    mlflow.set_experiment(exp_name)
+    with mlflow.start_run() as run:
+        mlflow.log_metric("acc", 0.5, step=0)
+        info = mlflow.sklearn.log_model(LinearRegression().fit([[1], [2]], [1, 2]), name="model")
+    hist = client.get_metric_history(run.info.run_id, "acc")
+    assert [(m.value, m.step) for m in hist] == [(0.5, 0)]
+    model = client.get_logged_model(info.model_id)
+    assert [(m.key, m.value, m.step, m.run_id) for m in model.metrics] == [("acc", 0.5, 0, run.info.run_id)]
+    assert client.get_run(run.info.run_id).data.metrics == {"acc": 0.5}
+
+
+def test_the_same_batch_logged_twice_is_stored_once(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    run_id = client.create_run(exp).info.run_id
+    batch = [Metric("a", 1.0, 1000, 0), Metric("a", 2.0, 1000, 1), Metric("n", float("nan"), 1000, 0)]
+    client.log_batch(run_id, metrics=batch)
+    client.log_batch(run_id, metrics=batch)
+    client.log_batch(run_id, metrics=[Metric("n", float("nan"), 1000, 0), Metric("n", 0.0, 1000, 0), Metric("z", -0.0, 5, 0)])
+    client.log_batch(run_id, metrics=[Metric("z", 0.0, 5, 0)])
+    client.log_metric(run_id, "a", 1.0, timestamp=1000, step=0)
+    assert _history(client, run_id, "a") == [(0, 1000, 1.0), (1, 1000, 2.0)]
+    assert _history(client, run_id, "n") == [(0, 1000, 0.0), (0, 1000, "NaN")]
+    assert _history(client, run_id, "z") == [(0, 5, 0.0)]

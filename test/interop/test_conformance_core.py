@@ -3,6 +3,7 @@ import math
 
 import pytest
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.linear_model import LinearRegression  # noqa: E402
@@ -38,3 +39,24 @@ def test_the_same_batch_logged_twice_is_stored_once(client, exp_name):
     assert _history(client, run_id, "a") == [(0, 1000, 1.0), (1, 1000, 2.0)]
     assert _history(client, run_id, "n") == [(0, 1000, 0.0), (0, 1000, "NaN")]
     assert _history(client, run_id, "z") == [(0, 5, 0.0)]
+
+
+def test_search_runs_is_null_and_is_not_null_on_params_and_tags(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    a = client.create_run(exp, run_name="a").info.run_id
+    b = client.create_run(exp, run_name="b").info.run_id
+    client.log_param(a, "p", "1")
+    client.set_tag(b, "t", "x")
+    client.log_param(b, "q", "")
+
+    def names(flt):
+        return sorted(r.info.run_name for r in client.search_runs([exp], flt))
+
+    assert names("params.p IS NULL") == ["b"]
+    assert names("params.p IS NOT NULL") == ["a"]
+    assert names("tags.t is null") == ["a"]
+    assert names("params.q IS NOT NULL") == ["b"]
+    assert names("params.p IS NULL AND tags.t IS NOT NULL") == ["b"]
+    assert names("params.`p` IS NULL AND params.q = ''") == ["b"]
+    with pytest.raises(MlflowException, match=r"IS NULL / IS NOT NULL is only supported for tags and params, not for 'metric' 'm'"):
+        client.search_runs([exp], "metrics.m IS NULL")

@@ -133,7 +133,12 @@ export class LocalStore implements TrackingStore {
   }
 
   private experimentRow(experimentId: string): { id: number; lifecycle_stage: LifecycleStage } {
-    const id = /^\d+$/.test(experimentId) ? Number(experimentId) : NaN;
+    // As MLflow's SQL store (`_parse_experiment_id`: Python's int()): not an integer is a 400,
+    // an integer without an experiment a 404.
+    if (!/^\s*[+-]?\d+\s*$/.test(experimentId)) {
+      throw invalidParameter(`Invalid experiment ID '${experimentId}'. Experiment ID must be a valid integer.`);
+    }
+    const id = Number(experimentId);
     const row = Number.isSafeInteger(id)
       ? this.db.get<{ lifecycle_stage: LifecycleStage }>('SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?', [id])
       : undefined;
@@ -426,10 +431,11 @@ export class LocalStore implements TrackingStore {
 
   // ---- metric history -------------------------------------------------------------------
 
+  /** As MLflow's SQL store, a run that does not exist has an empty history (no error). */
   async getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>> {
-    const run = this.runState(runId);
     const offset = decodePageToken(pageToken);
-    const points = readHistory(this.db, this.persistence.series, run.id, runId, key);
+    const run = this.db.get<{ id: number }>('SELECT id FROM runs WHERE run_uuid = ?', [runId]);
+    const points = run ? readHistory(this.db, this.persistence.series, run.id, runId, key) : [];
     const end = maxResults === undefined ? points.length : Math.min(points.length, offset + maxResults);
     const items = points.slice(offset, end).map((p) => ({ key, value: p.value, timestamp: p.timestamp, step: p.step }));
     const page: Page<Metric> = { items };
@@ -443,9 +449,10 @@ export class LocalStore implements TrackingStore {
   }
 
   async getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]> {
+    // Runs that do not exist contribute nothing, as in MLflow's SQL store.
     const histories = req.runIds.map((runId) => {
-      const run = this.runState(runId);
-      return { runId, points: readHistory(this.db, this.persistence.series, run.id, runId, req.metricKey) };
+      const run = this.db.get<{ id: number }>('SELECT id FROM runs WHERE run_uuid = ?', [runId]);
+      return { runId, points: run ? readHistory(this.db, this.persistence.series, run.id, runId, req.metricKey) : [] };
     });
     const steps = sampleSteps(
       histories.map((h) => h.points.map((p) => p.step)),

@@ -60,3 +60,20 @@ def test_search_runs_is_null_and_is_not_null_on_params_and_tags(client, exp_name
     assert names("params.`p` IS NULL AND params.q = ''") == ["b"]
     with pytest.raises(MlflowException, match=r"IS NULL / IS NOT NULL is only supported for tags and params, not for 'metric' 'm'"):
         client.search_runs([exp], "metrics.m IS NULL")
+
+
+def test_registry_accepts_a_runs_source_whose_run_does_not_exist(client, exp_name):
+    # MLflow's server checks that run_id names the source's run, not that the run exists.
+    fake = "0123456789abcdef0123456789abcdef"
+    name = f"{exp_name}-reg"
+    client.create_registered_model(name)
+    mv = client.create_model_version(name, f"runs:/{fake}/model", run_id=fake)
+    assert (mv.version, mv.source, mv.run_id) == ("1", f"runs:/{fake}/model", fake)
+    with pytest.raises(MlflowException, match="The run_id request parameter must identify the resource that contains the source"):
+        client.create_model_version(name, f"runs:/{fake}/model", run_id="f" * 32)
+
+
+def test_a_logged_model_may_name_a_source_run_that_does_not_exist(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    model = client.create_logged_model(exp, source_run_id="0123456789abcdef0123456789abcdef")
+    assert client.get_logged_model(model.model_id).source_run_id == "0123456789abcdef0123456789abcdef"

@@ -5,6 +5,7 @@
  * resolves once the op's journal record is fsynced.
  */
 import { randomUUID } from 'node:crypto';
+import { resolveArtifactLocation, validateArtifactLocation } from './artifactLocation';
 import { ArtifactStore } from './artifacts/artifactStore';
 import { alreadyExists, doesNotExist, invalidParameter } from './errors';
 import * as limits from './limits';
@@ -188,8 +189,12 @@ export class LocalStore implements TrackingStore {
     if (this.db.value('SELECT 1 FROM experiments WHERE name = ?', [name]) !== undefined) {
       throw alreadyExists(`Experiment(name=${name}) already exists.`);
     }
-    if (artifactLocation && /[?#]/.test(artifactLocation)) {
-      throw invalidParameter(`Invalid artifact location '${artifactLocation}': URLs with query parameters or fragments are not supported.`);
+    if (artifactLocation) {
+      validateArtifactLocation(artifactLocation);
+      if (artifactLocation.includes('?')) {
+        throw invalidParameter(`Invalid artifact location '${artifactLocation}': URLs with query parameters are not supported.`);
+      }
+      artifactLocation = resolveArtifactLocation(artifactLocation, process.cwd());
     }
     const kv = tags.map((t): KV => {
       limits.validateEntityKey('tag', t.key);

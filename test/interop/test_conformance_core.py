@@ -77,3 +77,11 @@ def test_a_logged_model_may_name_a_source_run_that_does_not_exist(client, exp_na
     exp = client.create_experiment(exp_name)
     model = client.create_logged_model(exp, source_run_id="0123456789abcdef0123456789abcdef")
     assert client.get_logged_model(model.model_id).source_run_id == "0123456789abcdef0123456789abcdef"
+
+
+def test_a_relative_artifact_location_is_made_absolute_by_the_server(client, exp_name):
+    # The server process runs in the test's working directory (conftest starts it without cwd).
+    import os
+
+    exp = client.create_experiment(exp_name, artifact_location="rel/dir")
+    assert client.get_experiment(exp).artifact_location == os.path.join(os.getcwd(), "rel", "dir")

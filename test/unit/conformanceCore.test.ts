@@ -182,4 +182,32 @@ describe('MLflow conformance: HTTP semantics', () => {
       assert.deepEqual([missingExp.status, missingExp.body.message], [404, 'No Experiment with id=98765 exists']);
     });
   });
+
+  describe('experiment artifact locations', () => {
+    async function locationOf(artifactLocation: string): Promise<string> {
+      const created = await call(base, 'POST', `${A}/experiments/create`, { name: `loc-${Math.random()}`, artifact_location: artifactLocation });
+      assert.equal(created.status, 200, created.text);
+      const got = await call(base, 'GET', `${A}/experiments/get?experiment_id=${created.body.experiment_id as string}`);
+      return (got.body.experiment as { artifact_location: string }).artifact_location;
+    }
+
+    it("makes a relative local location absolute against the server's working directory, as MLflow", async () => {
+      const cwd = process.cwd().replace(/\/+$/, '');
+      assert.equal(await locationOf('rel/dir'), `${cwd}/rel/dir`);
+      assert.equal(await locationOf('./x//y/'), `${cwd}/x/y`);
+      assert.equal(await locationOf('a/../b'), `${cwd}/a/../b`);
+      assert.equal(await locationOf('file:rel'), `file://${cwd}/rel`);
+      for (const kept of ['/abs/q', 'file:///abs/p', 'file://localhost/abs', 's3://b/k', 'mlflow-artifacts:/x']) assert.equal(await locationOf(kept), kept);
+    });
+
+    it('refuses fragments and runs:/ locations with MLflow\'s messages', async () => {
+      for (const [loc, message] of [
+        ['x#frag', "'artifact_location' URL can't include fragments or params."],
+        ['runs:/abc/x', "Artifact location cannot be a runs:/ URI. Given: 'runs:/abc/x'"],
+      ]) {
+        const res = await call(base, 'POST', `${A}/experiments/create`, { name: `bad-${Math.random()}`, artifact_location: loc });
+        assert.deepEqual([res.status, res.body.error_code, res.body.message], [400, 'INVALID_PARAMETER_VALUE', message]);
+      }
+    });
+  });
 });

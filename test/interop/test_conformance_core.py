@@ -85,3 +85,16 @@ def test_a_relative_artifact_location_is_made_absolute_by_the_server(client, exp
 
     exp = client.create_experiment(exp_name, artifact_location="rel/dir")
     assert client.get_experiment(exp).artifact_location == os.path.join(os.getcwd(), "rel", "dir")
+
+
+def test_a_model_version_from_a_logged_model_is_listed_in_its_model_versions_tag(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    lm = client.create_logged_model(exp)
+    client.finalize_logged_model(lm.model_id, "READY")
+    for name in (f"{exp_name}-a", f"{exp_name}-b"):
+        client.create_registered_model(name)
+    for name in (f"{exp_name}-a", f"{exp_name}-a", f"{exp_name}-b"):
+        client.create_model_version(name, f"models:/{lm.model_id}", model_id=lm.model_id)
+    assert client.get_logged_model(lm.model_id).tags["mlflow.modelVersions"] == (
+        f'[{{"name": "{exp_name}-a", "version": 1}}, {{"name": "{exp_name}-a", "version": 2}}, {{"name": "{exp_name}-b", "version": 1}}]'
+    )

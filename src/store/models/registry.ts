@@ -13,6 +13,7 @@ import type { Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { Page, Tag } from '../types';
 import { DELETED_STAGE } from './modelOps';
+import { MODEL_VERSIONS_TAG, withModelVersion } from './modelVersionsTag';
 import { loggedModelIdIn, validateVersionSource } from './versionSource';
 import { STAGES, type ModelVersion, type RegisteredModel, type Stage } from './modelTypes';
 
@@ -289,6 +290,11 @@ export class ModelRegistry {
     const loggedId = loggedModelIdIn(req.source) ?? req.modelId;
     const runId = req.runId || (loggedId ? (this.db.value('SELECT source_run_id FROM logged_models WHERE model_id = ?', [loggedId]) as string | null | undefined) : undefined);
     const version = model.next_version;
+    // As MLflow's server: the logged model a version comes from lists it in mlflow.modelVersions.
+    const modelExists = req.modelId ? this.db.value('SELECT 1 FROM logged_models WHERE model_id = ?', [req.modelId]) !== undefined : false;
+    const currentTag = modelExists
+      ? (this.db.value('SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?', [req.modelId!, MODEL_VERSIONS_TAG]) as string | undefined)
+      : undefined;
     await this.core.write({
       t: 'mv.create',
       name: model.name,
@@ -302,6 +308,7 @@ export class ModelRegistry {
       storageLocation: storage,
       modelId: req.modelId || null,
       tags: req.tags.map(tagKV),
+      ...(modelExists ? { modelVersionsTag: withModelVersion(currentTag, model.name, version) } : {}),
     });
     return this.getModelVersion(model.name, String(version));
   }

@@ -189,7 +189,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
     void (async () => {
       try {
         let source: FieldSource;
-        if (method === 'GET') {
+        if (method === 'GET' || method === 'HEAD') {
           source = queryToSource(url.searchParams);
           req.resume();
         } else if (match.rawBody) {
@@ -205,16 +205,23 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           // preflight, which this server never grants); its body wins.
           source = method === 'DELETE' ? { ...queryToSource(url.searchParams), ...body } : body;
         }
+        // HEAD runs the GET handler; node sends its status and headers without the body.
         const result = await match.handler({
-          method: method as HttpMethod,
+          method: (method === 'HEAD' ? 'GET' : method) as HttpMethod,
           path: url.pathname,
-          fields: new Fields(source, method === 'GET' || match.rawBody),
+          fields: new Fields(source, method === 'GET' || method === 'HEAD' || match.rawBody),
           pathParams: match.pathParams,
           raw: req,
           launchId,
         });
         if (isStream(result)) {
           res.writeHead(result.status, result.headers);
+          if (method === 'HEAD') {
+            res.end();
+            (result.stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+            done(result.status);
+            return;
+          }
           await pipeline(result.stream, res).catch((err: Error) => opts.log.debug(`${url.pathname}: download cut off: ${err.message}`));
           done(result.status);
         } else if (isRaw(result)) {
@@ -232,7 +239,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
         } else {
           // A refused or failed request may not have been read to the end: close rather than
           // parse its remaining bytes as the next request (the client would wait for an answer).
-          const unread = method !== 'GET' && !req.complete;
+          const unread = method !== 'GET' && method !== 'HEAD' && !req.complete;
           if (unread) req.resume();
           const closing: Record<string, string> = unread ? { Connection: 'close' } : {};
           if (err instanceof MlflowError) {

@@ -13,10 +13,37 @@ export function missingParameter(name: string): Error {
 }
 const MISSING = missingParameter;
 
-function invalid(name: string, value: unknown, expected: string): Error {
-  const shown = typeof value === 'string' ? value : JSON.stringify(value);
+/** Python's `type(value).__name__` for a JSON value, as MLflow's messages name it. */
+function pythonType(value: unknown): string {
+  if (value === null || value === undefined) return 'NoneType';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return Array.isArray(value) ? 'list' : 'dict';
+}
+
+/** `json.dumps(value, sort_keys=True, separators=(",", ":"))`, as MLflow quotes a bad value. */
+export function pythonJson(value: unknown): string {
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  const text = JSON.stringify(sorted(value)) ?? 'null';
+  // json.dumps escapes every non-ASCII character (ensure_ascii).
+  return text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * MLflow's error for a field of the wrong type (server/handlers.py, `_validate_param_against_schema`
+ * with `invalid_value`), e.g. `Invalid value 31 for parameter 'run_id' supplied:  Hint: Value was
+ * of type 'int'. ...` — the two spaces are MLflow's.
+ */
+export function invalidType(name: string, value: unknown): Error {
   return invalidParameter(
-    `Invalid value ${shown} for parameter '${name}' supplied: expected ${expected}. See the API docs for more information about request parameters.`,
+    `Invalid value ${pythonJson(value)} for parameter '${name}' supplied:  Hint: Value was of type '${pythonType(value)}'. See the API docs for more information about request parameters.`,
   );
 }
 
@@ -42,9 +69,8 @@ export class Fields {
     const v = this.raw(name);
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'string') return v;
-    // Some clients send ids as numbers; the proto field is a string.
-    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-    throw invalid(name, v, 'a string');
+    // As MLflow: a number where the proto has a string (`"run_id": 31`) is refused before any lookup.
+    throw invalidType(name, v);
   }
 
   requiredString(name: string): string {
@@ -58,7 +84,7 @@ export class Fields {
     const v = this.raw(name);
     if (v === undefined || v === null || v === '') return undefined;
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n)) throw invalid(name, v, 'an integer');
+    if (!Number.isSafeInteger(n)) throw invalidType(name, v);
     return n;
   }
 
@@ -73,18 +99,20 @@ export class Fields {
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'boolean') return v;
     if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
-    throw invalid(name, v, 'a boolean');
+    throw invalidType(name, v);
   }
 
   /** A repeated string field. */
   strings(name: string): string[] {
     const v = this.source[name];
     if (v === undefined || v === null) return [];
+    // A query string repeats a key for a list; a JSON body must send an array.
+    if (!this.fromQuery && !Array.isArray(v)) throw invalidType(name, v);
     const list = Array.isArray(v) ? v : [v];
     return list.map((item) => {
       if (typeof item === 'string') return item;
       if (typeof item === 'number') return String(item);
-      throw invalid(name, v, 'a list of strings');
+      throw invalidType(name, v);
     });
   }
 
@@ -93,7 +121,7 @@ export class Fields {
     const v = this.source[name];
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v) || v.some((o) => typeof o !== 'object' || o === null || Array.isArray(o))) {
-      throw invalid(name, v, 'a list of objects');
+      throw invalidType(name, v);
     }
     return v as FieldSource[];
   }
@@ -102,7 +130,7 @@ export class Fields {
     const v = this.raw(name);
     if (v === undefined || v === null || v === '') return fallback;
     if (typeof v === 'string' && (allowed as readonly string[]).includes(v.toUpperCase())) return v.toUpperCase() as T;
-    throw invalid(name, v, `one of ${allowed.join(', ')}`);
+    throw invalidType(name, v);
   }
 
   /** `run_id`, accepting the legacy `run_uuid` alias the client also sends. */
@@ -116,6 +144,8 @@ export class Fields {
 /** A proto `double`: a number, or "NaN" / "Infinity" / "-Infinity" (or a numeric string). */
 export function parseDouble(name: string, v: unknown): number {
   if (typeof v === 'number') return v;
+  // MLflow's server takes JSON true/false for a double (Python's bool is an int).
+  if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string') {
     if (v === 'NaN' || v === 'nan') return NaN;
     if (v === 'Infinity' || v === 'inf') return Infinity;
@@ -123,6 +153,6 @@ export function parseDouble(name: string, v: unknown): number {
     if (v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   }
   if (v === undefined || v === null) throw MISSING(name);
-  throw invalid(name, v, 'a double');
+  throw invalidType(name, v);
 }
 

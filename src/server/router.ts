@@ -7,7 +7,7 @@
 import type { Fields } from './requestFields';
 import type * as http from 'node:http';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
 export interface ApiRequest {
   method: HttpMethod;
@@ -120,6 +120,8 @@ export class Router {
       if (!best || literals > best.literals) best = { route, params, literals };
     }
     if (best) return { handler: best.route.handler, pathParams: best.params, rawBody: best.route.rawBody };
+    // As flask (MLflow's server): every GET route answers HEAD too, unless HEAD has its own route.
+    if (method === 'HEAD' && pathExists) return this.match('GET', pathname);
     return pathExists ? 'method-not-allowed' : undefined;
   }
 }

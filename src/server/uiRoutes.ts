@@ -57,6 +57,10 @@ export function registerUiRoutes(router: Router, assetsDir: string, store: Track
     return { raw: true, status: 302, contentType: 'text/plain; charset=utf-8', body: 'Runlens', headers: { Location: `/runlens/ui/runs?experiments=${ids}` } };
   });
 
+  // MLflow's server answers `HEAD /` with 200 (its UI's index page); probes that check a tracking
+  // server is up that way must see the same, though a browser's GET / is redirected to the table.
+  router.plain('HEAD', '/', async () => ({ raw: true, status: 200, contentType: 'text/html; charset=utf-8', body: '' }));
+
   router.plain('GET', '/runlens/ui/assets/:file', async ({ pathParams }) => {
     const file = pathParams.file ?? '';
     const type = ASSET_TYPES[path.extname(file)];

@@ -6,6 +6,7 @@
  */
 import { searchDatasetSummaries, type DatasetSummary } from './datasetSummaries';
 import { randomUUID } from 'node:crypto';
+import { resolveArtifactLocation, validateArtifactLocation } from './artifactLocation';
 import { ArtifactStore } from './artifacts/artifactStore';
 import { alreadyExists, doesNotExist, invalidParameter } from './errors';
 import * as limits from './limits';
@@ -21,6 +22,7 @@ import { Persistence } from './persistence';
 import { loadExperiments, loadRuns } from './runReads';
 import { generateRunName } from './runNames';
 import { downsampleSeries, type ChartSeries } from './seriesDownsample';
+import { SeriesPointIndex } from './seriesPointIndex';
 import { compileExperimentSearch } from './search/experimentSearch';
 import { decodePageToken, encodePageToken, pageFromLookahead } from './search/pageToken';
 import { compileRunSearch } from './search/runSearch';
@@ -49,6 +51,8 @@ export interface LocalStoreOptions {
   checkpointBytes?: number;
   /** Largest single artifact accepted (bytes); unlimited when absent. */
   maxArtifactBytes?: number;
+  /** Points of recently written runs kept in the duplicate-point index (see seriesPointIndex.ts). */
+  pointIndexCap?: number;
   /** Open a store whose newest snapshot is damaged, from what survives (see StoreDamagedError). */
   recover?: boolean;
 }
@@ -68,12 +72,15 @@ export class LocalStore implements TrackingStore {
   readonly traces: Traces;
   readonly evalDatasets: EvalDatasets;
   readonly scorers: Scorers;
+  /** Points each run already holds, so identical points are stored once (as MLflow). */
+  private readonly points: SeriesPointIndex;
 
   private constructor(
     private readonly persistence: Persistence,
     private readonly opts: LocalStoreOptions,
   ) {
     this.db = persistence.db;
+    this.points = new SeriesPointIndex(persistence.series, opts.pointIndexCap);
     const core = { db: this.db, write: (op: Op, change?: StoreChange) => this.write(op, change) };
     this.loggedModels = new LoggedModels(core);
     this.registry = new ModelRegistry(core, opts.root);
@@ -128,12 +135,18 @@ export class LocalStore implements TrackingStore {
     // 503 while a full disk refuses writes; it lifts by itself once the journal can write again.
     this.persistence.ensureWritable();
     const series = applyOp(this.db, op);
+    if (series) this.points.added(series);
     await this.persistence.commit(op, series);
     if (change) for (const l of this.listeners) l(change);
   }
 
   private experimentRow(experimentId: string): { id: number; lifecycle_stage: LifecycleStage } {
-    const id = /^\d+$/.test(experimentId) ? Number(experimentId) : NaN;
+    // As MLflow's SQL store (`_parse_experiment_id`: Python's int()): not an integer is a 400,
+    // an integer without an experiment a 404.
+    if (!/^\s*[+-]?\d+\s*$/.test(experimentId)) {
+      throw invalidParameter(`Invalid experiment ID '${experimentId}'. Experiment ID must be a valid integer.`);
+    }
+    const id = Number(experimentId);
     const row = Number.isSafeInteger(id)
       ? this.db.get<{ lifecycle_stage: LifecycleStage }>('SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?', [id])
       : undefined;
@@ -163,6 +176,10 @@ export class LocalStore implements TrackingStore {
     return run;
   }
 
+  private seriesLength(run: RunState): number {
+    return Number(this.db.value('SELECT series_len FROM runs WHERE id = ?', [run.id]));
+  }
+
   private runChange(runId: string, run: RunState, created = false): StoreChange {
     return { kind: 'run', runId, experimentId: String(run.experiment_id), ...(created ? { created } : {}) };
   }
@@ -179,8 +196,12 @@ export class LocalStore implements TrackingStore {
     if (this.db.value('SELECT 1 FROM experiments WHERE name = ?', [name]) !== undefined) {
       throw alreadyExists(`Experiment(name=${name}) already exists.`);
     }
-    if (artifactLocation && /[?#]/.test(artifactLocation)) {
-      throw invalidParameter(`Invalid artifact location '${artifactLocation}': URLs with query parameters or fragments are not supported.`);
+    if (artifactLocation) {
+      validateArtifactLocation(artifactLocation);
+      if (artifactLocation.includes('?')) {
+        throw invalidParameter(`Invalid artifact location '${artifactLocation}': URLs with query parameters are not supported.`);
+      }
+      artifactLocation = resolveArtifactLocation(artifactLocation, process.cwd());
     }
     const kv = tags.map((t): KV => {
       limits.validateEntityKey('tag', t.key);
@@ -369,10 +390,16 @@ export class LocalStore implements TrackingStore {
       throw invalidParameter(`Changing param values is not allowed. Params were already logged='[${shown}]' for run ID='${runId}'.`);
     }
     const validated = metrics.map((m): [JournalMetric, MetricInput] => [validateMetric(m), m]);
-    const metricRows = dedupeMetrics(validated.map(([row]) => row));
+    // A point identical to one the run already has (or to an earlier one in this request) is
+    // not stored again; the model-tagged copies still go to the logged model below, as MLflow's
+    // log_batch writes logged_model_metrics whether or not the run-level rows were new.
+    const metricRows = this.points.newPoints(runId, this.seriesLength(run), dedupeMetrics(validated.map(([row]) => row)), (key) => {
+      const id = this.db.value('SELECT key_id FROM latest_metrics WHERE run = ? AND key = ?', [run.id, key]);
+      return id === undefined ? undefined : Number(id);
+    });
     const modelMetrics = this.loggedModels.journalMetrics(runId, validated);
     const tagKVs = tags.map((t) => this.tagKV(t));
-    if (metricRows.length === 0 && paramKVs.length === 0 && tagKVs.length === 0) return;
+    if (metricRows.length === 0 && paramKVs.length === 0 && tagKVs.length === 0 && modelMetrics.length === 0) return;
     const op: Op = { t: 'run.log', uuid: runId, metrics: metricRows, params: paramKVs, tags: tagKVs };
     if (modelMetrics.length) op.modelMetrics = modelMetrics;
     await this.write(op, this.runChange(runId, run));
@@ -416,10 +443,11 @@ export class LocalStore implements TrackingStore {
 
   // ---- metric history -------------------------------------------------------------------
 
+  /** As MLflow's SQL store, a run that does not exist has an empty history (no error). */
   async getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>> {
-    const run = this.runState(runId);
     const offset = decodePageToken(pageToken);
-    const points = readHistory(this.db, this.persistence.series, run.id, runId, key);
+    const run = this.db.get<{ id: number }>('SELECT id FROM runs WHERE run_uuid = ?', [runId]);
+    const points = run ? readHistory(this.db, this.persistence.series, run.id, runId, key) : [];
     const end = maxResults === undefined ? points.length : Math.min(points.length, offset + maxResults);
     const items = points.slice(offset, end).map((p) => ({ key, value: p.value, timestamp: p.timestamp, step: p.step }));
     const page: Page<Metric> = { items };
@@ -437,9 +465,10 @@ export class LocalStore implements TrackingStore {
   }
 
   async getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]> {
+    // Runs that do not exist contribute nothing, as in MLflow's SQL store.
     const histories = req.runIds.map((runId) => {
-      const run = this.runState(runId);
-      return { runId, points: readHistory(this.db, this.persistence.series, run.id, runId, req.metricKey) };
+      const run = this.db.get<{ id: number }>('SELECT id FROM runs WHERE run_uuid = ?', [runId]);
+      return { runId, points: run ? readHistory(this.db, this.persistence.series, run.id, runId, req.metricKey) : [] };
     });
     const steps = sampleSteps(
       histories.map((h) => h.points.map((p) => p.step)),
@@ -493,7 +522,8 @@ function validateMetric(m: Metric): JournalMetric {
     throw invalidParameter(`Got invalid step ${String(m.step)} for metric '${m.key}' (value=${m.value}). Step must be a valid long (64-bit integer).`);
   }
   // MLflow's SQL store keeps ±Infinity as ±DBL_MAX, so clients read back the same numbers.
-  const value = m.value === Infinity ? Number.MAX_VALUE : m.value === -Infinity ? -Number.MAX_VALUE : m.value;
+  // SQLite keeps -0.0 as 0, so MLflow returns 0 for it (`+ 0` turns -0 into 0).
+  const value = m.value === Infinity ? Number.MAX_VALUE : m.value === -Infinity ? -Number.MAX_VALUE : m.value + 0;
   return [m.key, encodeMetricValue(value), m.timestamp, m.step];
 }
 

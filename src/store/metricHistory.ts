@@ -26,8 +26,11 @@ export function readHistory(db: SqlDb, series: SeriesFiles, runId: number, runUu
   return points;
 }
 
+/** NaN counts as 0 and, on a tie, after a real 0: MLflow stores NaN as (value 0, is_nan 1). */
 function compare(a: SeriesPoint, b: SeriesPoint): number {
-  return a.timestamp - b.timestamp || a.step - b.step || (Number.isNaN(a.value) ? 0 : a.value) - (Number.isNaN(b.value) ? 0 : b.value);
+  const an = Number.isNaN(a.value);
+  const bn = Number.isNaN(b.value);
+  return a.timestamp - b.timestamp || a.step - b.step || (an ? 0 : a.value) - (bn ? 0 : b.value) || Number(an) - Number(bn);
 }
 
 /**

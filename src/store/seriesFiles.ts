@@ -66,28 +66,85 @@ export class SeriesFiles {
     return fd;
   }
 
-  /** Records whose op is applied but not yet journaled: reads stop before them, and say nothing. */
-  private readonly inFlight = new Map<string, number[]>();
+  /**
+   * Records whose op is applied but not yet journaled: reads stop before them, and say nothing.
+   * Their bytes are kept so the point index (seriesPointIndex.ts) can see them before they land.
+   */
+  private readonly inFlight = new Map<string, SeriesWrite[]>();
 
   /** Notes that `w` will be written once its op is durable (see `write`). */
   expect(w: SeriesWrite): void {
-    const firsts = this.inFlight.get(w.runUuid);
-    if (firsts) firsts.push(w.firstRecord);
-    else this.inFlight.set(w.runUuid, [w.firstRecord]);
+    const writes = this.inFlight.get(w.runUuid);
+    if (writes) writes.push(w);
+    else this.inFlight.set(w.runUuid, [w]);
   }
 
   /** Drops an expected write (its op failed), or one just written. */
   settle(w: SeriesWrite): void {
-    const firsts = this.inFlight.get(w.runUuid);
-    if (!firsts) return;
-    const i = firsts.indexOf(w.firstRecord);
-    if (i >= 0) firsts.splice(i, 1);
-    if (firsts.length === 0) this.inFlight.delete(w.runUuid);
+    const writes = this.inFlight.get(w.runUuid);
+    if (!writes) return;
+    const i = writes.findIndex((x) => x.firstRecord === w.firstRecord);
+    if (i >= 0) writes.splice(i, 1);
+    if (writes.length === 0) this.inFlight.delete(w.runUuid);
   }
 
   /** Forgets every expected write (their ops failed and memory was rebuilt from disk). */
   forgetInFlight(): void {
     this.inFlight.clear();
+    for (const l of this.resetListeners) l();
+  }
+
+  private readonly resetListeners: (() => void)[] = [];
+
+  /** Hears when memory was rebuilt from disk (a failed write): derived caches must be dropped. */
+  onReset(listener: () => void): void {
+    this.resetListeners.push(listener);
+  }
+
+  /**
+   * The first `records` records of a run as one aligned buffer: the file's bytes with writes still
+   * in flight laid over them (their bytes are not in the file yet). Damaged or missing records read
+   * as zeros or fail their check; callers skip them with `recordIntact`.
+   */
+  readAllRecords(runUuid: string, records: number): Buffer {
+    const buf = Buffer.alloc(records * SERIES_RECORD_BYTES);
+    if (records <= 0) return buf;
+    const fd = this.open.get(runUuid);
+    let own: number | undefined;
+    try {
+      if (fd === undefined) own = fs.openSync(this.fileFor(runUuid), 'r');
+    } catch {
+      // No file yet: everything is in flight, or lost (a read of the history reports that).
+    }
+    const readFd = fd ?? own;
+    if (readFd !== undefined) {
+      try {
+        readFully(readFd, buf, buf.length);
+      } finally {
+        if (own !== undefined) fs.closeSync(own);
+      }
+    }
+    for (const w of this.inFlight.get(runUuid) ?? []) {
+      const at = w.firstRecord * SERIES_RECORD_BYTES;
+      if (at < buf.length) w.records.copy(buf, at, 0, Math.min(w.records.length, buf.length - at));
+    }
+    return buf;
+  }
+
+  /** One record (32 bytes, from a write in flight or the file), or undefined if it is not there. */
+  recordAt(runUuid: string, index: number): Buffer | undefined {
+    for (const w of this.inFlight.get(runUuid) ?? []) {
+      const n = w.records.length / SERIES_RECORD_BYTES;
+      if (index >= w.firstRecord && index < w.firstRecord + n) {
+        const at = (index - w.firstRecord) * SERIES_RECORD_BYTES;
+        const copy = Buffer.alloc(SERIES_RECORD_BYTES); // own, aligned memory for word views
+        w.records.copy(copy, 0, at, at + SERIES_RECORD_BYTES);
+        return copy;
+      }
+    }
+    const buf = Buffer.alloc(SERIES_RECORD_BYTES);
+    const n = fs.readSync(this.fd(runUuid), buf, 0, SERIES_RECORD_BYTES, index * SERIES_RECORD_BYTES);
+    return n === SERIES_RECORD_BYTES ? buf : undefined;
   }
 
   write(w: SeriesWrite): void {
@@ -139,8 +196,8 @@ export class SeriesFiles {
   }
 
   private readRaw(runUuid: string, logged: number): Buffer {
-    const firsts = this.inFlight.get(runUuid);
-    const records = firsts ? Math.min(logged, ...firsts) : logged;
+    const writes = this.inFlight.get(runUuid);
+    const records = writes ? Math.min(logged, ...writes.map((w) => w.firstRecord)) : logged;
     if (records <= 0) return Buffer.alloc(0);
     let fd = this.open.get(runUuid);
     let opened = false;
@@ -161,12 +218,7 @@ export class SeriesFiles {
         this.report(runUuid, 'short', `the file holds ${have} of ${records} records (truncated); the missing ${records - have} are lost`);
       }
       const buf = Buffer.allocUnsafe(size);
-      let read = 0;
-      while (read < size) {
-        const n = fs.readSync(fd, buf, read, size - read, read);
-        if (n === 0) break;
-        read += n;
-      }
+      const read = readFully(fd, buf, size);
       return buf.subarray(0, read - (read % SERIES_RECORD_BYTES));
     } finally {
       if (opened) fs.closeSync(fd);
@@ -200,4 +252,15 @@ export class SeriesFiles {
     this.open.clear();
     this.dirty.clear();
   }
+}
+
+/** Reads up to `size` bytes from the start of `fd` into `buf`; returns how many arrived. */
+function readFully(fd: number, buf: Buffer, size: number): number {
+  let read = 0;
+  while (read < size) {
+    const n = fs.readSync(fd, buf, read, size - read, read);
+    if (n === 0) break;
+    read += n;
+  }
+  return read;
 }

@@ -99,7 +99,7 @@ async function seed(base: URL): Promise<Ids> {
   await json(base, 'POST', `${A}/runs/log-batch`, { run_id: runId, metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }], params: [{ key: 'p', value: 'v' }], tags: [{ key: 't', value: 'v' }] });
   const model = (await json(base, 'POST', `${A}/logged-models`, { experiment_id: experimentId, name: 'lm', source_run_id: runId })).model as { info: { model_id: string } };
   await json(base, 'POST', `${A}/registered-models/create`, { name: 'rm' });
-  await json(base, 'POST', `${A}/model-versions/create`, { name: 'rm', source: `models:/${model.info.model_id}`, run_id: runId });
+  await json(base, 'POST', `${A}/model-versions/create`, { name: 'rm', source: `models:/${model.info.model_id}`, run_id: runId, model_id: model.info.model_id });
   await json(base, 'POST', `${A}/registered-models/alias`, { name: 'rm', alias: 'champion', version: '1' });
   const traceId = `tr-${'ab'.repeat(16)}`;
   const started = (await json(base, 'POST', '/api/3.0/mlflow/traces', {

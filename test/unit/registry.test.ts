@@ -56,7 +56,7 @@ describe('logged models and the model registry', () => {
     assert.equal(v1.version, '1');
     assert.equal(v1.run_id, runId, 'a version from a logged model inherits its run');
     assert.equal(reg.getDownloadUri('clf', '1'), store.loggedModels.get(modelId).info.artifact_uri);
-    const v2 = await reg.createModelVersion({ name: 'clf', source: `runs:/${runId}/model`, tags: [] });
+    const v2 = await reg.createModelVersion({ name: 'clf', source: `runs:/${runId}/model`, runId, tags: [] });
     assert.equal(v2.version, '2');
     await reg.deleteModelVersion('clf', '2');
     const v3 = await reg.createModelVersion({ name: 'clf', source: 's3://bucket/model', tags: [] });
@@ -82,7 +82,7 @@ describe('logged models and the model registry', () => {
 
   it('refuses version sources that could reach outside the store', async () => {
     const reg = store.registry;
-    await rejectsWith(() => reg.createModelVersion({ name: 'clf', source: 'runs:/x/../../etc', tags: [] }), 'INVALID_PARAMETER_VALUE', /'\.\.'/);
+    await rejectsWith(() => reg.createModelVersion({ name: 'clf', source: 'runs:/x/../../etc', runId: 'x', tags: [] }), 'INVALID_PARAMETER_VALUE', /without relative path references/);
     await rejectsWith(() => reg.createModelVersion({ name: 'clf', source: '/etc/passwd', tags: [] }), 'INVALID_PARAMETER_VALUE', /local path/);
   });
 

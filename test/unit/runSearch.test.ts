@@ -74,6 +74,35 @@ describe('runs search', () => {
     assert.deepEqual(await names("params.model = 'rf' and tags.team = 'nlp' and attributes.status = 'FAILED'"), ['r3']);
   });
 
+  // As a real `mlflow server` (3.x): whether the run has the key at all; '' is a value, not NULL.
+  it('filters params and tags with IS NULL / IS NOT NULL, any case, combined with other clauses', async () => {
+    await store.logParam(ids.r2!, { key: 'extra', value: '' });
+    await store.setTag(ids.r3!, { key: 'only3', value: 'x' });
+    assert.deepEqual(await names('params.extra IS NOT NULL'), ['r2']);
+    assert.deepEqual(await names('params.extra IS NULL'), ['r4', 'r3', 'r1']);
+    assert.deepEqual(await names('tags.only3 is not null'), ['r3']);
+    assert.deepEqual(await names('tags.`only3` is null AND params."extra" IS NULL'), ['r4', 'r1']);
+    assert.deepEqual(await names("params.extra IS NULL AND params.model = 'rf'"), ['r3', 'r1']);
+    assert.deepEqual(await names('tags.mlflow.runName IS NOT NULL', ['params.extra DESC']), ['r2', 'r4', 'r3', 'r1']);
+    assert.deepEqual(await names('params.nope IS NOT NULL'), []);
+    for (const [filter, message] of [
+      ['metrics.acc IS NULL', "IS NULL / IS NOT NULL is only supported for tags and params, not for 'metric' 'acc'"],
+      ['attributes.run_name IS NOT NULL', "IS NULL / IS NOT NULL is only supported for tags and params, not for 'attribute' 'run_name'"],
+      ['run_name IS NULL', "IS NULL / IS NOT NULL is only supported for tags and params, not for 'attribute' 'run_name'"],
+      ['datasets.name IS NULL', "IS NULL / IS NOT NULL is only supported for tags and params, not for 'dataset' 'name'"],
+    ]) {
+      await assert.rejects(store.searchRuns({ experimentIds: [exp], filter }), (err: unknown) => {
+        assert.ok(err instanceof MlflowError);
+        assert.equal(err.errorCode, 'INVALID_PARAMETER_VALUE');
+        assert.equal(err.message, message);
+        return true;
+      });
+    }
+    for (const filter of ["params.extra IS 'x'", 'params.extra IS', 'params.extra IS NOT']) {
+      await assert.rejects(store.searchRuns({ experimentIds: [exp], filter }), (err: unknown) => err instanceof MlflowError && err.errorCode === 'INVALID_PARAMETER_VALUE');
+    }
+  });
+
   it('filters attributes, including run_id IN lists and numeric times', async () => {
     assert.deepEqual(await names("attributes.status = 'RUNNING'"), ['r4']);
     assert.deepEqual(await names("status != 'FINISHED'"), ['r4', 'r3']);

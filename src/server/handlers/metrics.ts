@@ -7,44 +7,54 @@ import type { Router } from '../router';
 import { wireDouble, wireMetric, wireMetricWithRunId, wirePage } from '../wire';
 
 const SERIES_MAX_BUCKETS = 20_000;
+const API_DOCS = ' See the API docs for more information about request parameters.';
 
 export function registerMetricRoutes(router: Router, store: TrackingStore): void {
   router.api('GET', '/mlflow/metrics/get-history', async ({ fields }) => {
+    const runId = fields.runId();
+    const key = fields.requiredString('metric_key');
     const maxResults = fields.int('max_results');
-    if (maxResults !== undefined && maxResults < 1) throw invalidParameter(`max_results must be positive, got ${maxResults}.`);
-    const page = await store.getMetricHistory(fields.runId(), fields.requiredString('metric_key'), maxResults, fields.string('page_token'));
+    if (maxResults !== undefined && maxResults < 1) {
+      throw invalidParameter(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer.`);
+    }
+    const page = await store.getMetricHistory(runId, key, maxResults, fields.string('page_token'));
     return wirePage('metrics', page, wireMetric);
   });
 
+  // Checked in the order of MLflow's schema for this RPC; its schema messages end with API_DOCS.
   router.api('GET', '/mlflow/metrics/get-history-bulk-interval', async ({ fields }) => {
     const runIds = fields.strings('run_ids');
     if (runIds.length === 0) throw missingParameter('run_ids');
     if (runIds.length > BULK_INTERVAL_MAX_RUNS) {
       throw invalidParameter(
-        `GetMetricHistoryBulkInterval request must specify at most ${BULK_INTERVAL_MAX_RUNS} run_ids. Received ${runIds.length} run_ids.`,
+        `GetMetricHistoryBulkInterval request must specify at most ${BULK_INTERVAL_MAX_RUNS} run_ids. Received ${runIds.length} run_ids.${API_DOCS}`,
       );
     }
-    const maxResults = fields.int('max_results') ?? BULK_INTERVAL_MAX_RESULTS;
-    if (maxResults < 1 || maxResults > BULK_INTERVAL_MAX_RESULTS) {
-      throw invalidParameter(`max_results must be between 1 and ${BULK_INTERVAL_MAX_RESULTS}.`);
-    }
+    const metricKey = fields.requiredString('metric_key');
     const startStep = fields.int('start_step');
     const endStep = fields.int('end_step');
-    if ((startStep === undefined) !== (endStep === undefined)) {
-      throw invalidParameter('If either start step or end step are specified, both must be specified.');
+    const maxResults = fields.int('max_results') ?? BULK_INTERVAL_MAX_RESULTS;
+    if (maxResults < 1 || maxResults > BULK_INTERVAL_MAX_RESULTS) {
+      throw invalidParameter(`max_results must be between 1 and ${BULK_INTERVAL_MAX_RESULTS}.${API_DOCS}`);
     }
     if (startStep !== undefined && endStep !== undefined && startStep > endStep) {
       throw invalidParameter(`end_step must be greater than start_step. Found start_step=${startStep} and end_step=${endStep}.`);
     }
-    const metrics = await store.getMetricHistoryBulkInterval({ runIds, metricKey: fields.requiredString('metric_key'), startStep, endStep, maxResults });
+    if ((startStep === undefined) !== (endStep === undefined)) {
+      throw invalidParameter('If either start step or end step are specified, both must be specified.');
+    }
+    const metrics = await store.getMetricHistoryBulkInterval({ runIds, metricKey, startStep, endStep, maxResults });
     return { metrics: metrics.map(wireMetricWithRunId) };
   });
 
   router.api('GET', '/mlflow/metrics/get-history-bulk', async ({ fields }) => {
     const runIds = fields.strings('run_id');
-    if (runIds.length === 0) throw missingParameter('run_id');
-    if (runIds.length > BULK_INTERVAL_MAX_RUNS) throw invalidParameter(`At most ${BULK_INTERVAL_MAX_RUNS} run_ids may be given; got ${runIds.length}.`);
-    const key = fields.requiredString('metric_key');
+    if (runIds.length === 0) throw invalidParameter('GetMetricHistoryBulk request must specify at least one run_id.');
+    if (runIds.length > BULK_INTERVAL_MAX_RUNS) {
+      throw invalidParameter(`GetMetricHistoryBulk request cannot specify more than ${BULK_INTERVAL_MAX_RUNS} run_ids. Received ${runIds.length} run_ids.`);
+    }
+    const key = fields.string('metric_key');
+    if (!key) throw invalidParameter('GetMetricHistoryBulk request must specify a metric_key.');
     const maxResults = Math.min(fields.int('max_results') ?? METRIC_HISTORY_MAX_RESULTS, METRIC_HISTORY_MAX_RESULTS);
     const out: Record<string, unknown>[] = [];
     for (const runId of [...runIds].sort()) {

@@ -34,11 +34,12 @@ function foldCase(text: string): string {
  * path as the client sent it, never where it lives on disk.
  */
 export function normaliseArtifactPath(raw: string, allowRoot = false): string {
-  if (raw.includes('\0')) throw invalidParameter(`Invalid artifact path '${raw.replace(/\0/g, '\\0')}': NUL bytes are not allowed.`);
-  if (raw.includes('\\')) throw invalidParameter(`Invalid artifact path '${raw}': backslashes are not allowed.`);
-  if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) throw invalidParameter(`Invalid artifact path '${raw}': absolute paths are not allowed.`);
+  // MLflow answers every path that could escape (`..`, absolute) with exactly "Invalid path"
+  // (mlflow.utils.uri.validate_path_is_safe); NUL bytes and backslashes are refused the same way.
   const segments = raw.split('/').filter((s) => s !== '' && s !== '.');
-  if (segments.some((s) => s === '..')) throw invalidParameter(`Invalid artifact path '${raw}': '..' is not allowed.`);
+  if (raw.includes('\0') || raw.includes('\\') || raw.startsWith('/') || /^[a-zA-Z]:/.test(raw) || segments.includes('..')) {
+    throw invalidParameter('Invalid path');
+  }
   if (segments.length > 0 && isInternalName(segments[0]!)) throw invalidParameter(`Invalid artifact path '${raw}': ${INTERNAL_DIR} is reserved.`);
   if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) {
     throw invalidParameter(`Invalid artifact path '${shown(raw)}': a path segment is longer than ${MAX_SEGMENT_BYTES} bytes.`);

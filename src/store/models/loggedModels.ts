@@ -119,9 +119,7 @@ export class LoggedModels {
     if (exp.lifecycle_stage !== 'active') {
       throw invalidParameter(`The experiment ${req.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
     }
-    if (req.sourceRunId && this.db.value('SELECT 1 FROM runs WHERE run_uuid = ?', [req.sourceRunId]) === undefined) {
-      throw doesNotExist(`Run with id=${req.sourceRunId} not found`);
-    }
+    // As MLflow's server, source_run_id is recorded as given: the run is not looked up.
     const params = this.validateParams(req.params);
     const tags = req.tags.map((t) => this.validateTag(t));
     const id = newModelId();

@@ -3,6 +3,7 @@
  * carries every value it needs (ids, times, version numbers), callers validate first, and
  * applying never fails half-way (it runs inside the caller's savepoint).
  */
+import { MODEL_VERSIONS_TAG } from './modelVersionsTag';
 import type { KV } from '../ops';
 import type { SqlDb } from '../sqlite';
 
@@ -50,6 +51,8 @@ export type ModelOp =
       storageLocation: string | null;
       modelId: string | null;
       tags: KV[];
+      /** New value of the logged model's `mlflow.modelVersions` tag (absent in older journals). */
+      modelVersionsTag?: string;
     }
   | { t: 'mv.update'; name: string; version: number; description: string; time: number }
   | { t: 'mv.stage'; name: string; version: number; stage: string; time: number; archive: number[] }
@@ -146,6 +149,9 @@ export function applyModelOp(db: SqlDb, op: ModelOp): void {
         [op.name, op.version, op.time, op.time, op.description, op.userId, op.source, op.runId, op.runLink, op.storageLocation, op.modelId],
       );
       for (const [k, v] of op.tags) db.run('INSERT OR REPLACE INTO model_version_tags VALUES (?, ?, ?, ?)', [op.name, op.version, k, v]);
+      if (op.modelId && op.modelVersionsTag !== undefined) {
+        db.run('INSERT OR REPLACE INTO logged_model_tags VALUES (?, ?, ?)', [op.modelId, MODEL_VERSIONS_TAG, op.modelVersionsTag]);
+      }
       db.run('UPDATE registered_models SET next_version = ?, last_updated_time = ? WHERE name = ?', [op.version + 1, op.time, op.name]);
       return;
     case 'mv.update':

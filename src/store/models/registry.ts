@@ -13,6 +13,8 @@ import type { Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { Page, Tag } from '../types';
 import { DELETED_STAGE } from './modelOps';
+import { MODEL_VERSIONS_TAG, withModelVersion } from './modelVersionsTag';
+import { loggedModelIdIn, validateVersionSource } from './versionSource';
 import { STAGES, type ModelVersion, type RegisteredModel, type Stage } from './modelTypes';
 
 export interface CreateModelVersionRequest {
@@ -95,10 +97,6 @@ export function canonicalStage(stage: string): Stage {
   return found;
 }
 
-/** The logged-model id in a `models:/m-<id>` source, if that is what it is. */
-function loggedModelIdIn(source: string): string | undefined {
-  return /^models:\/(m-[0-9a-f]+)\/?$/.exec(source)?.[1];
-}
 
 function validateName(name: string | undefined, what = 'name'): string {
   if (!name) throw invalidParameter(`Missing value for required parameter '${what}'.`);
@@ -264,47 +262,39 @@ export class ModelRegistry {
     }
     const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
     if (runs) {
+      // A run that does not exist (MLflow accepts it) leaves the source itself as the location.
       const uri = this.db.value('SELECT artifact_uri FROM runs WHERE run_uuid = ?', [runs[1]!]);
-      if (uri === undefined) throw doesNotExist(`Run with id=${runs[1]} not found`);
+      if (uri === undefined) return null;
       return runs[2] ? `${String(uri).replace(/\/+$/, '')}/${runs[2]}` : String(uri);
     }
     return null;
   }
 
-  /** MLflow refuses sources that could read outside what the server stores for the run. */
-  private validateSource(source: string, runId: string | undefined): void {
-    if (!source) throw invalidParameter("Missing value for required parameter 'source'.");
-    const decoded = (() => {
-      try {
-        return decodeURIComponent(source);
-      } catch {
-        return source;
-      }
-    })();
-    if (decoded.split(/[/\\]/).includes('..')) throw invalidParameter(`Invalid model version source: '${source}'. '..' is not allowed in a source.`);
-    const isLocal = source.startsWith('file:') || source.startsWith('/') || !/^[a-zA-Z][\w+.-]*:/.test(source);
-    if (!isLocal) return;
-    const local = path.resolve(source.replace(/^file:(\/\/)?/, ''));
-    const run = runId ? this.db.get<{ experiment_id: number }>('SELECT experiment_id FROM runs WHERE run_uuid = ?', [runId]) : undefined;
-    const runDir = run ? path.join(this.artifactRootDir, String(run.experiment_id), runId!, 'artifacts') : undefined;
-    if (!runDir || (local !== runDir && !local.startsWith(runDir + path.sep))) {
-      throw invalidParameter(
-        `Invalid model version source: '${source}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.`,
-      );
-    }
+  private validateSource(source: string, runId: string | undefined, modelId: string | undefined): void {
+    validateVersionSource(source, runId, modelId, {
+      runArtifactUri: (id) => this.db.value('SELECT artifact_uri FROM runs WHERE run_uuid = ?', [id]) as string | undefined,
+      runArtifactDir: (id) => {
+        const exp = this.db.value('SELECT experiment_id FROM runs WHERE run_uuid = ?', [id]);
+        return exp === undefined ? undefined : path.join(this.artifactRootDir, String(exp), id, 'artifacts');
+      },
+      modelArtifactLocation: (id) => this.db.value('SELECT artifact_location FROM logged_models WHERE model_id = ?', [id]) as string | undefined,
+      artifactRootDir: this.artifactRootDir,
+    });
   }
 
   async createModelVersion(req: CreateModelVersionRequest): Promise<ModelVersion> {
     const model = this.modelRow(validateName(req.name));
-    this.validateSource(req.source, req.runId);
-    if (req.runId && this.db.value('SELECT 1 FROM runs WHERE run_uuid = ?', [req.runId]) === undefined) {
-      throw doesNotExist(`Run with id=${req.runId} not found`);
-    }
+    this.validateSource(req.source, req.runId, req.modelId);
     const storage = this.storageLocation(req.source, req.modelId);
     // As MLflow: a version promoted from a logged model inherits the run that produced it.
     const loggedId = loggedModelIdIn(req.source) ?? req.modelId;
     const runId = req.runId || (loggedId ? (this.db.value('SELECT source_run_id FROM logged_models WHERE model_id = ?', [loggedId]) as string | null | undefined) : undefined);
     const version = model.next_version;
+    // As MLflow's server: the logged model a version comes from lists it in mlflow.modelVersions.
+    const modelExists = req.modelId ? this.db.value('SELECT 1 FROM logged_models WHERE model_id = ?', [req.modelId]) !== undefined : false;
+    const currentTag = modelExists
+      ? (this.db.value('SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?', [req.modelId!, MODEL_VERSIONS_TAG]) as string | undefined)
+      : undefined;
     await this.core.write({
       t: 'mv.create',
       name: model.name,
@@ -318,6 +308,7 @@ export class ModelRegistry {
       storageLocation: storage,
       modelId: req.modelId || null,
       tags: req.tags.map(tagKV),
+      ...(modelExists ? { modelVersionsTag: withModelVersion(currentTag, model.name, version) } : {}),
     });
     return this.getModelVersion(model.name, String(version));
   }

@@ -3,7 +3,8 @@
  * `identifier comparator value`. Identifiers are `entity.key`, split on the first dot; entity
  * and key may be wrapped in backticks or double quotes. Values are quoted strings, numbers, or
  * (for IN / NOT IN) a parenthesised list of strings. OR, NOT and parentheses around clauses are
- * not part of the language. This module only parses; each search kind validates and compiles.
+ * not part of the language. Searches that support it (runs, as MLflow 3.x) also take
+ * `identifier IS NULL` / `identifier IS NOT NULL`, without a value (`parseFilterWithNullChecks`). This module only parses; each search kind validates and compiles.
  */
 import { invalidParameter, type MlflowError } from '../errors';
 
@@ -22,6 +23,12 @@ export interface Clause {
   identifier: Identifier;
   comparator: Comparator;
   value: FilterValue;
+  position: number;
+}
+
+export interface NullClause {
+  identifier: Identifier;
+  comparator: 'IS NULL' | 'IS NOT NULL';
   position: number;
 }
 
@@ -179,6 +186,18 @@ class Parser {
     return key;
   }
 
+  /** `IS NULL` / `IS NOT NULL` if that comes next (and is allowed), else undefined. */
+  nullCheck(): NullClause['comparator'] | undefined {
+    const t = this.peek();
+    if (t?.kind !== 'word' || t.text.toUpperCase() !== 'IS') return undefined;
+    this.next();
+    const t2 = this.next();
+    const not = t2?.kind === 'word' && t2.text.toUpperCase() === 'NOT';
+    const t3 = not ? this.next() : t2;
+    if (t3?.kind === 'word' && t3.text.toUpperCase() === 'NULL') return not ? 'IS NOT NULL' : 'IS NULL';
+    this.fail('expected NULL or NOT NULL after IS', t3);
+  }
+
   comparator(): Comparator {
     const t = this.next();
     if (!t) this.fail('expected a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN)', t);
@@ -239,15 +258,29 @@ class Parser {
 
 /** Parses a filter string into clauses; an empty or blank filter yields no clauses. */
 export function parseFilter(filter: string | undefined | null): Clause[] {
+  return parse(filter, false) as Clause[];
+}
+
+/** Like parseFilter, also taking `identifier IS [NOT] NULL` clauses. */
+export function parseFilterWithNullChecks(filter: string | undefined | null): (Clause | NullClause)[] {
+  return parse(filter, true);
+}
+
+function parse(filter: string | undefined | null, nullChecks: boolean): (Clause | NullClause)[] {
   if (!filter || filter.trim() === '') return [];
   const tokens = tokenize(filter, filter);
   const p = new Parser(tokens, filter);
-  const clauses: Clause[] = [];
+  const clauses: (Clause | NullClause)[] = [];
   for (;;) {
     const identifier = p.identifier();
-    const comparator = p.comparator();
-    const value = p.value(comparator);
-    clauses.push({ identifier, comparator, value, position: identifier.position });
+    const nullCheck = nullChecks ? p.nullCheck() : undefined;
+    if (nullCheck) {
+      clauses.push({ identifier, comparator: nullCheck, position: identifier.position });
+    } else {
+      const comparator = p.comparator();
+      const value = p.value(comparator);
+      clauses.push({ identifier, comparator, value, position: identifier.position });
+    }
     if (p.atEnd()) break;
     p.and();
   }

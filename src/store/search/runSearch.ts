@@ -7,7 +7,7 @@
 import { invalidParameter } from '../errors';
 import { placeholders, type Params } from '../sqlite';
 import type { ViewType } from '../types';
-import { parseFilter, parseOrderBy, type Clause, type Comparator } from './filterParser';
+import { parseFilterWithNullChecks, parseOrderBy, type Clause, type Comparator, type NullClause } from './filterParser';
 import { compareSql } from './sqlComparison';
 
 type EntityType = 'metric' | 'parameter' | 'tag' | 'attribute' | 'dataset';
@@ -89,7 +89,23 @@ function valueText(c: Clause): string {
  */
 type CompiledClause = { kind: 'row'; sql: string; params: Params } | { kind: 'runSet'; from: string; runColumn: string; cond: string; params: Params };
 
-function compileClause(c: Clause): CompiledClause {
+/**
+ * `params.k IS [NOT] NULL`, `tags.k IS [NOT] NULL`: as MLflow's SQL store, whether the run has
+ * a param/tag with that key at all, whatever its value (an empty string is not NULL).
+ */
+function compileNullCheck(c: NullClause): CompiledClause {
+  const type = entityOf(c.identifier.entity);
+  const key = c.identifier.key;
+  if (type !== 'parameter' && type !== 'tag') {
+    throw invalidParameter(`IS NULL / IS NOT NULL is only supported for tags and params, not for '${type}' '${key}'`);
+  }
+  const table = type === 'parameter' ? 'params' : 'tags';
+  if (c.comparator === 'IS NOT NULL') return { kind: 'runSet', from: `${table} x`, runColumn: 'x.run', cond: 'x.key = ?', params: [key] };
+  return { kind: 'row', sql: `NOT EXISTS (SELECT 1 FROM ${table} x WHERE x.run = r.id AND x.key = ?)`, params: [key] };
+}
+
+function compileClause(c: Clause | NullClause): CompiledClause {
+  if (!('value' in c)) return compileNullCheck(c);
   const params: Params = [];
   const row = (sql: string): CompiledClause => ({ kind: 'row', sql, params });
   const runSet = (from: string, runColumn: string, cond: string): CompiledClause => ({ kind: 'runSet', from, runColumn, cond, params });
@@ -240,7 +256,7 @@ export function lifecycleStages(viewType: ViewType): string[] {
  * matching run: 100k runs, metric filter + order_by metric, 130 ms → under 1 ms.
  */
 export function compileRunSearch(q: RunQuery, countUpTo?: SetSizeProbe): { sql: string; params: Params } {
-  const clauses = parseFilter(q.filter).map(compileClause);
+  const clauses = parseFilterWithNullChecks(q.filter).map(compileClause);
   const filters: string[] = [];
   const filterParams: Params = [];
   let smallSet = false;

@@ -1,0 +1,100 @@
+"""Core tracking semantics that must match `mlflow server` exactly (each checked against one)."""
+import math
+
+import pytest
+from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.linear_model import LinearRegression  # noqa: E402
+
+
+def _history(client, run_id, key):
+    return [(m.step, m.timestamp, "NaN" if math.isnan(m.value) else m.value) for m in client.get_metric_history(run_id, key)]
+
+
+def test_log_model_does_not_double_the_run_metrics(mlflow, client, exp_name):
+    # The 3.x client re-sends the run's metrics with the new model's id on log_model: MLflow
+    # stores the run's point once and gives the model its copy.
+    mlflow.set_experiment(exp_name)
+    with mlflow.start_run() as run:
+        mlflow.log_metric("acc", 0.5, step=0)
+        info = mlflow.sklearn.log_model(LinearRegression().fit([[1], [2]], [1, 2]), name="model")
+    hist = client.get_metric_history(run.info.run_id, "acc")
+    assert [(m.value, m.step) for m in hist] == [(0.5, 0)]
+    model = client.get_logged_model(info.model_id)
+    assert [(m.key, m.value, m.step, m.run_id) for m in model.metrics] == [("acc", 0.5, 0, run.info.run_id)]
+    assert client.get_run(run.info.run_id).data.metrics == {"acc": 0.5}
+
+
+def test_the_same_batch_logged_twice_is_stored_once(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    run_id = client.create_run(exp).info.run_id
+    batch = [Metric("a", 1.0, 1000, 0), Metric("a", 2.0, 1000, 1), Metric("n", float("nan"), 1000, 0)]
+    client.log_batch(run_id, metrics=batch)
+    client.log_batch(run_id, metrics=batch)
+    client.log_batch(run_id, metrics=[Metric("n", float("nan"), 1000, 0), Metric("n", 0.0, 1000, 0), Metric("z", -0.0, 5, 0)])
+    client.log_batch(run_id, metrics=[Metric("z", 0.0, 5, 0)])
+    client.log_metric(run_id, "a", 1.0, timestamp=1000, step=0)
+    assert _history(client, run_id, "a") == [(0, 1000, 1.0), (1, 1000, 2.0)]
+    assert _history(client, run_id, "n") == [(0, 1000, 0.0), (0, 1000, "NaN")]
+    assert _history(client, run_id, "z") == [(0, 5, 0.0)]
+
+
+def test_search_runs_is_null_and_is_not_null_on_params_and_tags(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    a = client.create_run(exp, run_name="a").info.run_id
+    b = client.create_run(exp, run_name="b").info.run_id
+    client.log_param(a, "p", "1")
+    client.set_tag(b, "t", "x")
+    client.log_param(b, "q", "")
+
+    def names(flt):
+        return sorted(r.info.run_name for r in client.search_runs([exp], flt))
+
+    assert names("params.p IS NULL") == ["b"]
+    assert names("params.p IS NOT NULL") == ["a"]
+    assert names("tags.t is null") == ["a"]
+    assert names("params.q IS NOT NULL") == ["b"]
+    assert names("params.p IS NULL AND tags.t IS NOT NULL") == ["b"]
+    assert names("params.`p` IS NULL AND params.q = ''") == ["b"]
+    with pytest.raises(MlflowException, match=r"IS NULL / IS NOT NULL is only supported for tags and params, not for 'metric' 'm'"):
+        client.search_runs([exp], "metrics.m IS NULL")
+
+
+def test_registry_accepts_a_runs_source_whose_run_does_not_exist(client, exp_name):
+    # MLflow's server checks that run_id names the source's run, not that the run exists.
+    fake = "0123456789abcdef0123456789abcdef"
+    name = f"{exp_name}-reg"
+    client.create_registered_model(name)
+    mv = client.create_model_version(name, f"runs:/{fake}/model", run_id=fake)
+    assert (mv.version, mv.source, mv.run_id) == ("1", f"runs:/{fake}/model", fake)
+    with pytest.raises(MlflowException, match="The run_id request parameter must identify the resource that contains the source"):
+        client.create_model_version(name, f"runs:/{fake}/model", run_id="f" * 32)
+
+
+def test_a_logged_model_may_name_a_source_run_that_does_not_exist(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    model = client.create_logged_model(exp, source_run_id="0123456789abcdef0123456789abcdef")
+    assert client.get_logged_model(model.model_id).source_run_id == "0123456789abcdef0123456789abcdef"
+
+
+def test_a_relative_artifact_location_is_made_absolute_by_the_server(client, exp_name):
+    # The server process runs in the test's working directory (conftest starts it without cwd).
+    import os
+
+    exp = client.create_experiment(exp_name, artifact_location="rel/dir")
+    assert client.get_experiment(exp).artifact_location == os.path.join(os.getcwd(), "rel", "dir")
+
+
+def test_a_model_version_from_a_logged_model_is_listed_in_its_model_versions_tag(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    lm = client.create_logged_model(exp)
+    client.finalize_logged_model(lm.model_id, "READY")
+    for name in (f"{exp_name}-a", f"{exp_name}-b"):
+        client.create_registered_model(name)
+    for name in (f"{exp_name}-a", f"{exp_name}-a", f"{exp_name}-b"):
+        client.create_model_version(name, f"models:/{lm.model_id}", model_id=lm.model_id)
+    assert client.get_logged_model(lm.model_id).tags["mlflow.modelVersions"] == (
+        f'[{{"name": "{exp_name}-a", "version": 1}}, {{"name": "{exp_name}-a", "version": 2}}, {{"name": "{exp_name}-b", "version": 1}}]'
+    )

@@ -2,11 +2,14 @@
 # Installs the real `mlflow` client into project-local venvs for the interop tests:
 #   .venv/pinned  mlflow==$MLFLOW_PINNED (must succeed)
 #   .venv/latest  the newest mlflow that installs here (a failure is a warning, not an error)
+#   .venv/v2      mlflow==$MLFLOW_V2, the last 2.x client (a failure is a warning, not an error)
 # Re-running is cheap: a venv whose marker matches its requirement is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PINNED="${MLFLOW_PINNED:-3.6.0}"
+# The last 2.x release (2.22.5 is the newest 2.22 patch on PyPI).
+V2="${MLFLOW_V2:-2.22.5}"
 PYTHON="${PYTHON:-python3}"
 
 ensure_python() {
@@ -45,4 +48,13 @@ else
   echo "setup-python: WARNING: the newest mlflow did not install here; interop runs on the pinned client only" >&2
   tail -5 /tmp/runlens-latest-venv.log >&2 || true
   rm -rf .venv/latest
+fi
+
+# The last 2.x client: users still on it must keep working (legacy trace endpoints, stages).
+if make_venv .venv/v2 "mlflow==$V2" 2>/tmp/runlens-v2-venv.log; then
+  echo "setup-python: .venv/v2 has mlflow $(.venv/v2/bin/python -c 'import mlflow; print(mlflow.__version__)')"
+else
+  echo "setup-python: WARNING: mlflow==$V2 did not install here; interop skips the 2.x client" >&2
+  tail -5 /tmp/runlens-v2-venv.log >&2 || true
+  rm -rf .venv/v2
 fi

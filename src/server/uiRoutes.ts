@@ -1,5 +1,6 @@
 /**
- * The views' browser build: `GET /runlens/ui/charts?runs=<id>,<id>` and `/runlens/ui/runs?experiments=<id>,…`
+ * The views' browser build: `GET /runlens/ui/charts?runs=<id>,<id>`, `/runlens/ui/runs?experiments=<id>,…`,
+ * `/runlens/ui/datasets?experiments=<id>,…[&dataset=<id>]`
  * (`&theme=dark|light|hc`) serve the
  * same bundle VS Code loads in a webview, under the same strict CSP (nonce'd script, same-origin
  * fetch/EventSource only). Assets come only from the bundled `webview/` folder.
@@ -21,6 +22,7 @@ const PAGES: Record<string, string> = {
   compare: 'Runlens — Compare runs',
   traces: 'Runlens — Traces',
   trace: 'Runlens — Trace',
+  datasets: 'Runlens — Evaluation datasets',
 };
 const THEMES = new Set(['dark', 'light', 'hc']);
 
@@ -40,6 +42,8 @@ async function pageState(page: string, param: (name: string) => string | undefin
       }
       return { experimentIds: list('experiments'), ...(param('tab') === 'sessions' ? { tab: 'sessions' } : {}), ...(param('session') ? { session: param('session') } : {}) };
     }
+    case 'datasets':
+      return { experimentIds: list('experiments'), ...(param('dataset') ? { datasetId: param('dataset') } : {}) };
     case 'trace':
       return { traceId: param('trace') ?? '', ...(param('span') ? { span: param('span') } : {}) };
     default:

@@ -161,6 +161,41 @@ export interface TraceDetail {
   spansError?: string;
 }
 
+/** One GenAI evaluation dataset in the datasets list. */
+export interface EvalDatasetRow {
+  datasetId: string;
+  name: string;
+  /** From the dataset's profile; undefined before any record was added. */
+  records?: number;
+  createdTime: number;
+  lastUpdateTime: number;
+  createdBy?: string;
+  /** User tags (mlflow.* left out). */
+  tags: Record<string, string>;
+}
+
+/** One record of an evaluation dataset, its JSON parts as parsed values. */
+export interface EvalRecordView {
+  recordId: string;
+  inputs: unknown;
+  expectations?: unknown;
+  outputs?: unknown;
+  tags: Record<string, unknown>;
+  sourceType?: string;
+  sourceId?: string;
+  createdTime: number;
+  lastUpdateTime: number;
+}
+
+export interface EvalDatasetDetail {
+  dataset: EvalDatasetRow;
+  /** Field names and types MLflow inferred from the records (`schema`), when there is one. */
+  schema?: unknown;
+  experiments: ExperimentSummary[];
+  records: EvalRecordView[];
+  nextPageToken?: string;
+}
+
 /** One session of the Sessions tab: the server's summary as it is. */
 export type SessionRow = WireSessionSummary;
 
@@ -182,6 +217,9 @@ export interface UiCalls {
   traceDetail: [{ traceId: string }, TraceDetail];
   traceCount: [{ experimentIds: string[]; filter: string }, number];
   logFeedback: [{ traceId: string; spanId?: string; name: string; value: FeedbackValue; rationale?: string }, AssessmentView];
+  evalDatasets: [{ experimentIds: string[] }, EvalDatasetRow[]];
+  /** A dataset with one page of records (the next page with `pageToken`). */
+  evalDataset: [{ datasetId: string; pageToken?: string }, EvalDatasetDetail];
 }
 
 export type UiRequestKind = keyof UiCalls;
@@ -229,6 +267,12 @@ export interface TracesViewState {
   orderBy?: string[];
   tab?: 'traces' | 'sessions';
   session?: string;
+}
+
+/** What the evaluation datasets view keeps across reloads. */
+export interface DatasetsViewState {
+  experimentIds: string[];
+  datasetId?: string;
 }
 
 /** What the trace viewer keeps across reloads. */

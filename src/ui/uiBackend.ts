@@ -2,10 +2,12 @@
 import type { TrackingClient } from '../extension/client/trackingClient';
 import { artifactPathProblem, proxyPath } from '../extension/client/artifactPaths';
 import type { WireRun } from '../extension/client/wireTypes';
+import { schemaOf, toEvalDatasetRow, toEvalRecordView } from './datasetViews';
 import { toAssessmentView, toSpanView, toTraceRow } from './traceViews';
-import type { ArtifactPreview, Axis, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
+import type { ArtifactPreview, Axis, EvalDatasetDetail, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
 
 const MAX_RUNS = 100;
+const RECORDS_PAGE = 200;
 const TEXT_LIMIT = 1024 * 1024;
 const IMAGE_LIMIT = 5 * 1024 * 1024;
 const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml', bmp: 'image/bmp' };
@@ -120,9 +122,37 @@ export class UiBackend {
         });
         return toAssessmentView(a) as UiResult<K>;
       }
+      case 'evalDatasets': {
+        const ids = (request as UiRequest<'evalDatasets'>).experimentIds;
+        if (!Array.isArray(ids) || ids.length === 0) throw new Error('Pick at least one experiment.');
+        return (await this.client.searchEvalDatasets(ids.map(String))).map(toEvalDatasetRow) as UiResult<K>;
+      }
+      case 'evalDataset': {
+        const r = request as UiRequest<'evalDataset'>;
+        return (await this.evalDataset(String(r.datasetId), r.pageToken ? String(r.pageToken) : undefined)) as UiResult<K>;
+      }
       default:
         throw new Error(`Unknown request '${String((request as { kind: unknown }).kind)}'`);
     }
+  }
+
+  private async evalDataset(datasetId: string, pageToken: string | undefined): Promise<EvalDatasetDetail> {
+    const [dataset, page, experimentIds, experiments] = await Promise.all([
+      this.client.getEvalDataset(datasetId),
+      this.client.evalDatasetRecords(datasetId, RECORDS_PAGE, pageToken),
+      this.client.evalDatasetExperimentIds(datasetId),
+      this.client.listExperiments('ALL'),
+    ]);
+    const names = new Map(experiments.map((e) => [e.experiment_id, e.name]));
+    const detail: EvalDatasetDetail = {
+      dataset: toEvalDatasetRow(dataset),
+      experiments: experimentIds.map((id) => ({ experimentId: id, name: names.get(id) ?? id })),
+      records: page.records.map(toEvalRecordView),
+    };
+    const schema = schemaOf(dataset);
+    if (schema !== undefined) detail.schema = schema;
+    if (page.nextPageToken) detail.nextPageToken = page.nextPageToken;
+    return detail;
   }
 
   private async runs(runIds: string[]): Promise<RunSummary[]> {

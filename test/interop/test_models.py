@@ -18,7 +18,7 @@ def _fit(X, y, C=1.0):
     return LogisticRegression(max_iter=300, C=C).fit(X, y)
 
 
-def test_sklearn_round_trip_registry_and_loading(mlflow, client, exp_name, iris):
+def test_sklearn_round_trip_registry_and_loading(mlflow, client, exp_name, iris, named, mlflow3):
     X, y = iris
     mlflow.set_experiment(exp_name)
     name = f"{exp_name}-clf"
@@ -28,26 +28,27 @@ def test_sklearn_round_trip_registry_and_loading(mlflow, client, exp_name, iris)
         mlflow.log_metric("accuracy", model.score(X, y))
         info = mlflow.sklearn.log_model(
             model,
-            name="model",
+            **named("model"),
             input_example=X.head(3),
             registered_model_name=name,
         )
     expected = model.predict(X)
 
-    # The logged model exists, is READY, links back to the run, and carries the run's metric.
-    logged = client.get_logged_model(info.model_id)
-    assert logged.status.to_int() == 2 or str(logged.status).endswith("READY")
-    assert logged.source_run_id == run.info.run_id
     assert info.signature is not None  # inferred from the input example, stored in MLmodel
-    assert mlflow.models.get_model_info(f"models:/{info.model_id}").signature == info.signature
-    assert {m.key for m in logged.metrics} >= {"accuracy"}
+    # Logged models (mlflow 3): it exists, is READY, links back to the run, carries the run's metric.
+    if mlflow3:
+        logged = client.get_logged_model(info.model_id)
+        assert logged.status.to_int() == 2 or str(logged.status).endswith("READY")
+        assert logged.source_run_id == run.info.run_id
+        assert mlflow.models.get_model_info(f"models:/{info.model_id}").signature == info.signature
+        assert {m.key for m in logged.metrics} >= {"accuracy"}
 
     # Every URI form loads the same model and predicts the same classes.
     client.set_registered_model_alias(name, "champion", "1")
     client.transition_model_version_stage(name, "1", "Production")
     for uri in [
         f"runs:/{run.info.run_id}/model",
-        f"models:/{info.model_id}",
+        *([f"models:/{info.model_id}"] if mlflow3 else []),
         f"models:/{name}/1",
         f"models:/{name}/Production",
         f"models:/{name}@champion",
@@ -63,14 +64,14 @@ def test_sklearn_round_trip_registry_and_loading(mlflow, client, exp_name, iris)
     assert client.get_model_version_by_alias(name, "champion").version == "1"
 
 
-def test_register_model_versions_stages_tags_search(mlflow, client, exp_name, iris):
+def test_register_model_versions_stages_tags_search(mlflow, client, exp_name, iris, named):
     X, y = iris
     mlflow.set_experiment(exp_name)
     name = f"{exp_name}-reg"
     run_ids = []
     for C in (0.1, 1.0, 10.0):
         with mlflow.start_run() as run:
-            mlflow.sklearn.log_model(_fit(X, y, C), name="model")
+            mlflow.sklearn.log_model(_fit(X, y, C), **named("model"))
             run_ids.append(run.info.run_id)
     versions = [mlflow.register_model(f"runs:/{rid}/model", name) for rid in run_ids]
     assert [v.version for v in versions] == ["1", "2", "3"]
@@ -125,7 +126,7 @@ def test_register_model_versions_stages_tags_search(mlflow, client, exp_name, ir
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
-def test_autolog(mlflow, client, exp_name, iris):
+def test_autolog(mlflow, client, exp_name, iris, mlflow3):
     X, y = iris
     mlflow.set_experiment(exp_name)
     mlflow.sklearn.autolog(log_input_examples=False, silent=True)
@@ -138,7 +139,11 @@ def test_autolog(mlflow, client, exp_name, iris):
     assert got.data.params["C"] == "0.5"
     assert "training_accuracy_score" in got.data.metrics
     assert got.data.tags["estimator_class"].endswith("LogisticRegression")
-    models = client.search_logged_models(experiment_ids=[got.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
-    assert len(models) == 1
-    loaded = mlflow.pyfunc.load_model(f"models:/{models[0].model_id}")
+    if mlflow3:
+        models = client.search_logged_models(experiment_ids=[got.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+        assert len(models) == 1
+        uri = f"models:/{models[0].model_id}"
+    else:
+        uri = f"runs:/{run.info.run_id}/model"  # 2.x autolog logs the model as a run artifact
+    loaded = mlflow.pyfunc.load_model(uri)
     assert len(loaded.predict(X)) == len(X)

@@ -52,6 +52,7 @@ def _last_trace(mlflow):
     return mlflow.get_trace(mlflow.get_last_active_trace_id())
 
 
+@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
 def test_rag_trace_keeps_nested_spans_inputs_outputs_and_attributes(mlflow, exp_name):
     mlflow.set_experiment(exp_name)
     assert _traced_rag(mlflow)("capital of France?") == "Paris"
@@ -79,6 +80,7 @@ def test_rag_trace_keeps_nested_spans_inputs_outputs_and_attributes(mlflow, exp_
     assert info.trace_id == trace.info.trace_id
 
 
+@pytest.mark.mlflow3("mlflow.get_active_trace_id and in-progress v3 traces")
 def test_a_running_trace_shows_its_finished_spans_before_it_ends(mlflow, server, exp_name):
     mlflow.set_experiment(exp_name)
     seen = {}
@@ -106,6 +108,7 @@ def test_a_running_trace_shows_its_finished_spans_before_it_ends(mlflow, server,
     assert [s.name for s in trace.data.spans] == ["long_agent", "step", "step"]
 
 
+@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
 def test_an_experiment_with_a_file_artifact_location_keeps_its_spans_readable(mlflow, exp_name, tmp_path):
     elsewhere = tmp_path / "artifacts-elsewhere"
     elsewhere.mkdir()
@@ -119,6 +122,7 @@ def test_an_experiment_with_a_file_artifact_location_keeps_its_spans_readable(ml
     assert len(df) == 1 and len(df.iloc[0]["spans"]) == 4
 
 
+@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
 def test_a_span_that_raises_marks_span_and_trace_as_error_with_the_exception(mlflow, exp_name):
     mlflow.set_experiment(exp_name)
 
@@ -142,6 +146,7 @@ def test_a_span_that_raises_marks_span_and_trace_as_error_with_the_exception(mlf
     assert "Traceback" in exc.attributes["exception.stacktrace"]
 
 
+@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
 def test_search_traces_filters_orders_and_pages(mlflow, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
 
@@ -185,6 +190,7 @@ def test_search_traces_filters_orders_and_pages(mlflow, exp_name):
         _search(mlflow, exp_id, filter_string="span.bogus = 'x'")
 
 
+@pytest.mark.mlflow3("mlflow.log_feedback / log_expectation (assessments)")
 def test_feedback_and_expectations_round_trip(mlflow, exp_name):
     from mlflow.entities import AssessmentSource
 
@@ -213,6 +219,7 @@ def test_feedback_and_expectations_round_trip(mlflow, exp_name):
         mlflow.get_assessment(trace_id, exp.assessment_id)
 
 
+@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
 def test_trace_tags_link_to_run_and_delete(mlflow, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
     client = mlflow.MlflowClient()
@@ -238,6 +245,7 @@ def test_trace_tags_link_to_run_and_delete(mlflow, exp_name):
         client.get_trace(ids[0])
 
 
+@pytest.mark.mlflow3("mlflow.genai.evaluate and scorers")
 def test_genai_evaluate_with_a_code_scorer(mlflow, exp_name):
     import pandas as pd
     from mlflow.genai.scorers import scorer
@@ -283,6 +291,7 @@ def _otel_provider(url, exp_id):
     return provider
 
 
+@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
 def test_an_opentelemetry_sdk_exporter_sends_spans_to_v1_traces(mlflow, server, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
     provider = _otel_provider(server.url, exp_id)
@@ -319,6 +328,7 @@ def _post(url, body, headers):
         return e.code, e.read()
 
 
+@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
 def test_malformed_otlp_and_trace_payloads_get_4xx_and_store_nothing(mlflow, server, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
     url = f"{server.url}/v1/traces"
@@ -399,6 +409,7 @@ class _MlflowServer:
         self.proc.wait(timeout=30)
 
 
+@pytest.mark.mlflow3("mlflow.log_feedback and the v3 search_traces DataFrame")
 def test_search_traces_dataframe_matches_mlflow_server(mlflow, server, exp_name, tmp_path):
     def frame(url):
         mlflow.set_tracking_uri(url)

@@ -7,6 +7,8 @@ import type {
   ViewType,
   WireAssessment,
   WireChartSeries,
+  WireDatasetRecord,
+  WireEvalDataset,
   WireExperiment,
   WireFileInfo,
   WireModelVersion,
@@ -280,6 +282,41 @@ export class TrackingClient {
   async createAssessment(traceId: string, assessment: Record<string, unknown>): Promise<WireAssessment> {
     const res = await this.request<{ assessment: WireAssessment }>('POST', `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}/assessments`, { assessment: { ...assessment, trace_id: traceId } });
     return res.assessment;
+  }
+
+  // --- evaluation datasets (MLflow 3 REST, any MLflow 3 server) ---
+
+  async searchEvalDatasets(experimentIds: string[]): Promise<WireEvalDataset[]> {
+    const out: WireEvalDataset[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.request<{ datasets?: WireEvalDataset[]; next_page_token?: string }>('POST', '/api/3.0/mlflow/datasets/search', {
+        experiment_ids: experimentIds,
+        max_results: 1000,
+        page_token: pageToken,
+      });
+      out.push(...(res.datasets ?? []));
+      pageToken = res.next_page_token;
+    } while (pageToken && out.length < 10_000);
+    return out;
+  }
+
+  async getEvalDataset(datasetId: string): Promise<WireEvalDataset> {
+    return (await this.request<{ dataset: WireEvalDataset }>('GET', `/api/3.0/mlflow/datasets/${encodeURIComponent(datasetId)}`)).dataset;
+  }
+
+  /** One page of a dataset's records; `records` arrives as a JSON string. */
+  async evalDatasetRecords(datasetId: string, maxResults: number, pageToken?: string): Promise<{ records: WireDatasetRecord[]; nextPageToken?: string }> {
+    const res = await this.request<{ records?: string; next_page_token?: string }>('GET', `/api/3.0/mlflow/datasets/${encodeURIComponent(datasetId)}/records`, {
+      max_results: maxResults,
+      page_token: pageToken,
+    });
+    const records = res.records ? (JSON.parse(res.records) as WireDatasetRecord[]) : [];
+    return { records, ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
+  }
+
+  async evalDatasetExperimentIds(datasetId: string): Promise<string[]> {
+    return (await this.request<{ experiment_ids?: string[] }>('GET', `/api/3.0/mlflow/datasets/${encodeURIComponent(datasetId)}/experiment-ids`)).experiment_ids ?? [];
   }
 
   // --- model registry ---

@@ -76,6 +76,13 @@ export function registerExperimentCommands(context: vscode.ExtensionContext, ser
     return exps.map((e) => e.id);
   });
 
+  reg('runlens.openEvalDatasets', 'Open Evaluation Datasets', async (arg, selection) => {
+    const exps = await experimentsFor(arg, selection, 'Open Evaluation Datasets');
+    if (exps.length === 0) return undefined;
+    views.show('datasets', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Datasets: ${exps[0]!.name}` : `Datasets: ${exps.length} experiments`);
+    return exps.map((e) => e.id);
+  });
+
   reg('runlens.openTrace', 'Open Trace', async (arg) => {
     const traceId = typeof arg === 'string' && arg ? arg : await vscode.window.showInputBox({ title: 'Open Trace', placeHolder: 'tr-…', validateInput: (v) => (v.trim() ? undefined : 'A trace id is required') });
     if (!traceId) return undefined;

@@ -23,6 +23,7 @@ export const VIEWS = {
   compare: 'runlens.compare',
   traces: 'runlens.traces',
   trace: 'runlens.traceViewer',
+  datasets: 'runlens.evalDatasets',
 } as const;
 export type ViewKind = keyof typeof VIEWS;
 

@@ -310,7 +310,8 @@ def test_an_opentelemetry_sdk_exporter_sends_spans_to_v1_traces(mlflow, server, 
     assert trace.info.state == "OK"
     assert trace.info.request_metadata["mlflow.trace.session"] == "chat-42"
     assert trace.info.token_usage["total_tokens"] == 42
-    assert trace.info.request_preview == "book a table"
+    # As MLflow: the preview is the stored (JSON-encoded) input text when it holds no chat messages.
+    assert trace.info.request_preview == '"book a table"'
     names = {s.name: s for s in trace.data.spans}
     assert set(names) == {"agent turn", "chat model", "tool: search"}
     assert names["chat model"].parent_id == names["agent turn"].span_id
@@ -336,10 +337,12 @@ def test_malformed_otlp_and_trace_payloads_get_4xx_and_store_nothing(mlflow, ser
     cases = [
         (b"\x0a\xff\xff\xff\xff\x0f garbage", proto, 400, "not a valid ExportTraceServiceRequest"),
         (b"{}", {"Content-Type": "text/plain", "x-mlflow-experiment-id": exp_id}, 400, "Content-Type"),
-        (b"", {"Content-Type": "application/x-protobuf"}, 400, "x-mlflow-experiment-id"),
+        (b"", {"Content-Type": "application/x-protobuf"}, 422, "x-mlflow-experiment-id"),
         (b"{not json", {"Content-Type": "application/json", "x-mlflow-experiment-id": exp_id}, 400, "not valid JSON"),
-        (json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "00", "spanId": "01", "name": "x"}]}]}]}).encode(),
-         {"Content-Type": "application/json", "x-mlflow-experiment-id": exp_id}, 400, "trace id"),
+        (json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "abc", "spanId": "01", "name": "x"}]}]}]}).encode(),
+         {"Content-Type": "application/json", "x-mlflow-experiment-id": exp_id}, 400, "traceId is not a hex id"),
+        (json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "01", "name": "x"}]}]}]}).encode(),
+         {"Content-Type": "application/json", "x-mlflow-experiment-id": exp_id}, 422, "has no trace id"),
         (b"\x00" * (65 * 1024 * 1024), proto, 413, "exceeds the limit"),
     ]
     for body, headers, status, message in cases:
@@ -354,11 +357,11 @@ def test_malformed_otlp_and_trace_payloads_get_4xx_and_store_nothing(mlflow, ser
     good = {"resourceSpans": [{"scopeSpans": [{"spans": [{
         "traceId": trace_hex, "spanId": "eee19b7ec3c1b174", "name": "json span",
         "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000500000000",
-        "attributes": [{"key": "gen_ai.prompt", "value": {"stringValue": "hello"}}], "status": {"code": 1}}]}]}]}
+        "attributes": [{"key": "gen_ai.input.messages", "value": {"stringValue": "hello"}}], "status": {"code": 1}}]}]}]}
     status, _ = _post(url, json.dumps(good).encode(), {"Content-Type": "application/json", "x-mlflow-experiment-id": exp_id})
     assert status == 200
     trace = mlflow.get_trace(f"tr-{trace_hex}")
-    assert trace.info.execution_duration == 500 and trace.info.request_preview == "hello"
+    assert trace.info.execution_duration == 500 and trace.info.request_preview == '"hello"'
 
     # A corrupt traces.json upload for an existing trace is refused and leaves the trace's spans alone.
     _traced_rag(mlflow)("q")

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlflowError } from '../../src/store/errors';
 import type { LocalStore } from '../../src/store/localStore';
-import { decodeOtlpJson, decodeOtlpProtobuf } from '../../src/server/otlp/otlpDecode';
+import { decodeOtlpJson, decodeOtlpProtobuf, OtlpError } from '../../src/server/otlp/otlpDecode';
 import { openStore, tempRoot } from './helpers';
 
 /** A tiny protobuf writer for building OTLP bodies by hand (field numbers from trace.proto). */
@@ -71,7 +71,12 @@ describe('OTLP decoding', () => {
     for (const bad of [good.subarray(0, good.length - 3), Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), Uint8Array.from([0x0b])]) {
       assert.throws(() => decodeOtlpProtobuf(bad), /not a valid ExportTraceServiceRequest/);
     }
-    assert.throws(() => decodeOtlpProtobuf(request(span('00'.repeat(16), '1'.repeat(16), null, 'x'))), /valid 16-byte trace id/);
+    // As MLflow: an all-zero id is an id; a missing one cannot be converted (422).
+    assert.equal(decodeOtlpProtobuf(request(span('00'.repeat(16), '1'.repeat(16), null, 'x')))[0]!.traceIdHex, '0'.repeat(32));
+    assert.throws(
+      () => decodeOtlpProtobuf(request(span('', '1'.repeat(16), null, 'x'))),
+      (err: unknown) => err instanceof OtlpError && err.status === 422 && err.detail === 'Cannot convert OpenTelemetry span to MLflow span',
+    );
   });
 
   it('reads the JSON mapping (hex ids, camelCase, string int64) the same way', () => {
@@ -95,16 +100,18 @@ describe('trace store', () => {
     exp = await store.createExperiment('traces');
   });
 
-  it('builds a trace from OTLP spans: root gives name, state, duration; tokens add up once', async () => {
+  it('builds a trace from OTLP spans: root gives state and duration; token usage over the span tree', async () => {
     const spans = decodeOtlpProtobuf(request(span(T, '1'.repeat(16), null, 'root'), span(T, '2'.repeat(16), '1'.repeat(16), 'child')));
     await store.traces.ingest(exp, spans);
     await store.traces.ingest(exp, spans.slice(1)); // a resent span is not counted twice
     const info = store.traces.get(`tr-${T}`);
     assert.equal(info.state, 'ERROR');
     assert.equal(info.execution_duration, '0.25s');
-    assert.equal(info.tags['mlflow.traceName'], 'root');
+    // MLflow names no OTLP trace after its root span.
+    assert.equal(info.tags['mlflow.traceName'], undefined);
     assert.equal(info.tags['mlflow.trace.spansLocation'], 'TRACKING_STORE');
-    assert.deepEqual(JSON.parse(info.trace_metadata['mlflow.trace.tokenUsage']!), { input_tokens: 22, output_tokens: 0, total_tokens: 22 });
+    // The child's usage is under a parent that reports usage: counted once, as MLflow does.
+    assert.equal(info.trace_metadata['mlflow.trace.tokenUsage'], '{"input_tokens": 11, "output_tokens": 0, "total_tokens": 0}');
     assert.equal(store.traces.readSpans(`tr-${T}`).length, 2);
     assert.deepEqual(store.traces.spanSummaries(`tr-${T}`).map((s) => s.name), ['root', 'child']); // same start: by span id
   });
@@ -116,7 +123,12 @@ describe('trace store', () => {
     assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'hi' AND span.attributes.llm.flag = 'true'" }).items.length, 1);
     assert.equal(store.traces.search({ experimentIds: [exp], filter: 'span.attributes.gen_ai.usage.input_tokens = 11' }).items.length, 1);
     assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'nope'" }).items.length, 0);
-    assert.deepEqual(store.traces.spanSummaries(`tr-${T}`)[0]!.attributes.sort(), [['gen_ai.usage.input_tokens', '11'], ['llm.flag', 'true'], ['note', 'hi']]);
+    assert.deepEqual(store.traces.spanSummaries(`tr-${T}`)[0]!.attributes.sort(), [
+      ['gen_ai.usage.input_tokens', '11'],
+      ['llm.flag', 'true'],
+      ['mlflow.chat.tokenUsage', '{"input_tokens":11}'],
+      ['note', 'hi'],
+    ]);
     assert.throws(() => store.traces.search({ experimentIds: [exp], filter: "span.content LIKE '%x%'" }), /span key 'content'/);
     assert.throws(() => store.traces.search({ experimentIds: [exp], filter: 'trace.timestamp_ms > abc' }), /Invalid filter|numeric/);
     assert.throws(() => store.traces.search({ experimentIds: [exp], maxResults: 501 }), /between 1 and 500/);
@@ -197,7 +209,8 @@ describe('trace store', () => {
     await store.close({ checkpoint: false });
     store = await openStore(root);
     const info = store.traces.get(`tr-${T}`);
-    assert.equal(info.tags['mlflow.traceName'], 'root');
+    assert.equal(info.tags['mlflow.trace.spansLocation'], 'TRACKING_STORE');
+    assert.equal(info.trace_metadata['mlflow.trace.tokenUsage'], '{"input_tokens": 11, "output_tokens": 0, "total_tokens": 0}');
     assert.equal(info.assessments.length, 1);
     assert.equal(store.traces.spanSummaries(`tr-${T}`).length, 2);
     assert.equal(store.traces.readSpans(`tr-${T}`).length, 2);

@@ -3,19 +3,15 @@
  * `POST /v1/traces`. The client's traces.json upload arrives through the artifact proxy (see
  * artifacts.ts), because /version reports a server older than 3.4.
  */
-import { MlflowError, invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../store/errors';
 import type { TrackingStore } from '../../store/trackingStore';
 import { SEARCH_TRACES_MAX_RESULTS } from '../../store/traces/traceStore';
-import { decodeOtlpJson, decodeOtlpProtobuf } from '../otlp/otlpDecode';
-import { readBody } from '../requestBody';
+import { registerOtlpRoute } from '../otlp/otlpRoute';
 import { missingParameter, type Fields } from '../requestFields';
-import type { RawResponse, Router } from '../router';
+import type { Router } from '../router';
 import { parseAssessment, parseStartTrace, parseUpdateMask, spanToOtelJson } from '../traceWire';
 import { wirePage } from '../wire';
 
-/** Largest OTLP export accepted; the OTel SDKs batch well below this. */
-export const MAX_OTLP_BODY_BYTES = 64 * 1024 * 1024;
-export const EXPERIMENT_ID_HEADER = 'x-mlflow-experiment-id';
 const BATCH_GET_MAX_IDS = 100;
 
 function experimentIdsOf(fields: Fields): string[] {
@@ -140,34 +136,5 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
   });
 
   // OTLP/HTTP: any OpenTelemetry SDK exporter pointed at <server>/v1/traces.
-  router.plain(
-    'POST',
-    '/v1/traces',
-    async ({ raw }): Promise<RawResponse> => {
-      const contentType = (raw.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      const isProtobuf = contentType === 'application/x-protobuf' || contentType === 'application/protobuf';
-      if (!isProtobuf && contentType !== 'application/json') {
-        throw new MlflowError(
-          'INVALID_PARAMETER_VALUE',
-          `Unsupported Content-Type '${contentType}' for OTLP traces: send application/x-protobuf or application/json.`,
-        );
-      }
-      const header = raw.headers[EXPERIMENT_ID_HEADER];
-      const experimentId = Array.isArray(header) ? header[0] : header;
-      if (!experimentId) {
-        throw invalidParameter(`Missing header '${EXPERIMENT_ID_HEADER}': set it to the experiment the spans belong to (e.g. OTEL_EXPORTER_OTLP_HEADERS=${EXPERIMENT_ID_HEADER}=0).`);
-      }
-      if (raw.headers['content-encoding'] && raw.headers['content-encoding'] !== 'identity') {
-        throw invalidParameter(`Unsupported Content-Encoding '${raw.headers['content-encoding']}' for OTLP traces: send uncompressed bodies.`);
-      }
-      const body = await readBody(raw, MAX_OTLP_BODY_BYTES);
-      const spans = isProtobuf ? decodeOtlpProtobuf(body) : decodeOtlpJson(body);
-      await traces.ingest(experimentId, spans);
-      // ExportTraceServiceResponse with no partial_success: an empty message.
-      return isProtobuf
-        ? { raw: true, status: 200, contentType: 'application/x-protobuf', body: Buffer.alloc(0) }
-        : { raw: true, status: 200, contentType: 'application/json', body: '{}' };
-    },
-    { rawBody: true },
-  );
+  registerOtlpRoute(router, traces, (ids, runId) => traces.linkToRun(ids, runId));
 }

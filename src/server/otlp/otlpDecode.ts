@@ -3,8 +3,8 @@
  * MLflow span dictionaries. Field numbers follow opentelemetry/proto/trace/v1/trace.proto and
  * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
  */
-import { invalidParameter } from '../../store/errors';
 import { parseJsonBounded } from '../../store/jsonDepth';
+import { PyFloat, pyJsonDumps } from '../../store/traces/pyJson';
 import type { IncomingSpan } from '../../store/traces/traceStore';
 import { isUnixNanos } from '../../store/traces/spanCodec';
 import type { SpanDict } from '../../store/traces/traceTypes';
@@ -12,8 +12,32 @@ import { bytesOf, doubleOf, fixed64Of, int64Value, ProtobufError, ProtobufReader
 
 const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 
+/**
+ * A refused export, answered as MLflow's OTLP endpoint answers (FastAPI's `{"detail": ...}`),
+ * with the status it uses: 400 for a body that is not an export, 422 for a span MLflow cannot take.
+ */
+export class OtlpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: unknown,
+    /** What went wrong in our words, for logs and the `message` field beside `detail`. */
+    readonly reason = typeof detail === 'string' ? detail : 'Invalid request',
+  ) {
+    super(reason);
+  }
+}
+
+export const INVALID_FORMAT = 'Invalid OpenTelemetry format';
+export const NO_SPANS = 'Invalid OpenTelemetry format - no spans found';
+export const CANNOT_CONVERT = 'Cannot convert OpenTelemetry span to MLflow span';
+
 function bad(message: string): Error {
-  return invalidParameter(`Invalid OTLP trace export: ${message}`);
+  return new OtlpError(400, INVALID_FORMAT, `${INVALID_FORMAT}: ${message}`);
+}
+
+/** A double that is whole stays a float, as Python decodes it (`2.0`). */
+function double(v: number): number | PyFloat {
+  return Number.isInteger(v) ? new PyFloat(v) : v;
 }
 
 
@@ -33,7 +57,7 @@ function anyValue(r: ProtobufReader, bytes: Uint8Array): unknown {
         out = int64Value(varintOf(f, 'AnyValue.int_value'));
         break;
       case 4:
-        out = doubleOf(f, 'AnyValue.double_value');
+        out = double(doubleOf(f, 'AnyValue.double_value'));
         break;
       case 5:
         out = r
@@ -70,9 +94,14 @@ function keyValues(r: ProtobufReader, fields: WireField[], fieldNo: number): [st
   return out;
 }
 
-/** Span attributes JSON-encoded, as MLflow's `dump_span_attribute_value` stores them. */
+/** Span attributes JSON-encoded as MLflow's `dump_span_attribute_value` (Python's json.dumps) writes them. */
 function attributesOf(pairs: [string, unknown][]): Record<string, unknown> {
-  return Object.fromEntries(pairs.map(([k, v]) => [k, JSON.stringify(v)]));
+  return Object.fromEntries(pairs.map(([k, v]) => [k, pyJsonDumps(v)]));
+}
+
+/** Resource attributes as decoded values (they become trace tags). */
+function resourceOf(pairs: [string, unknown][]): Record<string, unknown> {
+  return Object.fromEntries(pairs.map(([k, v]) => [k, v instanceof PyFloat ? v.value : v]));
 }
 
 /** Event attributes stay raw values, as in MLflow's span dicts. */
@@ -80,7 +109,7 @@ function rawAttributes(pairs: [string, unknown][]): Record<string, unknown> {
   return Object.fromEntries(pairs);
 }
 
-function protoSpan(r: ProtobufReader, bytes: Uint8Array, index: number): IncomingSpan {
+function protoSpan(r: ProtobufReader, bytes: Uint8Array, index: number, resource: Record<string, unknown>): IncomingSpan {
   let traceId: Uint8Array | undefined;
   let spanId: Uint8Array | undefined;
   let parent: Uint8Array | undefined;
@@ -148,6 +177,7 @@ function protoSpan(r: ProtobufReader, bytes: Uint8Array, index: number): Incomin
       traceId: traceId ? Buffer.from(traceId).toString('hex') : '',
       spanId: spanId ? Buffer.from(spanId).toString('hex') : '',
       parentId: parent && parent.length > 0 ? Buffer.from(parent).toString('hex') : '',
+      resource,
       name,
       start: start?.toString(),
       end: end !== undefined && end !== 0n ? end.toString() : undefined,
@@ -162,17 +192,25 @@ function protoSpan(r: ProtobufReader, bytes: Uint8Array, index: number): Incomin
 
 export function decodeOtlpProtobuf(body: Uint8Array): IncomingSpan[] {
   const out: IncomingSpan[] = [];
+  let resourceSpans = 0;
   try {
     const r = new ProtobufReader(body);
     for (const rs of r.fields()) {
       if (rs.field !== 1) continue;
-      for (const ss of r.child(bytesOf(rs, 'ResourceSpans')).fields()) {
+      resourceSpans++;
+      const fields = r.child(bytesOf(rs, 'ResourceSpans')).fields();
+      let resource: Record<string, unknown> = {};
+      for (const f of fields) {
+        if (f.field === 1) resource = resourceOf(keyValues(r, r.child(bytesOf(f, 'ResourceSpans.resource')).fields(), 1));
+      }
+      for (const ss of fields) {
         if (ss.field !== 2) continue;
         for (const sp of r.child(bytesOf(ss, 'ScopeSpans')).fields()) {
-          if (sp.field === 2) out.push(protoSpan(r, bytesOf(sp, 'ScopeSpans.spans'), out.length));
+          if (sp.field === 2) out.push(protoSpan(r, bytesOf(sp, 'ScopeSpans.spans'), out.length, resource));
         }
       }
     }
+    if (resourceSpans === 0) throw new OtlpError(400, NO_SPANS);
   } catch (err) {
     if (err instanceof ProtobufError) throw bad(`the body is not a valid ExportTraceServiceRequest protobuf (${err.message}).`);
     throw err;
@@ -208,7 +246,7 @@ function jsonAnyValue(v: unknown): unknown {
   const i = field(o, 'intValue', 'int_value');
   if (i !== undefined) return typeof i === 'string' && Number.isSafeInteger(Number(i)) ? Number(i) : i;
   const d = field(o, 'doubleValue', 'double_value');
-  if (d !== undefined) return d;
+  if (d !== undefined) return typeof d === 'number' ? double(d) : d;
   const a = field(o, 'arrayValue', 'array_value') as Json | undefined;
   if (a) return (Array.isArray(a.values) ? a.values : []).map(jsonAnyValue);
   const kv = field(o, 'kvlistValue', 'kvlist_value') as Json | undefined;
@@ -225,12 +263,11 @@ function jsonKeyValues(v: unknown): [string, unknown][] {
   });
 }
 
-/** OTLP JSON writes ids as hex; some encoders use base64 (the protobuf JSON default). */
-function jsonId(v: unknown, bytes: number): string {
-  if (typeof v !== 'string' || v === '') return '';
-  if (new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v)) return v.toLowerCase();
-  const decoded = Buffer.from(v, 'base64');
-  return decoded.length === bytes ? decoded.toString('hex') : v;
+/** OTLP JSON writes ids as hex (MLflow reads them as hex only: anything else is not an export). */
+function jsonId(v: unknown, where: string): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v !== 'string' || !/^(?:[0-9a-fA-F]{2})+$/.test(v)) throw bad(`${where} is not a hex id.`);
+  return v.toLowerCase();
 }
 
 /** A JSON time: undefined when absent; a value that is not nanoseconds OTLP can carry is refused. */
@@ -255,16 +292,21 @@ export function decodeOtlpJson(body: Buffer): IncomingSpan[] {
   }
   if (!root || typeof root !== 'object' || Array.isArray(root)) throw bad('the body must be a JSON object with resourceSpans.');
   const out: IncomingSpan[] = [];
-  list(root as Json, 'resourceSpans', 'resource_spans', 'request').forEach((rs, i) => {
+  const all = list(root as Json, 'resourceSpans', 'resource_spans', 'request');
+  if (all.length === 0) throw new OtlpError(400, NO_SPANS);
+  all.forEach((rs, i) => {
+    const res = (rs.resource ?? {}) as Json;
+    const resource = resourceOf(jsonKeyValues(res && typeof res === 'object' ? res.attributes : undefined));
     list(rs, 'scopeSpans', 'scope_spans', `resourceSpans[${i}]`).forEach((ss, j) => {
       for (const s of list(ss, 'spans', 'spans', `resourceSpans[${i}].scopeSpans[${j}]`)) {
         const status = (s.status ?? {}) as Json;
         out.push(
           toIncoming(
             {
-              traceId: jsonId(field(s, 'traceId', 'trace_id'), 16),
-              spanId: jsonId(field(s, 'spanId', 'span_id'), 8),
-              parentId: jsonId(field(s, 'parentSpanId', 'parent_span_id'), 8),
+              traceId: jsonId(field(s, 'traceId', 'trace_id'), `span ${out.length} traceId`),
+              spanId: jsonId(field(s, 'spanId', 'span_id'), `span ${out.length} spanId`),
+              parentId: jsonId(field(s, 'parentSpanId', 'parent_span_id'), `span ${out.length} parentSpanId`),
+              resource,
               name: typeof s.name === 'string' ? s.name : '',
               start: jsonTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano'), `span ${out.length} startTimeUnixNano`),
               end: jsonTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano'), `span ${out.length} endTimeUnixNano`),
@@ -292,6 +334,7 @@ interface DecodedSpan {
   traceId: string;
   spanId: string;
   parentId: string;
+  resource: Record<string, unknown>;
   name: string;
   start: string | undefined;
   end: string | undefined;
@@ -301,22 +344,33 @@ interface DecodedSpan {
   traceState: string;
 }
 
+/**
+ * An id as MLflow reads it: the bytes as one big-endian number, printed in `width` hex digits
+ * (so a short id is zero-padded and an all-zero id is kept). Longer ids are refused.
+ */
+function idHex(hex: string, width: number, what: string, where: string): string {
+  if (hex === '') throw new OtlpError(422, CANNOT_CONVERT, `${CANNOT_CONVERT}: ${where} has no ${what}.`);
+  const digits = hex.replace(/^0+(?=.)/, '');
+  if (digits.length > width) throw new OtlpError(422, CANNOT_CONVERT, `${CANNOT_CONVERT}: ${where} has a ${what} longer than ${width / 2} bytes.`);
+  return digits.padStart(width, '0');
+}
+
 function toIncoming(d: DecodedSpan, index: number): IncomingSpan {
   const where = `span ${index}${d.name ? ` ('${d.name}')` : ''}`;
-  if (!/^[0-9a-f]{32}$/.test(d.traceId) || /^0+$/.test(d.traceId)) throw bad(`${where} has no valid 16-byte trace id.`);
-  if (!/^[0-9a-f]{16}$/.test(d.spanId) || /^0+$/.test(d.spanId)) throw bad(`${where} has no valid 8-byte span id.`);
-  if (d.parentId !== '' && !/^[0-9a-f]{16}$/.test(d.parentId)) throw bad(`${where} has a malformed parent span id.`);
-  if (d.start === undefined || d.start === '0') throw bad(`${where} has no start time.`);
-  if (d.name === '') throw bad(`${where} has no name.`);
+  const traceId = idHex(d.traceId, 32, 'trace id', where);
+  const spanId = idHex(d.spanId, 16, 'span id', where);
+  const parentId = d.parentId === '' ? '' : idHex(d.parentId, 16, 'parent span id', where);
   const hex64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
   return {
-    traceIdHex: d.traceId,
+    traceIdHex: traceId,
+    resource: d.resource,
     span: {
-      trace_id: hex64(d.traceId),
-      span_id: hex64(d.spanId),
-      parent_span_id: d.parentId && !/^0+$/.test(d.parentId) ? hex64(d.parentId) : null,
+      trace_id: hex64(traceId),
+      span_id: hex64(spanId),
+      // An all-zero parent id means none: MLflow takes such a span as the trace's root.
+      parent_span_id: parentId && !/^0+$/.test(parentId) ? hex64(parentId) : null,
       name: d.name,
-      start_time_unix_nano: d.start,
+      start_time_unix_nano: d.start ?? '0',
       end_time_unix_nano: d.end ?? null,
       attributes: d.attributes,
       status: d.status,

@@ -88,7 +88,10 @@ function indexedAttributes(attributes: Record<string, unknown>): [string, string
   for (const key of Object.keys(attributes)) {
     if (UNINDEXED.has(key) || key.length > 250) continue;
     const v = attributeValue(attributes, key);
-    const text = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+    // A span's token usage is kept as its JSON, so a trace's usage can be re-aggregated over the
+    // span tree when more of its spans arrive, without reading payloads back.
+    const usage = key === SpanKeys.chatTokenUsage && v && typeof v === 'object' ? JSON.stringify(v) : undefined;
+    const text = usage ?? (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
     if (text !== undefined && text.length <= MAX_INDEXED_ATTRIBUTE_CHARS) out.push([key, text]);
   }
   return out;

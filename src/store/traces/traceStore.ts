@@ -17,7 +17,10 @@ import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { Page } from '../types';
-import { attributeValue, checkSpanDict, parseTokenUsage, spanTokenUsage, summarizeSpan } from './spanCodec';
+import { storedUsage } from './otelTranslate';
+import { planIngest, translateSpan, withServiceName, type TraceSoFar } from './otlpIngest';
+import { pyJsonDumps } from './pyJson';
+import { checkSpanDict, summarizeSpan } from './spanCodec';
 import type { JournalSpan, TraceOp } from './traceOps';
 import { compileTraceFilter, compileTraceOrder } from './traceSearch';
 import { SpanKeys, TraceKeys, type Assessment, type SessionSummary, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from './traceTypes';
@@ -76,10 +79,11 @@ export interface DeleteTracesRequest {
   traceIds?: string[] | undefined;
 }
 
-/** A span that arrived over OTLP, with the hex trace id it belongs to. */
+/** A span that arrived over OTLP, with the hex trace id it belongs to and its resource's attributes. */
 export interface IncomingSpan {
   traceIdHex: string;
   span: SpanDict;
+  resource?: Record<string, unknown> | undefined;
 }
 
 interface TraceRow {
@@ -117,12 +121,6 @@ function truncate(text: string | undefined, limit: number): string | undefined {
 
 function entries(map: Record<string, string>): KV[] {
   return Object.entries(map).map(([k, v]) => [k, v]);
-}
-
-function previewOf(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return truncate(text, MAX_PREVIEW_CHARS);
 }
 
 function journalSpan(s: SpanSummary): JournalSpan {
@@ -523,102 +521,97 @@ export class Traces {
   }
 
   /**
-   * Stores spans received over OTLP, grouped by trace: payloads appended to the trace's
-   * spans.jsonl (fsynced), then one journaled op per trace with its info and span index.
+   * Stores spans received over OTLP, grouped by trace: each span translated from its GenAI
+   * convention (see otelTranslate.ts), payloads appended to the trace's spans.jsonl (fsynced),
+   * then one journaled op per trace with its info and span index. Like MLflow, the experiment is
+   * looked up only for a trace it has not seen.
    */
   async ingest(experimentId: string, incoming: IncomingSpan[]): Promise<{ traces: number; spans: number }> {
-    const exp = this.activeExperiment(experimentId);
-    const groups = new Map<string, SpanDict[]>();
-    for (const { traceIdHex, span } of incoming) {
+    const groups = new Map<string, { spans: SpanDict[]; resource: Record<string, unknown> | undefined }>();
+    for (const { traceIdHex, span, resource } of incoming) {
       const traceId = `tr-${traceIdHex}`;
-      const list = groups.get(traceId) ?? [];
-      list.push({ ...span, attributes: { ...span.attributes, [SpanKeys.requestId]: JSON.stringify(traceId) } });
-      groups.set(traceId, list);
+      const group = groups.get(traceId) ?? { spans: [], resource: undefined };
+      const own = withServiceName({ ...span, attributes: { ...span.attributes, [SpanKeys.requestId]: pyJsonDumps(traceId) } }, resource ?? {});
+      group.spans.push(translateSpan(own));
+      if (group.resource === undefined && resource && Object.keys(resource).length > 0) group.resource = resource;
+      groups.set(traceId, group);
     }
-    for (const [traceId, spans] of groups) {
+    let exp: { id: number; location: string } | undefined;
+    const experiment = (): { id: number; location: string } => (exp ??= this.ingestExperiment(experimentId));
+    for (const [traceId, { spans, resource }] of groups) {
       const summaries = spans.map(summarizeSpan);
       const payload = Buffer.from(spans.map((s) => JSON.stringify(s)).join('\n') + '\n');
-      let at = this.ingestTarget(traceId, exp);
+      let at = this.ingestTarget(traceId, experiment);
       await this.artifacts.appendDurably(`${at.dir}/${OTLP_SPANS_FILE}`, payload);
       // Read the trace again after the await: its StartTraceV3 (or another batch of its spans)
       // may have landed meanwhile. From here to write() nothing yields, so the op is computed
       // against exactly the state it is applied to (a finalized trace keeps the client's info).
-      let now = this.ingestTarget(traceId, exp);
+      let now = this.ingestTarget(traceId, experiment);
       while (now.dir !== at.dir) {
         at = now;
         await this.artifacts.appendDurably(`${at.dir}/${OTLP_SPANS_FILE}`, payload);
-        now = this.ingestTarget(traceId, exp);
+        now = this.ingestTarget(traceId, experiment);
       }
       const { existing, expId, newLocation } = now;
-      const known = new Set(existing ? this.core.db.all<{ span_id: string }>('SELECT span_id FROM trace_spans WHERE trace = ?', [existing.id]).map((r) => r.span_id) : []);
-      const op = this.ingestOp(traceId, expId, existing?.id, spans, summaries, known);
-      if (newLocation !== undefined) op.tags.push([TraceKeys.artifactLocation, newLocation]);
+      const op = planIngest(traceId, expId, spans.map((span, i) => ({ span, summary: summaries[i]! })), resource, this.soFar(existing?.id), journalSpan);
+      if (newLocation !== undefined) op.tags.unshift([TraceKeys.artifactLocation, newLocation]);
       op.tags.push([TraceKeys.spansLocation, SPANS_IN_TRACKING_STORE]);
       await this.write(op, traceId, expId);
     }
     return { traces: groups.size, spans: incoming.length };
   }
 
+  /** The experiment new OTLP traces go to: MLflow checks only that it exists (any lifecycle stage). */
+  private ingestExperiment(experimentId: string): { id: number; location: string } {
+    if (!/^\d+$/.test(experimentId)) throw invalidParameter(`Invalid experiment ID '${experimentId}'. Experiment ID must be a valid integer.`);
+    const id = Number(experimentId);
+    const row = Number.isSafeInteger(id) ? this.core.db.get<{ artifact_location: string }>('SELECT artifact_location FROM experiments WHERE experiment_id = ?', [id]) : undefined;
+    if (!row) throw doesNotExist(`No Experiment with id=${experimentId} exists`);
+    return { id, location: row.artifact_location };
+  }
+
+  /** What planIngest needs to know of a stored trace. */
+  private soFar(trace: number | undefined): TraceSoFar {
+    if (trace === undefined) {
+      return { exists: false, finalized: false, hasRequestPreview: false, hasResponsePreview: false, hasSession: false, hasUser: false, tokenUsage: undefined, storedUsage: [] };
+    }
+    const row = this.core.db.get<{ request_time: number; execution_ms: number | null; state: TraceState; request_preview: string | null; response_preview: string | null }>(
+      'SELECT request_time, execution_ms, state, request_preview, response_preview FROM traces WHERE id = ?',
+      [trace],
+    )!;
+    const usage = new Map(
+      this.core.db
+        .all<{ span_id: string; value: string }>('SELECT span_id, value FROM trace_span_attrs WHERE trace = ? AND key = ?', [trace, SpanKeys.chatTokenUsage])
+        .map((r) => [r.span_id, storedUsage(r.value)]),
+    );
+    const storedNodes = this.core.db
+      .all<{ span_id: string; parent_id: string | null }>('SELECT span_id, parent_id FROM trace_spans WHERE trace = ?', [trace])
+      .map((r) => ({ spanId: r.span_id, parentId: r.parent_id, usage: usage.get(r.span_id) }));
+    return {
+      exists: true,
+      finalized: this.metadataValue(trace, TraceKeys.infoFinalized) === 'true',
+      requestTime: row.request_time,
+      executionMs: row.execution_ms,
+      state: row.state,
+      hasRequestPreview: row.request_preview !== null,
+      hasResponsePreview: row.response_preview !== null,
+      hasSession: this.metadataValue(trace, TraceKeys.session) !== undefined,
+      hasUser: this.metadataValue(trace, TraceKeys.user) !== undefined,
+      tokenUsage: storedUsage(this.metadataValue(trace, TraceKeys.tokenUsage)),
+      storedUsage: storedNodes,
+    };
+  }
+
   /**
    * Where OTLP spans of a trace go: its own folder if it exists, else the one its experiment gives
    * it (`newLocation`, the location tag the new trace will carry).
    */
-  private ingestTarget(traceId: string, exp: { id: number; location: string }) {
+  private ingestTarget(traceId: string, experiment: () => { id: number; location: string }) {
     const existing = this.core.db.get<{ id: number; experiment_id: number }>('SELECT id, experiment_id FROM traces WHERE trace_id = ?', [traceId]);
     if (existing) return { existing, expId: existing.experiment_id, newLocation: undefined, dir: this.payloadDir({ ...existing, trace_id: traceId }) };
+    const exp = experiment();
     const newLocation = newTraceLocation(exp.location, traceId);
     return { existing, expId: exp.id, newLocation, dir: traceDir(newLocation, exp.id, traceId) };
-  }
-
-  /** Trace info derived from OTLP spans: the root span gives name, duration, status and previews. */
-  private ingestOp(traceId: string, exp: number, trace: number | undefined, spans: SpanDict[], summaries: SpanSummary[], known: Set<string>): Extract<TraceOp, { t: 'tr.upsert' }> {
-    const op: Extract<TraceOp, { t: 'tr.upsert' }> = {
-      t: 'tr.upsert',
-      id: traceId,
-      exp,
-      time: Math.floor(Math.min(...summaries.map((s) => s.startUs)) / 1000),
-      metadata: [[TraceKeys.schemaVersion, '3']],
-      tags: [],
-      spans: summaries.map(journalSpan),
-    };
-    if (trace === undefined) op.state = 'IN_PROGRESS';
-    const finalized = trace !== undefined && this.metadataValue(trace, TraceKeys.infoFinalized) === 'true';
-    if (finalized) op.time = Number(this.core.db.value('SELECT request_time FROM traces WHERE id = ?', [trace]));
-    const rootIndex = finalized ? -1 : summaries.findIndex((s) => s.parentId === null);
-    if (rootIndex >= 0) {
-      const root = summaries[rootIndex]!;
-      const attrs = spans[rootIndex]!.attributes;
-      op.state = root.status === 'ERROR' ? 'ERROR' : root.endUs === null ? 'IN_PROGRESS' : 'OK';
-      if (root.endUs !== null) op.durationMs = Math.max(0, Math.round((root.endUs - root.startUs) / 1000));
-      op.tags.push([TraceKeys.traceName, root.name]);
-      const input = attributeValue(attrs, SpanKeys.inputs) ?? attributeValue(attrs, 'gen_ai.prompt') ?? attributeValue(attrs, 'input.value');
-      const output = attributeValue(attrs, SpanKeys.outputs) ?? attributeValue(attrs, 'gen_ai.completion') ?? attributeValue(attrs, 'output.value');
-      const requestPreview = previewOf(input);
-      const responsePreview = previewOf(output);
-      if (requestPreview !== undefined) op.requestPreview = requestPreview;
-      if (responsePreview !== undefined) op.responsePreview = responsePreview;
-    }
-    // Token usage adds up over spans seen for the first time, so a resent span is not counted twice.
-    const storedTokens = trace === undefined ? undefined : this.metadataValue(trace, TraceKeys.tokenUsage);
-    let tokens = parseTokenUsage(storedTokens);
-    summaries.forEach((s, i) => {
-      if (known.has(s.spanId)) return;
-      const u = spanTokenUsage(spans[i]!.attributes);
-      if (!u) return;
-      tokens = {
-        input_tokens: (tokens?.input_tokens ?? 0) + (u.input_tokens ?? 0),
-        output_tokens: (tokens?.output_tokens ?? 0) + (u.output_tokens ?? 0),
-        total_tokens: (tokens?.total_tokens ?? 0) + (u.total_tokens ?? 0),
-      };
-    });
-    if (tokens && !(finalized && storedTokens !== undefined)) op.metadata.push([TraceKeys.tokenUsage, JSON.stringify(tokens)]);
-    for (const span of spans) {
-      const session = attributeValue(span.attributes, 'session.id') ?? attributeValue(span.attributes, 'gen_ai.conversation.id');
-      const user = attributeValue(span.attributes, 'user.id');
-      if (typeof session === 'string') op.metadata.push([TraceKeys.session, session]);
-      if (typeof user === 'string') op.metadata.push([TraceKeys.user, user]);
-    }
-    return op;
   }
 
   /** The span index of a trace, in start order (cheap: no payload is read). */

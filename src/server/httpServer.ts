@@ -14,6 +14,7 @@ import { registerSystemRoutes } from './handlers/system';
 import { registerTraceRoutes } from './handlers/traces';
 import { registerUiArtifactRoutes } from './handlers/uiArtifacts';
 import { registerUiRunRoutes } from './handlers/uiRuns';
+import { registerGraphqlRoutes } from './handlers/graphql';
 import { ChangeFeed } from './changeFeed';
 import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
@@ -66,6 +67,7 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerArtifactRoutes(router, store);
   registerUiArtifactRoutes(router, store);
   registerUiRunRoutes(router, store);
+  registerGraphqlRoutes(router, store);
   registerTraceRoutes(router, store);
   return router;
 }

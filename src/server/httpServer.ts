@@ -16,6 +16,7 @@ import { registerSystemRoutes } from './handlers/system';
 import { registerTraceRoutes } from './handlers/traces';
 import { registerUiArtifactRoutes } from './handlers/uiArtifacts';
 import { registerUiRunRoutes } from './handlers/uiRuns';
+import { registerGraphqlRoutes } from './handlers/graphql';
 import { ChangeFeed } from './changeFeed';
 import { registerUiRoutes } from './uiRoutes';
 import { LaunchRegistry, registerLaunchRoutes, splitLaunchPrefix } from './launches';
@@ -70,6 +71,7 @@ export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(
   registerArtifactRoutes(router, store);
   registerUiArtifactRoutes(router, store);
   registerUiRunRoutes(router, store);
+  registerGraphqlRoutes(router, store);
   registerTraceRoutes(router, store);
   registerDatasetRoutes(router, store);
   registerScorerRoutes(router, store);

@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { MlflowError } from '../../store/errors';
+import type { ArtifactFileInfo } from '../../store/artifacts/artifactStore';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import type { TrackingStore } from '../../store/trackingStore';
 import { readBody } from '../requestBody';
@@ -26,6 +27,18 @@ function joinPath(...parts: (string | undefined)[]): string {
 
 /** Largest traces.json accepted (it is parsed whole to index its spans). */
 const MAX_TRACE_DATA_BYTES = 256 * 1024 * 1024;
+
+/** The tracking API's listing (REST and GraphQL): paths relative to the run's artifact root. */
+export async function listRunArtifacts(store: TrackingStore, runId: string, relPath: string | undefined): Promise<{ root_uri: string; files: ArtifactFileInfo[] }> {
+  const run = await store.getRun(runId);
+  const root = proxyPathOf(run.info.artifact_uri);
+  if (root === undefined) {
+    throw new MlflowError('NOT_IMPLEMENTED', `Listing artifacts at '${run.info.artifact_uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
+  }
+  const rel = relPath ?? '';
+  const files = store.artifacts.list(joinPath(root, rel)).map((f) => ({ ...f, path: joinPath(rel.replace(/\/+$/, ''), f.path) }));
+  return { root_uri: run.info.artifact_uri, files };
+}
 
 export function registerArtifactRoutes(router: Router, store: TrackingStore): void {
   const artifacts = store.artifacts;
@@ -109,17 +122,5 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
     return {};
   });
 
-  // The tracking API's listing: paths relative to the run's artifact root.
-  const listRunArtifacts = async ({ fields }: { fields: Fields }): Promise<unknown> => {
-    const runId = fields.runId();
-    const run = await store.getRun(runId);
-    const root = proxyPathOf(run.info.artifact_uri);
-    if (root === undefined) {
-      throw new MlflowError('NOT_IMPLEMENTED', `Listing artifacts at '${run.info.artifact_uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
-    }
-    const rel = fields.string('path') ?? '';
-    const files = artifacts.list(joinPath(root, rel)).map((f) => ({ ...f, path: joinPath(rel.replace(/\/+$/, ''), f.path) }));
-    return { root_uri: run.info.artifact_uri, files };
-  };
-  router.api('GET', '/mlflow/artifacts/list', listRunArtifacts);
+  router.api('GET', '/mlflow/artifacts/list', async ({ fields }) => listRunArtifacts(store, fields.runId(), fields.string('path')));
 }

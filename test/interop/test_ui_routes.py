@@ -100,6 +100,8 @@ def _fill(template, ids):
 def _normalised(body, ids):
     text = body.decode("utf8", "replace")
     for key, value in sorted(ids.items(), key=lambda kv: -len(kv[1])):
+        if len(value) < 4:
+            continue  # a short numeric id ("1") would also match unrelated digits in a body
         text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", "{" + key + "}", text)
     return text
 

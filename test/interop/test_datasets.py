@@ -59,6 +59,13 @@ def test_create_merge_get_search_delete(mlflow, exp_name):
     assert all(r["dataset_record_id"].startswith("dr-") for r in rows.values())
     assert got.experiment_ids == [exp]
 
+    try:
+        by_name = datasets.get_dataset(name=name)  # a name search (the client asks search_datasets)
+    except ValueError as e:  # mlflow 3.6: "Parameter 'name' is only supported in Databricks environments"
+        assert "Databricks" in str(e)
+    else:
+        assert by_name.dataset_id == ds.dataset_id
+
     found = datasets.search_datasets(experiment_ids=[exp], filter_string=f"name = '{name}'")
     assert [d.dataset_id for d in found] == [ds.dataset_id]
     assert datasets.search_datasets(filter_string=f"name = '{name}' AND tags.team = 'other'") == []

@@ -166,6 +166,11 @@ CREATE TABLE IF NOT EXISTS trace_runs (
   trace INTEGER NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (trace, run_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS trace_runs_by_run ON trace_runs (run_id, trace);
+-- Links made before the trace's info arrived (link-to-run while it is still being exported);
+-- they move to trace_runs when the trace is created.
+CREATE TABLE IF NOT EXISTS trace_pending_runs (
+  trace_id TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (trace_id, run_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS trace_spans (
   trace INTEGER NOT NULL, span_id TEXT NOT NULL, parent_id TEXT, name TEXT NOT NULL, type TEXT NOT NULL,
   status TEXT NOT NULL, start_us INTEGER NOT NULL, end_us INTEGER,

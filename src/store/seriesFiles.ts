@@ -102,33 +102,39 @@ export class SeriesFiles {
   }
 
   /**
-   * The first `records` records of a run as one aligned buffer: the file's bytes with writes still
-   * in flight laid over them (their bytes are not in the file yet). Damaged or missing records read
-   * as zeros or fail their check; callers skip them with `recordIntact`.
+   * Visits the first `records` records of a run in chunks (bounded memory, however long the
+   * history): the file's bytes with writes still in flight laid over them (their bytes are not in
+   * the file yet). Damaged or missing records read as zeros or fail their check; callers skip them
+   * with `recordIntact`. Each chunk is a fresh, aligned buffer starting at record `first`.
    */
-  readAllRecords(runUuid: string, records: number): Buffer {
-    const buf = Buffer.alloc(records * SERIES_RECORD_BYTES);
-    if (records <= 0) return buf;
-    const fd = this.open.get(runUuid);
+  scanRecords(runUuid: string, records: number, visit: (chunk: Buffer, first: number) => void, chunkRecords = 65_536): void {
+    if (records <= 0) return;
+    let fd = this.open.get(runUuid);
     let own: number | undefined;
-    try {
-      if (fd === undefined) own = fs.openSync(this.fileFor(runUuid), 'r');
-    } catch {
-      // No file yet: everything is in flight, or lost (a read of the history reports that).
-    }
-    const readFd = fd ?? own;
-    if (readFd !== undefined) {
+    if (fd === undefined) {
       try {
-        readFully(readFd, buf, buf.length);
-      } finally {
-        if (own !== undefined) fs.closeSync(own);
+        own = fd = fs.openSync(this.fileFor(runUuid), 'r');
+      } catch {
+        // No file yet: everything is in flight, or lost (a read of the history reports that).
       }
     }
-    for (const w of this.inFlight.get(runUuid) ?? []) {
-      const at = w.firstRecord * SERIES_RECORD_BYTES;
-      if (at < buf.length) w.records.copy(buf, at, 0, Math.min(w.records.length, buf.length - at));
+    const writes = this.inFlight.get(runUuid) ?? [];
+    try {
+      for (let first = 0; first < records; first += chunkRecords) {
+        const n = Math.min(chunkRecords, records - first);
+        const buf = Buffer.alloc(n * SERIES_RECORD_BYTES);
+        if (fd !== undefined) readFully(fd, buf, buf.length, first * SERIES_RECORD_BYTES);
+        for (const w of writes) {
+          const wn = w.records.length / SERIES_RECORD_BYTES;
+          const lo = Math.max(first, w.firstRecord);
+          const hi = Math.min(first + n, w.firstRecord + wn);
+          if (lo < hi) w.records.copy(buf, (lo - first) * SERIES_RECORD_BYTES, (lo - w.firstRecord) * SERIES_RECORD_BYTES, (hi - w.firstRecord) * SERIES_RECORD_BYTES);
+        }
+        visit(buf, first);
+      }
+    } finally {
+      if (own !== undefined) fs.closeSync(own);
     }
-    return buf;
   }
 
   /** One record (32 bytes, from a write in flight or the file), or undefined if it is not there. */
@@ -254,11 +260,11 @@ export class SeriesFiles {
   }
 }
 
-/** Reads up to `size` bytes from the start of `fd` into `buf`; returns how many arrived. */
-function readFully(fd: number, buf: Buffer, size: number): number {
+/** Reads up to `size` bytes at `position` of `fd` into `buf`; returns how many arrived. */
+function readFully(fd: number, buf: Buffer, size: number, position = 0): number {
   let read = 0;
   while (read < size) {
-    const n = fs.readSync(fd, buf, read, size - read, read);
+    const n = fs.readSync(fd, buf, read, size - read, position + read);
     if (n === 0) break;
     read += n;
   }

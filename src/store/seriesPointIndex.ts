@@ -12,7 +12,8 @@
  *   (from a write still in flight, or by position from the series file), so the answer is exact:
  *   a hash collision costs one read, never a dropped point; with 32-bit hashes a new point meets
  *   a false match about once in 2^32 probes, so in practice only true duplicates read anything;
- * - the table of a run not cached is built once from its series file (O(history), once), and
+ * - the table of a run not cached is built once from its series file, read in bounded chunks
+ *   (O(history), once), and
  *   cached runs are kept in least-recently-written order up to MAX_CACHED_POINTS points in all
  *   (about 16-32 bytes per point), so memory stays bounded however many runs a store holds. The
  *   run being written is never evicted, so a single run larger than the cap is still O(1) per point.
@@ -187,14 +188,16 @@ export class SeriesPointIndex {
   }
 
   private build(runUuid: string, records: number): PointTable {
-    const buf = this.series.readAllRecords(runUuid, records);
-    const words = new Uint32Array(buf.buffer, buf.byteOffset, buf.length / 4);
     const table = new PointTable(records);
-    for (let r = 0; r < records; r++) {
-      if (!recordIntact(words, r)) continue; // lost or damaged: not in the history either
-      const p = decodeRecord(buf, r * SERIES_RECORD_BYTES);
-      table.add(pointHash(p.keyId, p.step, p.ts, p.value), r);
-    }
+    this.series.scanRecords(runUuid, records, (chunk, first) => {
+      const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length / 4);
+      const n = chunk.length / SERIES_RECORD_BYTES;
+      for (let r = 0; r < n; r++) {
+        if (!recordIntact(words, r)) continue; // lost or damaged: not in the history either
+        const p = decodeRecord(chunk, r * SERIES_RECORD_BYTES);
+        table.add(pointHash(p.keyId, p.step, p.ts, p.value), first + r);
+      }
+    });
     return table;
   }
 }

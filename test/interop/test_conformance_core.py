@@ -98,3 +98,29 @@ def test_a_model_version_from_a_logged_model_is_listed_in_its_model_versions_tag
     assert client.get_logged_model(lm.model_id).tags["mlflow.modelVersions"] == (
         f'[{{"name": "{exp_name}-a", "version": 1}}, {{"name": "{exp_name}-a", "version": 2}}, {{"name": "{exp_name}-b", "version": 1}}]'
     )
+
+
+def test_a_trace_linked_to_a_run_before_it_is_exported_is_found_by_the_run(mlflow, client, exp_name):
+    # MLflow's server records a link without looking the trace (or the run) up, so a trace linked
+    # while still open, before its info reaches the server, belongs to the run once it arrives.
+    exp = mlflow.set_experiment(exp_name).experiment_id
+    run_id = client.create_run(exp).info.run_id
+    with mlflow.start_span("pending") as span:
+        client.link_traces_to_run([span.trace_id], run_id)
+        trace_id = span.trace_id
+    if hasattr(mlflow, "flush_trace_async_logging"):
+        mlflow.flush_trace_async_logging()
+    found = client.search_traces([exp], filter_string=f"attributes.run_id = '{run_id}'")
+    assert [t.info.trace_id for t in found] == [trace_id]
+    client.link_traces_to_run(["tr-0123456789abcdef0123456789abcdef"], "f" * 32)  # neither exists: no error
+
+
+def test_model_tagged_metrics_sent_twice_are_stored_once_on_run_and_model(client, exp_name):
+    exp = client.create_experiment(exp_name)
+    run = client.create_run(exp).info.run_id
+    lm = client.create_logged_model(exp, source_run_id=run)
+    batch = [Metric("acc", 0.5, 1000, 0, model_id=lm.model_id), Metric("acc", 0.7, 1000, 1, model_id=lm.model_id)]
+    client.log_batch(run, metrics=batch)
+    client.log_batch(run, metrics=batch)
+    assert sorted((m.key, m.value, m.step) for m in client.get_logged_model(lm.model_id).metrics) == [("acc", 0.5, 0), ("acc", 0.7, 1)]
+    assert [(m.value, m.step) for m in client.get_metric_history(run, "acc")] == [(0.5, 0), (0.7, 1)]

@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import type { LocalStore } from '../../src/store/localStore';
+import { SeriesFiles } from '../../src/store/seriesFiles';
+import { recordIntact, SERIES_RECORD_BYTES, sealRecords } from '../../src/store/seriesRecord';
 import type { MetricInput } from '../../src/store/types';
 import { openStore, tempRoot } from './helpers';
 
@@ -106,5 +109,39 @@ describe('identical metric points are stored once per run, across requests', () 
     for (const [i, r] of runs.entries()) {
       assert.deepEqual((await history(store, r.info.run_id, 'k')).map((p) => p[2]), points(i).map((p) => p.value));
     }
+  });
+});
+
+describe('series file scans for the point index', () => {
+  const records = (first: number, n: number): Buffer => {
+    const buf = Buffer.alloc(n * SERIES_RECORD_BYTES);
+    for (let i = 0; i < n; i++) {
+      buf.writeUInt32LE(0, i * SERIES_RECORD_BYTES);
+      buf.writeDoubleLE(first + i, i * SERIES_RECORD_BYTES + 8); // step = record index
+      buf.writeDoubleLE(1, i * SERIES_RECORD_BYTES + 16);
+      buf.writeDoubleLE(2, i * SERIES_RECORD_BYTES + 24);
+    }
+    sealRecords(buf);
+    return buf;
+  };
+
+  it('visits written and in-flight records in bounded chunks, in order', () => {
+    const series = new SeriesFiles(path.join(tempRoot(), 'series'));
+    const run = 'ab'.repeat(16);
+    series.write({ runUuid: run, firstRecord: 0, records: records(0, 5) });
+    series.expect({ runUuid: run, firstRecord: 5, records: records(5, 4) }); // journaled yet, not written
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    series.scanRecords(run, 9, (chunk, first) => {
+      sizes.push(chunk.length / SERIES_RECORD_BYTES);
+      const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length / 4);
+      for (let r = 0; r < chunk.length / SERIES_RECORD_BYTES; r++) {
+        assert.ok(recordIntact(words, r), `record ${first + r}`);
+        seen.push(chunk.readDoubleLE(r * SERIES_RECORD_BYTES + 8));
+      }
+    }, 4);
+    assert.deepEqual(sizes, [4, 4, 1]);
+    assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    series.close();
   });
 });

@@ -194,10 +194,21 @@ export class LoggedModels {
   journalMetrics(runId: string, metrics: [JournalMetric, MetricInput][]): JournalModelMetric[] {
     const out: JournalModelMetric[] = [];
     const checked = new Set<string>();
+    // MLflow keeps one row per (model_id, key, timestamp, step, run_id) (its primary key): a
+    // metric sent again, in this request or an earlier one, is not stored twice.
+    const seen = new Set<string>();
     for (const [[key, value, timestamp, step], input] of metrics) {
       if (!input.model_id) continue;
       if (!checked.has(input.model_id)) this.row(input.model_id);
       checked.add(input.model_id);
+      const pk = JSON.stringify([input.model_id, key, timestamp, step]);
+      if (seen.has(pk)) continue;
+      seen.add(pk);
+      const stored = this.db.value(
+        'SELECT 1 FROM logged_model_metrics WHERE model_id = ? AND key = ? AND timestamp = ? AND step = ? AND run_id IS ?',
+        [input.model_id, key, timestamp, step, runId],
+      );
+      if (stored !== undefined) continue;
       out.push([input.model_id, key, value, timestamp, step, runId, input.dataset_name ?? null, input.dataset_digest ?? null]);
     }
     return out;

@@ -96,6 +96,9 @@ function upsert(db: SqlDb, op: Extract<TraceOp, { t: 'tr.upsert' }>): void {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       [op.id, op.exp, op.time, op.durationMs ?? null, op.state ?? 'IN_PROGRESS', op.clientRequestId ?? null, op.requestPreview ?? null, op.responsePreview ?? null],
     );
+    const created = traceKey(db, op.id);
+    db.run('INSERT OR IGNORE INTO trace_runs (trace, run_id) SELECT ?, run_id FROM trace_pending_runs WHERE trace_id = ?', [created, op.id]);
+    db.run('DELETE FROM trace_pending_runs WHERE trace_id = ?', [op.id]);
   } else {
     db.run('UPDATE traces SET request_time = min(request_time, ?) WHERE id = ?', [op.time, existing]);
     const set = (column: string, value: unknown): void => {
@@ -161,7 +164,12 @@ export function applyTraceOp(db: SqlDb, op: TraceOp): void {
       }
       return;
     case 'tr.link':
-      for (const id of op.ids) db.run('INSERT OR IGNORE INTO trace_runs (trace, run_id) VALUES (?, ?)', [traceKey(db, id), op.runId]);
+      for (const id of op.ids) {
+        // As MLflow: a trace not created yet (still being exported) is linked once it is.
+        const trace = db.value('SELECT id FROM traces WHERE trace_id = ?', [id]);
+        if (trace === undefined) db.run('INSERT OR IGNORE INTO trace_pending_runs (trace_id, run_id) VALUES (?, ?)', [id, op.runId]);
+        else db.run('INSERT OR IGNORE INTO trace_runs (trace, run_id) VALUES (?, ?)', [trace, op.runId]);
+      }
       return;
     case 'as.put':
       putAssessment(db, traceKey(db, op.trace), op.assessment);

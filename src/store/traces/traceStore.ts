@@ -385,9 +385,12 @@ export class Traces {
   async linkToRun(traceIds: string[], runId: string): Promise<void> {
     if (traceIds.length === 0) return;
     if (traceIds.length > MAX_LINK_TRACES) throw invalidParameter(`Cannot link more than ${MAX_LINK_TRACES} traces to a run in a single request. Provided ${traceIds.length} traces.`);
-    if (this.core.db.value('SELECT 1 FROM runs WHERE run_uuid = ?', [runId]) === undefined) throw doesNotExist(`Run with id=${runId} not found`);
-    const rows = traceIds.map((id) => this.row(id));
-    await this.write({ t: 'tr.link', ids: traceIds, runId }, traceIds[0]!, rows[0]!.experiment_id);
+    // As MLflow's server, neither the run nor the traces are looked up: a trace still being
+    // exported (no info yet) is linked when it arrives (trace_pending_runs).
+    const known = traceIds.find((id) => this.core.db.value('SELECT 1 FROM traces WHERE trace_id = ?', [id]) !== undefined);
+    const op: TraceOp = { t: 'tr.link', ids: traceIds, runId };
+    if (known) await this.write(op, known, this.row(known).experiment_id);
+    else await this.core.write(op);
   }
 
   // ---- assessments ----------------------------------------------------------------------

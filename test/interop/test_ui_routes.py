@@ -100,9 +100,10 @@ def _fill(template, ids):
 def _normalised(body, ids):
     text = body.decode("utf8", "replace")
     for key, value in sorted(ids.items(), key=lambda kv: -len(kv[1])):
-        if len(value) < 4:
-            continue  # a short numeric id ("1") would also match unrelated digits in a body
-        text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", "{" + key + "}", text)
+        # A short numeric id ("1") is normalised only as a path segment: as a bare number it would
+        # also match unrelated digits in an artifact's content.
+        after = "(?=/)" if len(value) < 4 else "(?![0-9A-Za-z])"
+        text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(value)}{after}", "{" + key + "}", text)
     return text
 
 

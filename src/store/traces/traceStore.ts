@@ -13,7 +13,7 @@ import { doesNotExist, invalidParameter } from '../errors';
 import { parseJsonBounded } from '../jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
 import type { KV } from '../ops';
-import { decodePageToken, pageFromLookahead } from '../search/pageToken';
+import { decodePageToken, encodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { Page } from '../types';
@@ -51,6 +51,8 @@ export interface StartTraceRequest {
   metadata: Record<string, string>;
   tags: Record<string, string>;
   assessments: NewAssessment[];
+  /** StartTraceV3 writes the trace's final info; MLflow 2's StartTrace only opens it (default true). */
+  finalized?: boolean | undefined;
 }
 
 /** An assessment as a client sends it: the server assigns id, times and validity when absent. */
@@ -267,7 +269,7 @@ export class Traces {
         clientRequestId: req.clientRequestId ?? null,
         requestPreview: truncate(req.requestPreview, MAX_PREVIEW_CHARS) ?? null,
         responsePreview: truncate(req.responsePreview, MAX_PREVIEW_CHARS) ?? null,
-        metadata: [...entries(req.metadata), [TraceKeys.infoFinalized, 'true']],
+        metadata: req.finalized === false ? entries(req.metadata) : [...entries(req.metadata), [TraceKeys.infoFinalized, 'true']],
         tags: entries(tags),
         assessments,
       },
@@ -275,6 +277,23 @@ export class Traces {
       exp.id,
     );
     return this.get(req.traceId);
+  }
+
+  /** MLflow 2's EndTrace: execution time up to `endMs`, the final state, metadata and tags merged in. */
+  async endV2(traceId: string, endMs: number, state: TraceState, metadata: Record<string, string>, tags: Record<string, string>): Promise<TraceInfo> {
+    const row = this.row(traceId);
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(tags)) {
+      if (SERVER_TAGS.has(k)) continue;
+      validateLength('trace tag key', k, MAX_ENTITY_KEY_LENGTH);
+      own[k] = truncate(v, MAX_TAG_VAL_LENGTH)!;
+    }
+    await this.write(
+      { t: 'tr.upsert', id: traceId, exp: row.experiment_id, time: row.request_time, durationMs: endMs - row.request_time, state, metadata: entries(metadata), tags: entries(own) },
+      traceId,
+      row.experiment_id,
+    );
+    return this.get(traceId);
   }
 
   get(traceId: string): TraceInfo {
@@ -306,7 +325,10 @@ export class Traces {
       `SELECT ${TRACE_COLUMNS} FROM traces t WHERE ${where.join(' AND ')} ORDER BY ${compileTraceOrder(req.orderBy)} LIMIT ? OFFSET ?`,
       params,
     );
-    return pageFromLookahead(rows, limit, offset, (r) => this.load(r));
+    const page = pageFromLookahead(rows, limit, offset, (r) => this.load(r));
+    // As MLflow's search_traces: a full page always carries a token, even when nothing follows.
+    if (page.items.length === limit && page.nextPageToken === undefined) page.nextPageToken = encodePageToken(offset + limit);
+    return page;
   }
 
   /** Number of traces matching, for list views (same filter language). */

@@ -11,6 +11,7 @@ import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
 import { parseAssessment, parseStartTrace, parseUpdateMask, spanToOtelJson } from '../traceWire';
 import { wirePage } from '../wire';
+import { registerTraceMetricsRoute } from './traceMetrics';
 import { isV2Path, registerTraceV2Routes, startTraceV2 } from './tracesV2';
 
 const BATCH_GET_MAX_IDS = 100;
@@ -39,6 +40,7 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
     return { trace: { trace_info: info } };
   });
   registerTraceV2Routes(router, traces);
+  registerTraceMetricsRoute(router, traces);
 
   router.api('GET', '/mlflow/traces/:trace_id', async ({ pathParams }) => ({ trace: { trace_info: traces.get(pathParams.trace_id!) } }));
 

@@ -22,6 +22,7 @@ import { planIngest, translateSpan, withServiceName, type TraceSoFar } from './o
 import { pyJsonDumps } from './pyJson';
 import { checkSpanDict, summarizeSpan } from './spanCodec';
 import type { JournalSpan, TraceOp } from './traceOps';
+import { queryTraceMetrics, type MetricDataPoint, type MetricsQuery } from './traceMetrics';
 import { compileTraceFilter, compileTraceOrder } from './traceSearch';
 import { SpanKeys, TraceKeys, type Assessment, type SessionSummary, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from './traceTypes';
 
@@ -329,6 +330,11 @@ export class Traces {
     // As MLflow's search_traces: a full page always carries a token, even when nothing follows.
     if (page.items.length === limit && page.nextPageToken === undefined) page.nextPageToken = encodePageToken(offset + limit);
     return page;
+  }
+
+  /** QueryTraceMetrics over the index (see traceMetrics.ts). */
+  metrics(q: MetricsQuery): MetricDataPoint[] {
+    return queryTraceMetrics(this.core.db, q);
   }
 
   /** Number of traces matching, for list views (same filter language). */

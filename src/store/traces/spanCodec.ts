@@ -4,6 +4,7 @@
  */
 import { invalidParameter } from '../errors';
 import { parseJsonBounded } from '../jsonDepth';
+import { spanContentText, TEXT_BLOOM_KEY, textBloom } from './spanText';
 import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from './traceTypes';
 
 /** base64 → hex with atob (the views run this in a browser too). */
@@ -143,7 +144,7 @@ export function summarizeSpan(span: SpanDict): SpanSummary {
     status: statusOf(span.status?.code),
     startUs: nsToUs(span.start_time_unix_nano) ?? 0,
     endUs: nsToUs(span.end_time_unix_nano),
-    attributes: indexedAttributes(span.attributes),
+    attributes: [...indexedAttributes(span.attributes), [TEXT_BLOOM_KEY, textBloom(spanContentText(span))]],
   };
 }
 

@@ -21,6 +21,7 @@ import { storedUsage } from './otelTranslate';
 import { planIngest, translateSpan, withServiceName, type TraceSoFar } from './otlpIngest';
 import { pyJsonDumps } from './pyJson';
 import { checkSpanDict, summarizeSpan } from './spanCodec';
+import { bloomHasAll, likeMatcher, spanContentText, TEXT_BLOOM_KEY } from './spanText';
 import type { JournalSpan, TraceOp } from './traceOps';
 import { queryTraceMetrics, type MetricDataPoint, type MetricsQuery } from './traceMetrics';
 import { compileTraceFilter, compileTraceOrder } from './traceSearch';
@@ -162,7 +163,22 @@ export class Traces {
   constructor(
     private readonly core: StoreCore,
     private readonly artifacts: ArtifactStore,
-  ) {}
+  ) {
+    // Span text search (trace.text, span.content): the Bloom filters prune in SQL, then this reads
+    // the few candidate traces' payloads and applies the LIKE exactly (see spanText.ts).
+    const matchers = new Map<string, (text: string) => boolean>();
+    core.db.defineFunction('rl_bloom_has', (bloom: unknown, bits: unknown) => (typeof bloom === 'string' && bloomHasAll(bloom, JSON.parse(String(bits)) as number[]) ? 1 : 0));
+    core.db.defineFunction('rl_trace_text_like', (traceId: unknown, pattern: unknown, ignoreCase: unknown) => {
+      const p = `${ignoreCase ? 'i' : 's'}${String(pattern)}`;
+      let match = matchers.get(p);
+      if (!match) {
+        if (matchers.size > 64) matchers.clear();
+        match = likeMatcher(String(pattern), Boolean(ignoreCase));
+        matchers.set(p, match);
+      }
+      return this.readSpans(String(traceId)).some((s) => match(spanContentText(s))) ? 1 : 0;
+    });
+  }
 
   private write(op: TraceOp, traceId: string, experimentId: number): Promise<void> {
     return this.core.write(op, { kind: 'trace', traceId, experimentId: String(experimentId) });
@@ -646,7 +662,7 @@ export class Traces {
   spanSummaries(traceId: string): SpanSummary[] {
     const row = this.row(traceId);
     const attrs = new Map<string, [string, string][]>();
-    for (const a of this.core.db.all<{ span_id: string; key: string; value: string }>('SELECT span_id, key, value FROM trace_span_attrs WHERE trace = ?', [row.id])) {
+    for (const a of this.core.db.all<{ span_id: string; key: string; value: string }>('SELECT span_id, key, value FROM trace_span_attrs WHERE trace = ? AND key != ?', [row.id, TEXT_BLOOM_KEY])) {
       const list = attrs.get(a.span_id) ?? [];
       list.push([a.key, a.value]);
       attrs.set(a.span_id, list);

@@ -5,22 +5,32 @@
  * journaled with it); a search tests the pattern's trigrams against the filters and reads only
  * the payloads of traces that may match, to apply the LIKE exactly.
  */
+import { pyJsonDumps } from './pyJson';
 import type { SpanDict } from './traceTypes';
 
 /** The key of the span-index row holding the filter (never a real span attribute). */
 export const TEXT_BLOOM_KEY = 'runlens.textBloom';
 const BITS = 4096;
 
-/** The span's JSON as MLflow stores it (`json.dumps(..., ensure_ascii=False)`), which LIKE reads. */
+/**
+ * The span's JSON as MLflow's server stores it (`json.dumps(..., ensure_ascii=False)`), which LIKE
+ * reads. Attribute values are re-encoded the way that server encodes them (non-ASCII kept), since
+ * a client's traces.json may carry them `\u`-escaped.
+ */
 export function spanContentText(span: SpanDict): string {
-  const walk = (v: unknown): string => {
-    if (v === null || v === undefined) return 'null';
-    if (typeof v === 'string') return JSON.stringify(v);
-    if (typeof v !== 'object') return String(v);
-    if (Array.isArray(v)) return `[${v.map(walk).join(', ')}]`;
-    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${walk(x)}`).join(', ')}}`;
-  };
-  return walk(span);
+  const attributes: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(span.attributes)) {
+    let text = v;
+    if (typeof v === 'string') {
+      try {
+        text = pyJsonDumps(JSON.parse(v) as unknown, { ensureAscii: false });
+      } catch {
+        // Not JSON: kept as it is.
+      }
+    }
+    attributes[k] = text;
+  }
+  return pyJsonDumps({ ...span, attributes }, { ensureAscii: false });
 }
 
 /** SQLite's LIKE folds ASCII letters only. */

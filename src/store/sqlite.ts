@@ -32,7 +32,16 @@ export class SqlDb {
   private readonly statements = new Map<string, Statement>();
   private depth = 0;
 
+  /** SQL functions defined in JS; a replacement database gets them too. */
+  private readonly functions = new Map<string, (...args: never[]) => unknown>();
+
   constructor(private current: Database) {}
+
+  /** Defines (or redefines) a scalar SQL function implemented in JS. */
+  defineFunction(name: string, fn: (...args: never[]) => unknown): void {
+    this.functions.set(name, fn);
+    this.current.create_function(name, fn as (...args: unknown[]) => unknown as never);
+  }
 
   get raw(): Database {
     return this.current;
@@ -44,6 +53,7 @@ export class SqlDb {
     this.statements.clear();
     const old = this.current;
     this.current = next;
+    for (const [name, fn] of this.functions) next.create_function(name, fn as (...args: unknown[]) => unknown as never);
     old.close();
   }
 

@@ -71,3 +71,27 @@ describe('GenAI convention translation (MLflow 3.17.2 translate_span_when_storin
     assert.equal(truncatedPreview('x'.repeat(1001), 'user'), `${'x'.repeat(997)}...`);
   });
 });
+
+describe('span text search (trace.text / span.content)', () => {
+  it('matches LIKE case-sensitively and ILIKE with ASCII folding, over span JSON, pruned by Bloom filters', async () => {
+    const { openStore, tempRoot } = await import('./helpers');
+    const store = await openStore(tempRoot());
+    const exp = await store.createExperiment('text');
+    const hex = (n: string): string => Buffer.from(n, 'hex').toString('base64');
+    for (const [t, word] of [['a1'.repeat(16), 'Paris'], ['b2'.repeat(16), 'Berlin_x']] as const) {
+      await store.traces.ingest(exp, [
+        { traceIdHex: t, span: { trace_id: hex(t), span_id: hex('1'.repeat(16)), parent_span_id: null, name: 'tool', start_time_unix_nano: '1700000000000000000', end_time_unix_nano: '1700000000100000000', attributes: { 'input.value': JSON.stringify(`Sunny in ${word}`) }, status: { code: 'STATUS_CODE_OK' }, events: [] } },
+      ]);
+    }
+    const hits = (filter: string): number => store.traces.search({ experimentIds: [exp], filter }).items.length;
+    assert.equal(hits("trace.text LIKE '%Paris%'"), 1);
+    assert.equal(hits("trace.text LIKE '%paris%'"), 0);
+    assert.equal(hits("trace.text ILIKE '%PARIS%'"), 1);
+    assert.equal(hits("trace.text LIKE '%Berlin_x%'"), 1);
+    assert.equal(hits("span.content LIKE '%\"name\": \"tool\"%'"), 2);
+    assert.equal(hits("trace.text LIKE '%Sunny%' AND span.content LIKE '%Berlin%'"), 1);
+    assert.throws(() => hits("trace.text = 'Paris'"), /span.content comparator '=' not one of/);
+    assert.equal(store.traces.spanSummaries(`tr-${'a1'.repeat(16)}`)[0]!.attributes.some(([k]) => k === 'runlens.textBloom'), false);
+    await store.close();
+  });
+});

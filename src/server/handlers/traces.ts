@@ -11,6 +11,8 @@ import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
 import { parseAssessment, parseStartTrace, parseUpdateMask, spanToOtelJson } from '../traceWire';
 import { wirePage } from '../wire';
+import { registerTraceMetricsRoute } from './traceMetrics';
+import { isV2Path, registerTraceV2Routes, startTraceV2 } from './tracesV2';
 
 const BATCH_GET_MAX_IDS = 100;
 
@@ -31,10 +33,14 @@ function experimentIdsOf(fields: Fields): string[] {
 export function registerTraceRoutes(router: Router, store: TrackingStore): void {
   const traces = store.traces;
 
-  router.api('POST', '/mlflow/traces', async ({ fields }) => {
+  // One path, two RPCs: StartTrace (MLflow 2) under /api/2.0, StartTraceV3 under /api/3.0.
+  router.api('POST', '/mlflow/traces', async ({ path, fields }) => {
+    if (isV2Path(path) && fields.source.trace === undefined) return startTraceV2(traces, fields);
     const info = await traces.start(parseStartTrace(fields.source));
     return { trace: { trace_info: info } };
   });
+  registerTraceV2Routes(router, traces);
+  registerTraceMetricsRoute(router, traces);
 
   router.api('GET', '/mlflow/traces/:trace_id', async ({ pathParams }) => ({ trace: { trace_info: traces.get(pathParams.trace_id!) } }));
 

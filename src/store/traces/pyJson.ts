@@ -21,7 +21,7 @@ export function pyFloat(n: number): string {
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
-function pyString(s: string): string {
+function pyString(s: string, ensureAscii = true): string {
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -33,7 +33,7 @@ function pyString(s: string): string {
     else if (ch === '\t') out += '\\t';
     else if (ch === '\b') out += '\\b';
     else if (ch === '\f') out += '\\f';
-    else if (c < 0x20 || c > 0x7e) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else if (c < 0x20 || (ensureAscii && c > 0x7e)) out += `\\u${c.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
   return `${out}"`;
@@ -43,18 +43,19 @@ function pyString(s: string): string {
  * `json.dumps(value)`. A JS number that is an integer is written as one; an OTLP double that
  * happens to be whole arrives as a PyFloat, so it keeps Python's `2.0`.
  */
-export function pyJsonDumps(value: unknown): string {
+export function pyJsonDumps(value: unknown, opts: { ensureAscii?: boolean } = {}): string {
+  const ascii = opts.ensureAscii ?? true;
   const walk = (v: unknown): string => {
     if (v === null || v === undefined) return 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';
     if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pyFloat(v);
     if (typeof v === 'bigint') return v.toString();
-    if (typeof v === 'string') return pyString(v);
+    if (typeof v === 'string') return pyString(v, ascii);
     if (v instanceof PyFloat) return pyFloat(v.value);
     if (Array.isArray(v)) return `[${v.map(walk).join(', ')}]`;
     if (typeof v === 'object') {
       return `{${Object.entries(v as Record<string, unknown>)
-        .map(([k, x]) => `${pyString(k)}: ${walk(x)}`)
+        .map(([k, x]) => `${pyString(k, ascii)}: ${walk(x)}`)
         .join(', ')}}`;
     }
     return 'null';

@@ -1,12 +1,13 @@
 /**
  * MLflow's trace filter language (SearchTraceUtils, v3) compiled to sql.js over the trace
- * tables: attributes, tags, metadata, the span index and assessments. Span payloads are never
- * read for a search.
+ * tables: attributes, tags, metadata, the span index and assessments. Span payloads are read
+ * only to confirm a text search on the traces the span text index could not rule out.
  */
 import { invalidParameter } from '../errors';
 import { parseFilter, parseOrderBy, type Clause, type Comparator } from '../search/filterParser';
 import { compareSql } from '../search/sqlComparison';
 import type { Params } from '../sqlite';
+import { requiredBits, TEXT_BLOOM_KEY } from './spanText';
 import { TraceKeys } from './traceTypes';
 
 const STRING_OPS: Comparator[] = ['=', '!=', 'LIKE', 'ILIKE'];
@@ -112,9 +113,25 @@ function attributeClause(c: Clause, params: Params): string {
   return compareSql(spec.sql, c.comparator, c.value.value, params);
 }
 
+/**
+ * `trace.text` and `span.content`: some span's JSON matches the LIKE (case-sensitive) or ILIKE
+ * (ASCII folded) pattern. Bloom filters choose the candidates; only their payloads are read.
+ */
+function spanTextClause(c: Clause, what: string, params: Params): string {
+  if (c.comparator !== 'LIKE' && c.comparator !== 'ILIKE') {
+    throw invalidParameter(`span.content comparator '${c.comparator}' not one of '{'LIKE', 'ILIKE'}'`);
+  }
+  expect(c, 'string', what);
+  const pattern = String(c.value.value);
+  params.push(TEXT_BLOOM_KEY, JSON.stringify(requiredBits(pattern)), pattern, c.comparator === 'ILIKE' ? 1 : 0);
+  return `(EXISTS (SELECT 1 FROM trace_span_attrs b WHERE b.trace = t.id AND b.key = ? AND rl_bloom_has(b.value, ?)) AND rl_trace_text_like(t.trace_id, ?, ?))`;
+}
+
 function clauseSql(c: Clause, params: Params): string {
   const entity = c.identifier.entity;
   const key = c.identifier.key;
+  if ((entity === null || ATTRIBUTE_ENTITIES.has(entity)) && key === 'text') return spanTextClause(c, 'trace.text', params);
+  if (entity === 'span' && key === 'content') return spanTextClause(c, 'span.content', params);
   if (entity === null || ATTRIBUTE_ENTITIES.has(entity)) return attributeClause(c, params);
   const table = KV_TABLES[entity];
   if (table) {

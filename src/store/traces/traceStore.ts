@@ -13,7 +13,7 @@ import { doesNotExist, invalidParameter } from '../errors';
 import { parseJsonBounded } from '../jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
 import type { KV } from '../ops';
-import { decodePageToken, pageFromLookahead } from '../search/pageToken';
+import { decodePageToken, encodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
 import type { Page } from '../types';
@@ -21,7 +21,9 @@ import { storedUsage } from './otelTranslate';
 import { planIngest, translateSpan, withServiceName, type TraceSoFar } from './otlpIngest';
 import { pyJsonDumps } from './pyJson';
 import { checkSpanDict, summarizeSpan } from './spanCodec';
+import { bloomHasAll, likeMatcher, spanContentText, TEXT_BLOOM_KEY } from './spanText';
 import type { JournalSpan, TraceOp } from './traceOps';
+import { queryTraceMetrics, type MetricDataPoint, type MetricsQuery } from './traceMetrics';
 import { compileTraceFilter, compileTraceOrder } from './traceSearch';
 import { SpanKeys, TraceKeys, type Assessment, type SessionSummary, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from './traceTypes';
 
@@ -51,6 +53,8 @@ export interface StartTraceRequest {
   metadata: Record<string, string>;
   tags: Record<string, string>;
   assessments: NewAssessment[];
+  /** StartTraceV3 writes the trace's final info; MLflow 2's StartTrace only opens it (default true). */
+  finalized?: boolean | undefined;
 }
 
 /** An assessment as a client sends it: the server assigns id, times and validity when absent. */
@@ -159,7 +163,22 @@ export class Traces {
   constructor(
     private readonly core: StoreCore,
     private readonly artifacts: ArtifactStore,
-  ) {}
+  ) {
+    // Span text search (trace.text, span.content): the Bloom filters prune in SQL, then this reads
+    // the few candidate traces' payloads and applies the LIKE exactly (see spanText.ts).
+    const matchers = new Map<string, (text: string) => boolean>();
+    core.db.defineFunction('rl_bloom_has', (bloom: unknown, bits: unknown) => (typeof bloom === 'string' && bloomHasAll(bloom, JSON.parse(String(bits)) as number[]) ? 1 : 0));
+    core.db.defineFunction('rl_trace_text_like', (traceId: unknown, pattern: unknown, ignoreCase: unknown) => {
+      const p = `${ignoreCase ? 'i' : 's'}${String(pattern)}`;
+      let match = matchers.get(p);
+      if (!match) {
+        if (matchers.size > 64) matchers.clear();
+        match = likeMatcher(String(pattern), Boolean(ignoreCase));
+        matchers.set(p, match);
+      }
+      return this.readSpans(String(traceId)).some((s) => match(spanContentText(s))) ? 1 : 0;
+    });
+  }
 
   private write(op: TraceOp, traceId: string, experimentId: number): Promise<void> {
     return this.core.write(op, { kind: 'trace', traceId, experimentId: String(experimentId) });
@@ -267,7 +286,7 @@ export class Traces {
         clientRequestId: req.clientRequestId ?? null,
         requestPreview: truncate(req.requestPreview, MAX_PREVIEW_CHARS) ?? null,
         responsePreview: truncate(req.responsePreview, MAX_PREVIEW_CHARS) ?? null,
-        metadata: [...entries(req.metadata), [TraceKeys.infoFinalized, 'true']],
+        metadata: req.finalized === false ? entries(req.metadata) : [...entries(req.metadata), [TraceKeys.infoFinalized, 'true']],
         tags: entries(tags),
         assessments,
       },
@@ -275,6 +294,23 @@ export class Traces {
       exp.id,
     );
     return this.get(req.traceId);
+  }
+
+  /** MLflow 2's EndTrace: execution time up to `endMs`, the final state, metadata and tags merged in. */
+  async endV2(traceId: string, endMs: number, state: TraceState, metadata: Record<string, string>, tags: Record<string, string>): Promise<TraceInfo> {
+    const row = this.row(traceId);
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(tags)) {
+      if (SERVER_TAGS.has(k)) continue;
+      validateLength('trace tag key', k, MAX_ENTITY_KEY_LENGTH);
+      own[k] = truncate(v, MAX_TAG_VAL_LENGTH)!;
+    }
+    await this.write(
+      { t: 'tr.upsert', id: traceId, exp: row.experiment_id, time: row.request_time, durationMs: endMs - row.request_time, state, metadata: entries(metadata), tags: entries(own) },
+      traceId,
+      row.experiment_id,
+    );
+    return this.get(traceId);
   }
 
   get(traceId: string): TraceInfo {
@@ -306,7 +342,15 @@ export class Traces {
       `SELECT ${TRACE_COLUMNS} FROM traces t WHERE ${where.join(' AND ')} ORDER BY ${compileTraceOrder(req.orderBy)} LIMIT ? OFFSET ?`,
       params,
     );
-    return pageFromLookahead(rows, limit, offset, (r) => this.load(r));
+    const page = pageFromLookahead(rows, limit, offset, (r) => this.load(r));
+    // As MLflow's search_traces: a full page always carries a token, even when nothing follows.
+    if (page.items.length === limit && page.nextPageToken === undefined) page.nextPageToken = encodePageToken(offset + limit);
+    return page;
+  }
+
+  /** QueryTraceMetrics over the index (see traceMetrics.ts). */
+  metrics(q: MetricsQuery): MetricDataPoint[] {
+    return queryTraceMetrics(this.core.db, q);
   }
 
   /** Number of traces matching, for list views (same filter language). */
@@ -621,7 +665,7 @@ export class Traces {
   spanSummaries(traceId: string): SpanSummary[] {
     const row = this.row(traceId);
     const attrs = new Map<string, [string, string][]>();
-    for (const a of this.core.db.all<{ span_id: string; key: string; value: string }>('SELECT span_id, key, value FROM trace_span_attrs WHERE trace = ?', [row.id])) {
+    for (const a of this.core.db.all<{ span_id: string; key: string; value: string }>('SELECT span_id, key, value FROM trace_span_attrs WHERE trace = ? AND key != ?', [row.id, TEXT_BLOOM_KEY])) {
       const list = attrs.get(a.span_id) ?? [];
       list.push([a.key, a.value]);
       attrs.set(a.span_id, list);

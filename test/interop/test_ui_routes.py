@@ -100,10 +100,12 @@ def _fill(template, ids):
 def _normalised(body, ids):
     text = body.decode("utf8", "replace")
     for key, value in sorted(ids.items(), key=lambda kv: -len(kv[1])):
-        # A short numeric id ("1") is normalised only as a path segment: as a bare number it would
-        # also match unrelated digits in an artifact's content.
-        after = "(?=/)" if len(value) < 4 else "(?![0-9A-Za-z])"
-        text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(value)}{after}", "{" + key + "}", text)
+        if len(value) < 8:
+            # Short ids (experiment, version) only where they are a path segment: a bare '1' may be anything.
+            if key == "exp":
+                text = re.sub(rf"(?<=[/'\"]){re.escape(value)}(?=/)", "{exp}", text)
+            continue
+        text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", "{" + key + "}", text)
     return text
 
 

@@ -5,7 +5,7 @@
  * false, [] and an empty message), unless a field resolver is registered for it. A failing
  * field becomes null and adds its message to `errors`, as graphql-core reports it.
  */
-import type { Document, Operation, Selection } from './parser';
+import type { Document, FieldNode, Operation, Selection } from './parser';
 import { DEFAULT_ROOT_CLASS, ENUMS, OBJECTS, ROOT_CLASS, SCALARS, parseTypeRef, snake, typeRefString, type TypeRef } from './schema';
 import { coerceVariable, CoercionError, inspect, literalValue, serializeLeaf } from './values';
 import { toTypeRef } from './validate';
@@ -91,7 +91,7 @@ export class Executor {
   ) {}
 
   /** Fields of one selection set in order, fragments merged in (the schema has no abstract types). */
-  private collect(selections: Selection[], out = new Map<string, import('./parser').FieldNode[]>()): Map<string, import('./parser').FieldNode[]> {
+  private collect(selections: Selection[], out = new Map<string, FieldNode[]>()): Map<string, FieldNode[]> {
     for (const s of selections) {
       if (s.kind === 'Field') {
         const key = s.alias ?? s.name;
@@ -136,7 +136,7 @@ export class Executor {
     return { data, errors: this.errors.length ? this.errors : null };
   }
 
-  private async complete(type: TypeRef, value: unknown, nodes: import('./parser').FieldNode[]): Promise<unknown> {
+  private async complete(type: TypeRef, value: unknown, nodes: FieldNode[]): Promise<unknown> {
     if (type.kind === 'nonNull') {
       const out = await this.complete(type.of, value, nodes);
       if (out === null) throw new NullInNonNull();

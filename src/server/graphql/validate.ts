@@ -5,7 +5,7 @@
  * wording (unknown fields, arguments, fragments, types and directives; sub-selections; input
  * literals; variables undefined or unused; conflicting response keys).
  */
-import type { Directive, Document, FieldNode, Operation, Selection, ValueNode } from './parser';
+import type { Directive, Document, FieldNode, Operation, Selection, TypeNode as ParsedType, ValueNode } from './parser';
 import { ENUMS, INPUTS, OBJECTS, SCALARS, namedType, parseTypeRef, type TypeRef } from './schema';
 import { literalProblem } from './values';
 
@@ -81,9 +81,8 @@ export function validateDocument(doc: Document): string[] {
     }
   };
 
-  for (const [name, f] of doc.fragments) {
+  for (const f of doc.fragments.values()) {
     if (!(f.typeCondition in OBJECTS)) errors.push(`Unknown type '${f.typeCondition}'.`);
-    void name;
   }
 
   for (const op of doc.operations) {
@@ -187,7 +186,6 @@ export function validateDocument(doc: Document): string[] {
   return errors;
 }
 
-type ParsedType = import('./parser').TypeNode;
 
 export function toTypeRef(t: ParsedType): TypeRef {
   if (t.kind === 'Named') return { kind: 'named', name: t.name };

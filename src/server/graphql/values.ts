@@ -44,7 +44,7 @@ export function inspect(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(v);
+  if (typeof v === 'number') return String(v);
   if (Array.isArray(v)) return `[${v.map(inspect).join(', ')}]`;
   return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${inspect(k)}: ${inspect(x)}`).join(', ')}}`;
 }
@@ -178,7 +178,7 @@ function pyFloat(v: number): string {
 export function serializeLeaf(typeName: string, v: unknown): unknown {
   switch (typeName) {
     case 'String':
-      return typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : String(v);
+      return String(v);
     case 'LongString':
       return String(v);
     case 'Boolean':

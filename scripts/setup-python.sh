@@ -51,7 +51,10 @@ else
 fi
 
 # The last 2.x client: users still on it must keep working (legacy trace endpoints, stages).
-if make_venv .venv/v2 "mlflow==$V2" 2>/tmp/runlens-v2-venv.log; then
+# mlflow 2.22's span processor predates OpenTelemetry SDK 1.34 (newer ones fail every span with
+# "'MlflowSpanProcessor' object has no attribute '_shutdown'", against mlflow server too): pin it
+# as a 2.x user's environment from that time would have it.
+if make_venv .venv/v2 "mlflow==$V2" "opentelemetry-api<1.34" "opentelemetry-sdk<1.34" 2>/tmp/runlens-v2-venv.log; then
   echo "setup-python: .venv/v2 has mlflow $(.venv/v2/bin/python -c 'import mlflow; print(mlflow.__version__)')"
 else
   echo "setup-python: WARNING: mlflow==$V2 did not install here; interop skips the 2.x client" >&2

@@ -52,7 +52,7 @@ def _last_trace(mlflow):
     return mlflow.get_trace(mlflow.get_last_active_trace_id())
 
 
-@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
+@pytest.mark.legacy_traces("asserts 3.x trace entities (TraceInfo.state, trace_id, execution_duration) that the 2.x client does not have")
 def test_rag_trace_keeps_nested_spans_inputs_outputs_and_attributes(mlflow, exp_name):
     mlflow.set_experiment(exp_name)
     assert _traced_rag(mlflow)("capital of France?") == "Paris"
@@ -108,7 +108,7 @@ def test_a_running_trace_shows_its_finished_spans_before_it_ends(mlflow, server,
     assert [s.name for s in trace.data.spans] == ["long_agent", "step", "step"]
 
 
-@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
+@pytest.mark.legacy_traces("asserts 3.x trace entities (TraceInfo.state, trace_id, execution_duration) that the 2.x client does not have")
 def test_an_experiment_with_a_file_artifact_location_keeps_its_spans_readable(mlflow, exp_name, tmp_path):
     elsewhere = tmp_path / "artifacts-elsewhere"
     elsewhere.mkdir()
@@ -122,7 +122,7 @@ def test_an_experiment_with_a_file_artifact_location_keeps_its_spans_readable(ml
     assert len(df) == 1 and len(df.iloc[0]["spans"]) == 4
 
 
-@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
+@pytest.mark.legacy_traces("asserts 3.x trace entities (TraceInfo.state, trace_id, execution_duration) that the 2.x client does not have")
 def test_a_span_that_raises_marks_span_and_trace_as_error_with_the_exception(mlflow, exp_name):
     mlflow.set_experiment(exp_name)
 
@@ -146,7 +146,7 @@ def test_a_span_that_raises_marks_span_and_trace_as_error_with_the_exception(mlf
     assert "Traceback" in exc.attributes["exception.stacktrace"]
 
 
-@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
+@pytest.mark.legacy_traces("asserts 3.x trace entities (TraceInfo.state, trace_id, execution_duration) that the 2.x client does not have")
 def test_search_traces_filters_orders_and_pages(mlflow, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
 
@@ -219,7 +219,7 @@ def test_feedback_and_expectations_round_trip(mlflow, exp_name):
         mlflow.get_assessment(trace_id, exp.assessment_id)
 
 
-@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
+@pytest.mark.legacy_traces("asserts 3.x trace entities (TraceInfo.state, trace_id, execution_duration) that the 2.x client does not have")
 def test_trace_tags_link_to_run_and_delete(mlflow, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
     client = mlflow.MlflowClient()
@@ -291,7 +291,7 @@ def _otel_provider(url, exp_id):
     return provider
 
 
-@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
+@pytest.mark.legacy_traces("asserts 3.x trace entities (TraceInfo.state, trace_id, execution_duration) that the 2.x client does not have")
 def test_an_opentelemetry_sdk_exporter_sends_spans_to_v1_traces(mlflow, server, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
     provider = _otel_provider(server.url, exp_id)
@@ -329,7 +329,7 @@ def _post(url, body, headers):
         return e.code, e.read()
 
 
-@pytest.mark.legacy_traces("the 2.x client traces through the v2 trace endpoints, which runlens does not serve yet")
+@pytest.mark.legacy_traces("asserts 3.x trace entities (TraceInfo.state, trace_id, execution_duration) that the 2.x client does not have")
 def test_malformed_otlp_and_trace_payloads_get_4xx_and_store_nothing(mlflow, server, exp_name):
     exp_id = mlflow.set_experiment(exp_name).experiment_id
     url = f"{server.url}/v1/traces"

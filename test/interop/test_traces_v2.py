@@ -108,3 +108,28 @@ def test_a_2x_client_records_and_reads_a_trace(server):
     status, got = _call(server.url, "GET", f"/api/3.0/mlflow/traces/get?trace_id={rid}")
     assert status == 200 and [s["name"] for s in got["trace"]["spans"]] == ["root", "child"]
     assert store._delete_traces(exp_id, request_ids=[rid]) == 1
+
+
+def test_a_2x_decorated_function_is_traced_end_to_end(mlflow, exp_name):
+    """What a 2.x user writes: @mlflow.trace, then search_traces and get_trace from the same client."""
+    if not mlflow.__version__.startswith("2."):
+        pytest.skip("needs an MLflow 2.x client (the .venv/v2 interpreter)")
+    from mlflow.entities.trace_status import TraceStatus
+
+    exp_id = mlflow.set_experiment(exp_name).experiment_id
+
+    @mlflow.trace(span_type="TOOL")
+    def lookup(q):
+        return f"answer to {q}"
+
+    @mlflow.trace
+    def agent(q):
+        return lookup(q).upper()
+
+    assert agent("why") == "ANSWER TO WHY"
+    traces = mlflow.MlflowClient().search_traces(experiment_ids=[exp_id])
+    assert len(traces) == 1
+    trace = mlflow.MlflowClient().get_trace(traces[0].info.request_id)
+    assert trace.info.status == TraceStatus.OK
+    assert [(s.name, s.span_type) for s in trace.data.spans] == [("agent", "UNKNOWN"), ("lookup", "TOOL")]
+    assert trace.data.spans[1].inputs == {"q": "why"} and trace.data.spans[0].outputs == "ANSWER TO WHY"

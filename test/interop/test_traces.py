@@ -446,3 +446,28 @@ def test_search_traces_dataframe_matches_mlflow_server(mlflow, server, exp_name,
 
     assert names(a["assessments"]) == names(b["assessments"]) == ["ok"]
     assert set(a["trace_metadata"]) == set(b["trace_metadata"])
+
+
+@pytest.mark.mlflow3("uses 3.x trace entities (trace_id, trace_location)")
+def test_a_trace_id_reused_in_another_experiment_moves_there(mlflow, exp_name):
+    """Seeding `random` (which OpenTelemetry's ids come from) repeats trace ids across scripts:
+    as on mlflow server, the trace ends up in the experiment of its latest run."""
+    import random
+
+    @mlflow.trace
+    def step(x):
+        return x + 1
+
+    ids = []
+    for suffix in ("a", "b"):
+        exp_id = mlflow.set_experiment(f"{exp_name}-{suffix}").experiment_id
+        random.seed(1234)
+        step(1)
+        _flush(mlflow)
+        ids.append((exp_id, mlflow.get_last_active_trace_id()))
+    (exp_a, id_a), (exp_b, id_b) = ids
+    assert id_a == id_b, "the seeded ids repeat"
+    trace = mlflow.get_trace(id_b)
+    assert trace.info.trace_location.mlflow_experiment.experiment_id == exp_b
+    assert [t.info.trace_id for t in mlflow.search_traces(experiment_ids=[exp_b], return_type="list")] == [id_b]
+    assert mlflow.search_traces(experiment_ids=[exp_a], return_type="list") == []

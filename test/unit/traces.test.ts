@@ -147,6 +147,17 @@ describe('trace store', () => {
     await rejectsWith(store.traces.createAssessment(id, { assessment_name: 'x', source: { source_type: 'CODE' } }), 'INVALID_PARAMETER_VALUE', /exactly one of/);
   });
 
+  it('moves a trace id started again in another experiment there, as MLflow (seeded random ids repeat across scripts)', async () => {
+    const id = 'tr-' + 'ab'.repeat(16);
+    const other = await store.createExperiment(`reused-${Date.now()}`);
+    await store.traces.start({ traceId: id, experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: {}, assessments: [] });
+    await store.traces.start({ traceId: id, experimentId: other, requestTimeMs: 2, state: 'OK', metadata: {}, tags: {}, assessments: [] });
+    assert.equal(store.traces.get(id).trace_location.mlflow_experiment?.experiment_id, other);
+    assert.deepEqual(store.traces.search({ experimentIds: [other] }).items.map((t) => t.trace_id), [id]);
+    assert.ok(!store.traces.search({ experimentIds: [exp] }).items.some((t) => t.trace_id === id));
+    await rejectsWith(store.traces.start({ traceId: id, experimentId: '999999', requestTimeMs: 3, state: 'OK', metadata: {}, tags: {}, assessments: [] }), 'RESOURCE_DOES_NOT_EXIST', /999999/);
+  });
+
   it('refuses a malformed traces.json whole and leaves nothing behind', async () => {
     const info = await store.traces.start({ traceId: 'tr-' + 'b'.repeat(32), experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: {}, assessments: [] });
     const dir = info.tags['mlflow.artifactLocation']!.replace('mlflow-artifacts:/', '');

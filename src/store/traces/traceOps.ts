@@ -104,6 +104,7 @@ function upsert(db: SqlDb, op: Extract<TraceOp, { t: 'tr.upsert' }>): void {
     const set = (column: string, value: unknown): void => {
       if (value !== undefined) db.run(`UPDATE traces SET ${column} = ? WHERE id = ?`, [value as string | number | null, existing]);
     };
+    set('experiment_id', op.exp); // a reused trace id moves to the experiment of its latest start
     set('execution_ms', op.durationMs);
     set('state', op.state);
     set('client_request_id', op.clientRequestId);

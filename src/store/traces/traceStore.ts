@@ -265,7 +265,9 @@ export class Traces {
   async start(req: StartTraceRequest): Promise<TraceInfo> {
     this.checkTraceId(req.traceId);
     const existing = this.core.db.get<{ id: number; experiment_id: number }>('SELECT id, experiment_id FROM traces WHERE trace_id = ?', [req.traceId]);
-    const exp = existing ? { id: existing.experiment_id, location: '' } : this.activeExperiment(req.experimentId);
+    // As MLflow's SQL store: the experiment named by the call must be active, and a trace id that
+    // already exists elsewhere (seeded random ids repeat across scripts) moves to it.
+    const exp = this.activeExperiment(req.experimentId);
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.tags)) {
       if (SERVER_TAGS.has(k)) continue;

@@ -4,6 +4,9 @@ import json
 import urllib.request
 
 from test_otlp import reference  # noqa: F401  (module-scoped reference server)
+import pytest
+
+pytestmark = pytest.mark.mlflow3("3.x assessments API (log_expectation with structured values)")
 
 VALUES = [{"a": [1, 2], "b": "x"}, [1, "two", None], "plain", 3.5, True]
 

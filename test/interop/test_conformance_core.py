@@ -13,6 +13,7 @@ def _history(client, run_id, key):
     return [(m.step, m.timestamp, "NaN" if math.isnan(m.value) else m.value) for m in client.get_metric_history(run_id, key)]
 
 
+@pytest.mark.mlflow3("3.x log_model (logged models, metrics re-sent with model_id)")
 def test_log_model_does_not_double_the_run_metrics(mlflow, client, exp_name):
     # The 3.x client re-sends the run's metrics with the new model's id on log_model: MLflow
     # stores the run's point once and gives the model its copy.
@@ -73,6 +74,7 @@ def test_registry_accepts_a_runs_source_whose_run_does_not_exist(client, exp_nam
         client.create_model_version(name, f"runs:/{fake}/model", run_id="f" * 32)
 
 
+@pytest.mark.mlflow3("3.x logged models")
 def test_a_logged_model_may_name_a_source_run_that_does_not_exist(client, exp_name):
     exp = client.create_experiment(exp_name)
     model = client.create_logged_model(exp, source_run_id="0123456789abcdef0123456789abcdef")
@@ -87,6 +89,7 @@ def test_a_relative_artifact_location_is_made_absolute_by_the_server(client, exp
     assert client.get_experiment(exp).artifact_location == os.path.join(os.getcwd(), "rel", "dir")
 
 
+@pytest.mark.mlflow3("3.x logged models")
 def test_a_model_version_from_a_logged_model_is_listed_in_its_model_versions_tag(client, exp_name):
     exp = client.create_experiment(exp_name)
     lm = client.create_logged_model(exp)
@@ -100,6 +103,7 @@ def test_a_model_version_from_a_logged_model_is_listed_in_its_model_versions_tag
     )
 
 
+@pytest.mark.mlflow3("3.x trace ids and link-to-run")
 def test_a_trace_linked_to_a_run_before_it_is_exported_is_found_by_the_run(mlflow, client, exp_name):
     # MLflow's server records a link without looking the trace (or the run) up, so a trace linked
     # while still open, before its info reaches the server, belongs to the run once it arrives.
@@ -115,6 +119,7 @@ def test_a_trace_linked_to_a_run_before_it_is_exported_is_found_by_the_run(mlflo
     client.link_traces_to_run(["tr-0123456789abcdef0123456789abcdef"], "f" * 32)  # neither exists: no error
 
 
+@pytest.mark.mlflow3("3.x logged models")
 def test_model_tagged_metrics_sent_twice_are_stored_once_on_run_and_model(client, exp_name):
     exp = client.create_experiment(exp_name)
     run = client.create_run(exp).info.run_id

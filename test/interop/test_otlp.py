@@ -13,6 +13,8 @@ import pytest
 
 from test_traces import _MlflowServer
 
+pytestmark = pytest.mark.mlflow3("reads back spans stored in the tracking store, which only mlflow 3 clients fetch")
+
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):

@@ -7,6 +7,9 @@ import urllib.request
 import uuid
 
 from test_otlp import reference  # noqa: F401  (module-scoped reference server)
+import pytest
+
+pytestmark = pytest.mark.mlflow3("3.x trace APIs (trace metrics, span text search)")
 
 
 def _call(url, path, body):

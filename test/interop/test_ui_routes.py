@@ -14,6 +14,8 @@ import pytest
 
 from reference_server import ReferenceServer
 
+pytestmark = pytest.mark.mlflow3("the fixtures log 3.x logged models and traces (mlflow.initialize_logged_model, OTLP spans)")
+
 FILES = {
     "MLproject": "name: x\n", "mlproject": "lower", "MLmodel": "flavors: {}", "noext": "raw", ".hidden": "h",
     "a.json": '{"a":1}', "b.html": "<b>x</b>", "c.png": "PNG", "sub/d.yaml": "k: v", "e.npy": "x", "f.parquet": "x",

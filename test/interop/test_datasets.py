@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from test_traces import _MlflowServer
+from reference_server import ReferenceServer
 
 pytestmark = pytest.mark.mlflow3("evaluation datasets and registered scorers are mlflow.genai (mlflow 3)")
 try:
@@ -257,7 +257,7 @@ def test_datasets_match_mlflow_server(server, tmp_path):
         }
 
     ours = conversation(server.url)
-    reference = _MlflowServer(tmp_path)
+    reference = ReferenceServer(tmp_path)
     try:
         theirs = conversation(reference.url)
     finally:

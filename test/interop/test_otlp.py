@@ -11,14 +11,14 @@ import zlib
 
 import pytest
 
-from test_traces import _MlflowServer
+from reference_server import ReferenceServer
 
 pytestmark = pytest.mark.mlflow3("reads back spans stored in the tracking store, which only mlflow 3 clients fetch")
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    srv = _MlflowServer(tmp_path_factory.mktemp("mlflow-reference"))
+    srv = ReferenceServer(tmp_path_factory.mktemp("mlflow-reference"))
     try:
         yield srv
     finally:

@@ -1,13 +1,12 @@
 """Tracing and GenAI evaluation through the real, unchanged mlflow client (and an OTel SDK)."""
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from mlflow.exceptions import MlflowException
+from reference_server import ReferenceServer
 
 
 def _traced_rag(mlflow):
@@ -374,44 +373,6 @@ def test_malformed_otlp_and_trace_payloads_get_4xx_and_store_nothing(mlflow, ser
     assert len(mlflow.get_trace(trace.info.trace_id).data.spans) == 4
 
 
-class _MlflowServer:
-    """The real `mlflow server` (SQLite), for DataFrame parity."""
-
-    def __init__(self, tmp: Path):
-        import socket
-        import sys
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        # The newest release serves as the reference (mlflow 3.6's server does not start with
-        # SQLAlchemy 2.1); the DataFrame itself is built by the client under test.
-        newest = Path(__file__).resolve().parents[2] / ".venv" / "latest" / "bin" / "mlflow"
-        exe = newest if newest.exists() else Path(sys.executable).parent / "mlflow"
-        self.proc = subprocess.Popen(
-            [str(exe), "server", "--backend-store-uri", f"sqlite:///{tmp / 'mlflow.db'}", "--artifacts-destination", str(tmp / "art"),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=subprocess.DEVNULL, stderr=open(tmp / "mlflow-server.log", "wb"), cwd=tmp, start_new_session=True)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2):
-                    return
-            except Exception:
-                if self.proc.poll() is not None:
-                    raise RuntimeError((tmp / "mlflow-server.log").read_text()[-2000:])
-                time.sleep(0.5)
-        raise RuntimeError("mlflow server did not start")
-
-    def stop(self):
-        import os
-        import signal
-
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
-
 @pytest.mark.mlflow3("mlflow.log_feedback and the v3 search_traces DataFrame")
 def test_search_traces_dataframe_matches_mlflow_server(mlflow, server, exp_name, tmp_path):
     def frame(url):
@@ -425,7 +386,7 @@ def test_search_traces_dataframe_matches_mlflow_server(mlflow, server, exp_name,
         return _search(mlflow, mlflow.get_experiment_by_name(exp_name).experiment_id)
 
     ours = frame(server.url)
-    reference = _MlflowServer(tmp_path)
+    reference = ReferenceServer(tmp_path)
     try:
         theirs = frame(reference.url)
     finally:

@@ -43,9 +43,9 @@ export function writeAllSync(fd: number, data: Uint8Array, position: number): vo
   }
 }
 
-/** Writes `data` to `file` (`a`: appended, `w`: replacing it) and resolves once it is fsynced. */
-export async function writeSynced(file: string, flags: 'a' | 'w', data: Uint8Array): Promise<void> {
-  const fh = await fs.promises.open(file, flags);
+/** Writes `data` as the whole of `file` and resolves once it is fsynced (appends: appendSynced). */
+export async function writeSynced(file: string, data: Uint8Array): Promise<void> {
+  const fh = await fs.promises.open(file, 'w');
   try {
     await writeAll(fh, data);
     await fh.sync();

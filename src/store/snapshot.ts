@@ -98,7 +98,7 @@ export async function writeSnapshot(dir: string, image: Uint8Array, gen: number,
   const sumsFile = path.join(dir, SUMS_FILE);
   const prevTmp = path.join(dir, `${PREV_SNAPSHOT_FILE}.tmp`);
   try {
-    await writeSynced(tmp, 'w', image);
+    await writeSynced(tmp, image);
     const written = fileCrc(tmp);
     const expected = crc32(image);
     if (written.bytes !== image.length || written.crc32 !== expected) {
@@ -107,7 +107,7 @@ export async function writeSnapshot(dir: string, image: Uint8Array, gen: number,
     opens(image);
     // Sums first: whichever snapshot a crash leaves in place, its sum is already recorded.
     const sums = [...(readSums(dir) ?? []), { bytes: image.length, crc32: expected, gen, time: Date.now() }].slice(-KEEP_SUMS);
-    await writeSynced(`${sumsFile}.tmp`, 'w', Buffer.from(JSON.stringify(sums)));
+    await writeSynced(`${sumsFile}.tmp`, Buffer.from(JSON.stringify(sums)));
     fs.renameSync(`${sumsFile}.tmp`, sumsFile);
     if (fs.existsSync(current)) {
       // Keep the current snapshot as the previous one; store.sqlite itself is never absent.

@@ -1,6 +1,6 @@
 /** `runlens serve`: the MLflow-compatible tracking server on a local store, outside VS Code. */
 import * as path from 'node:path';
-import type { Logger } from './store/logger';
+import type { Logger } from './domain/logger';
 import { inspectStore, type DoctorReport } from './store/doctor';
 import { LocalStore } from './store/localStore';
 import { StoreLock, StoreLockedError } from './store/storeLock';

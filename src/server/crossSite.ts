@@ -22,7 +22,7 @@
  * answered, `Access-Control-Allow-Origin` on answers), so a page there can call the API with fetch.
  */
 import type * as http from 'node:http';
-import { MlflowError } from '../store/errors';
+import { MlflowError } from '../domain/errors';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MlflowError } from '../store/errors';
+import { MlflowError } from '../domain/errors';
 
 function spellings(root: string): string[] {
   const out = new Set([path.resolve(root)]);

@@ -2,9 +2,9 @@
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { MlflowError } from '../store/errors';
+import { MlflowError } from '../domain/errors';
 import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../store/jsonDepth';
-import type { Logger } from '../store/logger';
+import type { Logger } from '../domain/logger';
 import type { TrackingStore } from '../store/trackingStore';
 import { registerArtifactRoutes } from './handlers/artifacts';
 import { registerDatasetRoutes, registerScorerRoutes } from './handlers/datasets';

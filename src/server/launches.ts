@@ -6,8 +6,8 @@
  * only the extra tags are gone (the editor re-applies them when the process ends).
  */
 import { randomUUID } from 'node:crypto';
-import { invalidParameter } from '../store/errors';
-import type { Tag } from '../store/types';
+import { invalidParameter } from '../domain/errors';
+import type { Tag } from '../domain/types';
 import { Fields } from './requestFields';
 import type { Router } from './router';
 

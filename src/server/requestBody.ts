@@ -1,6 +1,6 @@
 /** Reading a request body under a size limit; over-limit bodies are refused with 413. */
 import type * as http from 'node:http';
-import { MlflowError } from '../store/errors';
+import { MlflowError } from '../domain/errors';
 
 /** Oversized bodies up to this size are read and discarded before the 413 goes out. */
 const DRAIN_LIMIT = 256 * 1024 * 1024;

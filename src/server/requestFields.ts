@@ -3,7 +3,7 @@
  * repeated keys as arrays, booleans as `True`/`False`) or a JSON body (proto-JSON: int64 as
  * number or string). Errors use MLflow's wording and INVALID_PARAMETER_VALUE.
  */
-import { invalidParameter } from '../store/errors';
+import { invalidParameter } from '../domain/errors';
 
 export type FieldSource = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 /** Lock + open store + listen: the one way a store gets served (CLI, tests, extension). */
 import * as path from 'node:path';
 import { LocalStore } from '../store/localStore';
-import type { Logger } from '../store/logger';
+import type { Logger } from '../domain/logger';
 import { StoreLock } from '../store/storeLock';
 import { startServer, type RunningServer } from './httpServer';
 

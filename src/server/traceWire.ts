@@ -2,10 +2,10 @@
  * Trace messages between proto-JSON and the store: TraceInfoV3 and Assessment bodies in,
  * spans out as OpenTelemetry proto JSON (what GetTrace / BatchGetTraces carry).
  */
-import { invalidParameter } from '../store/errors';
+import { invalidParameter } from '../domain/errors';
 import { attributeValue } from '../store/traces/spanCodec';
 import type { AssessmentField, NewAssessment, StartTraceRequest } from '../store/traces/traceStore';
-import { ASSESSMENT_SOURCE_TYPES, TRACE_STATES, type Assessment, type SpanDict, type TraceState } from '../store/traces/traceTypes';
+import { ASSESSMENT_SOURCE_TYPES, TRACE_STATES, type Assessment, type SpanDict, type TraceState } from '../domain/traceTypes';
 
 type Json = Record<string, unknown>;
 

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MlflowError } from '../store/errors';
+import { MlflowError } from '../domain/errors';
 import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
 import { runTracesFilter } from '../ui/protocol';
 import type { TrackingStore } from '../store/trackingStore';

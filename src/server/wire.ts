@@ -2,7 +2,7 @@
  * Entity -> proto-JSON. Doubles that JSON cannot carry become "NaN"/"Infinity"/"-Infinity",
  * as Python's MessageToJson writes them; absent optional fields are omitted, not null.
  */
-import type { Metric, MetricWithRunId, Page, Run, RunInfo } from '../store/types';
+import type { Metric, MetricWithRunId, Page, Run, RunInfo } from '../domain/types';
 
 export function wireDouble(v: number): number | string {
   if (Number.isNaN(v)) return 'NaN';

@@ -3,7 +3,7 @@
  * `resolve_uri_if_local`): a relative local path, bare or `file:`, is made absolute against the
  * server's working directory, so every client later reads the same place; other URIs are kept.
  */
-import { invalidParameter } from './errors';
+import { invalidParameter } from '../domain/errors';
 
 /** pathlib's joining: '.' segments and repeated or trailing slashes go, '..' stays. */
 function joinPosix(base: string, rel: string): string {

@@ -4,7 +4,7 @@
  * of the given experiments — inputs of deleted runs included, as in MLflow. An input without a
  * context tag is a summary without a context.
  */
-import { invalidParameter } from './errors';
+import { invalidParameter } from '../domain/errors';
 import { placeholders, type SqlDb } from './sqlite';
 
 export interface DatasetSummary {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJournal } from './journal';
-import type { Logger } from './logger';
+import type { Logger } from '../domain/logger';
 import { SeriesFiles } from './seriesFiles';
 import { checkSnapshot, PREV_SNAPSHOT_FILE, SNAPSHOT_FILE } from './snapshot';
 import { loadSqlJs, SqlDb } from './sqlite';

@@ -3,7 +3,7 @@
  * store and server enforce exactly what `mlflow server` enforces.
  */
 import * as path from 'node:path';
-import { invalidParameter } from './errors';
+import { invalidParameter } from '../domain/errors';
 
 export const MAX_METRICS_PER_BATCH = 1000;
 export const MAX_PARAMS_TAGS_PER_BATCH = 100;

@@ -8,9 +8,9 @@ import { searchDatasetSummaries, type DatasetSummary } from './datasetSummaries'
 import { randomUUID } from 'node:crypto';
 import { resolveArtifactLocation, validateArtifactLocation } from './artifactLocation';
 import { ArtifactStore } from './artifacts/artifactStore';
-import { alreadyExists, doesNotExist, invalidParameter } from './errors';
+import { alreadyExists, doesNotExist, invalidParameter } from '../domain/errors';
 import * as limits from './limits';
-import type { Logger } from './logger';
+import type { Logger } from '../domain/logger';
 import { readColumns, readHistory, sampleSteps } from './metricHistory';
 import { LoggedModels } from './models/loggedModels';
 import { ModelRegistry } from './models/registry';
@@ -38,7 +38,7 @@ import type {
   TrackingStore,
   UpdateRunRequest,
 } from './trackingStore';
-import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type MetricInput, type MetricWithRunId, type Page, type Run, type RunInfo, type Tag } from './types';
+import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type MetricInput, type MetricWithRunId, type Page, type Run, type RunInfo, type Tag } from '../domain/types';
 
 export interface LocalStoreOptions {
   /** Store root, e.g. `<workspace>/mlruns`. */

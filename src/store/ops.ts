@@ -8,7 +8,7 @@ import type { SqlDb } from './sqlite';
 import { applyModelOp, type JournalModelMetric, type ModelOp } from './models/modelOps';
 import { applyTraceOp, isTraceOp, type TraceOp } from './traces/traceOps';
 import { applyDatasetOp, isDatasetOp, type DatasetOp } from './datasets/datasetOps';
-import type { LifecycleStage, RunStatus } from './types';
+import type { LifecycleStage, RunStatus } from '../domain/types';
 
 export type KV = [key: string, value: string];
 /** [key, value, timestamp, step]; value is a number, or 'NaN' / 'Infinity' / '-Infinity'. */

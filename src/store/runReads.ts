@@ -1,6 +1,6 @@
 /** Read-side queries: hydrate runs and experiments from sql.js rows into proto-shaped entities. */
 import type { SqlDb } from './sqlite';
-import type { DatasetInput, Experiment, LifecycleStage, Metric, Run, RunStatus, Tag } from './types';
+import type { DatasetInput, Experiment, LifecycleStage, Metric, Run, RunStatus, Tag } from '../domain/types';
 
 const CHUNK = 500;
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { readJournal } from './journal';
-import type { Logger } from './logger';
+import type { Logger } from '../domain/logger';
 import { applyOp, type Op, type SeriesWrite } from './ops';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 import { checkSnapshot, PREV_SNAPSHOT_FILE, SNAPSHOT_FILE } from './snapshot';

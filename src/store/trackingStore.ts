@@ -10,7 +10,7 @@ import type { Traces } from './traces/traceStore';
 import type { EvalDatasets } from './datasets/evalDatasets';
 import type { Scorers } from './datasets/scorers';
 import type { ChartSeries, SeriesAxis } from './seriesDownsample';
-import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from './types';
+import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from '../domain/types';
 
 export interface CreateRunRequest {
   experimentId?: string | undefined;

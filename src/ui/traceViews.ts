@@ -4,7 +4,7 @@
  * in a browser page, so no Node APIs.
  */
 import { attributeValue, nsToUs, parseTokenUsage, spanIdHex, spanTokenUsage } from '../store/traces/spanCodec';
-import { SpanKeys, TraceKeys, type Assessment, type SpanDict, type TraceInfo } from '../store/traces/traceTypes';
+import { SpanKeys, TraceKeys, type Assessment, type SpanDict, type TraceInfo } from '../domain/traceTypes';
 import type { AssessmentView, ChatMessage, SpanView, TraceRow } from './protocol';
 
 

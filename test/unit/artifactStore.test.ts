@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { normaliseArtifactPath, resolveInside } from '../../src/store/artifacts/artifactPaths';
 import { ArtifactStore } from '../../src/store/artifacts/artifactStore';
-import { MlflowError } from '../../src/store/errors';
+import { MlflowError } from '../../src/domain/errors';
 import { tempRoot } from './helpers';
 
 function refused(fn: () => unknown, pattern: RegExp): void {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { MlflowError } from '../../src/store/errors';
+import { MlflowError } from '../../src/domain/errors';
 import type { LocalStore } from '../../src/store/localStore';
 import { pyJson } from '../../src/store/datasets/pyJson';
 import { openStore, tempRoot } from './helpers';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { MlflowError } from '../../src/store/errors';
+import { MlflowError } from '../../src/domain/errors';
 import { parseFilter, parseOrderBy } from '../../src/store/search/filterParser';
 
 function parseError(filter: string): MlflowError {

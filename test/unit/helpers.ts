@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalStore, type LocalStoreOptions } from '../../src/store/localStore';
-import type { Logger } from '../../src/store/logger';
+import type { Logger } from '../../src/domain/logger';
 import { startServer, type RunningServer } from '../../src/server/httpServer';
 
 export function tempRoot(prefix = 'runlens-test-'): string {

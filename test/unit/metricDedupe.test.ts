@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { LocalStore } from '../../src/store/localStore';
 import { SeriesFiles } from '../../src/store/seriesFiles';
 import { recordIntact, SERIES_RECORD_BYTES, sealRecords } from '../../src/store/seriesRecord';
-import type { MetricInput } from '../../src/store/types';
+import type { MetricInput } from '../../src/domain/types';
 import { openStore, tempRoot } from './helpers';
 
 /** [step, timestamp, value] of a key's history, NaN as the string 'NaN' so deepEqual can see it. */

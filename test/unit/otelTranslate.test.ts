@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { aggregateUsage, parseIntAttribute, sanitizeAttributes, translateSpan, truncatedPreview } from '../../src/store/traces/otelTranslate';
 import { pyFloat, pyJsonDumps } from '../../src/store/traces/pyJson';
-import type { SpanDict } from '../../src/store/traces/traceTypes';
+import type { SpanDict } from '../../src/domain/traceTypes';
 
 function span(attributes: Record<string, unknown>, events: SpanDict['events'] = []): SpanDict {
   return { trace_id: 'x', span_id: 'y', parent_span_id: null, name: 'n', start_time_unix_nano: 1, end_time_unix_nano: 2, attributes, status: { code: 'STATUS_CODE_OK' }, events };

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { MlflowError } from '../../src/store/errors';
+import { MlflowError } from '../../src/domain/errors';
 import type { LocalStore } from '../../src/store/localStore';
-import type { Run } from '../../src/store/types';
+import type { Run } from '../../src/domain/types';
 import { openStore, tempRoot } from './helpers';
 
 describe('runs search', () => {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MlflowError } from '../../src/store/errors';
+import { MlflowError } from '../../src/domain/errors';
 import type { LocalStore } from '../../src/store/localStore';
 import { decodeOtlpJson, decodeOtlpProtobuf, OtlpError } from '../../src/server/otlp/otlpDecode';
 import { openStore, tempRoot } from './helpers';

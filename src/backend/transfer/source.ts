@@ -7,9 +7,9 @@
  * writes. Readers convert as they read (timestamps in ms, MLflow's stage names, NaN metric values
  * as NaN), so the importer never needs to know where an entity came from.
  */
-import type { Experiment, Metric, Run } from '../../store/types';
-import type { LoggedModel, ModelVersion, RegisteredModel } from '../../store/models/modelTypes';
-import type { Assessment, SpanDict, TraceInfo } from '../../store/traces/traceTypes';
+import type { Experiment, Metric, Run } from '../../domain/types';
+import type { LoggedModel, ModelVersion, RegisteredModel } from '../../domain/modelTypes';
+import type { Assessment, SpanDict, TraceInfo } from '../../domain/traceTypes';
 
 export type SourceKind = 'mlflow.db' | 'mlruns' | 'mlflow-server';
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Logger } from '../../store/logger';
+import type { Logger } from '../../domain/logger';
 import { StoreDamagedError } from '../../store/persistence';
 import { readLockOwner, StoreLockedError, type LockOwner } from '../../store/storeLock';
 import { serveStore, type ServingStore } from '../../server/serve';

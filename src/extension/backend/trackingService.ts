@@ -4,7 +4,7 @@
  */
 import * as net from 'node:net';
 import * as vscode from 'vscode';
-import type { Logger } from '../../store/logger';
+import type { Logger } from '../../domain/logger';
 import { ChangeStream, type ChangeEvent } from '../client/changeStream';
 import { TrackingClient } from '../client/trackingClient';
 import { readSettings, storeRoot } from '../config';

@@ -1,6 +1,6 @@
 /** Commands on experiments: new, rename, delete/restore, default for terminals; explorer filter/sort. */
 import * as vscode from 'vscode';
-import type { Logger } from '../../store/logger';
+import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
 import { TrackingApiError } from '../client/trackingClient';
 import { readSettings, updateSetting } from '../config';

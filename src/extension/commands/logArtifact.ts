@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Logger } from '../../store/logger';
+import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
 import type { WireRun } from '../client/wireTypes';
 import { runLabel } from '../runDocument/runFormat';

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Logger } from '../../store/logger';
+import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
 import { proxyPath } from '../client/artifactPaths';
 import { NOTE_TAG, tagValue, type WireRun } from '../client/wireTypes';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Logger } from '../../store/logger';
+import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
 import type { TrackingClient } from '../client/trackingClient';
 import type { WireRun, WireRunStatus } from '../client/wireTypes';

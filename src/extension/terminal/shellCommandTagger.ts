@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Logger } from '../../store/logger';
+import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
 import { tagValue } from '../client/wireTypes';
 

@@ -8,7 +8,7 @@
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import { BULK_INTERVAL_MAX_RESULTS } from '../../store/limits';
 import type { TrackingStore } from '../../store/trackingStore';
-import type { Metric, Run, ViewType } from '../../store/types';
+import type { Metric, Run, ViewType } from '../../domain/types';
 import { listRunArtifacts } from '../handlers/artifacts';
 import type { Json, Resolvers } from './execute';
 

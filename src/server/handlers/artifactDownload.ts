@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { ArtifactStore } from '../../store/artifacts/artifactStore';
 import { contentDispositionFor, contentTypeFor } from '../../store/artifacts/contentTypes';
-import { doesNotExist, invalidParameter } from '../../store/errors';
+import { doesNotExist, invalidParameter } from '../../domain/errors';
 import type { StreamResponse } from '../router';
 
 /** `1/abc/artifacts` + `sub/x` → `1/abc/artifacts/sub/x` (an empty `rel` keeps the slash, as MLflow shows it). */

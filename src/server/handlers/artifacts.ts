@@ -4,7 +4,7 @@
  * the artifact store, which confines them to the store root.
  */
 import * as path from 'node:path';
-import { MlflowError } from '../../store/errors';
+import { MlflowError } from '../../domain/errors';
 import type { ArtifactFileInfo } from '../../store/artifacts/artifactStore';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import type { TrackingStore } from '../../store/trackingStore';

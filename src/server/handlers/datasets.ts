@@ -3,9 +3,9 @@
  * (`/api/3.0/mlflow/scorers/*`), answered as `mlflow server` answers them: proto-JSON with
  * empty repeated fields left out and int32 counts always present.
  */
-import type { JsonValue } from '../../store/datasets/datasetTypes';
+import type { JsonValue } from '../../domain/datasetTypes';
 import { pyJson } from '../../store/datasets/pyJson';
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../store/trackingStore';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';

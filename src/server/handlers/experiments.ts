@@ -1,7 +1,7 @@
 /** Experiment RPCs (service.proto: CreateExperiment ... DeleteExperimentTag). */
-import { doesNotExist } from '../../store/errors';
+import { doesNotExist } from '../../domain/errors';
 import type { TrackingStore } from '../../store/trackingStore';
-import { VIEW_TYPES, type Tag } from '../../store/types';
+import { VIEW_TYPES, type Tag } from '../../domain/types';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
 import { wirePage } from '../wire';

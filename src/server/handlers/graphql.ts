@@ -6,7 +6,7 @@
  * array, no `query`, a syntax error) gets a 400 in MLflow's error format, where `mlflow server`
  * fails with a 500.
  */
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../store/trackingStore';
 import { coerceVariables, Executor, pickOperation, type ExecutionResult, type Json } from '../graphql/execute';
 import { GraphQLSyntaxError, parseDocument } from '../graphql/parser';

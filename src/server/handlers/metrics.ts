@@ -1,5 +1,5 @@
 /** Metric history RPCs: paged history, and the sampled multi-run query charts use. */
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import { BULK_INTERVAL_MAX_RESULTS, BULK_INTERVAL_MAX_RUNS, METRIC_HISTORY_MAX_RESULTS } from '../../store/limits';
 import type { TrackingStore } from '../../store/trackingStore';
 import { missingParameter } from '../requestFields';

@@ -1,7 +1,7 @@
 /** Logged models (MLflow 3) and the model registry: REST routes over the store's sub-stores. */
 import type { LoggedModelOrder } from '../../store/models/loggedModels';
 import type { RegistrySearchRequest } from '../../store/models/registry';
-import type { LoggedModel, ModelMetric, ModelVersion, RegisteredModel } from '../../store/models/modelTypes';
+import type { LoggedModel, ModelMetric, ModelVersion, RegisteredModel } from '../../domain/modelTypes';
 import type { TrackingStore } from '../../store/trackingStore';
 import { Fields, missingParameter } from '../requestFields';
 import type { Router } from '../router';

@@ -8,9 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { MlflowError, invalidParameter } from '../../store/errors';
+import { MlflowError, invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../store/trackingStore';
-import type { Run, Tag } from '../../store/types';
+import type { Run, Tag } from '../../domain/types';
 import { proxyPathOf } from './artifacts';
 import { COMPAT_MLFLOW_VERSION } from './system';
 

@@ -1,7 +1,7 @@
 /** Run RPCs: create/get/update/delete/restore, logging, tags, inputs and search. */
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../store/trackingStore';
-import { RUN_STATUSES, VIEW_TYPES, type DatasetInput, type MetricInput, type RunStatus } from '../../store/types';
+import { RUN_STATUSES, VIEW_TYPES, type DatasetInput, type MetricInput, type RunStatus } from '../../domain/types';
 import { Fields, missingParameter, parseDouble, type FieldSource } from '../requestFields';
 import type { Router } from '../router';
 import { wireRun, wireRunInfo, wirePage } from '../wire';

@@ -1,5 +1,5 @@
 /** QueryTraceMetrics: `POST /api/3.0/mlflow/traces/metrics` (service.proto, MLflow 3.17.2). */
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import type { Aggregation, AggregationType, ViewType } from '../../store/traces/traceMetrics';
 import { npmiFromCounts } from '../../store/traces/traceCorrelation';
 import type { Traces } from '../../store/traces/traceStore';

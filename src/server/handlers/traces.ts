@@ -3,7 +3,7 @@
  * `POST /v1/traces`. The client's traces.json upload arrives through the artifact proxy (see
  * artifacts.ts), because /version reports a server older than 3.4.
  */
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../store/trackingStore';
 import { SEARCH_TRACES_MAX_RESULTS } from '../../store/traces/traceStore';
 import { registerOtlpRoute } from '../otlp/otlpRoute';

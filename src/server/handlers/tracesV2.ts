@@ -5,9 +5,9 @@
  * the same v3 store. Tags and delete-traces are shared with v3 (see traces.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import { SEARCH_TRACES_MAX_RESULTS, type Traces } from '../../store/traces/traceStore';
-import type { TraceInfo, TraceState } from '../../store/traces/traceTypes';
+import type { TraceInfo, TraceState } from '../../domain/traceTypes';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
 import { parseDuration } from '../traceWire';

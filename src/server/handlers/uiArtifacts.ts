@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import * as path from 'node:path';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import { contentDispositionFor } from '../../store/artifacts/contentTypes';
-import { MlflowError, doesNotExist, invalidParameter } from '../../store/errors';
+import { MlflowError, doesNotExist, invalidParameter } from '../../domain/errors';
 import { OTLP_SPANS_FILE, TRACE_FILE } from '../../store/traces/traceStore';
 import type { TrackingStore } from '../../store/trackingStore';
 import { HttpError, readBody } from '../requestBody';

@@ -2,7 +2,7 @@
  * Run and dataset RPCs only the MLflow UI calls, served where `mlflow server` serves them (only
  * under `/ajax-api/2.0`): experiment dataset summaries and prompt-lab runs.
  */
-import { invalidParameter } from '../../store/errors';
+import { invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../store/trackingStore';
 import type { Router } from '../router';
 import { wireRun } from '../wire';

@@ -7,7 +7,7 @@ import { parseJsonBounded } from '../../store/jsonDepth';
 import { PyFloat, pyJsonDumps } from '../../store/traces/pyJson';
 import type { IncomingSpan } from '../../store/traces/traceStore';
 import { isUnixNanos } from '../../store/traces/spanCodec';
-import type { SpanDict } from '../../store/traces/traceTypes';
+import type { SpanDict } from '../../domain/traceTypes';
 import { bytesOf, doubleOf, fixed64Of, int64Value, ProtobufError, ProtobufReader, stringOf, varintOf, type WireField } from './protobufReader';
 
 const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 
 /** The store's own files live here; artifacts may never read or write them. */
 export const INTERNAL_DIR = '.runlens';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MlflowError, invalidParameter, doesNotExist } from '../errors';
+import { MlflowError, invalidParameter, doesNotExist } from '../../domain/errors';
 import { INTERNAL_DIR, normaliseArtifactPath, resolveInside } from './artifactPaths';
 
 export interface ArtifactFileInfo {

@@ -4,7 +4,7 @@
  * first, and applying never fails half-way.
  */
 import type { SqlDb } from '../sqlite';
-import type { DatasetRecord } from './datasetTypes';
+import type { DatasetRecord } from '../../domain/datasetTypes';
 
 /** A tag as MLflow stores it: a null value is kept (create) and reported as null. */
 export type DatasetTag = [key: string, value: string | null];

@@ -4,7 +4,7 @@
  * takes IN; `created_time` / `last_update_time` want integers; `tags.<key>` takes = != LIKE
  * ILIKE and, unlike the registry, `!=` only matches datasets that have the tag.
  */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import { parseFilter, parseOrderBy, type Comparator } from '../search/filterParser';
 import { compareSql } from '../search/sqlComparison';
 import type { Params } from '../sqlite';

@@ -4,14 +4,14 @@
  * and merging happen here; each write is one journaled op from datasetOps.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { doesNotExist, invalidParameter, MlflowError } from '../errors';
+import { doesNotExist, invalidParameter, MlflowError } from '../../domain/errors';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
-import type { Page } from '../types';
+import type { Page } from '../../domain/types';
 import type { DatasetTag, JournalRecord } from './datasetOps';
 import { compileDatasetFilter, compileDatasetOrder } from './datasetSearch';
-import type { DatasetRecord, EvalDataset, JsonObject, JsonValue } from './datasetTypes';
+import type { DatasetRecord, EvalDataset, JsonObject, JsonValue } from '../../domain/datasetTypes';
 import { pyJson } from './pyJson';
 import { batchUser, datasetDigest, growSchema, inputKey, isObject, mergeRecord, newRecord, parseRecords } from './recordUpsert';
 

@@ -4,8 +4,8 @@
  * SQL store does. The store turns the result into one journaled op.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { invalidParameter } from '../errors';
-import { RECORD_SOURCE_TYPES, type DatasetRecord, type JsonObject, type JsonValue, type RecordSource, type RecordSourceType } from './datasetTypes';
+import { invalidParameter } from '../../domain/errors';
+import { RECORD_SOURCE_TYPES, type DatasetRecord, type JsonObject, type JsonValue, type RecordSource, type RecordSourceType } from '../../domain/datasetTypes';
 import { pyJson } from './pyJson';
 
 const MLFLOW_USER = 'mlflow.user';

@@ -5,9 +5,9 @@
  * client sees the same answers and a store never holds what MLflow would not.
  */
 import { randomUUID } from 'node:crypto';
-import { doesNotExist, invalidParameter } from '../errors';
+import { doesNotExist, invalidParameter } from '../../domain/errors';
 import type { StoreCore } from '../storeCore';
-import type { JsonValue, ScorerVersion } from './datasetTypes';
+import type { JsonValue, ScorerVersion } from '../../domain/datasetTypes';
 import { isObject } from './recordUpsert';
 
 export const CUSTOM_SCORER_REFUSED =

@@ -4,16 +4,16 @@
  * params, tags and metrics, and links back to the run that produced it.
  */
 import { randomBytes } from 'node:crypto';
-import { doesNotExist, invalidParameter } from '../errors';
+import { doesNotExist, invalidParameter } from '../../domain/errors';
 import type { JournalMetric, KV } from '../ops';
 import { generateRunName } from '../runNames';
 import { compileEntityFilter, NUMERIC_OPS, STRING_OPS, type EntitySearchSpec } from '../search/entitySearch';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
-import type { MetricInput, Page, Tag } from '../types';
+import type { MetricInput, Page, Tag } from '../../domain/types';
 import type { JournalModelMetric } from './modelOps';
-import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelStatus, type ModelMetric } from './modelTypes';
+import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelStatus, type ModelMetric } from '../../domain/modelTypes';
 
 export interface CreateLoggedModelRequest {
   experimentId: string;

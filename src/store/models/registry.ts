@@ -5,17 +5,17 @@
  * reused; deleting a version hides it (and drops its aliases); deleting a model removes it.
  */
 import * as path from 'node:path';
-import { alreadyExists, doesNotExist, invalidParameter } from '../errors';
+import { alreadyExists, doesNotExist, invalidParameter } from '../../domain/errors';
 import type { KV } from '../ops';
 import { compileEntityFilter, compileEntityOrder, NUMERIC_OPS, STRING_OPS, tagSets, type EntitySearchSpec } from '../search/entitySearch';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import type { Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
-import type { Page, Tag } from '../types';
+import type { Page, Tag } from '../../domain/types';
 import { DELETED_STAGE } from './modelOps';
 import { MODEL_VERSIONS_TAG, withModelVersion } from './modelVersionsTag';
 import { loggedModelIdIn, validateVersionSource } from './versionSource';
-import { STAGES, type ModelVersion, type RegisteredModel, type Stage } from './modelTypes';
+import { STAGES, type ModelVersion, type RegisteredModel, type Stage } from '../../domain/modelTypes';
 
 export interface CreateModelVersionRequest {
   name: string;

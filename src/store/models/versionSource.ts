@@ -6,7 +6,7 @@
  * `mlflow-artifacts` URI must lie inside the named run's (or model's) artifact location.
  */
 import * as path from 'node:path';
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 
 export interface SourceLookups {
   runArtifactUri(runId: string): string | undefined;

@@ -3,7 +3,7 @@
  * versions, logged models): a table of searchable attributes and key/value sets per entity,
  * compiled to parameterised SQL with MLflow's comparator rules and error messages.
  */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import type { Params } from '../sqlite';
 import { parseFilter, parseOrderBy, type Comparator } from './filterParser';
 import { compareSql } from './sqlComparison';

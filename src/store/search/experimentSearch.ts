@@ -1,7 +1,7 @@
 /** Compiles `search_experiments` filters and order_by (MLflow's SearchExperimentsUtils) to SQL. */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import type { Params } from '../sqlite';
-import type { ViewType } from '../types';
+import type { ViewType } from '../../domain/types';
 import { parseFilter, parseOrderBy, type Comparator } from './filterParser';
 import { lifecycleStages } from './runSearch';
 import { compareSql } from './sqlComparison';

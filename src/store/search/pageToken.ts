@@ -1,7 +1,7 @@
 /** MLflow-style opaque page tokens: base64 of `{"offset": N}`. */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import { parseJsonBounded } from '../jsonDepth';
-import type { Page } from '../types';
+import type { Page } from '../../domain/types';
 
 export function encodePageToken(offset: number): string {
   return Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64');

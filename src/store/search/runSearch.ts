@@ -4,9 +4,9 @@
  * matches; ordering puts NaN after numbers and missing values last, in both directions, then
  * `start_time DESC, run_id ASC`.
  */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import { placeholders, type Params } from '../sqlite';
-import type { ViewType } from '../types';
+import type { ViewType } from '../../domain/types';
 import { parseFilterWithNullChecks, parseOrderBy, type Clause, type Comparator, type NullClause } from './filterParser';
 import { compareSql } from './sqlComparison';
 

@@ -6,7 +6,7 @@
  */
 import { pyJsonDumps } from './pyJson';
 import { EVENT_TRANSLATORS, TRANSLATORS, VERCEL_FORMAT_MARK, truthy, tryJson, type Attrs, type SpanEvent, type Translator } from './otelTranslators';
-import type { SpanDict, TokenUsage } from './traceTypes';
+import type { SpanDict, TokenUsage } from '../../domain/traceTypes';
 
 export const OtelKeys = {
   spanType: 'mlflow.spanType',

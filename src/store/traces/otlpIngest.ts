@@ -11,7 +11,7 @@ import { aggregateUsage, CACHE_USAGE_KEYS, OtelKeys, storedUsage, translateSpan,
 import { tryJson, truthy } from './otelTranslators';
 import { pyJsonDumps } from './pyJson';
 import type { JournalSpan, TraceOp } from './traceOps';
-import { TraceKeys, type SpanDict, type SpanSummary, type TraceState } from './traceTypes';
+import { TraceKeys, type SpanDict, type SpanSummary, type TraceState } from '../../domain/traceTypes';
 
 /** Service names MLflow copies onto a root span (`_KNOWN_SERVICE_NAMES` in otel_api.py). */
 export const KNOWN_SERVICE_NAMES = new Set(['claude-code', 'codex_cli_rs', 'codex_vscode', 'gemini-cli', 'qwen-code']);

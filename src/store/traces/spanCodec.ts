@@ -2,10 +2,10 @@
  * Reading MLflow span dictionaries: id encodings (base64 in traces.json, hex everywhere else),
  * JSON-encoded attribute values, and the per-span summary kept in sql.js.
  */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import { parseJsonBounded } from '../jsonDepth';
 import { spanContentText, TEXT_BLOOM_KEY, textBloom } from './spanText';
-import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from './traceTypes';
+import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from '../../domain/traceTypes';
 
 /** base64 → hex with atob (the views run this in a browser too). */
 export function base64ToHex(value: string): string {

@@ -6,7 +6,7 @@
  * the payloads of traces that may match, to apply the LIKE exactly.
  */
 import { pyJsonDumps } from './pyJson';
-import type { SpanDict } from './traceTypes';
+import type { SpanDict } from '../../domain/traceTypes';
 
 /** The key of the span-index row holding the filter (never a real span attribute). */
 export const TEXT_BLOOM_KEY = 'runlens.textBloom';

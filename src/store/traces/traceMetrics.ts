@@ -4,7 +4,7 @@
  * dimensions and optional time buckets. The metric and dimension tables are MLflow's; values are
  * aggregated here in memory from one indexed SELECT (no span payload is read).
  */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import { placeholders, type Params, type SqlDb } from '../sqlite';
 
 export type ViewType = 'TRACES' | 'SPANS' | 'ASSESSMENTS';

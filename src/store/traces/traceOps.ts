@@ -6,7 +6,7 @@
 import type { KV } from '../ops';
 import type { SqlDb } from '../sqlite';
 import { parseTokenUsage } from './spanCodec';
-import { TraceKeys, type Assessment, type TraceState } from './traceTypes';
+import { TraceKeys, type Assessment, type TraceState } from '../../domain/traceTypes';
 
 /** [spanId, parentId, name, type, status, startUs, endUs, indexed attributes] */
 export type JournalSpan = [string, string | null, string, string, string, number, number | null, [string, string][]?];

@@ -3,12 +3,12 @@
  * tables: attributes, tags, metadata, the span index and assessments. Span payloads are read
  * only to confirm a text search on the traces the span text index could not rule out.
  */
-import { invalidParameter } from '../errors';
+import { invalidParameter } from '../../domain/errors';
 import { parseFilter, parseOrderBy, type Clause, type Comparator } from '../search/filterParser';
 import { compareSql } from '../search/sqlComparison';
 import type { Params } from '../sqlite';
 import { requiredBits, TEXT_BLOOM_KEY } from './spanText';
-import { TraceKeys } from './traceTypes';
+import { TraceKeys } from '../../domain/traceTypes';
 
 const STRING_OPS: Comparator[] = ['=', '!=', 'LIKE', 'ILIKE'];
 const STRING_IN_OPS: Comparator[] = [...STRING_OPS, 'IN', 'NOT IN'];

@@ -9,14 +9,14 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/artifactStore';
-import { doesNotExist, invalidParameter } from '../errors';
+import { doesNotExist, invalidParameter } from '../../domain/errors';
 import { parseJsonBounded } from '../jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
 import type { KV } from '../ops';
 import { decodePageToken, encodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';
-import type { Page } from '../types';
+import type { Page } from '../../domain/types';
 import { storedUsage } from './otelTranslate';
 import { planIngest, translateSpan, withServiceName, type TraceSoFar } from './otlpIngest';
 import { pyJsonDumps } from './pyJson';
@@ -25,7 +25,7 @@ import { bloomHasAll, likeMatcher, spanContentText, TEXT_BLOOM_KEY } from './spa
 import type { JournalSpan, TraceOp } from './traceOps';
 import { queryTraceMetrics, type MetricDataPoint, type MetricsQuery } from './traceMetrics';
 import { compileTraceFilter, compileTraceOrder } from './traceSearch';
-import { SpanKeys, TraceKeys, type Assessment, type SessionSummary, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from './traceTypes';
+import { SpanKeys, TraceKeys, type Assessment, type SessionSummary, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from '../../domain/traceTypes';
 
 export const SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100;
 export const SEARCH_TRACES_MAX_RESULTS = 500;

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendStartError, startOrAttach } from '../../../src/extension/backend/startOrAttach';
-import type { Logger } from '../../../src/store/logger';
+import type { Logger } from '../../../src/domain/logger';
 import { python, report, runlens, runlensServe, waitFor, workspaceDir } from './helpers';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -1,5 +1,5 @@
 /** Logged models (MLflow 3) and model-registry entities, shaped like MLflow's protobuf messages. */
-import type { Tag } from '../types';
+import type { Tag } from './types';
 
 export const LOGGED_MODEL_STATUSES = ['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'] as const;
 export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];

@@ -19,6 +19,7 @@ import { EvalDatasets } from './datasets/evalDatasets';
 import { Scorers } from './datasets/scorers';
 import { applyOp, encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from './ops';
 import { Persistence } from './persistence';
+import type { ImportTarget } from './import/importTarget';
 import { loadExperiments, loadRuns } from './runReads';
 import { generateRunName } from './runNames';
 import { downsampleSeries, type ChartSeries } from './seriesDownsample';
@@ -118,6 +119,20 @@ export class LocalStore implements TrackingStore {
   /** Flushes and closes. `checkpoint: false` skips the snapshot (next start replays the journal). */
   async close(opts: { checkpoint?: boolean } = {}): Promise<void> {
     await this.persistence.close(opts);
+  }
+
+  /** What `importSource` writes through (see import/importTarget.ts). */
+  importTarget(): ImportTarget {
+    return {
+      db: this.db,
+      write: (op) => this.write(op),
+      notify: (change) => {
+        for (const l of this.listeners) l(change);
+      },
+      artifacts: this.artifacts,
+      traces: this.traces,
+      artifactLocation: (id) => this.artifactLocation(id),
+    };
   }
 
   // ---- plumbing -------------------------------------------------------------------------

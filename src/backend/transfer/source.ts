@@ -7,6 +7,7 @@
  * writes. Readers convert as they read (timestamps in ms, MLflow's stage names, NaN metric values
  * as NaN), so the importer never needs to know where an entity came from.
  */
+import type { Readable } from 'node:stream';
 import type { Experiment, Metric, Run } from '../../domain/types';
 import type { LoggedModel, ModelVersion, RegisteredModel } from '../../domain/modelTypes';
 import type { Assessment, SpanDict, TraceInfo } from '../../domain/traceTypes';
@@ -29,12 +30,21 @@ export interface SourceTrace {
   spans: SpanDict[];
 }
 
-/** Where a run's (or logged model's) artifacts are on this machine, when the source can tell. */
+/** Artifact files a source serves itself (e.g. an MLflow server's artifact routes), by relative path. */
+export interface RemoteArtifacts {
+  /** Every file under the run's (or model's) artifact root, relative with `/`. */
+  files(): AsyncIterable<string>;
+  open(relPath: string): Promise<Readable>;
+}
+
+/** Where a run's (or logged model's) artifacts are, when the source can tell. */
 export interface ArtifactLocation {
   /** An absolute local directory; undefined when the artifact URI is remote or cannot be resolved. */
   dir: string | undefined;
-  /** The URI the source recorded, for the summary when `dir` is undefined. */
+  /** The URI the source recorded, for the summary when neither `dir` nor `remote` is set. */
   uri: string;
+  /** Set by sources that serve the files themselves (not on this machine). */
+  remote?: RemoteArtifacts;
 }
 
 export interface MlflowSource {

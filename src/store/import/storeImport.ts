@@ -212,12 +212,20 @@ class Importer {
 
   /** Copies a directory tree under an `mlflow-artifacts:` location of this store, file by file (each fsynced). */
   private async copyArtifacts(from: ArtifactLocation, toUri: string): Promise<void> {
+    const prefix = proxyPath(toUri);
+    if (from.remote) {
+      if (prefix === undefined) return this.skip('artifacts of an experiment whose location is not in this store');
+      for await (const rel of from.remote.files()) {
+        await this.target.artifacts.write(`${prefix}/${rel}`, await from.remote.open(rel));
+        this.summary.artifacts++;
+      }
+      return;
+    }
     if (!from.dir) {
       if (from.uri) this.skip(`artifacts not on this machine (${schemeOf(from.uri)})`);
       return;
     }
     if (!fs.existsSync(from.dir)) return;
-    const prefix = proxyPath(toUri);
     if (prefix === undefined) return this.skip('artifacts of an experiment whose location is not in this store');
     for (const rel of listFiles(from.dir)) {
       await this.target.artifacts.write(`${prefix}/${rel}`, fs.createReadStream(path.join(from.dir, rel)));

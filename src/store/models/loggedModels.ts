@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
-import type { JournalMetric, KV } from '../ops';
+import type { JournalMetric, KV } from '../opTypes';
 import { generateRunName } from '../runNames';
 import { compileEntityFilter, NUMERIC_OPS, STRING_OPS, type EntitySearchSpec } from '../search/entitySearch';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { alreadyExists, doesNotExist, invalidParameter } from '../../domain/errors';
-import type { KV } from '../ops';
+import type { KV } from '../opTypes';
 import { compileEntityFilter, compileEntityOrder, NUMERIC_OPS, STRING_OPS, tagSets, type EntitySearchSpec } from '../search/entitySearch';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import type { Params } from '../sqlite';

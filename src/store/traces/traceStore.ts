@@ -12,7 +12,7 @@ import type { ArtifactStore } from '../artifacts/artifactStore';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
 import { parseJsonBounded } from '../jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
-import type { KV } from '../ops';
+import type { KV } from '../opTypes';
 import { decodePageToken, encodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
 import type { StoreCore } from '../storeCore';

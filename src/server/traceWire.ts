@@ -4,7 +4,7 @@
  */
 import { invalidParameter } from '../domain/errors';
 import { attributeValue } from '../store/traces/spanCodec';
-import type { AssessmentField, NewAssessment, StartTraceRequest } from '../store/traces/traceStore';
+import type { AssessmentField, NewAssessment, StartTraceRequest } from '../backend/api/traces';
 import { ASSESSMENT_SOURCE_TYPES, TRACE_STATES, type Assessment, type SpanDict, type TraceState } from '../domain/traceTypes';
 
 type Json = Record<string, unknown>;

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { MlflowError } from '../domain/errors';
-import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../store/jsonDepth';
+import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../domain/jsonDepth';
 import type { Logger } from '../domain/logger';
 import type { TrackingStore } from '../backend/api/tracking';
 import { registerArtifactRoutes } from './handlers/artifacts';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { npmiFromCounts } from '../../src/store/traces/traceCorrelation';
+import { npmiFromCounts } from '../../src/domain/traceCorrelation';
 import { aggregationLabel, validateMetricsQuery } from '../../src/store/traces/traceMetrics';
 import type { MetricsQuery } from '../../src/backend/api/traces';
 

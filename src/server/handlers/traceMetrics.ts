@@ -1,7 +1,7 @@
 /** QueryTraceMetrics: `POST /api/3.0/mlflow/traces/metrics` (service.proto, MLflow 3.17.2). */
 import { invalidParameter } from '../../domain/errors';
 import type { Aggregation, AggregationType, TraceMetricsView } from '../../backend/api/traces';
-import { npmiFromCounts } from '../../store/traces/traceCorrelation';
+import { npmiFromCounts } from '../../domain/traceCorrelation';
 import type { TraceStore } from '../../backend/api/traces';
 import { missingParameter } from '../requestFields';
 import type { Router } from '../router';

@@ -3,7 +3,7 @@
  * MLflow span dictionaries. Field numbers follow opentelemetry/proto/trace/v1/trace.proto and
  * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
  */
-import { parseJsonBounded } from '../../store/jsonDepth';
+import { parseJsonBounded } from '../../domain/jsonDepth';
 import { PyFloat, pyJsonDumps } from '../../store/traces/pyJson';
 import type { IncomingSpan } from '../../backend/api/traces';
 import { isUnixNanos } from '../../store/traces/spanCodec';

@@ -3,7 +3,7 @@
  * JSON-encoded attribute values, and the per-span summary kept in sql.js.
  */
 import { invalidParameter } from '../../domain/errors';
-import { parseJsonBounded } from '../jsonDepth';
+import { parseJsonBounded } from '../../domain/jsonDepth';
 import { spanContentText, TEXT_BLOOM_KEY, textBloom } from './spanText';
 import { SpanKeys, type SpanDict, type SpanSummary, type TokenUsage } from '../../domain/traceTypes';
 

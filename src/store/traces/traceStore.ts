@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/artifactStore';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
-import { parseJsonBounded } from '../jsonDepth';
+import { parseJsonBounded } from '../../domain/jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
 import type { KV } from '../opTypes';
 import { decodePageToken, encodePageToken, pageFromLookahead } from '../search/pageToken';

@@ -6,7 +6,7 @@
 import { parseJsonBounded } from '../../domain/jsonDepth';
 import { PyFloat, pyJsonDumps } from '../../store/traces/pyJson';
 import type { IncomingSpan } from '../../backend/api/traces';
-import { isUnixNanos } from '../../store/traces/spanCodec';
+import { isUnixNanos } from '../../domain/spanDict';
 import type { SpanDict } from '../../domain/traceTypes';
 import { bytesOf, doubleOf, fixed64Of, int64Value, ProtobufError, ProtobufReader, stringOf, varintOf, type WireField } from './protobufReader';
 

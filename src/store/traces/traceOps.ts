@@ -5,7 +5,7 @@
  */
 import type { KV } from '../opTypes';
 import type { SqlDb } from '../sqlite';
-import { parseTokenUsage } from './spanCodec';
+import { parseTokenUsage } from '../../domain/spanDict';
 import { TraceKeys, type Assessment, type TraceState } from '../../domain/traceTypes';
 
 /** [spanId, parentId, name, type, status, startUs, endUs, indexed attributes] */

@@ -1,9 +1,9 @@
 /** Value and duration formatting for the views: the same rules as the explorer and run documents. */
 import type { RunRow } from '../src/ui/protocol';
 
-import { formatDuration } from '../src/extension/runDocument/runFormat';
+import { formatDuration } from '../src/ui/runFormat';
 
-export { formatDuration, formatValue } from '../src/extension/runDocument/runFormat';
+export { formatDuration, formatValue } from '../src/ui/runFormat';
 
 /** A request's latency: milliseconds under a second, then the explorer's duration format. */
 export function formatLatency(ms: number | undefined): string {

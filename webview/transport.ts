@@ -3,7 +3,7 @@
  * UiBackend. In a browser served by `runlens serve`: UiBackend runs in the page over same-origin
  * HTTP and pushes come from the server's event stream. Views only see this interface.
  */
-import { TrackingClient } from '../src/extension/client/trackingClient';
+import { TrackingClient } from '../src/client/trackingClient';
 import type { HostAction, ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
 import { UiBackend } from '../src/ui/uiBackend';
 

@@ -3,7 +3,8 @@
  * (the extension attached to any server, a browser) refreshes on writes without polling.
  */
 import { PassThrough } from 'node:stream';
-import type { StoreChange, TrackingStore } from '../store/trackingStore';
+import type { StoreChange } from '../backend/api/changes';
+import type { TrackingStore } from '../backend/api/tracking';
 import type { Router } from './router';
 
 const HEARTBEAT_MS = 15_000;

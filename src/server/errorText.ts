@@ -25,8 +25,12 @@ export function redactStorePaths(message: string, root: string): string {
   return out;
 }
 
-/** The same error with the store root taken out of its message (the error itself when absent). */
-export function withoutStorePaths(err: MlflowError, root: string): MlflowError {
+/**
+ * The same error with the store root taken out of its message (the error itself when absent,
+ * or when the backend keeps no local files).
+ */
+export function withoutStorePaths(err: MlflowError, root: string | undefined): MlflowError {
+  if (root === undefined) return err;
   const message = redactStorePaths(err.message, root);
   if (message === err.message) return err;
   const copy = new MlflowError(err.errorCode, message);

@@ -3,9 +3,9 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { MlflowError } from '../domain/errors';
-import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../store/jsonDepth';
+import { JsonDepthError, MAX_JSON_DEPTH, valueTooDeep } from '../domain/jsonDepth';
 import type { Logger } from '../domain/logger';
-import type { TrackingStore } from '../store/trackingStore';
+import type { TrackingStore } from '../backend/api/tracking';
 import { registerArtifactRoutes } from './handlers/artifacts';
 import { registerDatasetRoutes, registerScorerRoutes } from './handlers/datasets';
 import { registerExperimentRoutes } from './handlers/experiments';
@@ -245,7 +245,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           if (unread) req.resume();
           const closing: Record<string, string> = unread ? { Connection: 'close' } : {};
           if (err instanceof MlflowError) {
-            sendError(res, err.httpStatus, withoutStorePaths(err, opts.store.artifacts.root), closing);
+            sendError(res, err.httpStatus, withoutStorePaths(err, opts.store.artifacts.localRoot), closing);
             done(err.httpStatus);
           } else if (isDiskFull(err)) {
             // An artifact or span write hit a full disk: nothing was kept, and a retry may succeed.
@@ -255,7 +255,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
             done(full.httpStatus);
           } else {
             opts.log.error(`${method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
-            sendError(res, 500, withoutStorePaths(new MlflowError('INTERNAL_ERROR', `Internal error: ${(err as Error).message}`), opts.store.artifacts.root), closing);
+            sendError(res, 500, withoutStorePaths(new MlflowError('INTERNAL_ERROR', `Internal error: ${(err as Error).message}`), opts.store.artifacts.localRoot), closing);
             done(500);
           }
         }

@@ -3,8 +3,8 @@
  * spans out as OpenTelemetry proto JSON (what GetTrace / BatchGetTraces carry).
  */
 import { invalidParameter } from '../domain/errors';
-import { attributeValue } from '../store/traces/spanCodec';
-import type { AssessmentField, NewAssessment, StartTraceRequest } from '../store/traces/traceStore';
+import { attributeValue } from '../domain/spanDict';
+import type { AssessmentField, NewAssessment, StartTraceRequest } from '../backend/api/traces';
 import { ASSESSMENT_SOURCE_TYPES, TRACE_STATES, type Assessment, type SpanDict, type TraceState } from '../domain/traceTypes';
 
 type Json = Record<string, unknown>;

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { MlflowError } from '../domain/errors';
 import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
 import { runTracesFilter } from '../ui/protocol';
-import type { TrackingStore } from '../store/trackingStore';
+import type { TrackingStore } from '../backend/api/tracking';
 import type { Router } from './router';
 
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };

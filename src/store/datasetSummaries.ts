@@ -4,15 +4,10 @@
  * of the given experiments — inputs of deleted runs included, as in MLflow. An input without a
  * context tag is a summary without a context.
  */
+import type { DatasetSummary } from '../backend/api/tracking';
 import { invalidParameter } from '../domain/errors';
 import { placeholders, type SqlDb } from './sqlite';
 
-export interface DatasetSummary {
-  experiment_id: string;
-  name: string;
-  digest: string;
-  context?: string;
-}
 
 /** MLflow caps the answer at this many summaries. */
 export const MAX_DATASET_SUMMARIES = 1000;

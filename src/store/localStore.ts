@@ -4,7 +4,7 @@
  * sql.js synchronously (so concurrent requests cannot interleave between check and write), then
  * resolves once the op's journal record is fsynced.
  */
-import { searchDatasetSummaries, type DatasetSummary } from './datasetSummaries';
+import { searchDatasetSummaries } from './datasetSummaries';
 import { randomUUID } from 'node:crypto';
 import { resolveArtifactLocation, validateArtifactLocation } from './artifactLocation';
 import { ArtifactStore } from './artifacts/artifactStore';
@@ -17,28 +17,32 @@ import { ModelRegistry } from './models/registry';
 import { Traces } from './traces/traceStore';
 import { EvalDatasets } from './datasets/evalDatasets';
 import { Scorers } from './datasets/scorers';
-import { applyOp, encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from './ops';
+import { applyOp, encodeMetricValue, type JournalDataset, type Op } from './ops';
+import type { JournalMetric, KV } from './opTypes';
 import { Persistence } from './persistence';
 import type { ImportTarget } from './import/importTarget';
 import { loadExperiments, loadRuns } from './runReads';
 import { generateRunName } from './runNames';
-import { downsampleSeries, type ChartSeries } from './seriesDownsample';
+import { downsampleSeries } from './seriesDownsample';
 import { SeriesPointIndex } from './seriesPointIndex';
 import { compileExperimentSearch } from './search/experimentSearch';
 import { decodePageToken, encodePageToken, pageFromLookahead } from './search/pageToken';
 import { compileRunSearch } from './search/runSearch';
 import type { SqlDb } from './sqlite';
+import { FULL_CAPABILITIES, type BackendCapabilities } from '../backend/api/capabilities';
+import type { StoreChange } from '../backend/api/changes';
 import type {
   BulkIntervalRequest,
+  ChartSeries,
   CreateRunRequest,
+  DatasetSummary,
   LogBatchRequest,
   MetricSeriesRequest,
   SearchExperimentsRequest,
   SearchRunsRequest,
-  StoreChange,
   TrackingStore,
   UpdateRunRequest,
-} from './trackingStore';
+} from '../backend/api/tracking';
 import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type MetricInput, type MetricWithRunId, type Page, type Run, type RunInfo, type Tag } from '../domain/types';
 
 export interface LocalStoreOptions {
@@ -73,6 +77,7 @@ export class LocalStore implements TrackingStore {
   readonly traces: Traces;
   readonly evalDatasets: EvalDatasets;
   readonly scorers: Scorers;
+  readonly capabilities: BackendCapabilities = FULL_CAPABILITIES;
   /** Points each run already holds, so identical points are stored once (as MLflow). */
   private readonly points: SeriesPointIndex;
 

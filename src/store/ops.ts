@@ -9,10 +9,8 @@ import { applyModelOp, type JournalModelMetric, type ModelOp } from './models/mo
 import { applyTraceOp, isTraceOp, type TraceOp } from './traces/traceOps';
 import { applyDatasetOp, isDatasetOp, type DatasetOp } from './datasets/datasetOps';
 import type { LifecycleStage, RunStatus } from '../domain/types';
+import type { JournalMetric, KV } from './opTypes';
 
-export type KV = [key: string, value: string];
-/** [key, value, timestamp, step]; value is a number, or 'NaN' / 'Infinity' / '-Infinity'. */
-export type JournalMetric = [key: string, value: number | string, timestamp: number, step: number];
 
 export interface JournalDataset {
   name: string;

@@ -4,27 +4,8 @@
  * envelope). One pass over the points, no sort of the whole series: a 1M-point history costs one
  * linear scan, not an O(n log n) sort.
  */
+import type { ChartPoint, ChartSeries, SeriesAxis } from '../backend/api/tracking';
 import type { SeriesColumns, SeriesPoint } from './seriesFiles';
-
-export type SeriesAxis = 'step' | 'timestamp';
-
-export interface ChartPoint {
-  /** The x of the bucket's last point (its step or timestamp). */
-  x: number;
-  /** The value of the bucket's last point (by x, then logging order). */
-  value: number;
-  min: number;
-  max: number;
-  /** How many logged points the bucket covers. */
-  count: number;
-}
-
-export interface ChartSeries {
-  points: ChartPoint[];
-  /** Points of the key within [from, to]. */
-  total: number;
-  downsampled: boolean;
-}
 
 /** Columns from point objects (tests, small series). */
 export function columnsOf(points: SeriesPoint[]): SeriesColumns {

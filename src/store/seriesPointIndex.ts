@@ -21,7 +21,8 @@
  * The check runs when a request is validated, before its op is journaled: the op carries only
  * the new points, so replaying the journal needs no index and reproduces the same history.
  */
-import type { JournalMetric, SeriesWrite } from './ops';
+import type { SeriesWrite } from './ops';
+import type { JournalMetric } from './opTypes';
 import { decodeMetricValue } from './ops';
 import type { SeriesFiles } from './seriesFiles';
 import { recordIntact, SERIES_RECORD_BYTES } from './seriesRecord';

@@ -2,9 +2,9 @@
  * What the store's sub-stores (logged models, registry) share with LocalStore: the sql.js
  * database for reads and validation, and the one journaled write path.
  */
+import type { StoreChange } from '../backend/api/changes';
 import type { Op } from './ops';
 import type { SqlDb } from './sqlite';
-import type { StoreChange } from './trackingStore';
 
 export interface StoreCore {
   readonly db: SqlDb;

@@ -1,5 +1,5 @@
 /** Evaluation datasets as the views show them, from MLflow 3's dataset REST answers. */
-import type { WireDatasetRecord, WireEvalDataset } from '../extension/client/wireTypes';
+import type { WireDatasetRecord, WireEvalDataset } from '../client/wireTypes';
 import type { EvalDatasetRow, EvalRecordView } from './protocol';
 
 function parsed(text: string | undefined): unknown {

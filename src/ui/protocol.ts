@@ -3,7 +3,7 @@
  * (postMessage); in a browser served by `runlens serve` the same requests are answered in the
  * page by UiBackend over HTTP. Views never touch the store or the network themselves.
  */
-import type { WireRunStatus, WireSessionSummary } from '../extension/client/wireTypes';
+import type { WireRunStatus, WireSessionSummary } from '../client/wireTypes';
 
 export type Axis = 'step' | 'timestamp';
 

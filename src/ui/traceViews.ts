@@ -3,7 +3,7 @@
  * span views (decoded attributes, tokens, model, chat messages). Runs in the extension host and
  * in a browser page, so no Node APIs.
  */
-import { attributeValue, nsToUs, parseTokenUsage, spanIdHex, spanTokenUsage } from '../store/traces/spanCodec';
+import { attributeValue, nsToUs, parseTokenUsage, spanIdHex, spanTokenUsage } from '../domain/spanDict';
 import { SpanKeys, TraceKeys, type Assessment, type SpanDict, type TraceInfo } from '../domain/traceTypes';
 import type { AssessmentView, ChatMessage, SpanView, TraceRow } from './protocol';
 

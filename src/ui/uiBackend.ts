@@ -1,7 +1,7 @@
 /** Answers view requests from a tracking server (fetch only: runs in the extension host and in a browser page). */
-import type { TrackingClient } from '../extension/client/trackingClient';
-import { artifactPathProblem, proxyPath } from '../extension/client/artifactPaths';
-import type { WireRun } from '../extension/client/wireTypes';
+import type { TrackingClient } from '../client/trackingClient';
+import { artifactPathProblem, proxyPath } from '../client/artifactPaths';
+import type { WireRun } from '../client/wireTypes';
 import { schemaOf, toEvalDatasetRow, toEvalRecordView } from './datasetViews';
 import { toAssessmentView, toSpanView, toTraceRow } from './traceViews';
 import type { ArtifactPreview, Axis, EvalDatasetDetail, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';

@@ -61,13 +61,13 @@ describe('artifact store', () => {
     const store = new ArtifactStore(root);
     await store.write('1/r/artifacts/a.txt', Readable.from([Buffer.from('abc')]));
     await store.write('1/r/artifacts/d/b.txt', Readable.from([Buffer.from('b')]));
-    assert.deepEqual(store.list('1/r/artifacts'), [
+    assert.deepEqual((await store.list('1/r/artifacts')), [
       { path: 'a.txt', is_dir: false, file_size: 3 },
       { path: 'd', is_dir: true },
     ]);
-    assert.deepEqual(store.list('1/r/artifacts/a.txt'), []);
-    assert.deepEqual(store.list('missing'), []);
-    assert.ok(!store.list('').some((f) => f.path === '.runlens'));
+    assert.deepEqual((await store.list('1/r/artifacts/a.txt')), []);
+    assert.deepEqual((await store.list('missing')), []);
+    assert.ok(!(await store.list('')).some((f) => f.path === '.runlens'));
     assert.deepEqual(
       store.listRecursive('1/r/artifacts').map((f) => f.path),
       ['a.txt', 'd', 'd/b.txt'],
@@ -77,11 +77,11 @@ describe('artifact store', () => {
   it('assembles multipart uploads in part order', async () => {
     const root = tempRoot();
     const store = new ArtifactStore(root);
-    const { uploadId } = store.createMultipart('1/r/artifacts/m.bin', 2);
+    const { uploadId } = (await store.createMultipart('1/r/artifacts/m.bin', 2));
     await store.writePart(uploadId, 2, Readable.from([Buffer.from('world')]));
     await store.writePart(uploadId, 1, Readable.from([Buffer.from('hello ')]));
     await store.completeMultipart('1/r/artifacts/m.bin', uploadId, [2, 1]);
     assert.equal(fs.readFileSync(path.join(root, '1/r/artifacts/m.bin'), 'utf8'), 'hello world');
-    assert.throws(() => store.abortMultipart(uploadId), /does not exist/);
+    await assert.rejects(async () => (await store.abortMultipart(uploadId)), /does not exist/);
   });
 });

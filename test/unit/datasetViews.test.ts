@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { TrackingClient } from '../../src/extension/client/trackingClient';
+import { TrackingClient } from '../../src/client/trackingClient';
 import { UiBackend } from '../../src/ui/uiBackend';
 import { call, startTestServer, type TestServer } from './helpers';
 

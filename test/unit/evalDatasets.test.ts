@@ -10,14 +10,14 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string, 
 }
 
 /** Everything a client can read about the store's datasets and scorers, for before/after checks. */
-function snapshot(store: LocalStore, exp: string): unknown {
-  const ds = store.evalDatasets.search({ experimentIds: [] }).items;
+async function snapshot(store: LocalStore, exp: string): Promise<unknown> {
+  const ds = (await store.evalDatasets.search({ experimentIds: [] })).items;
   return {
     datasets: ds,
-    records: ds.map((d) => store.evalDatasets.records(d.dataset_id, undefined, undefined).records),
-    links: ds.map((d) => store.evalDatasets.experimentIds(d.dataset_id)),
-    scorers: store.scorers.list(exp),
-    versions: store.scorers.versions(exp, 'judge'),
+    records: await Promise.all(ds.map(async (d) => (await store.evalDatasets.records(d.dataset_id, undefined, undefined)).records)),
+    links: await Promise.all(ds.map((d) => store.evalDatasets.experimentIds(d.dataset_id))),
+    scorers: (await store.scorers.list(exp)),
+    versions: (await store.scorers.versions(exp, 'judge')),
   };
 }
 
@@ -54,14 +54,14 @@ describe('evaluation datasets and scorers', () => {
       JSON.stringify([{ inputs: { n: 1, q: 'a' }, expectations: { more: true }, tags: { 'mlflow.user': 'al' } }, { inputs: { q: 'c' } }, { inputs: { q: 'c' }, outputs: null }]),
     );
     assert.deepEqual(second, { inserted: 1, updated: 2 });
-    const records = store.evalDatasets.records(d.dataset_id, undefined, undefined).records;
+    const records = (await store.evalDatasets.records(d.dataset_id, undefined, undefined)).records;
     const byQ = new Map(records.map((r) => [r.inputs.q, r]));
     assert.deepEqual(byQ.get('a')!.expectations, { answer: 'x', more: true });
     assert.equal(byQ.get('a')!.last_updated_by, 'al');
     assert.equal(byQ.get('b')!.source_id, 'tr-1');
     assert.equal(byQ.get('b')!.source_type, 'TRACE');
     assert.equal('outputs' in byQ.get('c')!, false);
-    const got = store.evalDatasets.get(d.dataset_id);
+    const got = (await store.evalDatasets.get(d.dataset_id));
     assert.equal(got.profile, '{"num_records": 3}');
     assert.equal(got.last_updated_by, 'al');
     assert.deepEqual(JSON.parse(got.schema!), {
@@ -80,7 +80,7 @@ describe('evaluation datasets and scorers', () => {
     const seen: number[] = [];
     let token: string | undefined;
     do {
-      const page = store.evalDatasets.records(d.dataset_id, 2, token);
+      const page = (await store.evalDatasets.records(d.dataset_id, 2, token));
       seen.push(...page.records.map((r) => Number(r.inputs.i)));
       token = page.nextPageToken;
     } while (token);
@@ -96,33 +96,33 @@ describe('evaluation datasets and scorers', () => {
     await store.scorers.register(exp, 'gone', ser);
     await store.scorers.delete(exp, 'gone');
     await rejectsWith(store.scorers.register(exp, 'x', JSON.stringify({ call_source: 'return 1' })), 'INVALID_PARAMETER_VALUE', /Custom scorer registration/);
-    await rejectsWith(() => store.scorers.get(exp, 'judge', 7), 'RESOURCE_DOES_NOT_EXIST', /version 7 not found/);
+    await rejectsWith(async () => (await store.scorers.get(exp, 'judge', 7)), 'RESOURCE_DOES_NOT_EXIST', /version 7 not found/);
     assert.deepEqual(
-      store.scorers.list(exp).map((s) => [s.scorer_name, s.scorer_version]),
+      (await store.scorers.list(exp)).map((s) => [s.scorer_name, s.scorer_version]),
       [['judge', 2]],
     );
   });
 
   it('keeps datasets, records, links and scorers across restarts without and with a checkpoint', async () => {
-    const d = store.evalDatasets.search({ experimentIds: [exp] }).items[0]!;
+    const d = (await store.evalDatasets.search({ experimentIds: [exp] })).items[0]!;
     await store.evalDatasets.setTags(d.dataset_id, JSON.stringify({ stage: 'dev', n: 3, skip: null }));
     await store.evalDatasets.deleteTag(d.dataset_id, 'team');
     await store.evalDatasets.addToExperiments(d.dataset_id, [other]);
     await store.evalDatasets.removeFromExperiments(d.dataset_id, [exp]);
-    const recs = store.evalDatasets.records(d.dataset_id, undefined, undefined).records;
+    const recs = (await store.evalDatasets.records(d.dataset_id, undefined, undefined)).records;
     assert.equal(await store.evalDatasets.deleteRecords(d.dataset_id, [recs[0]!.dataset_record_id, 'dr-nope']), 1);
     const temp = await store.evalDatasets.create('temp', [exp], undefined);
     await store.evalDatasets.delete(temp.dataset_id);
     await store.scorers.delete(exp, 'judge', 1);
-    const before = snapshot(store, exp);
+    const before = await snapshot(store, exp);
     for (const checkpoint of [false, true]) {
       await store.close({ checkpoint });
       store = await openStore(root);
-      assert.deepEqual(snapshot(store, exp), before);
+      assert.deepEqual(await snapshot(store, exp), before);
     }
-    const tags = JSON.parse(store.evalDatasets.get(d.dataset_id).tags) as Record<string, string>;
+    const tags = JSON.parse((await store.evalDatasets.get(d.dataset_id)).tags) as Record<string, string>;
     assert.deepEqual(tags, { 'mlflow.user': 'bob', stage: 'dev', n: '3' });
-    assert.deepEqual(store.evalDatasets.experimentIds(d.dataset_id), [other]);
+    assert.deepEqual((await store.evalDatasets.experimentIds(d.dataset_id)), [other]);
     // Numbering continues from the replayed state.
     assert.equal((await store.scorers.register(exp, 'judge', '{}')).scorer_version, 3);
   });

@@ -1,8 +1,8 @@
 // The extension's vscode-free parts: run forest, run documents, comparisons, output capture.
 import * as assert from 'node:assert/strict';
-import type { WireRun } from '../../src/extension/client/wireTypes';
+import type { WireRun } from '../../src/client/wireTypes';
 import { formatComparison } from '../../src/extension/runDocument/compareFormat';
-import { formatDuration, formatRunDocument } from '../../src/extension/runDocument/runFormat';
+import { formatDuration, formatRunDocument } from '../../src/ui/runFormat';
 import { OutputCapture } from '../../src/extension/terminal/outputCapture';
 import { buildRunForest, mergeRuns } from '../../src/extension/tree/runForest';
 import { KeyedThrottle } from '../../src/extension/throttle';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { JsonDepthError, jsonTextTooDeep, parseJsonBounded, valueTooDeep } from '../../src/store/jsonDepth';
+import { JsonDepthError, jsonTextTooDeep, parseJsonBounded, valueTooDeep } from '../../src/domain/jsonDepth';
 import { redactStorePaths } from '../../src/server/errorText';
 
 describe('JSON nesting bound', () => {

@@ -23,11 +23,11 @@ describe('the mlflow.modelVersions tag of a logged model', () => {
     for (const name of ['a', 'a', 'b']) await store.registry.createModelVersion({ name, source: `models:/${id}`, modelId: id, tags: [] });
     await store.registry.createModelVersion({ name: 'b', source: 's3://bucket/elsewhere', tags: [] });
     const expected = '[{"name": "a", "version": 1}, {"name": "a", "version": 2}, {"name": "b", "version": 1}]';
-    const tag = (): string | undefined => store.loggedModels.get(id).info.tags.find((t) => t.key === 'mlflow.modelVersions')?.value;
-    assert.equal(tag(), expected);
+    const tag = async (): Promise<string | undefined> => (await store.loggedModels.get(id)).info.tags.find((t) => t.key === 'mlflow.modelVersions')?.value;
+    assert.equal(await tag(), expected);
     await store.close({ checkpoint: false });
     store = await openStore(root);
-    assert.equal(tag(), expected, 'replayed from the journal');
+    assert.equal(await tag(), expected, 'replayed from the journal');
     await store.close();
   });
 });

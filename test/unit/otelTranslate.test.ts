@@ -83,15 +83,15 @@ describe('span text search (trace.text / span.content)', () => {
         { traceIdHex: t, span: { trace_id: hex(t), span_id: hex('1'.repeat(16)), parent_span_id: null, name: 'tool', start_time_unix_nano: '1700000000000000000', end_time_unix_nano: '1700000000100000000', attributes: { 'input.value': JSON.stringify(`Sunny in ${word}`) }, status: { code: 'STATUS_CODE_OK' }, events: [] } },
       ]);
     }
-    const hits = (filter: string): number => store.traces.search({ experimentIds: [exp], filter }).items.length;
-    assert.equal(hits("trace.text LIKE '%Paris%'"), 1);
-    assert.equal(hits("trace.text LIKE '%paris%'"), 0);
-    assert.equal(hits("trace.text ILIKE '%PARIS%'"), 1);
-    assert.equal(hits("trace.text LIKE '%Berlin_x%'"), 1);
-    assert.equal(hits("span.content LIKE '%\"name\": \"tool\"%'"), 2);
-    assert.equal(hits("trace.text LIKE '%Sunny%' AND span.content LIKE '%Berlin%'"), 1);
-    assert.throws(() => hits("trace.text = 'Paris'"), /span.content comparator '=' not one of/);
-    assert.equal(store.traces.spanSummaries(`tr-${'a1'.repeat(16)}`)[0]!.attributes.some(([k]) => k === 'runlens.textBloom'), false);
+    const hits = async (filter: string): Promise<number> => (await store.traces.search({ experimentIds: [exp], filter })).items.length;
+    assert.equal(await hits("trace.text LIKE '%Paris%'"), 1);
+    assert.equal(await hits("trace.text LIKE '%paris%'"), 0);
+    assert.equal(await hits("trace.text ILIKE '%PARIS%'"), 1);
+    assert.equal(await hits("trace.text LIKE '%Berlin_x%'"), 1);
+    assert.equal(await hits("span.content LIKE '%\"name\": \"tool\"%'"), 2);
+    assert.equal(await hits("trace.text LIKE '%Sunny%' AND span.content LIKE '%Berlin%'"), 1);
+    await assert.rejects(() => hits("trace.text = 'Paris'"), /span.content comparator '=' not one of/);
+    assert.equal((await store.traces.spanSummaries(`tr-${'a1'.repeat(16)}`))[0]!.attributes.some(([k]) => k === 'runlens.textBloom'), false);
     await store.close();
   });
 });

@@ -31,7 +31,7 @@ describe('logged models and the model registry', () => {
   after(() => store.close());
 
   it('keeps logged-model metrics, params and the run link', async () => {
-    const m = store.loggedModels.get(modelId);
+    const m = (await store.loggedModels.get(modelId));
     assert.equal(m.info.status, 'LOGGED_MODEL_READY');
     assert.deepEqual(m.data.params, [{ key: 'C', value: '1' }]);
     assert.deepEqual(
@@ -39,13 +39,13 @@ describe('logged models and the model registry', () => {
       [['acc', 0.9, runId]],
     );
     assert.deepEqual((await store.getRun(runId)).outputs.model_outputs, [{ model_id: modelId, step: 0 }]);
-    const found = store.loggedModels.search({ experimentIds: [m.info.experiment_id], filter: "name = 'model' AND metrics.acc > 0.5" });
+    const found = (await store.loggedModels.search({ experimentIds: [m.info.experiment_id], filter: "name = 'model' AND metrics.acc > 0.5" }));
     assert.deepEqual(
       found.items.map((x) => x.info.model_id),
       [modelId],
     );
     await rejectsWith(() => store.loggedModels.finalize(modelId, 'NOPE'), 'INVALID_PARAMETER_VALUE');
-    await rejectsWith(() => store.loggedModels.get('m-00000000000000000000000000000000'), 'RESOURCE_DOES_NOT_EXIST', /Logged model with ID/);
+    await rejectsWith(async () => (await store.loggedModels.get('m-00000000000000000000000000000000')), 'RESOURCE_DOES_NOT_EXIST', /Logged model with ID/);
   });
 
   it('numbers versions per model, never reusing a deleted number', async () => {
@@ -55,14 +55,14 @@ describe('logged models and the model registry', () => {
     const v1 = await reg.createModelVersion({ name: 'clf', source: `models:/${modelId}`, modelId, tags: [] });
     assert.equal(v1.version, '1');
     assert.equal(v1.run_id, runId, 'a version from a logged model inherits its run');
-    assert.equal(reg.getDownloadUri('clf', '1'), store.loggedModels.get(modelId).info.artifact_uri);
+    assert.equal(await reg.getDownloadUri('clf', '1'), (await store.loggedModels.get(modelId)).info.artifact_uri);
     const v2 = await reg.createModelVersion({ name: 'clf', source: `runs:/${runId}/model`, runId, tags: [] });
     assert.equal(v2.version, '2');
     await reg.deleteModelVersion('clf', '2');
     const v3 = await reg.createModelVersion({ name: 'clf', source: 's3://bucket/model', tags: [] });
     assert.equal(v3.version, '3');
     assert.deepEqual(
-      store.loggedModels.get(modelId).info.registrations,
+      (await store.loggedModels.get(modelId)).info.registrations,
       [{ name: 'clf', version: '1' }],
     );
   });
@@ -71,11 +71,11 @@ describe('logged models and the model registry', () => {
     const reg = store.registry;
     await reg.transitionStage('clf', '1', 'production', false);
     await reg.transitionStage('clf', '3', 'Production', true);
-    assert.equal(reg.getModelVersion('clf', '1').current_stage, 'Archived');
+    assert.equal((await reg.getModelVersion('clf', '1')).current_stage, 'Archived');
     await rejectsWith(() => reg.transitionStage('clf', '1', 'Archived', true), 'INVALID_PARAMETER_VALUE', /not an Active stage/);
     await rejectsWith(() => reg.transitionStage('clf', '1', 'Shipping', false), 'INVALID_PARAMETER_VALUE', /Invalid Model Version stage/);
     await reg.setAlias('clf', 'champion', '3');
-    assert.equal(reg.getVersionByAlias('clf', 'champion').version, '3');
+    assert.equal((await reg.getVersionByAlias('clf', 'champion')).version, '3');
     await rejectsWith(() => reg.setAlias('clf', 'v2', '3'), 'INVALID_PARAMETER_VALUE');
     await rejectsWith(() => reg.getVersionByAlias('clf', 'nope'), 'INVALID_PARAMETER_VALUE', /alias nope not found/);
   });
@@ -91,7 +91,7 @@ describe('logged models and the model registry', () => {
     for (const checkpoint of [false, true]) {
       await store.close({ checkpoint });
       store = await openStore(root);
-      const m = store.registry.getRegisteredModel('classifier');
+      const m = (await store.registry.getRegisteredModel('classifier'));
       assert.deepEqual(m.aliases, [{ alias: 'champion', version: '3' }]);
       assert.deepEqual(m.tags, [{ key: 'team', value: 'a' }]);
       assert.deepEqual(
@@ -103,7 +103,7 @@ describe('logged models and the model registry', () => {
       );
       const next = await store.registry.createModelVersion({ name: 'classifier', source: 's3://b/m', tags: [] });
       assert.equal(next.version, checkpoint ? '5' : '4');
-      assert.equal(store.loggedModels.get(modelId).data.metrics.length, 1);
+      assert.equal((await store.loggedModels.get(modelId)).data.metrics.length, 1);
     }
   });
 });

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { npmiFromCounts } from '../../src/store/traces/traceCorrelation';
-import { aggregationLabel, validateMetricsQuery, type MetricsQuery } from '../../src/store/traces/traceMetrics';
+import { npmiFromCounts } from '../../src/domain/traceCorrelation';
+import { aggregationLabel, validateMetricsQuery } from '../../src/store/traces/traceMetrics';
+import type { MetricsQuery } from '../../src/backend/api/traces';
 
 describe('trace metrics and filter correlation (MLflow 3.17.2)', () => {
   it('computes NPMI as MLflow: values seen from its server, -1 without co-occurrence, NaN without support', () => {

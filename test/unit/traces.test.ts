@@ -104,7 +104,7 @@ describe('trace store', () => {
     const spans = decodeOtlpProtobuf(request(span(T, '1'.repeat(16), null, 'root'), span(T, '2'.repeat(16), '1'.repeat(16), 'child')));
     await store.traces.ingest(exp, spans);
     await store.traces.ingest(exp, spans.slice(1)); // a resent span is not counted twice
-    const info = store.traces.get(`tr-${T}`);
+    const info = (await store.traces.get(`tr-${T}`));
     assert.equal(info.state, 'ERROR');
     assert.equal(info.execution_duration, '0.25s');
     // MLflow names no OTLP trace after its root span.
@@ -112,38 +112,38 @@ describe('trace store', () => {
     assert.equal(info.tags['mlflow.trace.spansLocation'], 'TRACKING_STORE');
     // The child's usage is under a parent that reports usage: counted once, as MLflow does.
     assert.equal(info.trace_metadata['mlflow.trace.tokenUsage'], '{"input_tokens": 11, "output_tokens": 0, "total_tokens": 0}');
-    assert.equal(store.traces.readSpans(`tr-${T}`).length, 2);
-    assert.deepEqual(store.traces.spanSummaries(`tr-${T}`).map((s) => s.name), ['root', 'child']); // same start: by span id
+    assert.equal((await store.traces.readSpans(`tr-${T}`)).length, 2);
+    assert.deepEqual((await store.traces.spanSummaries(`tr-${T}`)).map((s) => s.name), ['root', 'child']); // same start: by span id
   });
 
   it('searches with the trace filter language and rejects unknown keys', async () => {
-    const page = store.traces.search({ experimentIds: [exp], filter: "span.name = 'child' AND trace.status = 'ERROR'" });
+    const page = (await store.traces.search({ experimentIds: [exp], filter: "span.name = 'child' AND trace.status = 'ERROR'" }));
     assert.equal(page.items.length, 1);
-    assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.name = 'nope'" }).items.length, 0);
-    assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'hi' AND span.attributes.llm.flag = 'true'" }).items.length, 1);
-    assert.equal(store.traces.search({ experimentIds: [exp], filter: 'span.attributes.gen_ai.usage.input_tokens = 11' }).items.length, 1);
-    assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'nope'" }).items.length, 0);
-    assert.deepEqual(store.traces.spanSummaries(`tr-${T}`)[0]!.attributes.sort(), [
+    assert.equal((await store.traces.search({ experimentIds: [exp], filter: "span.name = 'nope'" })).items.length, 0);
+    assert.equal((await store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'hi' AND span.attributes.llm.flag = 'true'" })).items.length, 1);
+    assert.equal((await store.traces.search({ experimentIds: [exp], filter: 'span.attributes.gen_ai.usage.input_tokens = 11' })).items.length, 1);
+    assert.equal((await store.traces.search({ experimentIds: [exp], filter: "span.attributes.note = 'nope'" })).items.length, 0);
+    assert.deepEqual((await store.traces.spanSummaries(`tr-${T}`))[0]!.attributes.sort(), [
       ['gen_ai.usage.input_tokens', '11'],
       ['llm.flag', 'true'],
       ['mlflow.chat.tokenUsage', '{"input_tokens":11}'],
       ['note', 'hi'],
     ]);
-    assert.equal(store.traces.search({ experimentIds: [exp], filter: "span.content LIKE '%no such text%'" }).items.length, 0); // text search, see otelTranslate.test.ts
-    assert.throws(() => store.traces.search({ experimentIds: [exp], filter: 'trace.timestamp_ms > abc' }), /Invalid filter|numeric/);
-    assert.throws(() => store.traces.search({ experimentIds: [exp], maxResults: 501 }), /between 1 and 500/);
+    assert.equal((await store.traces.search({ experimentIds: [exp], filter: "span.content LIKE '%no such text%'" })).items.length, 0); // text search, see otelTranslate.test.ts
+    await assert.rejects(async () => (await store.traces.search({ experimentIds: [exp], filter: 'trace.timestamp_ms > abc' })), /Invalid filter|numeric/);
+    await assert.rejects(async () => (await store.traces.search({ experimentIds: [exp], maxResults: 501 })), /between 1 and 500/);
   });
 
   it('keeps assessments: create, override, update, delete brings the overridden one back', async () => {
     const id = `tr-${T}`;
     const first = await store.traces.createAssessment(id, { assessment_name: 'ok', source: { source_type: 'HUMAN', source_id: 'me' }, feedback: { value: true } });
     const second = await store.traces.createAssessment(id, { assessment_name: 'ok', source: { source_type: 'HUMAN' }, feedback: { value: false }, overrides: first.assessment_id });
-    assert.equal(store.traces.getAssessment(id, first.assessment_id).valid, false);
+    assert.equal((await store.traces.getAssessment(id, first.assessment_id)).valid, false);
     const updated = await store.traces.updateAssessment(id, second.assessment_id, { rationale: 'checked' }, ['rationale']);
     assert.equal(updated.rationale, 'checked');
-    assert.equal(store.traces.search({ experimentIds: [exp], filter: "feedback.ok = 'false'" }).items.length, 1);
+    assert.equal((await store.traces.search({ experimentIds: [exp], filter: "feedback.ok = 'false'" })).items.length, 1);
     await store.traces.deleteAssessment(id, second.assessment_id);
-    assert.equal(store.traces.getAssessment(id, first.assessment_id).valid, true);
+    assert.equal((await store.traces.getAssessment(id, first.assessment_id)).valid, true);
     await rejectsWith(store.traces.createAssessment(id, { assessment_name: 'x', source: { source_type: 'CODE' } }), 'INVALID_PARAMETER_VALUE', /exactly one of/);
   });
 
@@ -152,9 +152,9 @@ describe('trace store', () => {
     const other = await store.createExperiment(`reused-${Date.now()}`);
     await store.traces.start({ traceId: id, experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: {}, assessments: [] });
     await store.traces.start({ traceId: id, experimentId: other, requestTimeMs: 2, state: 'OK', metadata: {}, tags: {}, assessments: [] });
-    assert.equal(store.traces.get(id).trace_location.mlflow_experiment?.experiment_id, other);
-    assert.deepEqual(store.traces.search({ experimentIds: [other] }).items.map((t) => t.trace_id), [id]);
-    assert.ok(!store.traces.search({ experimentIds: [exp] }).items.some((t) => t.trace_id === id));
+    assert.equal((await store.traces.get(id)).trace_location.mlflow_experiment?.experiment_id, other);
+    assert.deepEqual((await store.traces.search({ experimentIds: [other] })).items.map((t) => t.trace_id), [id]);
+    assert.ok(!(await store.traces.search({ experimentIds: [exp] })).items.some((t) => t.trace_id === id));
     await rejectsWith(store.traces.start({ traceId: id, experimentId: '999999', requestTimeMs: 3, state: 'OK', metadata: {}, tags: {}, assessments: [] }), 'RESOURCE_DOES_NOT_EXIST', /999999/);
   });
 
@@ -162,9 +162,9 @@ describe('trace store', () => {
     const info = await store.traces.start({ traceId: 'tr-' + 'b'.repeat(32), experimentId: exp, requestTimeMs: 1, state: 'OK', metadata: {}, tags: {}, assessments: [] });
     const dir = info.tags['mlflow.artifactLocation']!.replace('mlflow-artifacts:/', '');
     await rejectsWith(store.traces.acceptTracesJson(info.trace_id, Buffer.from('{"spans":[{"span_id":"x","name":"a"}]}')), 'INVALID_PARAMETER_VALUE', /start_time_unix_nano/);
-    assert.deepEqual(store.traces.readSpans(info.trace_id), []);
-    assert.equal(store.traces.traceForUpload(`${dir}/traces.json`), info.trace_id);
-    assert.equal(store.traces.traceForUpload(`9/traces/${info.trace_id}/artifacts/traces.json`), undefined);
+    assert.deepEqual((await store.traces.readSpans(info.trace_id)), []);
+    assert.equal((await store.traces.traceForUpload(`${dir}/traces.json`)), info.trace_id);
+    assert.equal((await store.traces.traceForUpload(`9/traces/${info.trace_id}/artifacts/traces.json`)), undefined);
   });
 
   it('keeps the server-owned location tags out of clients\' reach, so deleting a trace removes only its folder', async () => {
@@ -181,8 +181,8 @@ describe('trace store', () => {
     const hex = 'c'.repeat(32);
     const id = `tr-${hex}`;
     await store.traces.ingest(other, decodeOtlpProtobuf(request(span(hex, '1'.repeat(16), null, 'root'), span(hex, '2'.repeat(16), '1'.repeat(16), 'child'))));
-    assert.equal(store.traces.get(id).tags['mlflow.artifactLocation'], `file://${elsewhere}/traces/${id}/artifacts`);
-    assert.deepEqual(store.traces.readSpans(id).map((s) => s.name), ['root', 'child']);
+    assert.equal((await store.traces.get(id)).tags['mlflow.artifactLocation'], `file://${elsewhere}/traces/${id}/artifacts`);
+    assert.deepEqual((await store.traces.readSpans(id)).map((s) => s.name), ['root', 'child']);
     const folder = path.join(root, other, 'traces', id);
     assert.ok(fs.existsSync(path.join(folder, 'artifacts', 'spans.jsonl')));
     assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing is written outside the store');
@@ -205,25 +205,25 @@ describe('trace store', () => {
     const root = store.traces.ingest(exp, otlp(a, '1'.repeat(16), null, { 'mlflow.spanOutputs': '"derived from the span"' }));
     await store.traces.start(finish(a));
     await root;
-    assert.equal(store.traces.get(`tr-${a}`).response_preview, '"Paris"');
-    assert.equal(store.traces.readSpans(`tr-${a}`).length, 1);
+    assert.equal((await store.traces.get(`tr-${a}`)).response_preview, '"Paris"');
+    assert.equal((await store.traces.readSpans(`tr-${a}`)).length, 1);
     // A child span of a trace not seen before, stored while StartTraceV3 finishes that trace.
     const b = 'e'.repeat(32);
     const child = store.traces.ingest(exp, otlp(b, '2'.repeat(16), '1'.repeat(16), {}));
     await store.traces.start(finish(b));
     await child;
-    assert.equal(store.traces.get(`tr-${b}`).state, 'OK', 'a finished trace does not go back to IN_PROGRESS');
-    assert.equal(store.traces.spanSummaries(`tr-${b}`).length, 1);
+    assert.equal((await store.traces.get(`tr-${b}`)).state, 'OK', 'a finished trace does not go back to IN_PROGRESS');
+    assert.equal((await store.traces.spanSummaries(`tr-${b}`)).length, 1);
   });
 
   it('replays traces, spans and assessments from the journal after an unclean stop', async () => {
     await store.close({ checkpoint: false });
     store = await openStore(root);
-    const info = store.traces.get(`tr-${T}`);
+    const info = (await store.traces.get(`tr-${T}`));
     assert.equal(info.tags['mlflow.trace.spansLocation'], 'TRACKING_STORE');
     assert.equal(info.trace_metadata['mlflow.trace.tokenUsage'], '{"input_tokens": 11, "output_tokens": 0, "total_tokens": 0}');
     assert.equal(info.assessments.length, 1);
-    assert.equal(store.traces.spanSummaries(`tr-${T}`).length, 2);
-    assert.equal(store.traces.readSpans(`tr-${T}`).length, 2);
+    assert.equal((await store.traces.spanSummaries(`tr-${T}`)).length, 2);
+    assert.equal((await store.traces.readSpans(`tr-${T}`)).length, 2);
   });
 });

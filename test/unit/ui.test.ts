@@ -1,6 +1,6 @@
 // View plumbing without a browser: the page shell's CSP, the message guard, UiBackend's answers.
 import * as assert from 'node:assert/strict';
-import { TrackingClient } from '../../src/extension/client/trackingClient';
+import { TrackingClient } from '../../src/client/trackingClient';
 import { contentSecurityPolicy, renderPage } from '../../src/ui/pageHtml';
 import { isToHost } from '../../src/ui/protocol';
 import { UiBackend } from '../../src/ui/uiBackend';

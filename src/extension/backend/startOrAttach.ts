@@ -9,7 +9,7 @@ import type { Logger } from '../../domain/logger';
 import { StoreDamagedError } from '../../store/persistence';
 import { readLockOwner, StoreLockedError, type LockOwner } from '../../store/storeLock';
 import { serveStore, type ServingStore } from '../../server/serve';
-import { TrackingClient } from '../client/trackingClient';
+import { TrackingClient } from '../../client/trackingClient';
 
 export type Backend =
   | { kind: 'embedded'; url: string; root: string; serving: ServingStore; portFallback: boolean }

@@ -5,8 +5,8 @@
 import * as net from 'node:net';
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
-import { ChangeStream, type ChangeEvent } from '../client/changeStream';
-import { TrackingClient } from '../client/trackingClient';
+import { ChangeStream, type ChangeEvent } from '../../client/changeStream';
+import { TrackingClient } from '../../client/trackingClient';
 import { readSettings, storeRoot } from '../config';
 import { BackendStartError, startOrAttach, type Backend } from './startOrAttach';
 

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
-import { TrackingApiError } from '../client/trackingClient';
+import { TrackingApiError } from '../../client/trackingClient';
 import { readSettings, updateSetting } from '../config';
 import { DEFAULT_SORT, type ExperimentsTree, type ExplorerSort } from '../tree/experimentsTree';
 import { isExperimentNode, type LoadMoreNode } from '../tree/nodes';

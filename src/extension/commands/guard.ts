@@ -1,7 +1,7 @@
 /** Every command runs through `guarded`: errors become one clear message, never a stack trace. */
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
-import { TrackingApiError } from '../client/trackingClient';
+import { TrackingApiError } from '../../client/trackingClient';
 
 export function userMessage(err: unknown): string {
   if (err instanceof TrackingApiError) {

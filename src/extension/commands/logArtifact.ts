@@ -7,10 +7,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
-import type { WireRun } from '../client/wireTypes';
-import { runLabel } from '../runDocument/runFormat';
+import type { WireRun } from '../../client/wireTypes';
+import { runLabel } from '../../ui/runFormat';
 import { isRunNode, type ExplorerNode } from '../tree/nodes';
-import { uploadArtifact } from '../client/artifactUpload';
+import { uploadArtifact } from '../../client/artifactUpload';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
 

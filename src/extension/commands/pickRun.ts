@@ -1,8 +1,8 @@
 /** Quick picks for runs: active runs first, then the most recent, with experiment and start time. */
 import * as vscode from 'vscode';
-import type { TrackingClient } from '../client/trackingClient';
-import type { WireRun } from '../client/wireTypes';
-import { runDuration, runLabel } from '../runDocument/runFormat';
+import type { TrackingClient } from '../../client/trackingClient';
+import type { WireRun } from '../../client/wireTypes';
+import { runDuration, runLabel } from '../../ui/runFormat';
 
 interface RunPickItem extends vscode.QuickPickItem {
   run: WireRun;

@@ -1,6 +1,6 @@
 /** N runs side by side as a Markdown table: differing rows first, identical ones after (no vscode import). */
-import type { WireRun } from '../client/wireTypes';
-import { formatValue, oneLine, runLabel } from './runFormat';
+import type { WireRun } from '../../client/wireTypes';
+import { formatValue, oneLine, runLabel } from '../../ui/runFormat';
 
 function cell(v: string | undefined): string {
   return v === undefined ? '—' : oneLine(v).replace(/\|/g, '\\|');

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { TrackingService } from '../backend/trackingService';
 import { formatComparison } from './compareFormat';
-import { formatRunDocument } from './runFormat';
+import { formatRunDocument } from '../../ui/runFormat';
 import { KeyedThrottle } from '../throttle';
 
 export const RUN_SCHEME = 'runlens-run';

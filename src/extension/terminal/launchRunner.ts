@@ -12,10 +12,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
-import type { TrackingClient } from '../client/trackingClient';
-import type { WireRun, WireRunStatus } from '../client/wireTypes';
+import type { TrackingClient } from '../../client/trackingClient';
+import type { WireRun, WireRunStatus } from '../../client/wireTypes';
 import { readSettings, workspaceRoot } from '../config';
-import { uploadArtifact } from '../client/artifactUpload';
+import { uploadArtifact } from '../../client/artifactUpload';
 import { guarded } from '../commands/guard';
 import { OutputCapture } from './outputCapture';
 

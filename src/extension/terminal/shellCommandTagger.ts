@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
-import { tagValue } from '../client/wireTypes';
+import { tagValue } from '../../client/wireTypes';
 
 const SLACK_MS = 1000;
 

@@ -6,8 +6,8 @@
  */
 import * as vscode from 'vscode';
 import type { TrackingService } from '../backend/trackingService';
-import { TrackingApiError } from '../client/trackingClient';
-import { PARENT_RUN_TAG, type WireExperiment, type WireRun } from '../client/wireTypes';
+import { TrackingApiError } from '../../client/trackingClient';
+import { PARENT_RUN_TAG, type WireExperiment, type WireRun } from '../../client/wireTypes';
 import { readSettings, type RunlensSettings } from '../config';
 import { KeyedThrottle } from '../throttle';
 import { buildRunForest, mergeRuns } from './runForest';

@@ -1,8 +1,8 @@
 /** Registered models → versions, with stage and aliases; refreshed on demand and after run writes. */
 import * as vscode from 'vscode';
 import type { TrackingService } from '../backend/trackingService';
-import type { WireModelVersion, WireRegisteredModel } from '../client/wireTypes';
-import { isoTime } from '../runDocument/runFormat';
+import type { WireModelVersion, WireRegisteredModel } from '../../client/wireTypes';
+import { isoTime } from '../../ui/runFormat';
 import { KeyedThrottle } from '../throttle';
 
 export type ModelNode =

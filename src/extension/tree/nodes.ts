@@ -1,5 +1,5 @@
 /** Tree nodes of the experiments explorer. Ids are stable (experiment/run ids) so expansion survives refreshes. */
-import type { WireExperiment, WireRun } from '../client/wireTypes';
+import type { WireExperiment, WireRun } from '../../client/wireTypes';
 
 export interface ExperimentNode {
   type: 'experiment';

@@ -3,7 +3,7 @@
  * `mlflow.parentRunId` names a loaded run goes under it; otherwise it shows at the top level
  * (its parent may be on a later page or in another experiment).
  */
-import { PARENT_RUN_TAG, tagValue, type WireRun } from '../client/wireTypes';
+import { PARENT_RUN_TAG, tagValue, type WireRun } from '../../client/wireTypes';
 
 export interface RunForest {
   roots: WireRun[];

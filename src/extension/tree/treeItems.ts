@@ -1,7 +1,7 @@
 /** How experiments and runs look in the explorer: icons, descriptions, tooltips, context values. */
 import * as vscode from 'vscode';
-import type { WireExperiment, WireRun } from '../client/wireTypes';
-import { formatValue, isoTime, latestMetric, oneLine, runDuration, runLabel } from '../runDocument/runFormat';
+import type { WireExperiment, WireRun } from '../../client/wireTypes';
+import { formatValue, isoTime, latestMetric, oneLine, runDuration, runLabel } from '../../ui/runFormat';
 
 const STATUS_ICONS: Record<string, vscode.ThemeIcon> = {
   RUNNING: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),

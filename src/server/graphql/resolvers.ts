@@ -7,7 +7,7 @@
  */
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import { BULK_INTERVAL_MAX_RESULTS } from '../../store/limits';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import type { Metric, Run, ViewType } from '../../domain/types';
 import { listRunArtifacts } from '../handlers/artifacts';
 import type { Json, Resolvers } from './execute';
@@ -45,7 +45,7 @@ export function storeResolvers(store: TrackingStore): Resolvers {
   };
 
   const searchModelVersions = async (filter: string | undefined, i: Json = {}): Promise<Json> => {
-    const page = store.registry.searchModelVersions({
+    const page = await store.registry.searchModelVersions({
       filter,
       maxResults: typeof i.maxResults === 'number' ? i.maxResults : undefined,
       orderBy: strings(i.orderBy),

@@ -5,7 +5,7 @@
  * missing or names a directory. Paths are store paths (`<exp>/<run>/artifacts/…`).
  */
 import * as path from 'node:path';
-import type { ArtifactStore } from '../../store/artifacts/artifactStore';
+import type { ArtifactRepository } from '../../backend/api/artifacts';
 import { contentDispositionFor, contentTypeFor } from '../../store/artifacts/contentTypes';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
 import type { StreamResponse } from '../router';
@@ -19,11 +19,11 @@ export function underRoot(root: string, rel: string): string {
  * Streams `storePath`. `downloadName` is the file name offered to the browser (MLflow uses the
  * last segment of the requested path).
  */
-export function sendArtifactFile(artifacts: ArtifactStore, storePath: string, downloadName = path.posix.basename(storePath)): StreamResponse {
-  const found = artifacts.inspect(storePath);
+export async function sendArtifactFile(artifacts: ArtifactRepository, storePath: string, downloadName = path.posix.basename(storePath)): Promise<StreamResponse> {
+  const found = await artifacts.inspect(storePath);
   if (found.kind === 'missing') throw doesNotExist(`No such artifact: '${storePath}'`);
   if (found.kind === 'dir') throw invalidParameter(`Artifact path refers to a directory, not a file: '${storePath}'`);
-  const file = artifacts.read(storePath);
+  const file = await artifacts.read(storePath);
   return {
     stream: file.stream,
     status: 200,

@@ -5,9 +5,9 @@
  */
 import * as path from 'node:path';
 import { MlflowError } from '../../domain/errors';
-import type { ArtifactFileInfo } from '../../store/artifacts/artifactStore';
+import type { ArtifactFileInfo } from '../../backend/api/artifacts';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { readBody } from '../requestBody';
 import { Fields, missingParameter } from '../requestFields';
 import type { RawResponse, Router, StreamResponse } from '../router';
@@ -36,15 +36,15 @@ export async function listRunArtifacts(store: TrackingStore, runId: string, relP
     throw new MlflowError('NOT_IMPLEMENTED', `Listing artifacts at '${run.info.artifact_uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
   }
   const rel = relPath ?? '';
-  const files = store.artifacts.list(joinPath(root, rel)).map((f) => ({ ...f, path: joinPath(rel.replace(/\/+$/, ''), f.path) }));
+  const files = (await store.artifacts.list(joinPath(root, rel))).map((f) => ({ ...f, path: joinPath(rel.replace(/\/+$/, ''), f.path) }));
   return { root_uri: run.info.artifact_uri, files };
 }
 
 export function registerArtifactRoutes(router: Router, store: TrackingStore): void {
   const artifacts = store.artifacts;
   /** A trace's traces.json is validated and indexed whole, so it never arrives in parts. */
-  const refuseTraceData = (target: string): void => {
-    if (store.traces.traceForUpload(target)) {
+  const refuseTraceData = async (target: string): Promise<void> => {
+    if (await store.traces.traceForUpload(target)) {
       throw new MlflowError('INVALID_PARAMETER_VALUE', `'${target}' is a trace's span data: upload it with a single PUT, where it is validated.`);
     }
   };
@@ -53,7 +53,7 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
     'PUT',
     '/mlflow-artifacts/artifacts/*path',
     async ({ pathParams, raw }) => {
-      const traceId = store.traces.traceForUpload(pathParams.path!);
+      const traceId = await store.traces.traceForUpload(pathParams.path!);
       if (traceId) {
         // A trace's spans: validated and indexed before anything is kept.
         await store.traces.acceptTracesJson(traceId, await readBody(raw, MAX_TRACE_DATA_BYTES));
@@ -69,12 +69,12 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
   router.api('GET', '/mlflow-artifacts/artifacts/*path', async ({ pathParams }): Promise<StreamResponse> => sendArtifactFile(artifacts, validateRequestPath(pathParams.path!)));
 
   router.api('GET', '/mlflow-artifacts/artifacts', async ({ fields }) => {
-    const files = artifacts.list(fields.string('path'));
+    const files = await artifacts.list(fields.string('path'));
     return files.length ? { files } : {};
   });
 
   router.api('DELETE', '/mlflow-artifacts/artifacts/*path', async ({ pathParams }) => {
-    artifacts.delete(pathParams.path!);
+    await artifacts.delete(pathParams.path!);
     return {};
   });
 
@@ -83,8 +83,8 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
     const local = fields.requiredString('path');
     const numParts = fields.int('num_parts') ?? 1;
     const target = joinPath(pathParams.path, path.basename(local));
-    refuseTraceData(target);
-    const { uploadId, parts } = artifacts.createMultipart(target, numParts);
+    await refuseTraceData(target);
+    const { uploadId, parts } = await artifacts.createMultipart(target, numParts);
     const host = raw.headers.host ?? '127.0.0.1';
     return {
       upload_id: uploadId,
@@ -112,13 +112,13 @@ export function registerArtifactRoutes(router: Router, store: TrackingStore): vo
     });
     if (parts.length === 0) throw missingParameter('parts');
     const target = joinPath(pathParams.path, path.basename(local));
-    refuseTraceData(target);
+    await refuseTraceData(target);
     await artifacts.completeMultipart(target, uploadId, parts);
     return {};
   });
 
   router.api('POST', '/mlflow-artifacts/mpu/abort/*path', async ({ fields }) => {
-    artifacts.abortMultipart(fields.requiredString('upload_id'));
+    await artifacts.abortMultipart(fields.requiredString('upload_id'));
     return {};
   });
 

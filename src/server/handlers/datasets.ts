@@ -6,7 +6,7 @@
 import type { JsonValue } from '../../domain/datasetTypes';
 import { pyJson } from '../../store/datasets/pyJson';
 import { invalidParameter } from '../../domain/errors';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
 
@@ -29,7 +29,7 @@ export function registerDatasetRoutes(router: Router, store: TrackingStore): voi
   }));
 
   const search = async ({ fields }: { fields: Fields }): Promise<unknown> => {
-    const page = datasets.search({
+    const page = await datasets.search({
       experimentIds: fields.strings('experiment_ids'),
       filter: fields.string('filter_string') || undefined,
       maxResults: fields.int('max_results'),
@@ -41,7 +41,7 @@ export function registerDatasetRoutes(router: Router, store: TrackingStore): voi
   router.api('POST', '/mlflow/datasets/search', search);
   router.api('GET', '/mlflow/datasets/search', search);
 
-  router.api('GET', '/mlflow/datasets/:datasetId', async ({ pathParams }) => ({ dataset: datasets.get(pathParams.datasetId!) }));
+  router.api('GET', '/mlflow/datasets/:datasetId', async ({ pathParams }) => ({ dataset: await datasets.get(pathParams.datasetId!) }));
   router.api('DELETE', '/mlflow/datasets/:datasetId', async ({ pathParams }) => {
     await datasets.delete(pathParams.datasetId!);
     return {};
@@ -61,14 +61,14 @@ export function registerDatasetRoutes(router: Router, store: TrackingStore): voi
     return { inserted_count: inserted, updated_count: updated };
   });
   router.api('GET', '/mlflow/datasets/:datasetId/records', async ({ pathParams, fields }) => {
-    const page = datasets.records(pathParams.datasetId!, fields.int('max_results'), fields.string('page_token') || undefined);
+    const page = await datasets.records(pathParams.datasetId!, fields.int('max_results'), fields.string('page_token') || undefined);
     return { records: pyJson(page.records as unknown as JsonValue), ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
   });
   router.api('DELETE', '/mlflow/datasets/:datasetId/records', async ({ pathParams, fields }) => ({
     deleted_count: await datasets.deleteRecords(pathParams.datasetId!, fields.strings('dataset_record_ids')),
   }));
 
-  router.api('GET', '/mlflow/datasets/:datasetId/experiment-ids', async ({ pathParams }) => repeated('experiment_ids', datasets.experimentIds(pathParams.datasetId!)));
+  router.api('GET', '/mlflow/datasets/:datasetId/experiment-ids', async ({ pathParams }) => repeated('experiment_ids', await datasets.experimentIds(pathParams.datasetId!)));
   router.api('POST', '/mlflow/datasets/:datasetId/add-experiments', async ({ pathParams, fields }) => ({
     dataset: await datasets.addToExperiments(pathParams.datasetId!, fields.strings('experiment_ids')),
   }));
@@ -101,19 +101,15 @@ export function registerScorerRoutes(router: Router, store: TrackingStore): void
         "Cannot specify both 'experiment_id' and 'experiment_ids'. Use 'experiment_ids' to scope the query to multiple experiments, or 'experiment_id' to scope it to a single experiment.",
       );
     }
-    const list = fields.has('experiment_ids')
-      ? scorers.listAcross(scorers.activeAmong(fields.strings('experiment_ids')))
-      : one
-        ? scorers.list(one)
-        : scorers.listAcross(scorers.allActive());
+    const list = fields.has('experiment_ids') ? await scorers.listLatest(fields.strings('experiment_ids')) : one ? await scorers.list(one) : await scorers.listLatest(undefined);
     return repeated('scorers', list);
   });
 
   router.api('GET', '/mlflow/scorers/versions', async ({ fields }) =>
-    repeated('scorers', scorers.versions(requiredText(fields, 'experiment_id'), requiredText(fields, 'name'))),
+    repeated('scorers', await scorers.versions(requiredText(fields, 'experiment_id'), requiredText(fields, 'name'))),
   );
   router.api('GET', '/mlflow/scorers/get', async ({ fields }) => ({
-    scorer: scorers.get(requiredText(fields, 'experiment_id'), requiredText(fields, 'name'), fields.int('version')),
+    scorer: await scorers.get(requiredText(fields, 'experiment_id'), requiredText(fields, 'name'), fields.int('version')),
   }));
   router.api('DELETE', '/mlflow/scorers/delete', async ({ fields }) => {
     await scorers.delete(requiredText(fields, 'experiment_id'), requiredText(fields, 'name'), fields.int('version'));

@@ -1,6 +1,6 @@
 /** Experiment RPCs (service.proto: CreateExperiment ... DeleteExperimentTag). */
 import { doesNotExist } from '../../domain/errors';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { VIEW_TYPES, type Tag } from '../../domain/types';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';

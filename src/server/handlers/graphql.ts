@@ -7,7 +7,7 @@
  * fails with a 500.
  */
 import { invalidParameter } from '../../domain/errors';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { coerceVariables, Executor, pickOperation, type ExecutionResult, type Json } from '../graphql/execute';
 import { GraphQLSyntaxError, parseDocument } from '../graphql/parser';
 import { storeResolvers } from '../graphql/resolvers';

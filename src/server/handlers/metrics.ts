@@ -1,7 +1,7 @@
 /** Metric history RPCs: paged history, and the sampled multi-run query charts use. */
 import { invalidParameter } from '../../domain/errors';
 import { BULK_INTERVAL_MAX_RESULTS, BULK_INTERVAL_MAX_RUNS, METRIC_HISTORY_MAX_RESULTS } from '../../store/limits';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { missingParameter } from '../requestFields';
 import type { Router } from '../router';
 import { wireDouble, wireMetric, wireMetricWithRunId, wirePage } from '../wire';

@@ -1,8 +1,8 @@
 /** Logged models (MLflow 3) and the model registry: REST routes over the store's sub-stores. */
-import type { LoggedModelOrder } from '../../store/models/loggedModels';
-import type { RegistrySearchRequest } from '../../store/models/registry';
+import type { LoggedModelOrder } from '../../backend/api/loggedModels';
+import type { RegistrySearchRequest } from '../../backend/api/registry';
 import type { LoggedModel, ModelMetric, ModelVersion, RegisteredModel } from '../../domain/modelTypes';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { Fields, missingParameter } from '../requestFields';
 import type { Router } from '../router';
 import { wireDouble, wirePage } from '../wire';
@@ -47,7 +47,7 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
   });
 
   router.api('POST', '/mlflow/logged-models/search', async ({ fields }) => {
-    const page = models.search({
+    const page = await models.search({
       experimentIds: fields.strings('experiment_ids'),
       filter: fields.string('filter'),
       datasets: fields.objects('datasets').map((d) => {
@@ -61,7 +61,7 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
     return wirePage('models', page, wireLoggedModel);
   });
 
-  router.api('GET', '/mlflow/logged-models/:modelId', async ({ pathParams }) => ({ model: wireLoggedModel(models.get(pathParams.modelId!)) }));
+  router.api('GET', '/mlflow/logged-models/:modelId', async ({ pathParams }) => ({ model: wireLoggedModel(await models.get(pathParams.modelId!)) }));
 
   router.api('PATCH', '/mlflow/logged-models/:modelId', async ({ pathParams, fields }) => {
     const status = fields.string('status');
@@ -96,7 +96,7 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
   router.api('POST', '/mlflow/registered-models/create', async ({ fields }) =>
     rm(await registry.createRegisteredModel(fields.string('name'), readTags(fields), fields.string('description'))),
   );
-  router.api('GET', '/mlflow/registered-models/get', async ({ fields }) => rm(registry.getRegisteredModel(fields.string('name'))));
+  router.api('GET', '/mlflow/registered-models/get', async ({ fields }) => rm(await registry.getRegisteredModel(fields.string('name'))));
   router.api('POST', '/mlflow/registered-models/rename', async ({ fields }) =>
     rm(await registry.renameRegisteredModel(fields.string('name'), fields.string('new_name'))),
   );
@@ -108,11 +108,11 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
     return {};
   });
   router.api('GET', '/mlflow/registered-models/search', async ({ fields }) => {
-    const page = registry.searchRegisteredModels(readRegistrySearch(fields));
+    const page = await registry.searchRegisteredModels(readRegistrySearch(fields));
     return wirePage('registered_models', page);
   });
   const latest = async ({ fields }: { fields: Fields }): Promise<unknown> => ({
-    model_versions: registry.getLatestVersions(fields.string('name'), fields.strings('stages')),
+    model_versions: await registry.getLatestVersions(fields.string('name'), fields.strings('stages')),
   });
   router.api('POST', '/mlflow/registered-models/get-latest-versions', latest);
   router.api('GET', '/mlflow/registered-models/get-latest-versions', latest);
@@ -132,7 +132,7 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
     await registry.deleteAlias(fields.string('name'), fields.requiredString('alias'));
     return {};
   });
-  router.api('GET', '/mlflow/registered-models/alias', async ({ fields }) => mv(registry.getVersionByAlias(fields.string('name'), fields.requiredString('alias'))));
+  router.api('GET', '/mlflow/registered-models/alias', async ({ fields }) => mv(await registry.getVersionByAlias(fields.string('name'), fields.requiredString('alias'))));
 
   // ---- model versions ---------------------------------------------------------------------
   router.api('POST', '/mlflow/model-versions/create', async ({ fields }) =>
@@ -148,7 +148,7 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
       }),
     ),
   );
-  router.api('GET', '/mlflow/model-versions/get', async ({ fields }) => mv(registry.getModelVersion(fields.string('name'), fields.string('version'))));
+  router.api('GET', '/mlflow/model-versions/get', async ({ fields }) => mv(await registry.getModelVersion(fields.string('name'), fields.string('version'))));
   router.api('PATCH', '/mlflow/model-versions/update', async ({ fields }) =>
     mv(await registry.updateModelVersion(fields.string('name'), fields.string('version'), fields.string('description'))),
   );
@@ -164,11 +164,11 @@ export function registerModelRoutes(router: Router, store: TrackingStore): void 
     return {};
   });
   router.api('GET', '/mlflow/model-versions/search', async ({ fields }) => {
-    const page = registry.searchModelVersions(readRegistrySearch(fields));
+    const page = await registry.searchModelVersions(readRegistrySearch(fields));
     return wirePage('model_versions', page);
   });
   router.api('GET', '/mlflow/model-versions/get-download-uri', async ({ fields }) => ({
-    artifact_uri: registry.getDownloadUri(fields.string('name'), fields.string('version')),
+    artifact_uri: await registry.getDownloadUri(fields.string('name'), fields.string('version')),
   }));
   router.api('POST', '/mlflow/model-versions/set-tag', async ({ fields }) => {
     await registry.setModelVersionTag(fields.string('name'), fields.string('version'), fields.requiredString('key'), fields.string('value') ?? '');

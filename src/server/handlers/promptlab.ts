@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { MlflowError, invalidParameter } from '../../domain/errors';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import type { Run, Tag } from '../../domain/types';
 import { proxyPathOf } from './artifacts';
 import { COMPAT_MLFLOW_VERSION } from './system';

@@ -1,6 +1,6 @@
 /** Run RPCs: create/get/update/delete/restore, logging, tags, inputs and search. */
 import { invalidParameter } from '../../domain/errors';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { RUN_STATUSES, VIEW_TYPES, type DatasetInput, type MetricInput, type RunStatus } from '../../domain/types';
 import { Fields, missingParameter, parseDouble, type FieldSource } from '../requestFields';
 import type { Router } from '../router';

@@ -1,8 +1,8 @@
 /** QueryTraceMetrics: `POST /api/3.0/mlflow/traces/metrics` (service.proto, MLflow 3.17.2). */
 import { invalidParameter } from '../../domain/errors';
-import type { Aggregation, AggregationType, ViewType } from '../../store/traces/traceMetrics';
-import { npmiFromCounts } from '../../store/traces/traceCorrelation';
-import type { Traces } from '../../store/traces/traceStore';
+import type { Aggregation, AggregationType, TraceMetricsView } from '../../backend/api/traces';
+import { npmiFromCounts } from '../../domain/traceCorrelation';
+import type { TraceStore } from '../../backend/api/traces';
 import { missingParameter } from '../requestFields';
 import type { Router } from '../router';
 
@@ -32,7 +32,7 @@ function parseAggregation(v: unknown, i: number): Aggregation {
   return { type };
 }
 
-export function registerTraceMetricsRoute(router: Router, traces: Traces): void {
+export function registerTraceMetricsRoute(router: Router, traces: TraceStore): void {
   router.api('POST', '/mlflow/traces/metrics', async ({ fields }) => {
     const experimentIds = fields.strings('experiment_ids');
     if (experimentIds.length === 0) throw missingParameter('experiment_ids');
@@ -44,9 +44,9 @@ export function registerTraceMetricsRoute(router: Router, traces: Traces): void 
       if (!/^\d+$/.test(e)) throw invalidParameter(`Invalid experiment ID '${e}'. Experiment ID must be a valid integer.`);
       return Number(e);
     });
-    const points = traces.metrics({
+    const points = await traces.metrics({
       experimentIds: ids,
-      view: enumValue(fields.source.view_type, VIEW_TYPES, 'view_type') as ViewType,
+      view: enumValue(fields.source.view_type, VIEW_TYPES, 'view_type') as TraceMetricsView,
       metric,
       aggregations: aggregations.map(parseAggregation),
       dimensions: fields.strings('dimensions'),
@@ -67,10 +67,10 @@ export function registerTraceMetricsRoute(router: Router, traces: Traces): void 
     const base = fields.string('base_filter') || undefined;
     const and = (...parts: (string | undefined)[]): string | undefined => parts.filter(Boolean).join(' and ') || undefined;
     const counts = {
-      first: traces.count(experimentIds, and(base, first)),
-      second: traces.count(experimentIds, and(base, second)),
-      joint: traces.count(experimentIds, and(base, first, second)),
-      total: traces.count(experimentIds, base),
+      first: await traces.count(experimentIds, and(base, first)),
+      second: await traces.count(experimentIds, and(base, second)),
+      joint: await traces.count(experimentIds, and(base, first, second)),
+      total: await traces.count(experimentIds, base),
     };
     const { npmi, smoothed } = npmiFromCounts(counts);
     // Proto JSON cannot carry NaN: an undefined NPMI is left out, as MLflow's server does.

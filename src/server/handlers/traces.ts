@@ -4,8 +4,8 @@
  * artifacts.ts), because /version reports a server older than 3.4.
  */
 import { invalidParameter } from '../../domain/errors';
-import type { TrackingStore } from '../../store/trackingStore';
-import { SEARCH_TRACES_MAX_RESULTS } from '../../store/traces/traceStore';
+import type { TrackingStore } from '../../backend/api/tracking';
+import { SEARCH_TRACES_MAX_RESULTS } from '../../backend/api/traces';
 import { registerOtlpRoute } from '../otlp/otlpRoute';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
@@ -42,30 +42,31 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
   registerTraceV2Routes(router, traces);
   registerTraceMetricsRoute(router, traces);
 
-  router.api('GET', '/mlflow/traces/:trace_id', async ({ pathParams }) => ({ trace: { trace_info: traces.get(pathParams.trace_id!) } }));
+  router.api('GET', '/mlflow/traces/:trace_id', async ({ pathParams }) => ({ trace: { trace_info: await traces.get(pathParams.trace_id!) } }));
 
-  const fullTrace = (traceId: string): Record<string, unknown> => ({
-    trace_info: traces.get(traceId),
-    spans: traces.readSpans(traceId).map(spanToOtelJson),
+  const fullTrace = async (traceId: string): Promise<Record<string, unknown>> => ({
+    trace_info: await traces.get(traceId),
+    spans: (await traces.readSpans(traceId)).map(spanToOtelJson),
   });
 
-  router.api('GET', '/mlflow/traces/get', async ({ fields }) => ({ trace: fullTrace(fields.requiredString('trace_id')) }));
+  router.api('GET', '/mlflow/traces/get', async ({ fields }) => ({ trace: await fullTrace(fields.requiredString('trace_id')) }));
 
   router.api('GET', '/mlflow/traces/batchGet', async ({ fields }) => {
     const ids = fields.strings('trace_ids');
     if (ids.length === 0) throw missingParameter('trace_ids');
     if (ids.length > BATCH_GET_MAX_IDS) throw invalidParameter(`At most ${BATCH_GET_MAX_IDS} trace_ids per request; got ${ids.length}.`);
-    return { traces: traces.getMany(ids).map((info) => ({ trace_info: info, spans: traces.readSpans(info.trace_id).map(spanToOtelJson) })) };
+    const infos = await traces.getMany(ids);
+    return { traces: await Promise.all(infos.map(async (info) => ({ trace_info: info, spans: (await traces.readSpans(info.trace_id)).map(spanToOtelJson) }))) };
   });
 
   router.api('POST', '/mlflow/traces/batchGetInfos', async ({ fields }) => {
     const ids = fields.strings('trace_ids');
     if (ids.length > BATCH_GET_MAX_IDS) throw invalidParameter(`At most ${BATCH_GET_MAX_IDS} trace_ids per request; got ${ids.length}.`);
-    return { trace_infos: traces.getMany(ids) };
+    return { trace_infos: await traces.getMany(ids) };
   });
 
   router.api('POST', '/mlflow/traces/search', async ({ fields }) => {
-    const page = traces.search({
+    const page = await traces.search({
       experimentIds: experimentIdsOf(fields),
       filter: fields.string('filter') || undefined,
       maxResults: fields.int('max_results'),
@@ -110,7 +111,7 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
   });
 
   router.api('GET', '/mlflow/traces/:trace_id/assessments/:assessment_id', async ({ pathParams }) => ({
-    assessment: traces.getAssessment(pathParams.trace_id!, pathParams.assessment_id!),
+    assessment: await traces.getAssessment(pathParams.trace_id!, pathParams.assessment_id!),
   }));
 
   router.api('PATCH', '/mlflow/traces/:trace_id/assessments/:assessment_id', async ({ pathParams, fields }) => {
@@ -127,18 +128,18 @@ export function registerTraceRoutes(router: Router, store: TrackingStore): void 
   // Runlens views: a trace with its spans as stored (MLflow span dicts), and sessions.
   router.plain('GET', '/runlens/api/trace', async ({ fields }) => {
     const traceId = fields.requiredString('trace_id');
-    const { spans, errors } = traces.readSpansNoting(traceId);
-    return { trace_info: traces.get(traceId), spans, ...(errors.length ? { spans_error: errors.join(' ') } : {}) };
+    const { spans, errors } = await traces.readSpansNoting(traceId);
+    return { trace_info: await traces.get(traceId), spans, ...(errors.length ? { spans_error: errors.join(' ') } : {}) };
   });
 
   router.plain('GET', '/runlens/api/trace-count', async ({ fields }) => {
-    return { count: traces.count([fields.requiredString('experiment_id')], fields.string('filter') || undefined) };
+    return { count: await traces.count([fields.requiredString('experiment_id')], fields.string('filter') || undefined) };
   });
 
   router.plain('GET', '/runlens/api/trace-sessions', async ({ fields }) => {
     const ids = fields.strings('experiment_ids').flatMap((s) => s.split(',')).filter(Boolean);
     if (ids.length === 0) throw missingParameter('experiment_ids');
-    return { sessions: traces.sessions(ids, fields.int('max_results') ?? 1000) };
+    return { sessions: await traces.sessions(ids, fields.int('max_results') ?? 1000) };
   });
 
   // OTLP/HTTP: any OpenTelemetry SDK exporter pointed at <server>/v1/traces.

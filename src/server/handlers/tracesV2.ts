@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { invalidParameter } from '../../domain/errors';
-import { SEARCH_TRACES_MAX_RESULTS, type Traces } from '../../store/traces/traceStore';
+import { SEARCH_TRACES_MAX_RESULTS, type TraceStore } from '../../backend/api/traces';
 import type { TraceInfo, TraceState } from '../../domain/traceTypes';
 import { missingParameter, type Fields } from '../requestFields';
 import type { Router } from '../router';
@@ -70,7 +70,7 @@ function statusOf(v: unknown): TraceState {
 }
 
 /** StartTrace (v2): a new trace with a random request id, in progress until EndTrace. */
-export async function startTraceV2(traces: Traces, fields: Fields): Promise<unknown> {
+export async function startTraceV2(traces: TraceStore, fields: Fields): Promise<unknown> {
   const experimentId = fields.string('experiment_id');
   if (!experimentId) throw missingParameter('experiment_id');
   const info = await traces.start({
@@ -86,7 +86,7 @@ export async function startTraceV2(traces: Traces, fields: Fields): Promise<unkn
   return { trace_info: traceInfoV2(info) };
 }
 
-export function registerTraceV2Routes(router: Router, traces: Traces): void {
+export function registerTraceV2Routes(router: Router, traces: TraceStore): void {
   router.api('PATCH', '/mlflow/traces/:request_id', async ({ pathParams, fields }) => {
     const info = await traces.endV2(
       pathParams.request_id!,
@@ -98,7 +98,7 @@ export function registerTraceV2Routes(router: Router, traces: Traces): void {
     return { trace_info: traceInfoV2(info) };
   });
 
-  router.api('GET', '/mlflow/traces/:request_id/info', async ({ pathParams }) => ({ trace_info: traceInfoV2(traces.get(pathParams.request_id!)) }));
+  router.api('GET', '/mlflow/traces/:request_id/info', async ({ pathParams }) => ({ trace_info: traceInfoV2(await traces.get(pathParams.request_id!)) }));
 
   router.api('GET', '/mlflow/traces', async ({ fields }) => {
     const experimentIds = fields.strings('experiment_ids');
@@ -108,7 +108,7 @@ export function registerTraceV2Routes(router: Router, traces: Traces): void {
       // MLflow's wording for this GET parameter (query values are strings to its validator).
       throw invalidParameter(`Invalid value "${maxResults}" for parameter 'max_results' supplied:  Hint: Value was of type 'str'. See the API docs for more information about request parameters.`);
     }
-    const page = traces.search({
+    const page = await traces.search({
       experimentIds,
       filter: fields.string('filter') || undefined,
       maxResults,

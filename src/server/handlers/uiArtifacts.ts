@@ -11,8 +11,8 @@ import * as path from 'node:path';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import { contentDispositionFor } from '../../store/artifacts/contentTypes';
 import { MlflowError, doesNotExist, invalidParameter } from '../../domain/errors';
-import { OTLP_SPANS_FILE, TRACE_FILE } from '../../store/traces/traceStore';
-import type { TrackingStore } from '../../store/trackingStore';
+import { OTLP_SPANS_FILE, TRACE_FILE } from '../../backend/api/traces';
+import type { TrackingStore } from '../../backend/api/tracking';
 import { HttpError, readBody } from '../requestBody';
 import { missingParameter, type Fields } from '../requestFields';
 import type { RawResponse, Router } from '../router';
@@ -59,7 +59,7 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
 
   router.plain('GET', '/model-versions/get-artifact', async ({ fields }) => {
     const rel = requiredPath(fields.string('path'), 'path');
-    const root = servedRoot(store.registry.getDownloadUri(fields.string('name'), fields.string('version')));
+    const root = servedRoot(await store.registry.getDownloadUri(fields.string('name'), fields.string('version')));
     return sendArtifactFile(artifacts, underRoot(root, rel), path.posix.basename(rel));
   });
 
@@ -69,10 +69,10 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
     async ({ pathParams, fields }) => {
       const dir = fields.string('artifact_directory_path');
       const rel = dir === undefined ? '' : validateRequestPath(dir);
-      const model = store.loggedModels.get(pathParams.modelId!);
+      const model = await store.loggedModels.get(pathParams.modelId!);
       const root = servedRoot(model.info.artifact_uri);
       const prefix = rel.replace(/\/+$/, '');
-      const files = artifacts.list(underRoot(root, rel)).map((f) => ({ ...f, path: prefix ? `${prefix}/${f.path}` : f.path }));
+      const files = (await artifacts.list(underRoot(root, rel))).map((f) => ({ ...f, path: prefix ? `${prefix}/${f.path}` : f.path }));
       return { root_uri: model.info.artifact_uri, ...(files.length ? { files } : {}) };
     },
     { prefixes: ['/api/2.0', '/ajax-api/2.0'] },
@@ -85,7 +85,7 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
       const file = fields.string('artifact_file_path');
       if (!file) throw new MlflowError('BAD_REQUEST', 'Request must include the "artifact_file_path" query parameter.');
       const rel = validateRequestPath(file);
-      const model = store.loggedModels.get(pathParams.modelId!);
+      const model = await store.loggedModels.get(pathParams.modelId!);
       return sendArtifactFile(artifacts, underRoot(servedRoot(model.info.artifact_uri), rel), path.posix.basename(rel));
     },
     { prefixes: AJAX_2 },
@@ -98,22 +98,22 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
     if (attachment) {
       const rel = validateRequestPath(attachment);
       if (!UUID.test(rel)) throw invalidParameter(`Invalid attachment path: '${rel}'. Attachment path must be a valid UUID.`);
-      const dir = store.traces.payloadPath(traceId);
+      const dir = await store.traces.payloadPath(traceId);
       const at = `${dir}/attachments/${rel}`;
-      if (artifacts.inspect(at).kind !== 'file') throw doesNotExist(`No such artifact: 'attachments/${rel}'`);
+      if ((await artifacts.inspect(at)).kind !== 'file') throw doesNotExist(`No such artifact: 'attachments/${rel}'`);
       return sendArtifactFile(artifacts, at, rel);
     }
     let dir: string;
     try {
-      dir = store.traces.payloadPath(traceId);
+      dir = await store.traces.payloadPath(traceId);
     } catch (err) {
       if (err instanceof MlflowError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST') throw doesNotExist(`Trace with ID ${traceId} is not found.`);
       throw err;
     }
     const uploaded = `${dir}/${TRACE_FILE}`;
     // The client's own upload goes out byte for byte; spans that came over OTLP are assembled.
-    if (artifacts.inspect(`${dir}/${OTLP_SPANS_FILE}`).kind !== 'file' && artifacts.inspect(uploaded).kind === 'file') return sendArtifactFile(artifacts, uploaded);
-    const body = JSON.stringify({ spans: store.traces.readSpans(traceId) });
+    if ((await artifacts.inspect(`${dir}/${OTLP_SPANS_FILE}`)).kind !== 'file' && (await artifacts.inspect(uploaded)).kind === 'file') return sendArtifactFile(artifacts, uploaded);
+    const body = JSON.stringify({ spans: await store.traces.readSpans(traceId) });
     const out: RawResponse = {
       raw: true,
       status: 200,

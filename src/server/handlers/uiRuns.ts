@@ -3,7 +3,7 @@
  * under `/ajax-api/2.0`): experiment dataset summaries and prompt-lab runs.
  */
 import { invalidParameter } from '../../domain/errors';
-import type { TrackingStore } from '../../store/trackingStore';
+import type { TrackingStore } from '../../backend/api/tracking';
 import type { Router } from '../router';
 import { wireRun } from '../wire';
 import { createPromptlabRun } from './promptlab';

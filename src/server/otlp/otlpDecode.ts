@@ -3,10 +3,10 @@
  * MLflow span dictionaries. Field numbers follow opentelemetry/proto/trace/v1/trace.proto and
  * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
  */
-import { parseJsonBounded } from '../../store/jsonDepth';
+import { parseJsonBounded } from '../../domain/jsonDepth';
 import { PyFloat, pyJsonDumps } from '../../store/traces/pyJson';
-import type { IncomingSpan } from '../../store/traces/traceStore';
-import { isUnixNanos } from '../../store/traces/spanCodec';
+import type { IncomingSpan } from '../../backend/api/traces';
+import { isUnixNanos } from '../../domain/spanDict';
 import type { SpanDict } from '../../domain/traceTypes';
 import { bytesOf, doubleOf, fixed64Of, int64Value, ProtobufError, ProtobufReader, stringOf, varintOf, type WireField } from './protobufReader';
 

@@ -4,7 +4,7 @@
  * them), gzip and deflate bodies, and store errors in MLflow's REST error format.
  */
 import * as zlib from 'node:zlib';
-import type { Traces } from '../../store/traces/traceStore';
+import type { TraceStore } from '../../backend/api/traces';
 import { readBody } from '../requestBody';
 import type { RawResponse, Router } from '../router';
 import { decodeOtlpJson, decodeOtlpProtobuf, OtlpError } from './otlpDecode';
@@ -59,7 +59,7 @@ function decompress(body: Buffer, encoding: string): Buffer {
   }
 }
 
-export function registerOtlpRoute(router: Router, traces: Traces, linkToRun: (traceIds: string[], runId: string) => Promise<void>): void {
+export function registerOtlpRoute(router: Router, traces: TraceStore, linkToRun: (traceIds: string[], runId: string) => Promise<void>): void {
   router.plain(
     'POST',
     '/v1/traces',

@@ -9,21 +9,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import type { ArtifactDownload, ArtifactFileInfo, ArtifactKind, ArtifactRepository } from '../../backend/api/artifacts';
 import { pipeline } from 'node:stream/promises';
 import { MlflowError, invalidParameter, doesNotExist } from '../../domain/errors';
 import { INTERNAL_DIR, normaliseArtifactPath, resolveInside } from './artifactPaths';
-
-export interface ArtifactFileInfo {
-  /** Relative to the listed directory (the proxy's shape) or to a run root (runs/artifacts/list). */
-  path: string;
-  is_dir: boolean;
-  file_size?: number;
-}
-
-export interface ArtifactDownload {
-  size: number;
-  stream: Readable;
-}
 
 export interface ArtifactStoreOptions {
   /** Largest single artifact accepted, in bytes (default: no limit). */
@@ -81,7 +70,7 @@ function checkParentIsDirectory(dir: string, rel: string, action: string): void 
   }
 }
 
-export class ArtifactStore {
+export class ArtifactStore implements ArtifactRepository {
   private readonly uploads: string;
 
   constructor(
@@ -89,6 +78,10 @@ export class ArtifactStore {
     private readonly opts: ArtifactStoreOptions = {},
   ) {
     this.uploads = path.join(root, INTERNAL_DIR, 'uploads');
+  }
+
+  get localRoot(): string {
+    return this.root;
   }
 
   /** Removes temp files of uploads that were cut off before a restart. */
@@ -199,7 +192,7 @@ export class ArtifactStore {
    * What an artifact path names, for routes that word "missing" and "a directory" differently
    * (MLflow's download routes); the path is validated as for every other operation.
    */
-  inspect(rawPath: string): { kind: 'missing' } | { kind: 'dir' } | { kind: 'file'; size: number; mtimeMs: number } {
+  async inspect(rawPath: string): Promise<ArtifactKind> {
     const rel = normaliseArtifactPath(rawPath, true);
     let stat: fs.Stats;
     try {
@@ -213,7 +206,7 @@ export class ArtifactStore {
   }
 
   /** Opens a file for download; RESOURCE_DOES_NOT_EXIST (404) if it is missing or a directory. */
-  read(rawPath: string): ArtifactDownload {
+  async read(rawPath: string): Promise<ArtifactDownload> {
     const { rel, full } = this.file(rawPath);
     let stat: fs.Stats;
     try {
@@ -229,7 +222,11 @@ export class ArtifactStore {
    * Lists one directory level. A missing path, or a path naming a file, lists as empty: the
    * client tells files from directories that way.
    */
-  list(rawPath: string | undefined): ArtifactFileInfo[] {
+  async list(rawPath: string | undefined): Promise<ArtifactFileInfo[]> {
+    return this.listNow(rawPath);
+  }
+
+  private listNow(rawPath: string | undefined): ArtifactFileInfo[] {
     const rel = normaliseArtifactPath(rawPath ?? '', true);
     const full = resolveInside(this.root, rel);
     let entries: fs.Dirent[];
@@ -260,7 +257,7 @@ export class ArtifactStore {
   listRecursive(rawPath: string): ArtifactFileInfo[] {
     const out: ArtifactFileInfo[] = [];
     const walk = (rel: string, prefix: string): void => {
-      for (const f of this.list(rel)) {
+      for (const f of this.listNow(rel)) {
         const p = prefix ? `${prefix}/${f.path}` : f.path;
         out.push({ ...f, path: p });
         if (f.is_dir) walk(rel ? `${rel}/${f.path}` : f.path, p);
@@ -271,7 +268,7 @@ export class ArtifactStore {
   }
 
   /** Deletes a file or a directory tree. */
-  delete(rawPath: string): void {
+  async delete(rawPath: string): Promise<void> {
     const { rel, full } = this.file(rawPath);
     if (!fs.existsSync(full)) throw doesNotExist(`Artifact '${rel}' does not exist.`);
     fs.rmSync(full, { recursive: true, force: true });
@@ -279,7 +276,7 @@ export class ArtifactStore {
 
   // ---- multipart uploads (the client uses them for files ≥ 500 MB when enabled) ----------
 
-  createMultipart(rawPath: string, numParts: number): { uploadId: string; parts: number[] } {
+  async createMultipart(rawPath: string, numParts: number): Promise<{ uploadId: string; parts: number[] }> {
     normaliseArtifactPath(rawPath);
     if (!Number.isInteger(numParts) || numParts < 1 || numParts > 10_000) {
       throw invalidParameter(`Invalid num_parts ${numParts}: expected 1 to 10000.`);
@@ -342,7 +339,7 @@ export class ArtifactStore {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  abortMultipart(uploadId: string): void {
+  async abortMultipart(uploadId: string): Promise<void> {
     fs.rmSync(this.mpuDir(uploadId), { recursive: true, force: true });
   }
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { doesNotExist, invalidParameter, MlflowError } from '../../domain/errors';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
+import type { EvalDatasetStore, SearchDatasetsRequest } from '../../backend/api/evalDatasets';
 import type { StoreCore } from '../storeCore';
 import type { Page } from '../../domain/types';
 import type { DatasetTag, JournalRecord } from './datasetOps';
@@ -30,14 +31,6 @@ interface DatasetRow {
   last_updated_by: string | null;
 }
 
-export interface SearchDatasetsRequest {
-  experimentIds: string[];
-  filter?: string | undefined;
-  maxResults?: number | undefined;
-  orderBy?: string[] | undefined;
-  pageToken?: string | undefined;
-}
-
 function parseTagsJson(text: string): JsonObject {
   let parsed: unknown;
   try {
@@ -56,7 +49,7 @@ function pyStr(v: JsonValue): string {
   return typeof v === 'number' ? String(v) : pyJson(v);
 }
 
-export class EvalDatasets {
+export class EvalDatasets implements EvalDatasetStore {
   constructor(private readonly core: StoreCore) {}
 
   private row(id: string): DatasetRow | undefined {
@@ -96,12 +89,16 @@ export class EvalDatasets {
       tags,
       experimentIds: experiments,
     });
-    const d = this.get(id);
+    const d = this.dataset(id);
     if (experiments.length) d.experiment_ids = experiments;
     return d;
   }
 
-  get(id: string): EvalDataset {
+  async get(id: string): Promise<EvalDataset> {
+    return this.dataset(id);
+  }
+
+  private dataset(id: string): EvalDataset {
     const r = this.row(id);
     if (!r) throw doesNotExist(`Evaluation dataset with id '${id}' not found`);
     return this.toWire(r);
@@ -112,7 +109,7 @@ export class EvalDatasets {
     if (this.row(id)) await this.core.write({ t: 'ds.delete', id });
   }
 
-  search(req: SearchDatasetsRequest): Page<EvalDataset> {
+  async search(req: SearchDatasetsRequest): Promise<Page<EvalDataset>> {
     const limit = req.maxResults ?? 1000;
     if (!Number.isInteger(limit) || limit < 1) throw invalidParameter(`Invalid value ${limit === 0 ? 'None' : limit} for parameter 'max_results' supplied. It must be a positive integer`);
     if (limit > SEARCH_MAX_RESULTS) throw invalidParameter(`Invalid value ${limit} for parameter 'max_results' supplied. It must be at most ${SEARCH_MAX_RESULTS}`);
@@ -191,7 +188,7 @@ export class EvalDatasets {
   }
 
   /** A page of records in (created_time, id) order; the token is the last row's cursor. */
-  records(id: string, maxResults: number | undefined, pageToken: string | undefined): { records: DatasetRecord[]; nextPageToken?: string } {
+  async records(id: string, maxResults: number | undefined, pageToken: string | undefined): Promise<{ records: DatasetRecord[]; nextPageToken?: string }> {
     const limit = maxResults || RECORDS_PAGE_DEFAULT;
     const params: Params = [id];
     let where = 'dataset_id = ?';
@@ -237,8 +234,12 @@ export class EvalDatasets {
     return existing.length;
   }
 
+  async experimentIds(id: string): Promise<string[]> {
+    return this.linked(id);
+  }
+
   /** Linked experiment ids, oldest link first; an unknown dataset has none. */
-  experimentIds(id: string): string[] {
+  private linked(id: string): string[] {
     return this.core.db.rows('SELECT experiment_id FROM eval_dataset_experiments WHERE dataset_id = ? ORDER BY rowid', [id]).map((r) => String(r[0]));
   }
 
@@ -248,7 +249,7 @@ export class EvalDatasets {
       const known = /^\d+$/.test(e) && this.core.db.value('SELECT 1 FROM experiments WHERE experiment_id = ?', [Number(e)]) !== undefined;
       if (!known) throw doesNotExist(`No Experiment with id=${e}`);
     }
-    const fresh = [...new Set(experimentIds.map((e) => String(Number(e))))].filter((e) => !this.experimentIds(id).includes(e));
+    const fresh = [...new Set(experimentIds.map((e) => String(Number(e))))].filter((e) => !this.linked(id).includes(e));
     await this.core.write({ t: 'ds.link', id, experimentIds: fresh, time: Date.now() });
     return this.get(id);
   }
@@ -256,7 +257,7 @@ export class EvalDatasets {
   /** Idempotent: experiments the dataset is not linked to are skipped. */
   async removeFromExperiments(id: string, experimentIds: string[]): Promise<EvalDataset> {
     if (!this.row(id)) throw doesNotExist(`Dataset '${id}' not found`);
-    const linked = new Set(this.experimentIds(id));
+    const linked = new Set(this.linked(id));
     const gone = [...new Set(experimentIds)].filter((e) => linked.has(e));
     if (gone.length) await this.core.write({ t: 'ds.unlink', id, experimentIds: gone, time: Date.now() });
     return this.get(id);

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
+import type { ScorerStore } from '../../backend/api/evalDatasets';
 import type { StoreCore } from '../storeCore';
 import type { JsonValue, ScorerVersion } from '../../domain/datasetTypes';
 import { isObject } from './recordUpsert';
@@ -110,7 +111,7 @@ function toWire(r: VersionRow): ScorerVersion {
   return { experiment_id: r.experiment_id, scorer_name: r.name, scorer_version: r.version, serialized_scorer: r.serialized, creation_time: r.creation_time, scorer_id: r.scorer_id };
 }
 
-export class Scorers {
+export class Scorers implements ScorerStore {
   constructor(private readonly core: StoreCore) {}
 
   /** `get_experiment` + `_check_experiment_is_active`, with MLflow 3's messages. */
@@ -129,7 +130,7 @@ export class Scorers {
   }
 
   /** The request-level checks `_register_scorer` makes before the store sees the payload. */
-  validatePayload(serialized: string): void {
+  private validatePayload(serialized: string): void {
     let data: JsonValue;
     try {
       data = JSON.parse(serialized) as JsonValue;
@@ -161,8 +162,12 @@ export class Scorers {
     return { experiment_id: exp, scorer_name: name, scorer_version: version, serialized_scorer: serialized, creation_time: time, scorer_id: scorerId };
   }
 
+  async listLatest(experimentIds: string[] | undefined): Promise<ScorerVersion[]> {
+    return this.listAcross(experimentIds === undefined ? this.allActive() : this.activeAmong(experimentIds));
+  }
+
   /** Latest version of every scorer in the experiments, by experiment then name. */
-  listAcross(experimentIds: number[]): ScorerVersion[] {
+  private listAcross(experimentIds: number[]): ScorerVersion[] {
     if (experimentIds.length === 0) return [];
     const rows = this.core.db.all<VersionRow>(
       `${VERSION_SELECT} WHERE s.experiment_id IN (${experimentIds.map(() => '?').join(', ')})
@@ -172,12 +177,12 @@ export class Scorers {
     return rows.map(toWire);
   }
 
-  list(experimentId: string): ScorerVersion[] {
+  async list(experimentId: string): Promise<ScorerVersion[]> {
     return this.listAcross([this.activeExperiment(experimentId)]);
   }
 
   /** Active experiments among the ids (each must be an integer); unknown ones drop out. */
-  activeAmong(experimentIds: string[]): number[] {
+  private activeAmong(experimentIds: string[]): number[] {
     const ids = [...new Set(experimentIds)].map((e) => {
       if (!/^-?\d+$/.test(e)) throw invalidParameter(`Invalid experiment ID '${e}'. Experiment ID must be a valid integer.`);
       return Number(e);
@@ -185,7 +190,7 @@ export class Scorers {
     return ids.filter((id) => this.core.db.value("SELECT 1 FROM experiments WHERE experiment_id = ? AND lifecycle_stage = 'active'", [id]) !== undefined);
   }
 
-  allActive(): number[] {
+  private allActive(): number[] {
     return this.core.db.rows("SELECT experiment_id FROM experiments WHERE lifecycle_stage = 'active'").map((r) => Number(r[0]));
   }
 
@@ -197,14 +202,14 @@ export class Scorers {
     );
   }
 
-  versions(experimentId: string, name: string): ScorerVersion[] {
+  async versions(experimentId: string, name: string): Promise<ScorerVersion[]> {
     const exp = this.activeExperiment(experimentId);
     const rows = this.core.db.all<VersionRow>(`${VERSION_SELECT} WHERE s.experiment_id = ? AND s.name = ? ORDER BY v.version`, [exp, name]);
     if (rows.length === 0) throw this.notFound(experimentId, name);
     return rows.map(toWire);
   }
 
-  get(experimentId: string, name: string, version?: number): ScorerVersion {
+  async get(experimentId: string, name: string, version?: number): Promise<ScorerVersion> {
     const exp = this.activeExperiment(experimentId);
     const row =
       version === undefined

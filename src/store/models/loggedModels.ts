@@ -5,40 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
-import type { JournalMetric, KV } from '../ops';
+import type { JournalMetric, KV } from '../opTypes';
 import { generateRunName } from '../runNames';
 import { compileEntityFilter, NUMERIC_OPS, STRING_OPS, type EntitySearchSpec } from '../search/entitySearch';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
+import type { CreateLoggedModelRequest, LoggedModelStore, SearchLoggedModelsRequest } from '../../backend/api/loggedModels';
 import type { StoreCore } from '../storeCore';
 import type { MetricInput, Page, Tag } from '../../domain/types';
 import type { JournalModelMetric } from './modelOps';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelStatus, type ModelMetric } from '../../domain/modelTypes';
-
-export interface CreateLoggedModelRequest {
-  experimentId: string;
-  name?: string | undefined;
-  modelType?: string | undefined;
-  sourceRunId?: string | undefined;
-  params: Tag[];
-  tags: Tag[];
-}
-
-export interface LoggedModelOrder {
-  field: string;
-  ascending: boolean;
-  datasetName?: string | undefined;
-  datasetDigest?: string | undefined;
-}
-
-export interface SearchLoggedModelsRequest {
-  experimentIds: string[];
-  filter?: string | undefined;
-  datasets?: { name: string; digest?: string | undefined }[];
-  maxResults?: number | undefined;
-  orderBy?: LoggedModelOrder[];
-  pageToken?: string | undefined;
-}
 
 interface ModelRow {
   model_id: string;
@@ -91,7 +67,7 @@ function newModelId(): string {
   return `m-${randomBytes(16).toString('hex')}`;
 }
 
-export class LoggedModels {
+export class LoggedModels implements LoggedModelStore {
   constructor(private readonly core: StoreCore) {}
 
   private get db(): StoreCore['db'] {
@@ -151,7 +127,7 @@ export class LoggedModels {
     return [t.key, t.value ?? ''];
   }
 
-  get(modelId: string): LoggedModel {
+  async get(modelId: string): Promise<LoggedModel> {
     return this.load([this.row(modelId)])[0]!;
   }
 
@@ -214,7 +190,7 @@ export class LoggedModels {
     return out;
   }
 
-  search(req: SearchLoggedModelsRequest): Page<LoggedModel> {
+  async search(req: SearchLoggedModelsRequest): Promise<Page<LoggedModel>> {
     const limit = req.maxResults ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidParameter(`Invalid value ${limit} for parameter 'max_results': it must be between 1 and 1000.`);
     if (req.experimentIds.length === 0) throw invalidParameter("Missing value for required parameter 'experiment_ids'.");

@@ -4,7 +4,7 @@
  * applying never fails half-way (it runs inside the caller's savepoint).
  */
 import { MODEL_VERSIONS_TAG } from './modelVersionsTag';
-import type { KV } from '../ops';
+import type { KV } from '../opTypes';
 import type { SqlDb } from '../sqlite';
 
 /** [modelId, key, value ('NaN' for NaN), timestamp, step, runId, datasetName, datasetDigest] */

@@ -6,34 +6,17 @@
  */
 import * as path from 'node:path';
 import { alreadyExists, doesNotExist, invalidParameter } from '../../domain/errors';
-import type { KV } from '../ops';
+import type { KV } from '../opTypes';
 import { compileEntityFilter, compileEntityOrder, NUMERIC_OPS, STRING_OPS, tagSets, type EntitySearchSpec } from '../search/entitySearch';
 import { decodePageToken, pageFromLookahead } from '../search/pageToken';
 import type { Params } from '../sqlite';
+import type { CreateModelVersionRequest, ModelRegistryStore, RegistrySearchRequest } from '../../backend/api/registry';
 import type { StoreCore } from '../storeCore';
 import type { Page, Tag } from '../../domain/types';
 import { DELETED_STAGE } from './modelOps';
 import { MODEL_VERSIONS_TAG, withModelVersion } from './modelVersionsTag';
 import { loggedModelIdIn, validateVersionSource } from './versionSource';
 import { STAGES, type ModelVersion, type RegisteredModel, type Stage } from '../../domain/modelTypes';
-
-export interface CreateModelVersionRequest {
-  name: string;
-  source: string;
-  runId?: string | undefined;
-  runLink?: string | undefined;
-  description?: string | undefined;
-  modelId?: string | undefined;
-  tags: Tag[];
-  userId?: string | undefined;
-}
-
-export interface RegistrySearchRequest {
-  filter?: string | undefined;
-  maxResults?: number | undefined;
-  orderBy?: string[] | undefined;
-  pageToken?: string | undefined;
-}
 
 interface VersionRow {
   name: string;
@@ -125,7 +108,7 @@ function tagKV(t: Tag): KV {
   return [t.key, t.value ?? ''];
 }
 
-export class ModelRegistry {
+export class ModelRegistry implements ModelRegistryStore {
   constructor(
     private readonly core: StoreCore,
     /** Absolute directory of the local artifact root, to validate local version sources. */
@@ -159,7 +142,7 @@ export class ModelRegistry {
     return this.getRegisteredModel(valid);
   }
 
-  getRegisteredModel(name: string | undefined): RegisteredModel {
+  async getRegisteredModel(name: string | undefined): Promise<RegisteredModel> {
     return this.loadModels([this.modelRow(validateName(name))])[0]!;
   }
 
@@ -207,14 +190,14 @@ export class ModelRegistry {
     await this.core.write({ t: 'rm.deleteAlias', name: row.name, alias, time: Date.now() });
   }
 
-  getVersionByAlias(name: string | undefined, alias: string): ModelVersion {
+  async getVersionByAlias(name: string | undefined, alias: string): Promise<ModelVersion> {
     const row = this.modelRow(validateName(name));
     const version = this.db.value('SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?', [row.name, alias]);
     if (version === undefined) throw invalidParameter(`Registered model alias ${alias} not found.`);
     return this.getModelVersion(row.name, String(version));
   }
 
-  searchRegisteredModels(req: RegistrySearchRequest): Page<RegisteredModel> {
+  async searchRegisteredModels(req: RegistrySearchRequest): Promise<Page<RegisteredModel>> {
     const limit = req.maxResults ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw invalidParameter(`Invalid value for request parameter max_results. It must be at most 1000, but got value ${limit}`);
@@ -232,7 +215,7 @@ export class ModelRegistry {
   }
 
   /** The newest version in each stage (all stages when `stages` is empty). */
-  getLatestVersions(name: string | undefined, stages: string[]): ModelVersion[] {
+  async getLatestVersions(name: string | undefined, stages: string[]): Promise<ModelVersion[]> {
     const row = this.modelRow(validateName(name));
     return this.latestVersions(row.name, stages.length ? new Set(stages.map(canonicalStage)) : undefined);
   }
@@ -313,7 +296,7 @@ export class ModelRegistry {
     return this.getModelVersion(model.name, String(version));
   }
 
-  getModelVersion(name: string | undefined, version: string | undefined): ModelVersion {
+  async getModelVersion(name: string | undefined, version: string | undefined): Promise<ModelVersion> {
     return this.loadVersions([this.versionRow(validateName(name), parseVersion(version))])[0]!;
   }
 
@@ -356,12 +339,12 @@ export class ModelRegistry {
     await this.core.write({ t: 'mv.deleteTag', name: row.name, version: row.version, key });
   }
 
-  getDownloadUri(name: string | undefined, version: string | undefined): string {
+  async getDownloadUri(name: string | undefined, version: string | undefined): Promise<string> {
     const row = this.versionRow(validateName(name), parseVersion(version));
     return row.storage_location ?? row.source;
   }
 
-  searchModelVersions(req: RegistrySearchRequest): Page<ModelVersion> {
+  async searchModelVersions(req: RegistrySearchRequest): Promise<Page<ModelVersion>> {
     const limit = req.maxResults ?? 10_000;
     if (!Number.isInteger(limit) || limit < 1 || limit > 200_000) {
       throw invalidParameter(`Invalid value for request parameter max_results. It must be at most 200000, but got value ${limit}`);

@@ -1,6 +1,6 @@
 /** MLflow-style opaque page tokens: base64 of `{"offset": N}`. */
 import { invalidParameter } from '../../domain/errors';
-import { parseJsonBounded } from '../jsonDepth';
+import { parseJsonBounded } from '../../domain/jsonDepth';
 import type { Page } from '../../domain/types';
 
 export function encodePageToken(offset: number): string {

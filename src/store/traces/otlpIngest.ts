@@ -6,7 +6,7 @@
  * gathers what it knows of the trace, this computes the op.
  */
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH } from '../limits';
-import type { KV } from '../ops';
+import type { KV } from '../opTypes';
 import { aggregateUsage, CACHE_USAGE_KEYS, OtelKeys, storedUsage, translateSpan, truncatedPreview, USAGE_KEYS, type Usage, type UsageNode } from './otelTranslate';
 import { tryJson, truthy } from './otelTranslators';
 import { pyJsonDumps } from './pyJson';

@@ -4,15 +4,11 @@
  * dimensions and optional time buckets. The metric and dimension tables are MLflow's; values are
  * aggregated here in memory from one indexed SELECT (no span payload is read).
  */
+import type { Aggregation, AggregationType, MetricDataPoint, MetricsQuery, TraceMetricsView } from '../../backend/api/traces';
 import { invalidParameter } from '../../domain/errors';
 import { placeholders, type Params, type SqlDb } from '../sqlite';
 
-export type ViewType = 'TRACES' | 'SPANS' | 'ASSESSMENTS';
-export type AggregationType = 'COUNT' | 'SUM' | 'AVG' | 'PERCENTILE' | 'MIN' | 'MAX';
-export interface Aggregation {
-  type: AggregationType;
-  percentile?: number | undefined;
-}
+type ViewType = TraceMetricsView;
 
 const STATS: AggregationType[] = ['SUM', 'AVG', 'MIN', 'MAX', 'PERCENTILE'];
 const NO_SUM: AggregationType[] = ['AVG', 'MIN', 'MAX', 'PERCENTILE'];
@@ -46,25 +42,6 @@ export const METRIC_CONFIGS: Record<ViewType, Record<string, MetricConfig>> = {
     assessment_value: { aggregations: NO_SUM, dimensions: ['assessment_name'] },
   },
 };
-
-export interface MetricsQuery {
-  experimentIds: number[];
-  view: ViewType;
-  metric: string;
-  aggregations: Aggregation[];
-  dimensions: string[];
-  filters: string[];
-  intervalSeconds?: number | undefined;
-  startMs?: number | undefined;
-  endMs?: number | undefined;
-  maxResults: number;
-}
-
-export interface MetricDataPoint {
-  metric_name: string;
-  dimensions?: Record<string, string>;
-  values: Record<string, number>;
-}
 
 /** Python's `str(float)`-based label of an aggregation: `P50.0`, `AVG`. */
 export function aggregationLabel(a: Aggregation): string {

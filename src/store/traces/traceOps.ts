@@ -3,9 +3,9 @@
  * carries every value it needs, callers validate first, and applying never fails half-way.
  * Span payloads are not journaled: they are fsynced to the trace's own files before the op.
  */
-import type { KV } from '../ops';
+import type { KV } from '../opTypes';
 import type { SqlDb } from '../sqlite';
-import { parseTokenUsage } from './spanCodec';
+import { parseTokenUsage } from '../../domain/spanDict';
 import { TraceKeys, type Assessment, type TraceState } from '../../domain/traceTypes';
 
 /** [spanId, parentId, name, type, status, startUs, endUs, indexed attributes] */

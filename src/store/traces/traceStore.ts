@@ -10,11 +10,26 @@ import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/artifactStore';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
-import { parseJsonBounded } from '../jsonDepth';
+import { parseJsonBounded } from '../../domain/jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
-import type { KV } from '../ops';
+import type { KV } from '../opTypes';
 import { decodePageToken, encodePageToken, pageFromLookahead } from '../search/pageToken';
 import { placeholders, type Params } from '../sqlite';
+import {
+  OTLP_SPANS_FILE,
+  SEARCH_TRACES_DEFAULT_MAX_RESULTS,
+  SEARCH_TRACES_MAX_RESULTS,
+  TRACE_FILE,
+  type AssessmentField,
+  type DeleteTracesRequest,
+  type IncomingSpan,
+  type MetricDataPoint,
+  type MetricsQuery,
+  type NewAssessment,
+  type SearchTracesRequest,
+  type StartTraceRequest,
+  type TraceStore,
+} from '../../backend/api/traces';
 import type { StoreCore } from '../storeCore';
 import type { Page } from '../../domain/types';
 import { storedUsage } from './otelTranslate';
@@ -23,72 +38,17 @@ import { pyJsonDumps } from './pyJson';
 import { checkSpanDict, summarizeSpan } from './spanCodec';
 import { bloomHasAll, likeMatcher, spanContentText, TEXT_BLOOM_KEY } from './spanText';
 import type { JournalSpan, TraceOp } from './traceOps';
-import { queryTraceMetrics, type MetricDataPoint, type MetricsQuery } from './traceMetrics';
+import { queryTraceMetrics } from './traceMetrics';
 import { compileTraceFilter, compileTraceOrder } from './traceSearch';
 import { SpanKeys, TraceKeys, type Assessment, type SessionSummary, type SpanDict, type SpanSummary, type TraceInfo, type TraceState } from '../../domain/traceTypes';
 
-export const SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100;
-export const SEARCH_TRACES_MAX_RESULTS = 500;
-/** Room for a full Runlens view page; the REST handler still caps client requests at 500. */
-export const SEARCH_TRACES_VIEW_MAX_RESULTS = 5000;
 export const MAX_PREVIEW_CHARS = 1000;
 export const MAX_LINK_TRACES = 100;
-export const TRACE_FILE = 'traces.json';
-export const OTLP_SPANS_FILE = 'spans.jsonl';
 export const SPANS_IN_TRACKING_STORE = 'TRACKING_STORE';
 
 const TRACE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Tags the server owns: where a trace's files live decides what deleting it removes. */
 const SERVER_TAGS = new Set<string>([TraceKeys.artifactLocation, TraceKeys.spansLocation]);
-
-export interface StartTraceRequest {
-  traceId: string;
-  experimentId: string;
-  requestTimeMs: number;
-  durationMs?: number | undefined;
-  state: TraceState;
-  clientRequestId?: string | undefined;
-  requestPreview?: string | undefined;
-  responsePreview?: string | undefined;
-  metadata: Record<string, string>;
-  tags: Record<string, string>;
-  assessments: NewAssessment[];
-  /** StartTraceV3 writes the trace's final info; MLflow 2's StartTrace only opens it (default true). */
-  finalized?: boolean | undefined;
-}
-
-/** An assessment as a client sends it: the server assigns id, times and validity when absent. */
-export type NewAssessment = Omit<Assessment, 'assessment_id' | 'create_time' | 'last_update_time' | 'valid' | 'trace_id'> & {
-  assessment_id?: string | undefined;
-  create_time?: string | undefined;
-  valid?: boolean | undefined;
-};
-
-export type AssessmentField = 'assessment_name' | 'feedback' | 'expectation' | 'rationale' | 'metadata' | 'valid' | 'span_id';
-
-export interface SearchTracesRequest {
-  experimentIds: string[];
-  filter?: string | undefined;
-  maxResults?: number | undefined;
-  orderBy?: string[] | undefined;
-  pageToken?: string | undefined;
-  /** Raises the page-size cap for Runlens' own views (REST requests keep MLflow's 500). */
-  maxResultsCap?: number | undefined;
-}
-
-export interface DeleteTracesRequest {
-  experimentId: string;
-  maxTimestampMillis?: number | undefined;
-  maxTraces?: number | undefined;
-  traceIds?: string[] | undefined;
-}
-
-/** A span that arrived over OTLP, with the hex trace id it belongs to and its resource's attributes. */
-export interface IncomingSpan {
-  traceIdHex: string;
-  span: SpanDict;
-  resource?: Record<string, unknown> | undefined;
-}
 
 interface TraceRow {
   id: number;
@@ -159,7 +119,7 @@ function experimentKeys(experimentIds: string[]): number[] {
   });
 }
 
-export class Traces {
+export class Traces implements TraceStore {
   constructor(
     private readonly core: StoreCore,
     private readonly artifacts: ArtifactStore,
@@ -176,7 +136,7 @@ export class Traces {
         match = likeMatcher(String(pattern), Boolean(ignoreCase));
         matchers.set(p, match);
       }
-      return this.readSpans(String(traceId)).some((s) => match(spanContentText(s))) ? 1 : 0;
+      return this.spansNoting(String(traceId)).spans.some((s) => match(spanContentText(s))) ? 1 : 0;
     });
   }
 
@@ -315,12 +275,12 @@ export class Traces {
     return this.get(traceId);
   }
 
-  get(traceId: string): TraceInfo {
+  async get(traceId: string): Promise<TraceInfo> {
     return this.load([this.row(traceId)])[0]!;
   }
 
   /** Trace infos for ids that exist, in the order asked; unknown ids are skipped. */
-  getMany(traceIds: string[]): TraceInfo[] {
+  async getMany(traceIds: string[]): Promise<TraceInfo[]> {
     if (traceIds.length === 0) return [];
     const rows = this.core.db.all<TraceRow>(`SELECT ${TRACE_COLUMNS} FROM traces t WHERE t.trace_id IN (${placeholders(traceIds.length)})`, traceIds);
     const order = new Map(traceIds.map((id, i) => [id, i]));
@@ -328,7 +288,7 @@ export class Traces {
     return this.load(rows);
   }
 
-  search(req: SearchTracesRequest): Page<TraceInfo> {
+  async search(req: SearchTracesRequest): Promise<Page<TraceInfo>> {
     if (req.experimentIds.length === 0) throw invalidParameter('At least one experiment location is required to search traces.');
     const cap = req.maxResultsCap ?? SEARCH_TRACES_MAX_RESULTS;
     const limit = req.maxResults ?? SEARCH_TRACES_DEFAULT_MAX_RESULTS;
@@ -351,19 +311,19 @@ export class Traces {
   }
 
   /** QueryTraceMetrics over the index (see traceMetrics.ts). */
-  metrics(q: MetricsQuery): MetricDataPoint[] {
+  async metrics(q: MetricsQuery): Promise<MetricDataPoint[]> {
     return queryTraceMetrics(this.core.db, q);
   }
 
   /** Number of traces matching, for list views (same filter language). */
-  count(experimentIds: string[], filter?: string): number {
+  async count(experimentIds: string[], filter?: string): Promise<number> {
     const params: Params = experimentKeys(experimentIds);
     const where = [`t.experiment_id IN (${placeholders(experimentIds.length)})`, ...compileTraceFilter(filter, params)];
     return Number(this.core.db.value(`SELECT count(*) FROM traces t WHERE ${where.join(' AND ')}`, params));
   }
 
   /** Traces grouped by session id (metadata `mlflow.trace.session`), newest activity first. */
-  sessions(experimentIds: string[], limit = 1000): SessionSummary[] {
+  async sessions(experimentIds: string[], limit = 1000): Promise<SessionSummary[]> {
     if (experimentIds.length === 0) return [];
     const ids = experimentKeys(experimentIds);
     return this.core.db.all<SessionSummary>(
@@ -474,7 +434,7 @@ export class Traces {
     return assessment;
   }
 
-  getAssessment(traceId: string, assessmentId: string): Assessment {
+  async getAssessment(traceId: string, assessmentId: string): Promise<Assessment> {
     return this.assessmentRow(traceId, assessmentId);
   }
 
@@ -541,7 +501,7 @@ export class Traces {
    * a `%2F` spelling, a symlink or another letter case on a case-insensitive file system all reach
    * the same file, so they all get the same validation.
    */
-  traceForUpload(artifactPath: string): string | undefined {
+  async traceForUpload(artifactPath: string): Promise<string | undefined> {
     const target = this.artifacts.canonicalPath(artifactPath);
     const m = /^(?:.*\/)?traces\/([^/]+)\/artifacts\/traces\.json$/i.exec(target);
     if (!m) return undefined;
@@ -664,7 +624,7 @@ export class Traces {
   }
 
   /** The span index of a trace, in start order (cheap: no payload is read). */
-  spanSummaries(traceId: string): SpanSummary[] {
+  async spanSummaries(traceId: string): Promise<SpanSummary[]> {
     const row = this.row(traceId);
     const attrs = new Map<string, [string, string][]>();
     for (const a of this.core.db.all<{ span_id: string; key: string; value: string }>('SELECT span_id, key, value FROM trace_span_attrs WHERE trace = ? AND key != ?', [row.id, TEXT_BLOOM_KEY])) {
@@ -681,7 +641,7 @@ export class Traces {
   }
 
   /** The store path of the trace's payload folder (traces.json, spans.jsonl, attachments/). */
-  payloadPath(traceId: string): string {
+  async payloadPath(traceId: string): Promise<string> {
     return this.payloadDir(this.row(traceId));
   }
 
@@ -691,8 +651,8 @@ export class Traces {
   }
 
   /** All span payloads of one trace (for the viewer and batchGet); see readSpansNoting. */
-  readSpans(traceId: string): SpanDict[] {
-    return this.readSpansNoting(traceId).spans;
+  async readSpans(traceId: string): Promise<SpanDict[]> {
+    return this.spansNoting(traceId).spans;
   }
 
   /**
@@ -700,7 +660,11 @@ export class Traces {
    * (damaged, nested too deep, a span of the wrong shape) is left out with a note in `errors`, so
    * one bad file never fails a read of its trace, nor of a batch or search it is part of.
    */
-  readSpansNoting(traceId: string): { spans: SpanDict[]; errors: string[] } {
+  async readSpansNoting(traceId: string): Promise<{ spans: SpanDict[]; errors: string[] }> {
+    return this.spansNoting(traceId);
+  }
+
+  private spansNoting(traceId: string): { spans: SpanDict[]; errors: string[] } {
     const row = this.row(traceId);
     const dir = this.payloadDir(row);
     const byId = new Map<string, SpanDict>();

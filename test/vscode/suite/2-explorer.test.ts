@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { tagValue } from '../../../src/extension/client/wireTypes';
+import { tagValue } from '../../../src/client/wireTypes';
 import { createRun, postJson, python, report, runlens, runNodes, treeSnapshot, waitFor, workspaceDir, writeScript } from './helpers';
 
 const NESTED = `

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { OUTPUT_ARTIFACT, type LaunchResult } from '../../../src/extension/terminal/launchRunner';
-import { tagValue } from '../../../src/extension/client/wireTypes';
+import { tagValue } from '../../../src/client/wireTypes';
 import { runlens, waitFor, writeScript } from './helpers';
 
 const CRASH = `

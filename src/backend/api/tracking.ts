@@ -1,16 +1,45 @@
 /**
- * What the server and the UI read and write through. The local sql.js store implements it
- * today; a remote MLflow server and read-only imports (mlflow.db, legacy mlruns/) will too.
+ * What the server and the UI read and write through: one backend, a concern per member. The
+ * local sql.js store implements it; a remote MLflow server and read-only views of an existing
+ * mlflow.db or legacy mlruns/ will too. Every method is asynchronous, so a backend may answer
+ * from memory, from disk or over the network; none of these modules imports an implementation.
  */
-import type { ArtifactStore } from './artifacts/artifactStore';
-import type { DatasetSummary } from './datasetSummaries';
-import type { LoggedModels } from './models/loggedModels';
-import type { ModelRegistry } from './models/registry';
-import type { Traces } from './traces/traceStore';
-import type { EvalDatasets } from './datasets/evalDatasets';
-import type { Scorers } from './datasets/scorers';
-import type { ChartSeries, SeriesAxis } from './seriesDownsample';
-import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from '../domain/types';
+import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from '../../domain/types';
+import type { ArtifactRepository } from './artifacts';
+import type { BackendCapabilities } from './capabilities';
+import type { ChangeSource } from './changes';
+import type { EvalDatasetStore, ScorerStore } from './evalDatasets';
+import type { LoggedModelStore } from './loggedModels';
+import type { ModelRegistryStore } from './registry';
+import type { TraceStore } from './traces';
+
+export type SeriesAxis = 'step' | 'timestamp';
+
+export interface ChartPoint {
+  /** The x of the bucket's last point (its step or timestamp). */
+  x: number;
+  /** The value of the bucket's last point (by x, then logging order). */
+  value: number;
+  min: number;
+  max: number;
+  /** How many logged points the bucket covers. */
+  count: number;
+}
+
+export interface ChartSeries {
+  points: ChartPoint[];
+  /** Points of the key within [from, to]. */
+  total: number;
+  downsampled: boolean;
+}
+
+/** One distinct (experiment, dataset, digest, input context) among runs' inputs (MLflow's SearchDatasets). */
+export interface DatasetSummary {
+  experiment_id: string;
+  name: string;
+  digest: string;
+  context?: string;
+}
 
 export interface CreateRunRequest {
   experimentId?: string | undefined;
@@ -67,13 +96,7 @@ export interface MetricSeriesRequest {
   to?: number | undefined;
 }
 
-/** Pushed after every acknowledged write, so views can refresh without polling. */
-export type StoreChange =
-  | { kind: 'experiment'; experimentId: string }
-  | { kind: 'run'; runId: string; experimentId: string; created?: boolean }
-  | { kind: 'trace'; traceId: string; experimentId: string };
-
-export interface TrackingStore {
+export interface TrackingStore extends ChangeSource {
   createExperiment(name: string, artifactLocation?: string, tags?: Tag[]): Promise<string>;
   getExperiment(experimentId: string): Promise<Experiment>;
   getExperimentByName(name: string): Promise<Experiment | undefined>;
@@ -105,14 +128,14 @@ export interface TrackingStore {
   /** A chart-ready, downsampled series (Runlens extension; not an MLflow RPC). */
   getMetricSeries(req: MetricSeriesRequest): Promise<ChartSeries>;
 
-  readonly loggedModels: LoggedModels;
-  readonly registry: ModelRegistry;
-  readonly artifacts: ArtifactStore;
-  readonly traces: Traces;
+  readonly loggedModels: LoggedModelStore;
+  readonly registry: ModelRegistryStore;
+  readonly artifacts: ArtifactRepository;
+  readonly traces: TraceStore;
   /** GenAI evaluation datasets and registered scorers (MLflow 3). */
-  readonly evalDatasets: EvalDatasets;
-  readonly scorers: Scorers;
+  readonly evalDatasets: EvalDatasetStore;
+  readonly scorers: ScorerStore;
 
-  onDidChange(listener: (change: StoreChange) => void): () => void;
+  readonly capabilities: BackendCapabilities;
   close(): Promise<void>;
 }

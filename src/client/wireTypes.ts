@@ -89,5 +89,5 @@ export interface WireChartSeries {
 }
 
 // --- traces (MLflow 3 TraceInfoV3 / Assessment, and Runlens' span dicts) ---
-export type { Assessment as WireAssessment, SessionSummary as WireSessionSummary, SpanDict as WireSpan, TraceInfo as WireTraceInfo } from '../../domain/traceTypes';
-export type { DatasetRecord as WireDatasetRecord, EvalDataset as WireEvalDataset } from '../../domain/datasetTypes';
+export type { Assessment as WireAssessment, SessionSummary as WireSessionSummary, SpanDict as WireSpan, TraceInfo as WireTraceInfo } from '../domain/traceTypes';
+export type { DatasetRecord as WireDatasetRecord, EvalDataset as WireEvalDataset } from '../domain/datasetTypes';

@@ -190,22 +190,22 @@ describe('import from an existing MLflow store', () => {
     assert.equal(child.data.tags.find((t) => t.key === 'mlflow.parentRunId')?.value, parent.info.run_id);
     assert.equal((await store.getRun('c'.repeat(32))).info.lifecycle_stage, 'deleted');
 
-    const files = store.artifacts.listRecursive(`7/${parent.info.run_id}/artifacts`).filter((f) => !f.is_dir).map((f) => f.path);
+    const files = (await store.artifacts.listRecursive(`7/${parent.info.run_id}/artifacts`)).filter((f) => !f.is_dir).map((f) => f.path);
     assert.deepEqual(files.sort(), ['notes.txt', 'plots/loss.csv']);
 
-    const model = store.registry.getRegisteredModel('clf');
+    const model = await store.registry.getRegisteredModel('clf');
     assert.equal(model.description, 'best');
     assert.deepEqual(model.aliases, [{ alias: 'champion', version: '2' }]);
-    assert.equal(store.registry.getModelVersion('clf', '2').current_stage, 'Production');
-    assert.equal(store.registry.getModelVersion('clf', '1').source, `runs:/${parent.info.run_id}/model`);
+    assert.equal((await store.registry.getModelVersion('clf', '2')).current_stage, 'Production');
+    assert.equal((await store.registry.getModelVersion('clf', '1')).source, `runs:/${parent.info.run_id}/model`);
 
-    const trace = store.traces.get('tr-' + 'd'.repeat(32));
+    const trace = await store.traces.get('tr-' + 'd'.repeat(32));
     assert.equal(trace.execution_duration, '0.25s');
     assert.equal(trace.trace_location.mlflow_experiment.experiment_id, '7');
     assert.equal(trace.tags['mlflow.traceName'], 'predict');
     assert.notEqual(trace.tags['mlflow.artifactLocation'], '/elsewhere/traces', 'the trace payload lives in this store');
     assert.deepEqual(trace.assessments.map((a) => [a.assessment_id, a.feedback?.value]), [['a-1', true]]);
-    assert.deepEqual(store.traces.readSpans(trace.trace_id).map((s) => s.name), ['predict']);
+    assert.deepEqual((await store.traces.readSpans(trace.trace_id)).map((s) => s.name), ['predict']);
   });
 
   it('adds nothing the second time', async () => {

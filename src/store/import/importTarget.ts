@@ -6,7 +6,7 @@
 import type { ArtifactStore } from '../artifacts/artifactStore';
 import type { Op } from '../ops';
 import type { SqlDb } from '../sqlite';
-import type { StoreChange } from '../trackingStore';
+import type { StoreChange } from '../../backend/api/changes';
 import type { Traces } from '../traces/traceStore';
 
 export interface ImportTarget {

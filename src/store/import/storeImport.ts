@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../../backend/transfer/source';
 import type { LoggedModel } from '../../domain/modelTypes';
 import type { JournalModelMetric } from '../models/modelOps';
-import { encodeMetricValue, type JournalDataset, type JournalMetric, type KV, type Op } from '../ops';
+import { encodeMetricValue, type JournalDataset, type Op } from '../ops';
+import type { JournalMetric, KV } from '../opTypes';
 import type { Experiment, Metric } from '../../domain/types';
 import type { ImportTarget } from './importTarget';
 

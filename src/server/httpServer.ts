@@ -60,7 +60,7 @@ const HOST_CHECK_EXEMPT = new Set(['/health', '/version']);
 
 export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(), changes = new ChangeFeed(store), uiAssetsDir = path.join(__dirname, 'webview')): Router {
   const router = new Router();
-  registerSystemRoutes(router);
+  registerSystemRoutes(router, store.capabilities);
   registerUiRoutes(router, uiAssetsDir, store);
   registerLaunchRoutes(router, launches);
   changes.register(router);

@@ -60,6 +60,8 @@ export interface LocalStoreOptions {
   pointIndexCap?: number;
   /** Open a store whose newest snapshot is damaged, from what survives (see StoreDamagedError). */
   recover?: boolean;
+  /** Leave out the Default experiment a new store gets (a mirror of another store brings its own). */
+  noDefaultExperiment?: boolean;
 }
 
 interface RunState {
@@ -101,7 +103,7 @@ export class LocalStore implements TrackingStore {
     const store = new LocalStore(persistence, opts);
     const swept = store.artifacts.sweepInterruptedUploads();
     if (swept > 0) opts.log.warn(`removed ${swept} artifact upload(s) interrupted before the last shutdown`);
-    if (store.db.value('SELECT 1 FROM experiments WHERE experiment_id = 0') === undefined) {
+    if (!opts.noDefaultExperiment && store.db.value('SELECT 1 FROM experiments WHERE experiment_id = 0') === undefined) {
       await store.write({ t: 'exp.create', id: 0, name: 'Default', artifactLocation: store.artifactLocation(0), time: Date.now(), tags: [] });
     }
     return store;

@@ -19,7 +19,11 @@ export function readColumns(db: SqlDb, series: SeriesFiles, runId: number, runUu
 export function readHistory(db: SqlDb, series: SeriesFiles, runId: number, runUuid: string, key: string): SeriesPoint[] {
   const k = seriesKey(db, runId, key);
   if (!k) return [];
-  const points = series.readKey(runUuid, k.keyId, k.records);
+  return sortHistory(series.readKey(runUuid, k.keyId, k.records));
+}
+
+/** Sorts points in place as MLflow returns a history (timestamp, step, value); cheap when already sorted. */
+export function sortHistory(points: SeriesPoint[]): SeriesPoint[] {
   let sorted = true;
   for (let i = 1; i < points.length && sorted; i++) sorted = compare(points[i - 1]!, points[i]!) <= 0;
   if (!sorted) points.sort(compare);

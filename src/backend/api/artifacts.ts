@@ -25,6 +25,11 @@ export interface ArtifactRepository {
    * clients are scrubbed of it. A backend that keeps no local files leaves it undefined.
    */
   readonly localRoot?: string | undefined;
+  /**
+   * The repository path an artifact URI (a run's or logged model's root) is served at, when this
+   * repository serves it. Absent: only `mlflow-artifacts:` URIs, at their path.
+   */
+  locate?(uri: string): string | undefined;
   /** What a path names (routes word "missing" and "a directory" differently). */
   inspect(rawPath: string): Promise<ArtifactKind>;
   /** Opens a file for download; RESOURCE_DOES_NOT_EXIST if it is missing or a directory. */

@@ -5,6 +5,10 @@
 export interface BackendCapabilities {
   /** Every write is refused (an existing mlflow.db or mlruns/ opened in place). */
   readonly readOnly: boolean;
+  /** What is served, for views that label a source ("the mlflow.db at /x"). */
+  readonly description?: string;
+  /** How to get a writable copy, shown beside the read-only label. */
+  readonly importHint?: string;
 }
 
 /** The local Runlens store: everything. */

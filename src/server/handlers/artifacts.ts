@@ -21,6 +21,11 @@ export function proxyPathOf(uri: string): string | undefined {
   return http ? http[1]!.replace(/\/+$/, '') : undefined;
 }
 
+/** Where the store serves an artifact root URI: the backend's own answer, else the proxy path. */
+export function servedPathOf(store: TrackingStore, uri: string): string | undefined {
+  return store.artifacts.locate ? store.artifacts.locate(uri) : proxyPathOf(uri);
+}
+
 function joinPath(...parts: (string | undefined)[]): string {
   return parts.filter((p) => p !== undefined && p !== '').join('/');
 }
@@ -31,7 +36,7 @@ const MAX_TRACE_DATA_BYTES = 256 * 1024 * 1024;
 /** The tracking API's listing (REST and GraphQL): paths relative to the run's artifact root. */
 export async function listRunArtifacts(store: TrackingStore, runId: string, relPath: string | undefined): Promise<{ root_uri: string; files: ArtifactFileInfo[] }> {
   const run = await store.getRun(runId);
-  const root = proxyPathOf(run.info.artifact_uri);
+  const root = servedPathOf(store, run.info.artifact_uri);
   if (root === undefined) {
     throw new MlflowError('NOT_IMPLEMENTED', `Listing artifacts at '${run.info.artifact_uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
   }

@@ -1,4 +1,5 @@
 /** Health, version and capability probes the client and tools call before real work. */
+import type { BackendCapabilities } from '../../backend/api/capabilities';
 import type { Router } from '../router';
 
 /**
@@ -8,7 +9,13 @@ import type { Router } from '../router';
  */
 export const COMPAT_MLFLOW_VERSION = '3.6.0';
 
-export function registerSystemRoutes(router: Router): void {
+export function registerSystemRoutes(router: Router, capabilities: BackendCapabilities): void {
+  // Runlens's views ask once what they are looking at, to label a read-only store and hide writes.
+  router.plain('GET', '/runlens/api/store', async () => ({
+    read_only: capabilities.readOnly,
+    ...(capabilities.description ? { description: capabilities.description } : {}),
+    ...(capabilities.importHint ? { import_hint: capabilities.importHint } : {}),
+  }));
   router.plain('GET', '/health', async () => ({ raw: true, status: 200, contentType: 'text/plain; charset=utf-8', body: 'OK' }));
   router.plain('GET', '/version', async () => ({ raw: true, status: 200, contentType: 'text/plain; charset=utf-8', body: COMPAT_MLFLOW_VERSION }));
   router.api('GET', '/mlflow/server-info', async () => ({

@@ -16,7 +16,7 @@ import type { TrackingStore } from '../../backend/api/tracking';
 import { HttpError, readBody } from '../requestBody';
 import { missingParameter, type Fields } from '../requestFields';
 import type { RawResponse, Router } from '../router';
-import { proxyPathOf } from './artifacts';
+import { servedPathOf } from './artifacts';
 import { sendArtifactFile, underRoot } from './artifactDownload';
 
 const AJAX_2 = ['/ajax-api/2.0'];
@@ -28,8 +28,8 @@ const TOO_LARGE = 'Artifact size is too large. Max size is 10MB.';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The store path under an `mlflow-artifacts:` root, or NOT_IMPLEMENTED for any other location. */
-function servedRoot(uri: string): string {
-  const root = proxyPathOf(uri);
+function servedRoot(store: TrackingStore, uri: string): string {
+  const root = servedPathOf(store, uri);
   if (root === undefined) {
     throw new MlflowError('NOT_IMPLEMENTED', `Serving artifacts at '${uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
   }
@@ -48,7 +48,7 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
     // MLflow looks the run up even without an id, and reports it as such.
     if (!runId) throw doesNotExist('Run with id=None not found');
     const run = await store.getRun(runId);
-    return { root: servedRoot(run.info.artifact_uri), uri: run.info.artifact_uri };
+    return { root: servedRoot(store, run.info.artifact_uri), uri: run.info.artifact_uri };
   };
 
   router.plain('GET', '/get-artifact', async ({ fields }) => {
@@ -59,7 +59,7 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
 
   router.plain('GET', '/model-versions/get-artifact', async ({ fields }) => {
     const rel = requiredPath(fields.string('path'), 'path');
-    const root = servedRoot(await store.registry.getDownloadUri(fields.string('name'), fields.string('version')));
+    const root = servedRoot(store, await store.registry.getDownloadUri(fields.string('name'), fields.string('version')));
     return sendArtifactFile(artifacts, underRoot(root, rel), path.posix.basename(rel));
   });
 
@@ -70,7 +70,7 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
       const dir = fields.string('artifact_directory_path');
       const rel = dir === undefined ? '' : validateRequestPath(dir);
       const model = await store.loggedModels.get(pathParams.modelId!);
-      const root = servedRoot(model.info.artifact_uri);
+      const root = servedRoot(store, model.info.artifact_uri);
       const prefix = rel.replace(/\/+$/, '');
       const files = (await artifacts.list(underRoot(root, rel))).map((f) => ({ ...f, path: prefix ? `${prefix}/${f.path}` : f.path }));
       return { root_uri: model.info.artifact_uri, ...(files.length ? { files } : {}) };
@@ -86,7 +86,7 @@ export function registerUiArtifactRoutes(router: Router, store: TrackingStore): 
       if (!file) throw new MlflowError('BAD_REQUEST', 'Request must include the "artifact_file_path" query parameter.');
       const rel = validateRequestPath(file);
       const model = await store.loggedModels.get(pathParams.modelId!);
-      return sendArtifactFile(artifacts, underRoot(servedRoot(model.info.artifact_uri), rel), path.posix.basename(rel));
+      return sendArtifactFile(artifacts, underRoot(servedRoot(store, model.info.artifact_uri), rel), path.posix.basename(rel));
     },
     { prefixes: AJAX_2 },
   );

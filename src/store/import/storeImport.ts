@@ -33,6 +33,13 @@ export interface ImportSummary {
 }
 
 export interface ImportOptions {
+  /**
+   * Mirror the source as it is, for a read-only view of it: experiments matched by id (the
+   * target starts empty), the source's artifact locations and trace tags kept (its files are
+   * served where they are, nothing is copied), and only the latest metric values (histories are
+   * read from the source when asked for).
+   */
+  mirror?: boolean;
   /** Called as entities are written; `total` is known for runs once an experiment's runs are listed. */
   onProgress?: (p: { experiments: number; runs: number; metricPoints: number; artifacts: number; traces: number }) => void;
 }
@@ -124,6 +131,12 @@ class Importer {
 
   private experiment(exp: Experiment): TargetExperiment {
     const db = this.target.db;
+    if (this.opts.mirror) {
+      const id = Number(exp.experiment_id);
+      this.submit({ t: 'exp.create', id, name: exp.name, artifactLocation: exp.artifact_location, time: exp.creation_time, tags: exp.tags.map((t): KV => [t.key, t.value]) });
+      this.summary.experiments++;
+      return { id, location: exp.artifact_location, created: true };
+    }
     const existing = db.get<{ experiment_id: number; artifact_location: string }>('SELECT experiment_id, artifact_location FROM experiments WHERE name = ?', [exp.name]);
     if (existing) {
       // Same name: the same experiment, imported before or created by the user; its tags win.
@@ -143,7 +156,7 @@ class Importer {
   private async run_(run: SourceRun, exp: TargetExperiment): Promise<void> {
     const uuid = run.info.run_id;
     if (this.target.db.value('SELECT 1 FROM runs WHERE run_uuid = ?', [uuid]) !== undefined) return this.skip('run already in the store');
-    const artifactUri = `${exp.location.replace(/\/+$/, '')}/${uuid}/artifacts`;
+    const artifactUri = this.opts.mirror ? run.info.artifact_uri : `${exp.location.replace(/\/+$/, '')}/${uuid}/artifacts`;
     this.submit({
       t: 'run.create',
       uuid,
@@ -156,7 +169,8 @@ class Importer {
     });
     this.summary.runs++;
     if (run.data.params.length) this.submit({ t: 'run.log', uuid, metrics: [], params: run.data.params.map((p): KV => [p.key, p.value]), tags: [] });
-    await this.history(run);
+    if (this.opts.mirror) this.latest(run);
+    else await this.history(run);
     const datasets = run.inputs.dataset_inputs.map((d): JournalDataset => ({
       name: d.dataset.name,
       digest: d.dataset.digest,
@@ -172,9 +186,16 @@ class Importer {
     const update: Op = { t: 'run.update', uuid, status: run.info.status };
     if (run.info.end_time !== null) update.endTime = run.info.end_time;
     this.submit(update);
-    await this.copyArtifacts(this.source.runArtifacts(run), artifactUri);
+    if (!this.opts.mirror) await this.copyArtifacts(this.source.runArtifacts(run), artifactUri);
     if (run.info.lifecycle_stage === 'deleted') this.deletions.push({ t: 'run.lifecycle', uuid, stage: 'deleted', time: run.info.end_time ?? run.info.start_time ?? Date.now() });
     await this.maybeFlush();
+  }
+
+  /** Only the latest value per key: what search and the run's data need (see ImportOptions.mirror). */
+  private latest(run: SourceRun): void {
+    const metrics = run.data.metrics.map((m): JournalMetric => [m.key, encodeMetricValue(m.value), m.timestamp, m.step]);
+    if (metrics.length) this.submit({ t: 'run.log', uuid: run.info.run_id, metrics, params: [], tags: [] });
+    this.summary.metricPoints += metrics.length;
   }
 
   /** The run's full history; identical points once, as MLflow stores them (and as logBatch does). */
@@ -239,7 +260,7 @@ class Importer {
   private async loggedModel(model: LoggedModel, exp: TargetExperiment): Promise<void> {
     const info = model.info;
     if (this.target.db.value('SELECT 1 FROM logged_models WHERE model_id = ?', [info.model_id]) !== undefined) return this.skip('logged model already in the store');
-    const artifactLocation = `${exp.location.replace(/\/+$/, '')}/models/${info.model_id}/artifacts`;
+    const artifactLocation = this.opts.mirror ? info.artifact_uri : `${exp.location.replace(/\/+$/, '')}/models/${info.model_id}/artifacts`;
     this.submit({
       t: 'lm.create',
       id: info.model_id,
@@ -265,7 +286,7 @@ class Importer {
     ]);
     if (metrics.length) this.submit({ t: 'lm.metrics', metrics });
     this.summary.models++;
-    await this.copyArtifacts(this.source.loggedModelArtifacts(model), artifactLocation);
+    if (!this.opts.mirror) await this.copyArtifacts(this.source.loggedModelArtifacts(model), artifactLocation);
     await this.maybeFlush();
   }
 
@@ -277,6 +298,26 @@ class Importer {
     // The trace's info must be journaled before its spans and assessments refer to it.
     await this.flush();
     const requestTime = Date.parse(info.request_time);
+    if (this.opts.mirror) {
+      // As the source has it, tags included (its artifact location: clients read spans from there).
+      await this.target.write({
+        t: 'tr.upsert',
+        id: info.trace_id,
+        exp: exp.id,
+        time: Number.isFinite(requestTime) ? requestTime : 0,
+        durationMs: parseDuration(info.execution_duration) ?? null,
+        state: info.state,
+        clientRequestId: info.client_request_id ?? null,
+        requestPreview: info.request_preview ?? null,
+        responsePreview: info.response_preview ?? null,
+        metadata: Object.entries(info.trace_metadata),
+        tags: Object.entries(info.tags),
+        assessments: info.assessments.map((a) => ({ ...a, trace_id: info.trace_id })),
+      });
+      if (trace.spans.length) await this.target.traces.acceptTracesJson(info.trace_id, Buffer.from(JSON.stringify({ spans: trace.spans })));
+      this.summary.traces++;
+      return;
+    }
     await this.target.traces.start({
       traceId: info.trace_id,
       experimentId: String(exp.id),

@@ -47,6 +47,17 @@ export interface ArtifactLocation {
   remote?: RemoteArtifacts;
 }
 
+/** How a local store's recorded artifact URIs map to this machine. */
+export interface SourceOptions {
+  /**
+   * Where `mlflow-artifacts:` URIs point: the `--artifacts-destination` of the `mlflow server` that
+   * served the store. Default: `mlartifacts` beside the `mlflow.db`, or beside the `mlruns/` folder.
+   */
+  artifactsDestination?: string;
+  /** What relative artifact paths (`./mlartifacts/1/…`) are relative to: where MLflow ran. Default: the store's folder. */
+  baseDir?: string;
+}
+
 export interface MlflowSource {
   readonly kind: SourceKind;
   /** For messages: the path or URL, and what was detected (e.g. the alembic revision). */

@@ -9,7 +9,7 @@ import { resolveArtifactDir } from '../../src/backend/transfer/artifactDirs';
 import { detectMlflowStore, openMlflowSource } from '../../src/backend/transfer/detect';
 import { parseSpanJson } from '../../src/backend/transfer/traceArtifacts';
 import { loadSqlJs } from '../../src/store/sqlite';
-import type { Metric } from '../../src/store/types';
+import type { Metric } from '../../src/domain/types';
 import { openStore, tempRoot } from './helpers';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

@@ -3,8 +3,8 @@
  * an MlflowSource. Only reads: nothing is created, locked or moved, so MLflow may keep using it.
  */
 import * as path from 'node:path';
-import type { Experiment, Metric } from '../../store/types';
-import type { LoggedModel } from '../../store/models/modelTypes';
+import type { Experiment, Metric } from '../../domain/types';
+import type { LoggedModel } from '../../domain/modelTypes';
 import { resolveArtifactDir, type ArtifactRoots } from '../transfer/artifactDirs';
 import type { ArtifactLocation, MlflowSource, SourceOptions, SourceRegisteredModel, SourceRun, SourceTrace } from '../transfer/source';
 import { readLoggedModels, readRegisteredModels } from './fsModels';

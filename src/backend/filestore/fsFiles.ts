@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import type { Tag } from '../../store/types';
+import type { Tag } from '../../domain/types';
 
 /**
  * Parses what PyYAML's `safe_dump` writes (block maps and lists, plain and quoted scalars, folded

@@ -4,7 +4,7 @@
  * them: versions marked `Deleted_Internal` and deleted logged models are gone.
  */
 import * as path from 'node:path';
-import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../store/models/modelTypes';
+import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../domain/modelTypes';
 import type { SourceRegisteredModel } from '../transfer/source';
 import { listDirs, optional, readKeyFiles, readLines, readMeta, yamlNum, yamlStr } from './fsFiles';
 import { latestOf, parsePyFloat } from './fsTracking';

@@ -4,7 +4,7 @@
  * in `meta.yaml`, a metric file holds one `timestamp value [step]` line per logged point.
  */
 import * as path from 'node:path';
-import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type RunStatus, type Tag } from '../../store/types';
+import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type RunStatus, type Tag } from '../../domain/types';
 import type { SourceRun } from '../transfer/source';
 import { listDirs, readKeyFiles, readLines, readMeta, yamlNum, yamlStr } from './fsFiles';
 

@@ -5,8 +5,8 @@
  */
 import type { SqlDb } from '../../store/sqlite';
 import { placeholders } from '../../store/sqlite';
-import type { Tag } from '../../store/types';
-import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../store/models/modelTypes';
+import type { Tag } from '../../domain/types';
+import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../domain/modelTypes';
 import type { SourceRegisteredModel } from '../transfer/source';
 import type { DbSchema } from './dbSchema';
 import { groupTags, num, push, str } from './dbTracking';

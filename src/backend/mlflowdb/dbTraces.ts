@@ -10,7 +10,7 @@ import { placeholders } from '../../store/sqlite';
 import { pyFloat } from '../../store/traces/pyJson';
 import { checkSpanDict } from '../../store/traces/spanCodec';
 import { durationJson, timestampJson } from '../../store/traces/traceStore';
-import { TraceKeys, type Assessment, type AssessmentError, type AssessmentSourceType, type SpanDict, type TraceInfo } from '../../store/traces/traceTypes';
+import { TraceKeys, type Assessment, type AssessmentError, type AssessmentSourceType, type SpanDict, type TraceInfo } from '../../domain/traceTypes';
 import type { SourceTrace } from '../transfer/source';
 import { parseSpanJson, traceState } from '../transfer/traceArtifacts';
 import type { DbSchema } from './dbSchema';

@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import { loadSqlJs, SqlDb } from '../../store/sqlite';
-import type { Experiment, Metric } from '../../store/types';
-import type { LoggedModel } from '../../store/models/modelTypes';
+import type { Experiment, Metric } from '../../domain/types';
+import type { LoggedModel } from '../../domain/modelTypes';
 import { resolveArtifactDir, type ArtifactRoots } from '../transfer/artifactDirs';
 import type { ArtifactLocation, MlflowSource, SourceOptions, SourceRegisteredModel, SourceRun, SourceTrace } from '../transfer/source';
 import { readTraceArtifactSpans } from '../transfer/traceArtifacts';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkSpanDict } from '../../store/traces/spanCodec';
-import type { SpanDict, TraceState } from '../../store/traces/traceTypes';
+import type { SpanDict, TraceState } from '../../domain/traceTypes';
 
 /** The spans in `<dir>/traces.json`; none when the file is absent (never uploaded, or remote). */
 export function readTraceArtifactSpans(dir: string | undefined): SpanDict[] {

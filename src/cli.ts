@@ -6,6 +6,7 @@ import { LocalStore } from './store/localStore';
 import { StoreLock, StoreLockedError } from './store/storeLock';
 import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
+import { chooseStoreRoot } from './backend/storeRoot';
 
 const HELP = `Usage: runlens serve [options]
        runlens doctor [--root <dir>] [--repair]
@@ -16,7 +17,9 @@ Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
 Options:
   --host <host>          interface to bind (default 127.0.0.1; use 0.0.0.0 only on trusted networks)
   --port <port>          port to listen on (default 5000; 0 picks a free port)
-  --root <dir>           store directory (default ./mlruns)
+  --root <path>          the store: a Runlens folder (default ./mlruns, or ./.runlens-store when
+                         ./mlruns holds MLflow's own data), or an existing mlflow.db / legacy
+                         mlruns/ folder / sqlite:/// URI, served read-only in place
   --allowed-hosts <list> extra Host header values to accept, comma-separated ('*' disables the check)
   --allowed-origin <origin>
                          a browser origin besides the server's own that may call the API, e.g.
@@ -73,7 +76,7 @@ interface ServeArgs {
 }
 
 function parseServeArgs(argv: string[]): ServeArgs {
-  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: 'mlruns', level: 'info', allowedHosts: [], allowedOrigins: [], recover: false };
+  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: '', level: 'info', allowedHosts: [], allowedOrigins: [], recover: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -139,7 +142,11 @@ function parseServeArgs(argv: string[]): ServeArgs {
 async function serve(argv: string[]): Promise<void> {
   const args = parseServeArgs(argv);
   const log = consoleLogger(args.level);
-  const root = path.resolve(args.root);
+  const choice = args.root ? { root: path.resolve(args.root) } : chooseStoreRoot(process.cwd());
+  const root = choice.root;
+  if (choice.displaced) {
+    log.warn(`${choice.displaced} holds another tool's data (an MLflow file store or artifacts), so the Runlens store is ${root}. 'runlens serve --root ${choice.displaced}' serves it read-only; 'runlens import ${choice.displaced}' copies it in.`);
+  }
   let serving;
   try {
     serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, allowedOrigins: args.allowedOrigins, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover });
@@ -151,8 +158,11 @@ async function serve(argv: string[]): Promise<void> {
     fail(e.message);
   }
   const { server } = serving;
-  if (serving.store.recovery.journalRecords > 0) log.info(`replayed ${serving.store.recovery.journalRecords} journal records`);
-  process.stdout.write(`Runlens tracking server listening on ${server.url} (store: ${root})\n`);
+  const replayed = serving.local?.recovery.journalRecords ?? 0;
+  if (replayed > 0) log.info(`replayed ${replayed} journal records`);
+  const readOnly = serving.store.capabilities.readOnly ? `, read-only: ${serving.store.capabilities.description ?? root}` : '';
+  process.stdout.write(`Runlens tracking server listening on ${server.url} (store: ${root}${readOnly})\n`);
+  if (readOnly) process.stdout.write(`  ${serving.store.capabilities.importHint ?? ''}\n`);
   process.stdout.write(`  export MLFLOW_TRACKING_URI=${server.url}\n`);
   let shuttingDown = false;
   const shutdown = (signal: string): void => {

@@ -1,11 +1,17 @@
-/** Lock + open store + listen: the one way a store gets served (CLI, tests, extension). */
+/**
+ * Open a backend + listen: the one way a store gets served (CLI, tests, extension). A Runlens
+ * folder is locked and served writable; an existing mlflow.db or legacy mlruns/ is served
+ * read-only, in place (see backend/open.ts).
+ */
 import * as path from 'node:path';
-import { LocalStore } from '../store/localStore';
+import { openBackend, resolveTarget, type BackendTarget } from '../backend/open';
+import type { TrackingStore } from '../backend/api/tracking';
 import type { Logger } from '../domain/logger';
-import { StoreLock } from '../store/storeLock';
+import type { LocalStore } from '../store/localStore';
 import { startServer, type RunningServer } from './httpServer';
 
 export interface ServeOptions {
+  /** A Runlens store folder, an mlflow.db (or sqlite:/// URI) or a legacy mlruns/ folder. */
   root: string;
   host?: string;
   port?: number;
@@ -17,40 +23,49 @@ export interface ServeOptions {
   maxArtifactBytes?: number;
   /** Open a damaged store from what survives (the CLI's --recover; the extension's Recover action). */
   recover?: boolean;
+  /** `mlflow-artifacts:` destination when serving an MLflow store (default: mlartifacts beside it). */
+  artifactsDestination?: string;
 }
 
 export interface ServingStore {
-  store: LocalStore;
+  target: BackendTarget;
+  store: TrackingStore;
+  /** The local store when a Runlens folder is served (recovery report, checkpoints, import). */
+  local?: LocalStore;
   server: RunningServer;
   /** Stops accepting requests, flushes and checkpoints the store, releases the lock. */
   stop(): Promise<void>;
 }
 
 export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
-  const root = path.resolve(opts.root);
-  const lock = StoreLock.acquire(root);
-  let store: LocalStore | undefined;
+  const target = resolveTarget(opts.root.startsWith('sqlite:') || opts.root.startsWith('file:') ? opts.root : path.resolve(opts.root));
+  const truncate = (process.env.MLFLOW_TRUNCATE_LONG_VALUES ?? 'true').toLowerCase() !== 'false';
+  const opened = await openBackend(target, {
+    log: opts.log,
+    truncateLongValues: truncate,
+    checkpointBytes: opts.checkpointBytes,
+    maxArtifactBytes: opts.maxArtifactBytes,
+    recover: opts.recover,
+    artifactsDestination: opts.artifactsDestination,
+  });
   try {
-    const truncate = (process.env.MLFLOW_TRUNCATE_LONG_VALUES ?? 'true').toLowerCase() !== 'false';
-    store = await LocalStore.open({ root, log: opts.log, truncateLongValues: truncate, checkpointBytes: opts.checkpointBytes, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover });
-    for (const repair of store.recovery.repairs) opts.log.warn(repair);
-    const server = await startServer({ store, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins });
-    lock.setUrl(server.url);
-    const opened = store;
+    for (const repair of opened.local?.recovery.repairs ?? []) opts.log.warn(repair);
+    const server = await startServer({ store: opened.backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins });
+    opened.setUrl(server.url);
     let stopping: Promise<void> | undefined;
     return {
-      store: opened,
+      target,
+      store: opened.backend,
+      ...(opened.local ? { local: opened.local } : {}),
       server,
       stop: () =>
         (stopping ??= (async () => {
           await server.close();
           await opened.close();
-          lock.release();
         })()),
     };
   } catch (err) {
-    await store?.close().catch(() => undefined);
-    lock.release();
+    await opened.close().catch(() => undefined);
     throw err;
   }
 }

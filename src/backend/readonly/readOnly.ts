@@ -29,7 +29,7 @@ export function readOnlyConcern<T extends object, R extends MethodKeys<T>, W ext
   refuse: () => Error,
   extra: Partial<T> = {},
 ): T {
-  const out: Record<string, unknown> = { ...extra };
+  const out: Record<string, unknown> = {};
   for (const name of reads) {
     out[name as string] = (...args: unknown[]): unknown => {
       const t = target();
@@ -37,6 +37,8 @@ export function readOnlyConcern<T extends object, R extends MethodKeys<T>, W ext
     };
   }
   for (const name of writes) out[name as string] = (): Promise<never> => Promise.reject(refuse());
+  // Reads a caller answers itself (e.g. with ids translated) replace the plain delegation.
+  Object.assign(out, extra);
   // Sound by construction: every method of T is in `reads` or `writes` (checked by callers with Exhaustive).
   return out as unknown as T;
 }

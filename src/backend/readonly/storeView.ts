@@ -39,7 +39,10 @@ import { decodePageToken, encodePageToken } from '../../store/search/pageToken';
 import { columnsOf, downsampleSeries } from '../../store/seriesDownsample';
 import type { SeriesPoint } from '../../store/seriesFiles';
 import { readOnlyConcern, ReadOnlyStoreError, type Exhaustive } from './readOnly';
+import { ExperimentIds } from './experimentIds';
 import { localPathOf, ViewArtifacts } from './viewArtifacts';
+import type { LoggedModel, ModelVersion } from '../../domain/modelTypes';
+import type { TraceInfo } from '../../domain/traceTypes';
 
 export interface StoreViewOptions {
   /** What the store is, for messages: "the mlflow.db at /x". */
@@ -49,6 +52,11 @@ export interface StoreViewOptions {
   openSource: () => Promise<MlflowSource>;
   /** Where `mlflow-artifacts:` URIs point (the artifacts destination `mlflow server` would use). */
   artifactsDestination?: string | undefined;
+  /**
+   * MLflow's file store lists a version's aliases in search results; its SQL store does not
+   * (only get_model_version does). Mirror whichever the source is.
+   */
+  versionSearchHasAliases?: boolean;
   /** Files and folders whose changes mean the store changed; none: never reloaded. */
   watch?: string[];
   log: Logger;
@@ -84,6 +92,7 @@ export class MlflowStoreView implements TrackingStore {
   private reloadTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private dirty = false;
+  private dirtySince: number | undefined;
   private closed = false;
   private lastBuildMs = 0;
   private lastStamp: string;
@@ -91,22 +100,62 @@ export class MlflowStoreView implements TrackingStore {
   private constructor(
     private gen: Generation,
     private readonly opts: StoreViewOptions,
+    private readonly ids: ExperimentIds,
   ) {
     this.capabilities = { readOnly: true, description: opts.description, importHint: opts.importHint };
     this.lastStamp = stampOf(opts.watch ?? []);
     const refuse = (): Error => this.refusal();
     const store = (): LocalStore => this.gen.store;
-    this.loggedModels = readOnlyConcern<LoggedModelStore, LoggedModelReads, LoggedModelWrites>(() => store().loggedModels, LOGGED_MODEL_READS, LOGGED_MODEL_WRITES, refuse);
-    this.registry = readOnlyConcern<ModelRegistryStore, RegistryReads, RegistryWrites>(() => store().registry, REGISTRY_READS, REGISTRY_WRITES, refuse);
-    this.traces = readOnlyConcern<TraceStore, TraceReads, TraceWrites>(() => store().traces, TRACE_READS, TRACE_WRITES, refuse);
+    const model = (m: LoggedModel): LoggedModel => (ids.any ? { ...m, info: { ...m.info, experiment_id: ids.toSource(m.info.experiment_id) } } : m);
+    const trace = (t: TraceInfo): TraceInfo =>
+      ids.any ? { ...t, trace_location: { ...t.trace_location, mlflow_experiment: { experiment_id: ids.toSource(t.trace_location.mlflow_experiment.experiment_id) } } } : t;
+    const local = (list: string[]): string[] => list.map((id) => ids.toLocal(id));
+    this.loggedModels = readOnlyConcern<LoggedModelStore, LoggedModelReads, LoggedModelWrites>(() => store().loggedModels, LOGGED_MODEL_READS, LOGGED_MODEL_WRITES, refuse, {
+      get: async (id) => model(await store().loggedModels.get(id)),
+      search: async (req) => {
+        const page = await store().loggedModels.search({ ...req, experimentIds: local(req.experimentIds) });
+        return { ...page, items: page.items.map(model) };
+      },
+    });
+    const withAliases = async (versions: ModelVersion[]): Promise<ModelVersion[]> => {
+      const byModel = new Map<string, { alias: string; version: string }[]>();
+      for (const v of versions) if (!byModel.has(v.name)) byModel.set(v.name, (await store().registry.getRegisteredModel(v.name)).aliases);
+      return versions.map((v) => ({ ...v, aliases: byModel.get(v.name)!.filter((a) => a.version === v.version).map((a) => a.alias) }));
+    };
+    this.registry = readOnlyConcern<ModelRegistryStore, RegistryReads, RegistryWrites>(
+      () => store().registry,
+      REGISTRY_READS,
+      REGISTRY_WRITES,
+      refuse,
+      opts.versionSearchHasAliases
+        ? {
+            searchModelVersions: async (req) => {
+              const page = await store().registry.searchModelVersions(req);
+              return { ...page, items: await withAliases(page.items) };
+            },
+          }
+        : {},
+    );
+    this.traces = readOnlyConcern<TraceStore, TraceReads, TraceWrites>(() => store().traces, TRACE_READS, TRACE_WRITES, refuse, {
+      get: async (id) => trace(await store().traces.get(id)),
+      getMany: async (list) => (await store().traces.getMany(list)).map(trace),
+      search: async (req) => {
+        const page = await store().traces.search({ ...req, experimentIds: local(req.experimentIds) });
+        return { ...page, items: page.items.map(trace) };
+      },
+      metrics: (q) => store().traces.metrics({ ...q, experimentIds: q.experimentIds.map((n) => ids.toLocalNumber(n)) }),
+      count: (list, filter) => store().traces.count(local(list), filter),
+      sessions: (list, limit) => store().traces.sessions(local(list), limit),
+    });
     this.evalDatasets = readOnlyConcern<EvalDatasetStore, DatasetReads, DatasetWrites>(() => store().evalDatasets, DATASET_READS, DATASET_WRITES, refuse);
     this.scorers = readOnlyConcern<ScorerStore, ScorerReads, ScorerWrites>(() => store().scorers, SCORER_READS, SCORER_WRITES, refuse);
   }
 
   static async open(opts: StoreViewOptions): Promise<MlflowStoreView> {
     const t0 = Date.now();
-    const gen = await build(opts);
-    const view = new MlflowStoreView(gen, opts);
+    const ids = new ExperimentIds();
+    const gen = await build(opts, ids);
+    const view = new MlflowStoreView(gen, opts, ids);
     view.lastBuildMs = Date.now() - t0;
     opts.log.info(`${opts.description}: mirrored read-only in ${view.lastBuildMs} ms`);
     view.startWatching();
@@ -136,23 +185,30 @@ export class MlflowStoreView implements TrackingStore {
     return this.gen.store;
   }
 
-  getExperiment(id: string): Promise<Experiment> {
-    return this.reads.getExperiment(id);
+  private experimentOut = (e: Experiment): Experiment => (this.ids.any ? { ...e, experiment_id: this.ids.toSource(e.experiment_id) } : e);
+  private runOut = (r: Run): Run => (this.ids.any ? { ...r, info: { ...r.info, experiment_id: this.ids.toSource(r.info.experiment_id) } } : r);
+
+  async getExperiment(id: string): Promise<Experiment> {
+    return this.experimentOut(await this.reads.getExperiment(this.ids.toLocal(id)));
   }
-  getExperimentByName(name: string): Promise<Experiment | undefined> {
-    return this.reads.getExperimentByName(name);
+  async getExperimentByName(name: string): Promise<Experiment | undefined> {
+    const e = await this.reads.getExperimentByName(name);
+    return e && this.experimentOut(e);
   }
-  searchExperiments(req: SearchExperimentsRequest): Promise<Page<Experiment>> {
-    return this.reads.searchExperiments(req);
+  async searchExperiments(req: SearchExperimentsRequest): Promise<Page<Experiment>> {
+    const page = await this.reads.searchExperiments(req);
+    return { ...page, items: page.items.map(this.experimentOut) };
   }
-  getRun(runId: string): Promise<Run> {
-    return this.reads.getRun(runId);
+  async getRun(runId: string): Promise<Run> {
+    return this.runOut(await this.reads.getRun(runId));
   }
-  searchRuns(req: SearchRunsRequest): Promise<Page<Run>> {
-    return this.reads.searchRuns(req);
+  async searchRuns(req: SearchRunsRequest): Promise<Page<Run>> {
+    const page = await this.reads.searchRuns({ ...req, experimentIds: req.experimentIds.map((id) => this.ids.toLocal(id)) });
+    return { ...page, items: page.items.map(this.runOut) };
   }
-  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
-    return this.reads.searchDatasets(experimentIds);
+  async searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    const list = await this.reads.searchDatasets(experimentIds.map((id) => this.ids.toLocal(id)));
+    return this.ids.any ? list.map((d) => ({ ...d, experiment_id: this.ids.toSource(d.experiment_id) })) : list;
   }
 
   // ---- metric histories: read from the source -------------------------------------------
@@ -292,7 +348,10 @@ export class MlflowStoreView implements TrackingStore {
     // Events can be missed (network file systems, editors replacing files): a slow poll catches up.
     if (paths.length) {
       this.poll = setInterval(() => {
-        if (stampOf(paths) !== this.lastStamp) this.markDirty();
+        const stamp = stampOf(paths);
+        if (stamp === this.lastStamp) return;
+        this.lastStamp = stamp;
+        this.markDirty();
       }, 2000);
       this.poll.unref();
     }
@@ -301,9 +360,17 @@ export class MlflowStoreView implements TrackingStore {
   private markDirty(): void {
     if (this.closed) return;
     this.dirty = true;
+    const now = Date.now();
+    this.dirtySince ??= now;
     clearTimeout(this.reloadTimer);
-    // Let a burst of writes settle; a store that is slow to mirror is re-mirrored less often.
-    this.reloadTimer = setTimeout(() => void this.reload(), Math.max(300, Math.min(10_000, 2 * this.lastBuildMs)));
+    // Let a burst of writes settle (a store that is slow to mirror is re-mirrored less often),
+    // but never wait more than a few seconds past the first change: a training loop never settles.
+    const settle = Math.max(300, Math.min(5_000, 2 * this.lastBuildMs));
+    const due = Math.min(now + settle, this.dirtySince + settle + 2_000);
+    this.reloadTimer = setTimeout(() => {
+      this.dirtySince = undefined;
+      void this.reload();
+    }, Math.max(0, due - now));
     this.reloadTimer.unref();
   }
 
@@ -316,10 +383,9 @@ export class MlflowStoreView implements TrackingStore {
     this.dirty = false;
     this.reloading = (async () => {
       const t0 = Date.now();
-      this.lastStamp = stampOf(this.opts.watch ?? []);
       let next: Generation;
       try {
-        next = await build(this.opts);
+        next = await build(this.opts, this.ids);
       } catch (err) {
         // Caught mid-write or briefly unreadable: keep serving the last good mirror, try again later.
         this.opts.log.warn(`${this.opts.description}: could not re-read it (${(err as Error).message}); still serving the previous state`);
@@ -331,7 +397,10 @@ export class MlflowStoreView implements TrackingStore {
       this.history.clear();
       this.lastBuildMs = Date.now() - t0;
       this.opts.log.debug(`${this.opts.description}: re-mirrored in ${this.lastBuildMs} ms`);
-      for (const change of changesBetween(old.signatures, next.signatures)) for (const l of this.listeners) l(change);
+      for (const change of changesBetween(old.signatures, next.signatures)) {
+        const shown = { ...change, experimentId: this.ids.toSource(change.experimentId) };
+        for (const l of this.listeners) l(shown);
+      }
       setTimeout(() => void retire(old), RETIRE_AFTER_MS).unref();
     })().finally(() => {
       this.reloading = undefined;
@@ -354,7 +423,7 @@ export class MlflowStoreView implements TrackingStore {
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-async function build(opts: StoreViewOptions): Promise<Generation> {
+async function build(opts: StoreViewOptions, ids: ExperimentIds): Promise<Generation> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-view-'));
   let store: LocalStore | undefined;
   let source: MlflowSource | undefined;
@@ -362,7 +431,7 @@ async function build(opts: StoreViewOptions): Promise<Generation> {
     // Nothing here needs to survive a crash; the real store is the source.
     store = await LocalStore.open({ root: tmp, log: quiet, noDefaultExperiment: true, truncateLongValues: false });
     source = await opts.openSource();
-    await importSource(source, store.importTarget(), { mirror: true });
+    await importSource(source, store.importTarget(), { mirror: true, experimentId: (id) => ids.local(id) });
     const target = store.importTarget();
     const roots = target.db.rows("SELECT artifact_location FROM experiments UNION SELECT artifact_location FROM logged_models").map((r) => String(r[0]));
     const localRoots = roots.map((r) => localPathOf(r)).filter((r): r is string => r !== undefined);

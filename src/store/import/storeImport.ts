@@ -40,6 +40,8 @@ export interface ImportOptions {
    * read from the source when asked for).
    */
   mirror?: boolean;
+  /** In mirror mode: the target id of a source experiment id (see backend/readonly/experimentIds.ts). */
+  experimentId?: (sourceId: string) => number;
   /** Called as entities are written; `total` is known for runs once an experiment's runs are listed. */
   onProgress?: (p: { experiments: number; runs: number; metricPoints: number; artifacts: number; traces: number }) => void;
 }
@@ -132,7 +134,7 @@ class Importer {
   private experiment(exp: Experiment): TargetExperiment {
     const db = this.target.db;
     if (this.opts.mirror) {
-      const id = Number(exp.experiment_id);
+      const id = this.opts.experimentId ? this.opts.experimentId(exp.experiment_id) : Number(exp.experiment_id);
       this.submit({ t: 'exp.create', id, name: exp.name, artifactLocation: exp.artifact_location, time: exp.creation_time, tags: exp.tags.map((t): KV => [t.key, t.value]) });
       this.summary.experiments++;
       return { id, location: exp.artifact_location, created: true };

@@ -360,7 +360,9 @@ export class ModelRegistry implements ModelRegistryStore {
       limit + 1,
       offset,
     ]);
-    return pageFromLookahead(rows, limit, offset, (page) => this.loadVersions(page));
+    // As MLflow's SQL store: versions found by a search carry no aliases (get_model_version and
+    // the registered model's own `aliases` do), so the same store reads the same through both servers.
+    return pageFromLookahead(rows, limit, offset, (page) => this.loadVersions(page).map((v) => ({ ...v, aliases: [] })));
   }
 
   // ---- hydration --------------------------------------------------------------------------

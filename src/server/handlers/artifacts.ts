@@ -4,6 +4,7 @@
  * the artifact store, which confines them to the store root.
  */
 import * as path from 'node:path';
+import { proxyPath } from '../../domain/artifactUri';
 import { MlflowError } from '../../domain/errors';
 import type { ArtifactFileInfo } from '../../backend/api/artifacts';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
@@ -12,14 +13,6 @@ import { readBody } from '../requestBody';
 import { Fields, missingParameter } from '../requestFields';
 import type { RawResponse, Router, StreamResponse } from '../router';
 import { sendArtifactFile } from './artifactDownload';
-
-/** `mlflow-artifacts:/1/abc/artifacts` (or an http URL of this proxy) → `1/abc/artifacts`. */
-export function proxyPathOf(uri: string): string | undefined {
-  const scheme = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
-  if (scheme) return scheme[1]!.replace(/\/+$/, '');
-  const http = /^https?:\/\/[^/]+\/api\/2\.0\/mlflow-artifacts\/artifacts\/?(.*)$/.exec(uri);
-  return http ? http[1]!.replace(/\/+$/, '') : undefined;
-}
 
 function joinPath(...parts: (string | undefined)[]): string {
   return parts.filter((p) => p !== undefined && p !== '').join('/');
@@ -31,7 +24,7 @@ const MAX_TRACE_DATA_BYTES = 256 * 1024 * 1024;
 /** The tracking API's listing (REST and GraphQL): paths relative to the run's artifact root. */
 export async function listRunArtifacts(store: TrackingStore, runId: string, relPath: string | undefined): Promise<{ root_uri: string; files: ArtifactFileInfo[] }> {
   const run = await store.getRun(runId);
-  const root = proxyPathOf(run.info.artifact_uri);
+  const root = proxyPath(run.info.artifact_uri);
   if (root === undefined) {
     throw new MlflowError('NOT_IMPLEMENTED', `Listing artifacts at '${run.info.artifact_uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
   }

@@ -8,10 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { proxyPath } from '../../domain/artifactUri';
 import { MlflowError, invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../backend/api/tracking';
 import type { Run, Tag } from '../../domain/types';
-import { proxyPathOf } from './artifacts';
 import { COMPAT_MLFLOW_VERSION } from './system';
 
 /** Python's `str()` of a JSON value, which MLflow applies to every parameter value. */
@@ -120,7 +120,7 @@ export async function createPromptlabRun(store: TrackingStore, source: Record<st
       key: 'mlflow.log-model.history',
       value: pyJson([{ run_id: runId, artifact_path: 'model', utc_time_created: created, model_uuid: modelUuid, flavors: {} }]),
     });
-    const root = proxyPathOf(run.info.artifact_uri);
+    const root = proxyPath(run.info.artifact_uri);
     if (root === undefined) throw new MlflowError('NOT_IMPLEMENTED', `Writing artifacts to '${run.info.artifact_uri}' is not supported by this server.`);
     const files = promptlabFiles({ runId, created, modelUuid, template, promptParams, modelParams, route, input, output, outputParams });
     for (const [rel, text] of Object.entries(files)) await store.artifacts.write(`${root}/${rel}`, Readable.from([Buffer.from(text, 'utf8')]));

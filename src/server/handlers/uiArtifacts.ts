@@ -8,6 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import * as path from 'node:path';
+import { proxyPath } from '../../domain/artifactUri';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
 import { contentDispositionFor } from '../../store/artifacts/contentTypes';
 import { MlflowError, doesNotExist, invalidParameter } from '../../domain/errors';
@@ -16,7 +17,6 @@ import type { TrackingStore } from '../../backend/api/tracking';
 import { HttpError, readBody } from '../requestBody';
 import { missingParameter, type Fields } from '../requestFields';
 import type { RawResponse, Router } from '../router';
-import { proxyPathOf } from './artifacts';
 import { sendArtifactFile, underRoot } from './artifactDownload';
 
 const AJAX_2 = ['/ajax-api/2.0'];
@@ -29,7 +29,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The store path under an `mlflow-artifacts:` root, or NOT_IMPLEMENTED for any other location. */
 function servedRoot(uri: string): string {
-  const root = proxyPathOf(uri);
+  const root = proxyPath(uri);
   if (root === undefined) {
     throw new MlflowError('NOT_IMPLEMENTED', `Serving artifacts at '${uri}' is not supported by this server: only mlflow-artifacts:/ locations are served.`);
   }

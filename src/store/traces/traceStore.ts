@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/artifactStore';
+import { proxyPath } from '../../domain/artifactUri';
 import { doesNotExist, invalidParameter } from '../../domain/errors';
 import { parseJsonBounded } from '../../domain/jsonDepth';
 import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, validateLength } from '../limits';
@@ -91,11 +92,6 @@ function journalSpan(s: SpanSummary): JournalSpan {
   return [s.spanId, s.parentId, s.name, s.type, s.status, s.startUs, s.endUs, s.attributes];
 }
 
-/** The artifact-store path of an `mlflow-artifacts:` location; undefined for any other scheme. */
-function proxyDir(location: string | undefined): string | undefined {
-  const m = location === undefined ? null : /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(location);
-  return m ? m[1]!.replace(/\/+$/, '') : undefined;
-}
 
 /** The artifact location a new trace gets inside its experiment's. */
 function newTraceLocation(experimentLocation: string, traceId: string): string {
@@ -108,7 +104,7 @@ function newTraceLocation(experimentLocation: string, traceId: string): string {
  * the experiment's id where spans sent to the server (OTLP) land.
  */
 function traceDir(location: string | undefined, experimentId: number, traceId: string): string {
-  return proxyDir(location) ?? `${experimentId}/traces/${traceId}/artifacts`;
+  return (location === undefined ? undefined : proxyPath(location)) ?? `${experimentId}/traces/${traceId}/artifacts`;
 }
 
 /** Experiment ids as sql.js keys; a non-numeric id is a clear error, not an empty result. */

@@ -35,7 +35,7 @@ import type { StoreCore } from '../storeCore';
 import type { Page } from '../../domain/types';
 import { storedUsage } from './otelTranslate';
 import { planIngest, translateSpan, withServiceName, type TraceSoFar } from './otlpIngest';
-import { pyJsonDumps } from './pyJson';
+import { pyJsonDumps } from '../../domain/pyJson';
 import { checkSpanDict, summarizeSpan } from './spanCodec';
 import { bloomHasAll, likeMatcher, spanContentText, TEXT_BLOOM_KEY } from './spanText';
 import type { JournalSpan, TraceOp } from './traceOps';

@@ -15,6 +15,11 @@ npm run --silent build || { echo "build failed"; exit 1; }
 npm run --silent typecheck || { echo "typecheck failed"; exit 1; }
 npm run --silent compile-tests || { echo "test compilation failed"; exit 1; }
 
+# The import rules of the target layout (scripts/check-layers.js): which folder may import which, no cycles.
+echo "== layer rules (npm run check:layers)"
+layers_passed=0 layers_failed=0
+if node scripts/check-layers.js > "$log/layers.txt" 2>&1; then layers_passed=1; cat "$log/layers.txt"; else layers_failed=1; cat "$log/layers.txt"; fi
+
 npx mocha --config .mocharc.json 'out/test/unit/**/*.test.js' 2>&1 | tee "$log/unit.txt"
 npx mocha --config .mocharc.json --timeout 240000 'out/test/crash/**/*.test.js' 2>&1 | tee "$log/crash.txt"
 bash scripts/test-interop.sh 2>&1 | tee "$log/interop.txt"
@@ -53,8 +58,8 @@ if [ -x .venv/latest/bin/python ]; then
 fi
 
 count() { grep -Eo "[0-9]+ $2" "$1" | awk '{s += $1} END {print s + 0}'; }
-passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + $(count "$log/browser.txt" passing) + $(count "$log/safety.txt" passing) + bench_passed + pkg_passed + shots_passed ))
-failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + $(count "$log/browser.txt" failing) + $(count "$log/safety.txt" failing) + bench_failed + pkg_failed + shots_failed ))
+passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + $(count "$log/browser.txt" passing) + $(count "$log/safety.txt" passing) + layers_passed + bench_passed + pkg_passed + shots_passed ))
+failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + $(count "$log/browser.txt" failing) + $(count "$log/safety.txt" failing) + layers_failed + bench_failed + pkg_failed + shots_failed ))
 if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; } || { [ "$vscode_rc" -ne 0 ] && [ "$(count "$log/vscode.txt" failing)" -eq 0 ]; } \
   || { [ "$browser_rc" -ne 0 ] && [ "$(count "$log/browser.txt" failing)" -eq 0 ]; } \
   || { [ "$safety_rc" -ne 0 ] && [ "$(count "$log/safety.txt" failing)" -eq 0 ]; }; then
@@ -68,6 +73,7 @@ if [ "$failed" -gt 0 ]; then
     grep -qE '^ *[0-9]+ failing' "$log/$suite.txt" && { echo "-- $suite"; sed -n '/^ *[0-9]* failing/,$p' "$log/$suite.txt" | head -60; }
   done
   grep -qE '^(FAILED|ERROR) ' "$log/interop.txt" && { echo "-- interop"; grep -E '^(==.*interop|FAILED|ERROR |E  )' "$log/interop.txt" | head -60; }
+  [ "$layers_failed" -eq 0 ] || { echo "-- layer rules: imports that break them"; cat "$log/layers.txt"; }
   [ "$bench_failed" -eq 0 ] || echo "-- bench smoke failed (output above)"
   [ "$pkg_failed" -eq 0 ] || echo "-- package failed (output above)"
   [ "$shots_failed" -eq 0 ] || echo "-- screenshots failed (output above)"

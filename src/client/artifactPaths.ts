@@ -1,11 +1,7 @@
-/** Artifact locations as the client sees them (browser-safe: used by the views too). */
-
-const PROXY_SCHEME = 'mlflow-artifacts:';
-
-/** `mlflow-artifacts:/1/<run>/artifacts` → `1/<run>/artifacts`; undefined for stores the proxy does not serve. */
-export function proxyPath(artifactUri: string): string | undefined {
-  return artifactUri.startsWith(PROXY_SCHEME) ? artifactUri.slice(PROXY_SCHEME.length).replace(/^\/+/, '') : undefined;
-}
+/**
+ * Artifact paths as the client sends them (browser-safe: used by the views too). Reading an
+ * artifact URI is domain/artifactUri.ts, shared with the server and the store.
+ */
 
 /**
  * Why a path inside a run is refused, or undefined when it is fine. URL parsing would silently

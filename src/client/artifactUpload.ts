@@ -1,7 +1,8 @@
 /** Streams local files into a run's artifacts through the artifact proxy (Node only). */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { artifactPathProblem, proxyPath } from './artifactPaths';
+import { proxyPath } from '../domain/artifactUri';
+import { artifactPathProblem } from './artifactPaths';
 import { apiError, TrackingApiError } from './trackingClient';
 
 /**

@@ -17,11 +17,12 @@ import { ModelRegistry } from './models/registry';
 import { Traces } from './traces/traceStore';
 import { EvalDatasets } from './datasets/evalDatasets';
 import { Scorers } from './datasets/scorers';
-import { applyOp, encodeMetricValue, type JournalDataset, type Op } from './ops';
+import { applyOp, type JournalDataset, type Op } from './ops';
 import type { JournalMetric, KV } from './opTypes';
 import { Persistence } from './persistence';
 import type { ImportTarget } from './import/importTarget';
 import { loadExperiments, loadRuns } from './runReads';
+import { dedupeMetrics, validateBatchLimits, validateDatasetInput, validateMetric } from './runValidation';
 import { generateRunName } from './runNames';
 import { downsampleSeries } from './seriesDownsample';
 import { SeriesPointIndex } from './seriesPointIndex';
@@ -507,86 +508,4 @@ export class LocalStore implements TrackingStore {
     }
     return out;
   }
-}
-
-function validateBatchLimits(metrics: number, params: number, tags: number): void {
-  const over = (limit: number, n: number, what: string): void => {
-    if (n > limit) {
-      throw invalidParameter(
-        `A batch logging request can contain at most ${limit} ${what}. Got ${n} ${what}. Please split up ${what} across multiple requests and try again.`,
-      );
-    }
-  };
-  over(limits.MAX_METRICS_PER_BATCH, metrics, 'metrics');
-  over(limits.MAX_PARAMS_TAGS_PER_BATCH, params, 'params');
-  over(limits.MAX_PARAMS_TAGS_PER_BATCH, tags, 'tags');
-  const total = metrics + params + tags;
-  if (total > limits.MAX_ENTITIES_PER_BATCH) {
-    throw invalidParameter(
-      `A batch logging request can contain at most ${limits.MAX_ENTITIES_PER_BATCH} metrics, params, and tags in total. Got ${total} in total.`,
-    );
-  }
-}
-
-function validateMetric(m: Metric): JournalMetric {
-  limits.validateEntityKey('metric', m.key);
-  if (typeof m.value !== 'number') {
-    throw invalidParameter(
-      `Got invalid value ${String(m.value)} for metric '${m.key}' (timestamp=${m.timestamp}). Please specify value as a valid double (64-bit floating point)`,
-    );
-  }
-  if (typeof m.timestamp !== 'number' || !Number.isInteger(m.timestamp) || m.timestamp < 0) {
-    throw invalidParameter(
-      `Got invalid timestamp ${String(m.timestamp)} for metric '${m.key}' (value=${m.value}). Timestamp must be a nonnegative long (64-bit integer) `,
-    );
-  }
-  if (typeof m.step !== 'number' || !Number.isInteger(m.step)) {
-    throw invalidParameter(`Got invalid step ${String(m.step)} for metric '${m.key}' (value=${m.value}). Step must be a valid long (64-bit integer).`);
-  }
-  // MLflow's SQL store keeps ±Infinity as ±DBL_MAX, so clients read back the same numbers.
-  // SQLite keeps -0.0 as 0, so MLflow returns 0 for it (`+ 0` turns -0 into 0).
-  const value = m.value === Infinity ? Number.MAX_VALUE : m.value === -Infinity ? -Number.MAX_VALUE : m.value + 0;
-  return [m.key, encodeMetricValue(value), m.timestamp, m.step];
-}
-
-/** Identical points in one request are logged once, as MLflow's SQL store does. */
-function dedupeMetrics(rows: JournalMetric[]): JournalMetric[] {
-  if (rows.length < 2) return rows;
-  const seen = new Set<string>();
-  return rows.filter((r) => {
-    const k = `${r[0]}\u0000${r[1]}\u0000${r[2]}\u0000${r[3]}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
-function validateDatasetInput(d: DatasetInput): JournalDataset {
-  const ds = d.dataset;
-  if (!ds || typeof ds !== 'object') throw invalidParameter("Missing value for required parameter 'datasets.dataset'.");
-  for (const field of ['name', 'digest', 'source_type', 'source'] as const) {
-    if (typeof ds[field] !== 'string' || ds[field] === '') {
-      throw invalidParameter(`Missing value for required parameter 'dataset.${field}'. See the API docs for more information about request parameters.`);
-    }
-  }
-  limits.validateLength('dataset.name', ds.name, limits.MAX_DATASET_NAME_LENGTH);
-  limits.validateLength('dataset.digest', ds.digest, limits.MAX_DATASET_DIGEST_LENGTH);
-  limits.validateLength('dataset.source', ds.source, limits.MAX_DATASET_SOURCE_LENGTH);
-  if (ds.schema) limits.validateLength('dataset.schema', ds.schema, limits.MAX_DATASET_SCHEMA_LENGTH);
-  if (ds.profile) limits.validateLength('dataset.profile', ds.profile, limits.MAX_DATASET_PROFILE_LENGTH);
-  const tags = (d.tags ?? []).map((t): KV => {
-    if (typeof t.key !== 'string' || t.key === '') throw invalidParameter("Missing value for required parameter 'tags.key'.");
-    limits.validateLength('input tag key', t.key, limits.MAX_INPUT_TAG_KEY_LENGTH);
-    limits.validateLength('input tag value', t.value ?? '', limits.MAX_INPUT_TAG_VALUE_LENGTH);
-    return [t.key, t.value ?? ''];
-  });
-  return {
-    name: ds.name,
-    digest: ds.digest,
-    source_type: ds.source_type,
-    source: ds.source,
-    schema: ds.schema ?? null,
-    profile: ds.profile ?? null,
-    tags,
-  };
 }

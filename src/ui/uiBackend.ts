@@ -1,6 +1,7 @@
 /** Answers view requests from a tracking server (fetch only: runs in the extension host and in a browser page). */
 import type { TrackingClient } from '../client/trackingClient';
-import { artifactPathProblem, proxyPath } from '../client/artifactPaths';
+import { artifactPathProblem } from '../client/artifactPaths';
+import { proxyPath } from '../domain/artifactUri';
 import type { WireRun } from '../client/wireTypes';
 import { schemaOf, toEvalDatasetRow, toEvalRecordView } from './datasetViews';
 import { toAssessmentView, toSpanView, toTraceRow } from './traceViews';

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { MlflowError } from '../../src/domain/errors';
 import type { LocalStore } from '../../src/store/localStore';
-import { pyJson } from '../../src/store/datasets/pyJson';
+import { pyJson } from '../../src/domain/pyJsonValue';
 import { openStore, tempRoot } from './helpers';
 
 async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string, pattern?: RegExp): Promise<void> {

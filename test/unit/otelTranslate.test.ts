@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { aggregateUsage, parseIntAttribute, sanitizeAttributes, translateSpan, truncatedPreview } from '../../src/store/traces/otelTranslate';
-import { pyFloat, pyJsonDumps } from '../../src/store/traces/pyJson';
+import { pyFloat, pyJsonDumps } from '../../src/domain/pyJson';
 import type { SpanDict } from '../../src/domain/traceTypes';
 
 function span(attributes: Record<string, unknown>, events: SpanDict['events'] = []): SpanDict {

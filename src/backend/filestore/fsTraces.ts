@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { durationJson, timestampJson } from '../../store/traces/traceStore';
+import { durationJson, timestampJson } from '../../store/traces/traceRows';
 import { TraceKeys, type Assessment, type TraceInfo } from '../../domain/traceTypes';
 import type { SourceTrace } from '../transfer/source';
 import { readTraceArtifactSpans, traceState } from '../transfer/traceArtifacts';

@@ -7,9 +7,9 @@
 import type { SqlValue } from 'sql.js';
 import type { SqlDb } from '../../store/sqlite';
 import { placeholders } from '../../store/sqlite';
-import { pyFloat } from '../../store/traces/pyJson';
+import { pyFloat } from '../../domain/pyJson';
 import { checkSpanDict } from '../../store/traces/spanCodec';
-import { durationJson, timestampJson } from '../../store/traces/traceStore';
+import { durationJson, timestampJson } from '../../store/traces/traceRows';
 import { TraceKeys, type Assessment, type AssessmentError, type AssessmentSourceType, type SpanDict, type TraceInfo } from '../../domain/traceTypes';
 import type { SourceTrace } from '../transfer/source';
 import { parseSpanJson, traceState } from '../transfer/traceArtifacts';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
-import { proxyPath } from '../../client/artifactPaths';
+import { proxyPath } from '../../domain/artifactUri';
 import { NOTE_TAG, tagValue, type WireRun } from '../../client/wireTypes';
 import { compareDocumentUri, runDocumentUri } from '../runDocument/runDocumentProvider';
 import { runLabel } from '../../ui/runFormat';

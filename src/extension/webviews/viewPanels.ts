@@ -13,7 +13,8 @@ import { renderPage } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
-import { artifactPathProblem, proxyPath } from '../../client/artifactPaths';
+import { artifactPathProblem } from '../../client/artifactPaths';
+import { proxyPath } from '../../domain/artifactUri';
 
 /** View type → the bundle it runs (dist/webview/<bundle>.js). */
 export const VIEWS = {

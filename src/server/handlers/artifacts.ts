@@ -4,6 +4,7 @@
  * the artifact store, which confines them to the store root.
  */
 import * as path from 'node:path';
+import { proxyPath } from '../../domain/artifactUri';
 import { MlflowError } from '../../domain/errors';
 import type { ArtifactFileInfo } from '../../backend/api/artifacts';
 import { validateRequestPath } from '../../store/artifacts/artifactPaths';
@@ -13,17 +14,9 @@ import { Fields, missingParameter } from '../requestFields';
 import type { RawResponse, Router, StreamResponse } from '../router';
 import { sendArtifactFile } from './artifactDownload';
 
-/** `mlflow-artifacts:/1/abc/artifacts` (or an http URL of this proxy) → `1/abc/artifacts`. */
-export function proxyPathOf(uri: string): string | undefined {
-  const scheme = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
-  if (scheme) return scheme[1]!.replace(/\/+$/, '');
-  const http = /^https?:\/\/[^/]+\/api\/2\.0\/mlflow-artifacts\/artifacts\/?(.*)$/.exec(uri);
-  return http ? http[1]!.replace(/\/+$/, '') : undefined;
-}
-
-/** Where the store serves an artifact root URI: the backend's own answer, else the proxy path. */
+/** Where the store serves an artifact root URI: the backend's own answer, else its proxy path. */
 export function servedPathOf(store: TrackingStore, uri: string): string | undefined {
-  return store.artifacts.locate ? store.artifacts.locate(uri) : proxyPathOf(uri);
+  return store.artifacts.locate ? store.artifacts.locate(uri) : proxyPath(uri);
 }
 
 function joinPath(...parts: (string | undefined)[]): string {

@@ -4,7 +4,7 @@
  * empty repeated fields left out and int32 counts always present.
  */
 import type { JsonValue } from '../../domain/datasetTypes';
-import { pyJson } from '../../store/datasets/pyJson';
+import { pyJson } from '../../domain/pyJsonValue';
 import { invalidParameter } from '../../domain/errors';
 import type { TrackingStore } from '../../backend/api/tracking';
 import { missingParameter, type Fields } from '../requestFields';

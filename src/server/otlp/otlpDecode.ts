@@ -4,7 +4,7 @@
  * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
  */
 import { parseJsonBounded } from '../../domain/jsonDepth';
-import { PyFloat, pyJsonDumps } from '../../store/traces/pyJson';
+import { PyFloat, pyJsonDumps } from '../../domain/pyJson';
 import type { IncomingSpan } from '../../backend/api/traces';
 import { isUnixNanos } from '../../domain/spanDict';
 import type { SpanDict } from '../../domain/traceTypes';

@@ -13,7 +13,7 @@ import type { Page } from '../../domain/types';
 import type { DatasetTag, JournalRecord } from './datasetOps';
 import { compileDatasetFilter, compileDatasetOrder } from './datasetSearch';
 import type { DatasetRecord, EvalDataset, JsonObject, JsonValue } from '../../domain/datasetTypes';
-import { pyJson } from './pyJson';
+import { pyJson } from '../../domain/pyJsonValue';
 import { batchUser, datasetDigest, growSchema, inputKey, isObject, mergeRecord, newRecord, parseRecords } from './recordUpsert';
 
 const SEARCH_MAX_RESULTS = 50000;

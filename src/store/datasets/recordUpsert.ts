@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { invalidParameter } from '../../domain/errors';
 import { RECORD_SOURCE_TYPES, type DatasetRecord, type JsonObject, type JsonValue, type RecordSource, type RecordSourceType } from '../../domain/datasetTypes';
-import { pyJson } from './pyJson';
+import { pyJson } from '../../domain/pyJsonValue';
 
 const MLFLOW_USER = 'mlflow.user';
 

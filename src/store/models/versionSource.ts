@@ -6,6 +6,7 @@
  * `mlflow-artifacts` URI must lie inside the named run's (or model's) artifact location.
  */
 import * as path from 'node:path';
+import { proxyPath } from '../../domain/artifactUri';
 import { invalidParameter } from '../../domain/errors';
 
 export interface SourceLookups {
@@ -71,8 +72,8 @@ export function validateVersionSource(source: string, runId: string | undefined,
     if (modelId) {
       const loc = lookups.modelArtifactLocation(modelId);
       if (loc === undefined) throw unidentified('model_id');
-      const m = /^mlflow-artifacts:\/+(.*)$/.exec(loc);
-      dir = m ? path.join(lookups.artifactRootDir, ...m[1]!.split('/')) : undefined;
+      const rel = proxyPath(loc);
+      dir = rel === undefined ? undefined : path.join(lookups.artifactRootDir, ...rel.split('/'));
     } else if (runId) {
       dir = lookups.runArtifactDir(runId);
       if (dir === undefined) throw unidentified('run_id');

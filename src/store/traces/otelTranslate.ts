@@ -4,7 +4,7 @@
  * rendering hints are filled in from whichever GenAI convention the instrumentation used, so the
  * span reads back like one MLflow's own tracer wrote. Attributes already set are never replaced.
  */
-import { pyJsonDumps } from './pyJson';
+import { pyJsonDumps } from '../../domain/pyJson';
 import { EVENT_TRANSLATORS, TRANSLATORS, VERCEL_FORMAT_MARK, truthy, tryJson, type Attrs, type SpanEvent, type Translator } from './otelTranslators';
 import type { SpanDict, TokenUsage } from '../../domain/traceTypes';
 

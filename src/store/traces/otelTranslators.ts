@@ -5,7 +5,7 @@
  * consults them in this order and the first one that answers wins, so the order is part of the
  * behaviour. Attribute values here are JSON text, as stored (see otelTranslate.ts).
  */
-import { pyJsonDumps } from './pyJson';
+import { pyJsonDumps } from '../../domain/pyJson';
 import { checked, firstValue, fromSpec, lookup, truthy, tryJson, type Attrs, type SpanEvent, type Spec, type Translator } from './otelTranslatorBase';
 
 export { truthy, tryJson, type Attrs, type SpanEvent, type Translator };

@@ -9,7 +9,7 @@ import { MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH } from '../limits';
 import type { KV } from '../opTypes';
 import { aggregateUsage, CACHE_USAGE_KEYS, OtelKeys, storedUsage, translateSpan, truncatedPreview, USAGE_KEYS, type Usage, type UsageNode } from './otelTranslate';
 import { tryJson, truthy } from './otelTranslators';
-import { pyJsonDumps } from './pyJson';
+import { pyJsonDumps } from '../../domain/pyJson';
 import type { JournalSpan, TraceOp } from './traceOps';
 import { TraceKeys, type SpanDict, type SpanSummary, type TraceState } from '../../domain/traceTypes';
 

@@ -5,7 +5,7 @@
  * journaled with it); a search tests the pattern's trigrams against the filters and reads only
  * the payloads of traces that may match, to apply the LIKE exactly.
  */
-import { pyJsonDumps } from './pyJson';
+import { pyJsonDumps } from '../../domain/pyJson';
 import type { SpanDict } from '../../domain/traceTypes';
 
 /** The key of the span-index row holding the filter (never a real span attribute). */

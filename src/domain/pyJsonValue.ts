@@ -3,7 +3,7 @@
  * non-ASCII escaped). MLflow hands tags, schemas, profiles and records to clients as strings
  * made that way; writing them the same keeps the wire bytes a client sees identical.
  */
-import type { JsonValue } from '../../domain/datasetTypes';
+import type { JsonValue } from './datasetTypes';
 
 function pyString(s: string): string {
   // JSON.stringify escapes quotes, backslashes and control characters as Python does; Python

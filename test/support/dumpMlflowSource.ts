@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { detectMlflowStore, openMlflowSource } from '../../src/backend/transfer/detect';
-import type { ArtifactLocation } from '../../src/backend/transfer/source';
+import type { ArtifactLocation } from '../../src/backend/api/source';
 
 function listFiles(dir: string | undefined): string[] | null {
   if (dir === undefined || !fs.existsSync(dir)) return null;

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../../src/backend/transfer/source';
+import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../../src/backend/api/source';
 import type { LoggedModel } from '../../src/domain/modelTypes';
 import type { Experiment, Metric } from '../../src/domain/types';
 import { formatImportSummary, importSource } from '../../src/store/import/storeImport';

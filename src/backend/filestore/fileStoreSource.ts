@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Experiment, Metric } from '../../domain/types';
 import type { LoggedModel } from '../../domain/modelTypes';
 import { resolveArtifactDir, type ArtifactRoots } from '../transfer/artifactDirs';
-import type { ArtifactLocation, MlflowSource, SourceOptions, SourceRegisteredModel, SourceRun, SourceTrace } from '../transfer/source';
+import type { ArtifactLocation, MlflowSource, SourceOptions, SourceRegisteredModel, SourceRun, SourceTrace } from '../api/source';
 import { readLoggedModels, readRegisteredModels } from './fsModels';
 import { readTraces } from './fsTraces';
 import { readExperiments, readMetricHistory, readRun, runDirs, type FsExperiment } from './fsTracking';

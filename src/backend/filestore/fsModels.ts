@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../domain/modelTypes';
-import type { SourceRegisteredModel } from '../transfer/source';
+import type { SourceRegisteredModel } from '../api/source';
 import { listDirs, optional, readKeyFiles, readLines, readMeta, yamlNum, yamlStr } from './fsFiles';
 import { latestOf, parsePyFloat } from './fsTracking';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { durationJson, timestampJson } from '../../store/traces/traceRows';
 import { TraceKeys, type Assessment, type TraceInfo } from '../../domain/traceTypes';
-import type { SourceTrace } from '../transfer/source';
+import type { SourceTrace } from '../api/source';
 import { readTraceArtifactSpans, traceState } from '../transfer/traceArtifacts';
 import { isMissing, listDirs, parseMetaYaml, readKeyFiles, readMeta, yamlNum, yamlStr } from './fsFiles';
 

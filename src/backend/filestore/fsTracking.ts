@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type RunStatus, type Tag } from '../../domain/types';
-import type { SourceRun } from '../transfer/source';
+import type { SourceRun } from '../api/source';
 import { listDirs, readKeyFiles, readLines, readMeta, yamlNum, yamlStr } from './fsFiles';
 
 export const TRASH = '.trash';

@@ -7,7 +7,7 @@ import type { SqlDb } from '../../store/sqlite';
 import { placeholders } from '../../store/sqlite';
 import type { Tag } from '../../domain/types';
 import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../domain/modelTypes';
-import type { SourceRegisteredModel } from '../transfer/source';
+import type { SourceRegisteredModel } from '../api/source';
 import type { DbSchema } from './dbSchema';
 import { groupTags, num, push, str } from './dbTracking';
 

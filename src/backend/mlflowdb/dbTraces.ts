@@ -11,7 +11,7 @@ import { pyFloat } from '../../domain/pyJson';
 import { checkSpanDict } from '../../store/traces/spanCodec';
 import { durationJson, timestampJson } from '../../store/traces/traceRows';
 import { TraceKeys, type Assessment, type AssessmentError, type AssessmentSourceType, type SpanDict, type TraceInfo } from '../../domain/traceTypes';
-import type { SourceTrace } from '../transfer/source';
+import type { SourceTrace } from '../api/source';
 import { parseSpanJson, traceState } from '../transfer/traceArtifacts';
 import type { DbSchema } from './dbSchema';
 import { push, str } from './dbTracking';

@@ -7,7 +7,7 @@ import type { SqlValue } from 'sql.js';
 import type { SqlDb } from '../../store/sqlite';
 import { placeholders } from '../../store/sqlite';
 import { TAG_RUN_NAME, type DatasetInput, type Experiment, type LifecycleStage, type Metric, type RunStatus, type Tag } from '../../domain/types';
-import type { SourceRun } from '../transfer/source';
+import type { SourceRun } from '../api/source';
 import type { DbSchema } from './dbSchema';
 
 /** Runs whose children are read with one `IN (…)` query: bounded by SQLite's variable limit. */

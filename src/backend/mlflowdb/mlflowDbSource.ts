@@ -9,7 +9,7 @@ import { loadSqlJs, SqlDb } from '../../store/sqlite';
 import type { Experiment, Metric } from '../../domain/types';
 import type { LoggedModel } from '../../domain/modelTypes';
 import { resolveArtifactDir, type ArtifactRoots } from '../transfer/artifactDirs';
-import type { ArtifactLocation, MlflowSource, SourceOptions, SourceRegisteredModel, SourceRun, SourceTrace } from '../transfer/source';
+import type { ArtifactLocation, MlflowSource, SourceOptions, SourceRegisteredModel, SourceRun, SourceTrace } from '../api/source';
 import { readTraceArtifactSpans } from '../transfer/traceArtifacts';
 import { readDbImage } from './dbImage';
 import { readLoggedModels, readRegisteredModels } from './dbModels';

@@ -30,7 +30,7 @@ import type {
   SearchRunsRequest,
   TrackingStore,
 } from '../api/tracking';
-import type { MlflowSource } from '../transfer/source';
+import type { MlflowSource } from '../api/source';
 import { importSource } from '../../store/import/storeImport';
 import { LocalStore } from '../../store/localStore';
 import { METRIC_HISTORY_MAX_RESULTS } from '../../store/limits';

@@ -5,7 +5,7 @@
  * resolve — against its `--artifacts-destination`, `./mlartifacts` by default.
  */
 import * as path from 'node:path';
-import type { ArtifactLocation } from './source';
+import type { ArtifactLocation } from '../api/source';
 
 export interface ArtifactRoots {
   /** What relative paths are relative to: the directory MLflow ran in (for a store, its folder). */

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileStoreSource } from '../filestore/fileStoreSource';
 import { MlflowDbSource } from '../mlflowdb/mlflowDbSource';
-import type { MlflowSource, SourceOptions } from './source';
+import type { MlflowSource, SourceOptions } from '../api/source';
 
 export type MlflowStoreKind = 'mlflow.db' | 'mlruns';
 

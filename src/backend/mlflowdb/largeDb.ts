@@ -29,6 +29,7 @@ export async function openLargeDb(file: string): Promise<LargeDb> {
     wal = undefined;
   }
   const walPages = wal && wal.length > 0 ? walIndex(wal) : undefined;
+  const opened = stamp(file);
   const sqlite = SqliteFile.open(file, walPages);
   const SQL = await loadSqlJs();
   const db = new SqlDb(new SQL.Database());
@@ -38,13 +39,36 @@ export async function openLargeDb(file: string): Promise<LargeDb> {
     for (const t of tables) db.raw.run(t.sql!);
     for (const t of tables) if (t.name !== HISTORY_TABLE) copyTable(sqlite, db, t);
     for (const i of schema) if (i.type === 'index' && i.sql !== null && i.tblName !== HISTORY_TABLE) db.raw.run(i.sql);
-    const history = historyReader(sqlite, db, schema);
+    // Pages are read as they are needed, not copied: a write to the file since opening would mix
+    // two versions of the database, so it ends the reading instead.
+    const unchanged = (): void => {
+      if (stamp(file) !== opened) throw new Error(`${file} changed while it was being read; open it again to read the new version.`);
+    };
+    unchanged();
+    const read = historyReader(sqlite, db, schema);
+    const history = function* (runId: string): Generator<Metric[]> {
+      unchanged();
+      yield* read(runId);
+    };
     return { db, history, close: () => sqlite.close(), walFrames: walPages?.frames ?? 0 };
   } catch (err) {
     db.close();
     sqlite.close();
     throw err;
   }
+}
+
+function stamp(file: string): string {
+  return [file, `${file}-wal`]
+    .map((f) => {
+      try {
+        const st = fs.statSync(f, { bigint: true });
+        return `${st.size}:${st.mtimeNs}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('|');
 }
 
 interface Column {
@@ -101,21 +125,25 @@ function historyReader(sqlite: SqliteFile, db: SqlDb, schema: SchemaRow[]): (run
   const index = schema.find((r) => r.type === 'index' && r.tblName === HISTORY_TABLE && r.sql !== null && /\(\s*"?run_uuid"?\s*[,)]/i.test(r.sql));
   return function* (runId: string): Generator<Metric[]> {
     let batch: Metric[] = [];
-    const rows: Iterable<SqlValue[] | undefined> = index
-      ? mapIter(sqlite.indexEquals(index.rootPage, runId), (rowid) => sqlite.row(table.rootPage, rowid))
-      : mapIter(sqlite.scanTable(table.rootPage), ([, v]) => (v[runUuid] === runId ? v : undefined));
-    for (const v of rows) {
-      if (!v) continue;
+    const take = (v: SqlValue[]): Metric[] | undefined => {
       batch.push(metric(v));
-      if (batch.length >= HISTORY_BATCH) {
-        yield batch;
-        batch = [];
+      if (batch.length < HISTORY_BATCH) return undefined;
+      const full = batch;
+      batch = [];
+      return full;
+    };
+    if (index) {
+      for (const rowid of sqlite.indexEquals(index.rootPage, runId)) {
+        const v = sqlite.row(table.rootPage, rowid);
+        const full = v && take(v);
+        if (full) yield full;
+      }
+    } else {
+      for (const [, v] of sqlite.scanTable(table.rootPage)) {
+        const full = v[runUuid] === runId ? take(v) : undefined;
+        if (full) yield full;
       }
     }
     if (batch.length > 0) yield batch;
   };
-}
-
-function* mapIter<T, U>(it: Iterable<T>, f: (x: T) => U): Generator<U> {
-  for (const x of it) yield f(x);
 }

@@ -27,13 +27,19 @@ export interface WalPages {
   pageSize: number;
 }
 
-const CACHE_PAGES = 4096;
+/** Pages kept decoded-ready (64 MiB of 4 KiB pages): the upper levels of every b-tree stay in. */
+const CACHE_PAGES = 16384;
+/** Pages read per system call: a run's rows and index entries are stored next to each other. */
+const READ_AHEAD_BYTES = 64 * 1024;
 
 export class SqliteFile {
   readonly pageSize: number;
   private readonly usable: number;
   private readonly cache = new Map<number, Buffer>();
-  private readonly decoder = new TextDecoder();
+  private lastPageNo = -1;
+  private lastPage: Buffer | undefined;
+  /** The table leaf the last `row()` ended in, with its rowid range: the next rowid is usually there. */
+  private lastLeaf: { root: number; page: number; first: number; last: number } | undefined;
 
   constructor(
     private readonly fd: number,
@@ -67,14 +73,41 @@ export class SqliteFile {
   }
 
   private page(n: number): Buffer {
-    let p = this.cache.get(n);
-    if (p) return p;
-    const walOff = this.walPages?.pages.get(n);
-    if (walOff !== undefined) p = this.walPages!.wal.subarray(walOff, walOff + this.pageSize);
-    else {
-      p = Buffer.alloc(this.pageSize);
-      fs.readSync(this.fd, p, 0, this.pageSize, (n - 1) * this.pageSize);
+    if (n === this.lastPageNo) return this.lastPage!;
+    const p = this.lookup(n);
+    this.lastPageNo = n;
+    this.lastPage = p;
+    return p;
+  }
+
+  private lookup(n: number): Buffer {
+    const hit = this.cache.get(n);
+    if (hit) {
+      // Least recently used first: a hit moves to the end.
+      this.cache.delete(n);
+      this.cache.set(n, hit);
+      return hit;
     }
+    const walOff = this.walPages?.pages.get(n);
+    if (walOff !== undefined) return this.remember(n, this.walPages!.wal.subarray(walOff, walOff + this.pageSize));
+    const perRead = Math.max(1, Math.floor(READ_AHEAD_BYTES / this.pageSize));
+    const first = n - ((n - 1) % perRead);
+    const block = Buffer.alloc(perRead * this.pageSize);
+    const got = fs.readSync(this.fd, block, 0, block.length, (first - 1) * this.pageSize);
+    let wanted: Buffer | undefined;
+    for (let i = 0; i * this.pageSize < got; i++) {
+      const pg = first + i;
+      const data = block.subarray(i * this.pageSize, (i + 1) * this.pageSize);
+      if (pg === n) wanted = data;
+      if (pg !== n && (this.cache.has(pg) || this.walPages?.pages.has(pg))) continue;
+      this.remember(pg, data);
+    }
+    if (!wanted) throw new Error(`page ${n} is past the end of the file`);
+    return this.remember(n, wanted);
+  }
+
+  private remember(n: number, p: Buffer): Buffer {
+    this.cache.delete(n);
     if (this.cache.size >= CACHE_PAGES) this.cache.delete(this.cache.keys().next().value as number);
     this.cache.set(n, p);
     return p;
@@ -104,12 +137,14 @@ export class SqliteFile {
   }
 
   /** Rowids of the index entries whose first column equals `key` (a text value), in index order. */
-  *indexEquals(rootPage: number, key: string): Generator<number> {
-    const target = Buffer.from(key, 'utf8');
-    yield* this.indexRange(rootPage, target);
+  indexEquals(rootPage: number, key: string): number[] {
+    const out: number[] = [];
+    this.indexRange(rootPage, Buffer.from(key, 'utf8'), out);
+    return out;
   }
 
-  private *indexRange(n: number, target: Buffer): Generator<number> {
+  /** Appends matching rowids to `out`; false once past the key (the caller's later cells are too). */
+  private indexRange(n: number, target: Buffer, out: number[]): boolean {
     const p = this.page(n);
     const type = p[0]!;
     const cells = p.readUInt16BE(3);
@@ -117,26 +152,33 @@ export class SqliteFile {
     if (!interior && type !== 0x0a) throw new Error(`page ${n}: not an index b-tree page (type ${type})`);
     for (let i = 0; i < cells; i++) {
       const off = p.readUInt16BE((interior ? 12 : 8) + 2 * i);
-      const values = this.record(this.payload(p, interior ? off + 4 : off, false));
-      const cmp = compareFirst(values[0], target);
+      const payload = this.payload(p, interior ? off + 4 : off, false);
+      const cmp = compareFirstColumn(payload, target);
       // An interior cell's left subtree holds keys up to its own: skip it while the cell is below the key.
       if (cmp < 0) continue;
-      if (interior) yield* this.indexRange(p.readUInt32BE(off), target);
-      if (cmp > 0) return;
-      yield Number(values[values.length - 1]);
+      if (interior && !this.indexRange(p.readUInt32BE(off), target, out)) return false;
+      if (cmp > 0) return false;
+      const values = this.record(payload);
+      out.push(Number(values[values.length - 1]));
     }
-    if (interior) yield* this.indexRange(p.readUInt32BE(8), target);
+    return interior ? this.indexRange(p.readUInt32BE(8), target, out) : true;
   }
 
   /** The record of the row with `rowid`, or undefined. */
   row(rootPage: number, rowid: number): SqlValue[] | undefined {
-    let n = rootPage;
+    const memo = this.lastLeaf;
+    let n = memo && memo.root === rootPage && rowid >= memo.first && rowid <= memo.last ? memo.page : rootPage;
     for (;;) {
       const p = this.page(n);
       const h = n === 1 ? 100 : 0;
       const type = p[h]!;
       const cells = p.readUInt16BE(h + 3);
       if (type === 0x0d) {
+        if (cells > 0) {
+          const first = varint(p, varint(p, p.readUInt16BE(h + 8))[1])[0];
+          const last = varint(p, varint(p, p.readUInt16BE(h + 8 + 2 * (cells - 1)))[1])[0];
+          this.lastLeaf = { root: rootPage, page: n, first, last };
+        }
         let lo = 0;
         let hi = cells - 1;
         while (lo <= hi) {
@@ -194,19 +236,16 @@ export class SqliteFile {
   }
 
   private record(buf: Buffer): SqlValue[] {
-    const [headerSize, afterHeaderSize] = varint(buf, 0);
-    const types: number[] = [];
-    for (let o = afterHeaderSize; o < headerSize; ) {
-      const [t, next] = varint(buf, o);
-      types.push(t);
-      o = next;
-    }
+    const headerSize = readVarint(buf, 0);
     const values: SqlValue[] = [];
+    let h = varintEnd;
     let o = headerSize;
-    for (const t of types) {
+    while (h < headerSize) {
+      const t = readVarint(buf, h);
+      h = varintEnd;
       if (t === 0) values.push(null);
       else if (t >= 1 && t <= 6) {
-        const len = [0, 1, 2, 3, 4, 6, 8][t]!;
+        const len = INT_SIZES[t]!;
         values.push(len === 8 ? Number(buf.readBigInt64BE(o)) : buf.readIntBE(o, len));
         o += len;
       } else if (t === 7) {
@@ -215,7 +254,7 @@ export class SqliteFile {
       } else if (t === 8 || t === 9) values.push(t - 8);
       else if (t >= 12) {
         const len = (t - (t % 2 === 0 ? 12 : 13)) / 2;
-        values.push(t % 2 === 0 ? new Uint8Array(buf.subarray(o, o + len)) : this.decoder.decode(buf.subarray(o, o + len)));
+        values.push(t % 2 === 0 ? new Uint8Array(buf.subarray(o, o + len)) : buf.toString('utf8', o, o + len));
         o += len;
       } else throw new Error(`bad record serial type ${t}`);
     }
@@ -223,20 +262,38 @@ export class SqliteFile {
   }
 }
 
-/** SQLite's varint (1–9 bytes, big-endian, 7 bits a byte, 8 in the ninth): [value, next offset]. */
-export function varint(buf: Buffer, off: number): [number, number] {
+const INT_SIZES = [0, 1, 2, 3, 4, 6, 8];
+
+/** Where the varint read last ended: varints are read per cell and per column, so no tuple is allocated. */
+let varintEnd = 0;
+
+/** SQLite's varint (1–9 bytes, big-endian, 7 bits a byte, 8 in the ninth); its end is in `varintEnd`. */
+export function readVarint(buf: Buffer, off: number): number {
   let v = 0;
   for (let i = 0; i < 8; i++) {
     const b = buf[off + i]!;
     v = v * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) return [v, off + i + 1];
+    if ((b & 0x80) === 0) {
+      varintEnd = off + i + 1;
+      return v;
+    }
   }
-  return [v * 256 + buf[off + 8]!, off + 9];
+  varintEnd = off + 9;
+  return v * 256 + buf[off + 8]!;
 }
 
-/** BINARY collation of an index's first column against a text key: NULL < numbers < text < blobs. */
-function compareFirst(v: SqlValue | undefined, target: Buffer): number {
-  if (v === null || v === undefined || typeof v === 'number') return -1;
-  if (typeof v === 'string') return Buffer.compare(Buffer.from(v, 'utf8'), target);
-  return 1;
+/** [value, next offset], for the few places that are not per row. */
+export function varint(buf: Buffer, off: number): [number, number] {
+  const v = readVarint(buf, off);
+  return [v, varintEnd];
+}
+
+/** BINARY collation of a record's first column against a text key (NULL < numbers < text < blobs), read in place. */
+function compareFirstColumn(record: Buffer, target: Buffer): number {
+  const headerSize = readVarint(record, 0);
+  const t = readVarint(record, varintEnd);
+  if (t < 12) return -1;
+  if (t % 2 === 0) return 1;
+  const len = (t - 13) / 2;
+  return record.compare(target, 0, target.length, headerSize, headerSize + len);
 }

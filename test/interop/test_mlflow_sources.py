@@ -86,6 +86,10 @@ def dumper(tmp_path_factory):
 @pytest.fixture(scope="module", params=KINDS)
 def pair(request, dumper):
     kind = request.param.replace("-paged", "")
+    # Some client reads go through the global tracking URI; without this, 3.x would make ./mlflow.db.
+    mlflow.set_tracking_uri(_uri(kind))
+    mlflow.set_registry_uri(_uri(kind))
+    request.addfinalizer(lambda: (mlflow.set_tracking_uri(None), mlflow.set_registry_uri(None)))
     client = MlflowClient(_uri(kind), _uri(kind))
     ours = dumper(_store_path(kind), env=PAGED if request.param.endswith("-paged") else None)
     assert ("metric history read from the file" in ours["description"]) == request.param.endswith("-paged")

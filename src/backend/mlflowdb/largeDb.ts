@@ -34,6 +34,9 @@ export async function openLargeDb(file: string): Promise<LargeDb> {
   const SQL = await loadSqlJs();
   const db = new SqlDb(new SQL.Database());
   try {
+    // A scratch copy: no rollback journal to write beside it, and pages kept in cache while copying.
+    db.raw.run('PRAGMA journal_mode = OFF');
+    db.raw.run('PRAGMA cache_size = -262144');
     const schema = sqlite.schema();
     const tables = schema.filter((r) => r.type === 'table' && r.sql !== null && !r.name.startsWith('sqlite_'));
     for (const t of tables) db.raw.run(t.sql!);

@@ -45,7 +45,8 @@ export async function readDbImage(file: string): Promise<DbImage> {
   }
 }
 
-function stamp(file: string): string {
+/** Size and mtime of a database file and its WAL: equal before and after a read means no write came between. */
+export function stamp(file: string): string {
   const parts = [file, `${file}-wal`].map((f) => {
     try {
       const s = fs.statSync(f, { bigint: true });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { SqlValue } from 'sql.js';
 import { loadSqlJs, placeholders, SqlDb } from '../../store/sqlite';
 import type { Metric } from '../../store/types';
-import { walIndex } from './dbImage';
+import { stamp, walIndex } from './dbImage';
 import { quoteIdent } from './dbSchema';
 import { SqliteFile, type SchemaRow } from './sqliteFile';
 
@@ -59,19 +59,6 @@ export async function openLargeDb(file: string): Promise<LargeDb> {
     sqlite.close();
     throw err;
   }
-}
-
-function stamp(file: string): string {
-  return [file, `${file}-wal`]
-    .map((f) => {
-      try {
-        const st = fs.statSync(f, { bigint: true });
-        return `${st.size}:${st.mtimeNs}`;
-      } catch {
-        return '-';
-      }
-    })
-    .join('|');
 }
 
 interface Column {

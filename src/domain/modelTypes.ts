@@ -46,7 +46,8 @@ export interface ModelVersion {
   description?: string;
   source: string;
   run_id?: string;
-  status: 'READY';
+  /** Runlens registers synchronously (always READY); an imported MLflow store may hold the others. */
+  status: 'READY' | 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION';
   tags: Tag[];
   run_link?: string;
   aliases: string[];

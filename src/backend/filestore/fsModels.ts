@@ -4,12 +4,11 @@
  * them: versions marked `Deleted_Internal` and deleted logged models are gone.
  */
 import * as path from 'node:path';
-import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../domain/modelTypes';
+import type { LoggedModel, ModelMetric, ModelVersion } from '../../domain/modelTypes';
 import type { SourceRegisteredModel } from '../api/source';
+import { loggedModelStatus, STAGE_DELETED_INTERNAL } from '../transfer/storedEnums';
 import { listDirs, optional, readKeyFiles, readLines, readMeta, yamlNum, yamlStr } from './fsFiles';
 import { latestOf, parsePyFloat } from './fsTracking';
-
-const STAGE_DELETED_INTERNAL = 'Deleted_Internal';
 
 export function readRegisteredModels(registryRoot: string): SourceRegisteredModel[] {
   const out: SourceRegisteredModel[] = [];
@@ -53,8 +52,6 @@ export function readRegisteredModels(registryRoot: string): SourceRegisteredMode
   return out;
 }
 
-const LOGGED_MODEL_STATUS: Record<number, LoggedModelStatus> = { 1: 'LOGGED_MODEL_PENDING', 2: 'LOGGED_MODEL_READY', 3: 'LOGGED_MODEL_UPLOAD_FAILED' };
-
 export function readLoggedModels(experimentDir: string): LoggedModel[] {
   const out: LoggedModel[] = [];
   for (const id of listDirs(path.join(experimentDir, 'models'))) {
@@ -69,7 +66,7 @@ export function readLoggedModels(experimentDir: string): LoggedModel[] {
       creation_timestamp_ms: yamlNum(meta.creation_timestamp),
       last_updated_timestamp_ms: yamlNum(meta.last_updated_timestamp),
       artifact_uri: yamlStr(meta.artifact_location),
-      status: LOGGED_MODEL_STATUS[yamlNum(meta.status)] ?? 'LOGGED_MODEL_PENDING',
+      status: loggedModelStatus(yamlNum(meta.status)),
       tags: readKeyFiles(path.join(dir, 'tags')),
       registrations: [],
     };

@@ -7,6 +7,7 @@
  * write in the middle of its commit — is waited out, since the main file is torn until it ends.
  */
 import * as fs from 'node:fs';
+import type { WalPages } from './sqliteFile';
 
 export interface DbImage {
   bytes: Uint8Array;
@@ -44,7 +45,8 @@ export async function readDbImage(file: string): Promise<DbImage> {
   }
 }
 
-function stamp(file: string): string {
+/** Size and mtime of a database file and its WAL: equal before and after a read means no write came between. */
+export function stamp(file: string): string {
   const parts = [file, `${file}-wal`].map((f) => {
     try {
       const s = fs.statSync(f, { bigint: true });
@@ -82,21 +84,20 @@ function hotJournal(file: string): boolean {
 }
 
 /**
- * Applies the WAL's committed transactions to `main` (SQLite's WAL format: a 32-byte header, then
- * frames of a 24-byte header and one page). A frame counts only when its salts match the header
- * and the running checksum holds; the image ends at the last valid commit frame, as in recovery.
+ * The committed pages of a WAL (SQLite's WAL format: a 32-byte header, then frames of a 24-byte
+ * header and one page). A frame counts only when its salts match the header and the running
+ * checksum holds; the database ends at the last valid commit frame, as in SQLite's recovery.
  */
-export function applyWal(main: Buffer, wal: Buffer): { image: Buffer; frames: number } {
-  if (wal.length < 32) return { image: main, frames: 0 };
+export function walIndex(wal: Buffer): WalPages | undefined {
+  if (wal.length < 32) return undefined;
   const magic = wal.readUInt32BE(0);
-  if (magic !== 0x377f0682 && magic !== 0x377f0683) return { image: main, frames: 0 };
+  if (magic !== 0x377f0682 && magic !== 0x377f0683) return undefined;
   const bigEndian = magic === 0x377f0683;
   const pageSize = wal.readUInt32BE(8) || 65536;
   const salt1 = wal.readUInt32BE(16);
   const salt2 = wal.readUInt32BE(20);
   let sum = checksum(wal, 0, 24, [0, 0], bigEndian);
-  if (sum[0] !== wal.readUInt32BE(24) || sum[1] !== wal.readUInt32BE(28)) return { image: main, frames: 0 };
-
+  if (sum[0] !== wal.readUInt32BE(24) || sum[1] !== wal.readUInt32BE(28)) return undefined;
   let dbPages = 0;
   let frames = 0;
   const frameSize = 24 + pageSize;
@@ -111,16 +112,25 @@ export function applyWal(main: Buffer, wal: Buffer): { image: Buffer; frames: nu
       frames = (off - 32) / frameSize + 1;
     }
   }
-  if (frames === 0) return { image: main, frames: 0 };
-  const image = Buffer.alloc(dbPages * pageSize);
-  main.copy(image, 0, 0, Math.min(main.length, image.length));
+  if (frames === 0) return undefined;
   // In log order, so a page's last committed copy wins.
+  const pages = new Map<number, number>();
   for (let f = 0; f < frames; f++) {
     const off = 32 + f * frameSize;
     const pgno = wal.readUInt32BE(off);
-    if (pgno <= dbPages) wal.copy(image, (pgno - 1) * pageSize, off + 24, off + 24 + pageSize);
+    if (pgno <= dbPages) pages.set(pgno, off + 24);
   }
-  return { image, frames };
+  return { wal, pages, dbPages, frames, pageSize };
+}
+
+/** `main` with the WAL's committed pages written over it. */
+export function applyWal(main: Buffer, wal: Buffer): { image: Buffer; frames: number } {
+  const index = walIndex(wal);
+  if (!index) return { image: main, frames: 0 };
+  const image = Buffer.alloc(index.dbPages * index.pageSize);
+  main.copy(image, 0, 0, Math.min(main.length, image.length));
+  for (const [pgno, off] of index.pages) wal.copy(image, (pgno - 1) * index.pageSize, off, off + index.pageSize);
+  return { image, frames: index.frames };
 }
 
 /** SQLite's WAL checksum over `len` bytes (a multiple of 8) of 32-bit words in the WAL's byte order. */

@@ -6,12 +6,11 @@
 import type { SqlDb } from '../../store/sqlite';
 import { placeholders } from '../../store/sqlite';
 import type { Tag } from '../../domain/types';
-import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion } from '../../domain/modelTypes';
+import type { LoggedModel, ModelMetric, ModelVersion } from '../../domain/modelTypes';
 import type { SourceRegisteredModel } from '../api/source';
+import { loggedModelStatus, STAGE_DELETED_INTERNAL } from '../transfer/storedEnums';
 import type { DbSchema } from './dbSchema';
 import { groupTags, num, push, str } from './dbTracking';
-
-const STAGE_DELETED_INTERNAL = 'Deleted_Internal';
 
 export function readRegisteredModels(db: SqlDb, schema: DbSchema): SourceRegisteredModel[] {
   if (!schema.has('registered_models')) return [];
@@ -70,8 +69,6 @@ export function readRegisteredModels(db: SqlDb, schema: DbSchema): SourceRegiste
   });
 }
 
-const LOGGED_MODEL_STATUS: Record<number, LoggedModelStatus> = { 1: 'LOGGED_MODEL_PENDING', 2: 'LOGGED_MODEL_READY', 3: 'LOGGED_MODEL_UPLOAD_FAILED' };
-
 /** An experiment's logged models; deleted ones are left out, as every MLflow read leaves them out. */
 export function readLoggedModels(db: SqlDb, schema: DbSchema, experimentId: string): LoggedModel[] {
   if (!schema.has('logged_models')) return [];
@@ -108,7 +105,7 @@ export function readLoggedModels(db: SqlDb, schema: DbSchema, experimentId: stri
       creation_timestamp_ms: num(created),
       last_updated_timestamp_ms: num(updated),
       artifact_uri: str(location),
-      status: LOGGED_MODEL_STATUS[num(status)] ?? 'LOGGED_MODEL_PENDING',
+      status: loggedModelStatus(num(status)),
       tags: tags.get(modelId) ?? [],
       // MLflow's stores keep no registrations on a logged model; versions name the model instead.
       registrations: [],

@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../../backend/transfer/source';
+import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../../backend/api/source';
 import type { LoggedModel } from '../../domain/modelTypes';
 import type { JournalModelMetric } from '../models/modelOps';
 import { encodeMetricValue, type JournalDataset, type Op } from '../ops';

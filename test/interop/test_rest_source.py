@@ -51,6 +51,10 @@ def _log_store(mlflow, url, tmp):
         with mlflow.start_run(experiment_id=exp, run_name="child", nested=True) as child:
             mlflow.log_metric("loss", 0.5, step=3)
         ids["parent"], ids["child"] = parent.info.run_id, child.info.run_id
+    with mlflow.start_run(experiment_id=exp, run_name="discarded") as discarded:
+        mlflow.log_param("kept", "no")
+    client.delete_run(discarded.info.run_id)
+    ids["discarded"] = discarded.info.run_id
     with mlflow.start_run(experiment_id=gone, run_name="old") as old:
         mlflow.log_metric("x", 1.0)
     ids["old"] = old.info.run_id
@@ -110,7 +114,9 @@ def imported():
         assert first.returncode == 0, first.stderr
         second = run_import(ref.url, root)
         srv = RunlensServer(root).start()
-        yield {"ref": ref.url, "ours": srv.url, "ids": ids, "first": first, "second": second, "mlflow": mlflow, "tmp": tmp}
+        # Runlens's own server speaks the same API: importing from it gives the same store again.
+        again = run_import(srv.url, tmp / "store-again")
+        yield {"ref": ref.url, "ours": srv.url, "ids": ids, "first": first, "second": second, "again": again, "mlflow": mlflow, "tmp": tmp}
     finally:
         if srv:
             srv.stop()
@@ -121,9 +127,14 @@ def imported():
 def test_import_summary_then_a_second_import_adds_nothing(imported):
     line = imported["first"].stdout.splitlines()[0]
     models, artifacts, traces = (2, 5, 1) if MLFLOW_MAJOR >= 3 else (1, 3, 0)
-    assert line == f"imported 2 experiments, 3 runs, 1003 metric points, {artifacts} artifacts, {models} models, {traces} traces", imported["first"].stdout
+    assert line == f"imported 2 experiments, 4 runs, 1003 metric points, {artifacts} artifacts, {models} models, {traces} traces", imported["first"].stdout
     assert imported["second"].returncode == 0, imported["second"].stderr
     assert imported["second"].stdout.splitlines()[0] == NOTHING
+
+
+def test_importing_from_a_runlens_server_gives_the_same_store(imported):
+    assert imported["again"].returncode == 0, imported["again"].stderr
+    assert imported["again"].stdout.splitlines()[0] == imported["first"].stdout.splitlines()[0]
 
 
 def _runs_frame(mlflow, url, exp_ids):
@@ -137,7 +148,8 @@ def test_search_runs_dataframes_match(imported):
     exp_ids = [ids["exp"], ids["gone"]]
     ref = _runs_frame(mlflow, imported["ref"], exp_ids)
     ours = _runs_frame(mlflow, imported["ours"], exp_ids)
-    assert len(ref) == 3
+    assert len(ref) == 4
+    assert ours.loc[ours.run_id == imported["ids"]["discarded"], "params.kept"].tolist() == ["no"]
     assert sorted(ref.columns) == sorted(ours.columns)
     for col in ref.columns:
         a, b = ref[col].tolist(), ours[col].tolist()
@@ -160,6 +172,8 @@ def test_experiments_tags_and_the_deleted_one(imported):
         assert gone.lifecycle_stage == "deleted" and gone.tags["why"] == "obsolete"
     ref, ours = (_use(mlflow, u).get_run(imported["ids"]["child"]) for u in (imported["ref"], imported["ours"]))
     assert ours.data.tags["mlflow.parentRunId"] == ref.data.tags["mlflow.parentRunId"] == imported["ids"]["parent"]
+    for url in (imported["ref"], imported["ours"]):
+        assert _use(mlflow, url).get_run(imported["ids"]["discarded"]).info.lifecycle_stage == "deleted"
 
 
 def test_metric_histories_match_including_nan(imported):

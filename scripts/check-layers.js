@@ -21,6 +21,7 @@ const LAYERS = [
   ['src/ui/', 'ui'],
   ['src/extension/', 'extension'],
   ['src/cli.ts', 'cli'],
+  ['src/cliImport.ts', 'cli'],
   ['webview/', 'webview'],
 ];
 
@@ -42,7 +43,7 @@ const MAY_IMPORT = {
 };
 
 /** Files that assemble a running program: they may import any layer (the server or the local store). */
-const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts']);
+const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts']);
 
 /**
  * Local-store modules the server still uses, each a node-side helper with MLflow's semantics

@@ -7,9 +7,11 @@ import { StoreLock, StoreLockedError } from './store/storeLock';
 import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
 import { chooseStoreRoot } from './backend/storeRoot';
+import { importCommand } from './cliImport';
 
 const HELP = `Usage: runlens serve [options]
        runlens doctor [--root <dir>] [--repair]
+       runlens import <http(s)://mlflow-server> [--root <dir>]   (copy an MLflow store into a Runlens store)
 
 Serve the MLflow tracking REST API on a local Runlens store.
 Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
@@ -239,6 +241,10 @@ function main(argv: string[]): void {
   }
   if (command === 'doctor') {
     doctor(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
+    return;
+  }
+  if (command === 'import') {
+    importCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
     return;
   }
   if (command !== 'serve') fail(`unknown command '${command}'. See 'runlens --help'.`);

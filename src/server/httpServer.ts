@@ -13,6 +13,7 @@ import { registerMetricRoutes } from './handlers/metrics';
 import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
 import { registerSystemRoutes } from './handlers/system';
+import { ImportJobs, type ImportRunner } from './importJobs';
 import { registerTraceRoutes } from './handlers/traces';
 import { registerUiArtifactRoutes } from './handlers/uiArtifacts';
 import { registerUiRunRoutes } from './handlers/uiRuns';
@@ -45,6 +46,8 @@ export interface ServerOptions {
   allowedOrigins?: string[];
   /** The built views (default: `webview/` beside the bundle). */
   uiAssetsDir?: string;
+  /** How an import into the served store runs (given by serve.ts for a Runlens store; absent: none). */
+  importer?: ImportRunner;
 }
 
 export interface RunningServer {
@@ -58,8 +61,15 @@ export interface RunningServer {
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
 const HOST_CHECK_EXEMPT = new Set(['/health', '/version']);
 
-export function buildRouter(store: TrackingStore, launches = new LaunchRegistry(), changes = new ChangeFeed(store), uiAssetsDir = path.join(__dirname, 'webview')): Router {
+export function buildRouter(
+  store: TrackingStore,
+  launches = new LaunchRegistry(),
+  changes = new ChangeFeed(store),
+  uiAssetsDir = path.join(__dirname, 'webview'),
+  imports = new ImportJobs(undefined),
+): Router {
   const router = new Router();
+  imports.register(router);
   registerSystemRoutes(router, store.capabilities);
   registerUiRoutes(router, uiAssetsDir, store);
   registerLaunchRoutes(router, launches);
@@ -267,7 +277,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
 /** Starts listening; resolves once the socket accepts connections. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const changes = new ChangeFeed(opts.store);
-  const router = buildRouter(opts.store, new LaunchRegistry(), changes, opts.uiAssetsDir);
+  const router = buildRouter(opts.store, new LaunchRegistry(), changes, opts.uiAssetsDir, new ImportJobs(opts.importer));
   const server = http.createServer(createRequestListener(router, opts));
   // Python's requests keeps connections alive between calls; don't drop them under it.
   server.keepAliveTimeout = 65_000;

@@ -9,6 +9,9 @@ import type { TrackingStore } from '../backend/api/tracking';
 import type { Logger } from '../domain/logger';
 import type { LocalStore } from '../store/localStore';
 import { startServer, type RunningServer } from './httpServer';
+import type { ImportRunner } from './importJobs';
+import { openSource } from '../backend/openSource';
+import { formatImportSummary, formatSkipped, importSource } from '../store/import/storeImport';
 
 export interface ServeOptions {
   /** A Runlens store folder, an mlflow.db (or sqlite:/// URI) or a legacy mlruns/ folder. */
@@ -50,7 +53,20 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
   });
   try {
     for (const repair of opened.local?.recovery.repairs ?? []) opts.log.warn(repair);
-    const server = await startServer({ store: opened.backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins });
+    const local = opened.local;
+    // Imports into a served Runlens store run here: the store is locked by this process.
+    const importer: ImportRunner | undefined = local
+      ? async (source, onProgress) => {
+          const from = await openSource(source);
+          try {
+            const summary = await importSource(from, local.importTarget(), { onProgress });
+            return { summary: formatImportSummary(summary), skipped: formatSkipped(summary) };
+          } finally {
+            await from.close();
+          }
+        }
+      : undefined;
+    const server = await startServer({ store: opened.backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins, importer });
     opened.setUrl(server.url);
     let stopping: Promise<void> | undefined;
     return {

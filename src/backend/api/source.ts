@@ -78,6 +78,9 @@ export interface MlflowSource {
   /** Traces of an experiment, with spans and assessments. */
   traces(experimentId: string): AsyncIterable<SourceTrace>;
 
+  /** What the source itself could not read, with why and how often; merged into the import summary. */
+  skipped?(): ReadonlyMap<string, number>;
+
   close(): Promise<void>;
 }
 

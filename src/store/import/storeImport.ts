@@ -96,6 +96,7 @@ class Importer {
     await this.flush();
     // Views refresh per experiment once, not per op.
     for (const [, target] of experiments) this.target.notify({ kind: 'experiment', experimentId: String(target.id) });
+    for (const [why, n] of this.source.skipped?.() ?? []) this.skip(why, n);
     return this.summary;
   }
 

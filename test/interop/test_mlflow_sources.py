@@ -1,114 +1,36 @@
 """The readers of existing MLflow stores (src/backend/mlflowdb, src/backend/filestore) against the
-real client reading the same store directly.
-
-Each store is written by the running venv's client (test/fixtures/make_mlflow_stores.py: an
-`mlflow.db` and a legacy `mlruns/` file store), cached per client version and script hash. Our
-side is test/support/dumpMlflowSource.ts bundled with esbuild (as dist/cli.js is, sql.js's WASM
-beside it), run with node; it prints everything the source reads as JSON.
-"""
+real client reading the same store directly (stores and dumps: mlflow_store_fixtures.py)."""
 import base64
-import hashlib
-import json
 import math
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
-import tempfile
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-from conftest import MLFLOW_MAJOR, ROOT
-
-FIXTURES = ROOT / "test" / "fixtures"
-sys.path.insert(0, str(FIXTURES))
-import mlflow_compat  # noqa: E402,F401  (before mlflow opens a SQL store)
-
-os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+# First: it makes the older clients' SQL stores importable and allows the 3.x file store.
+from mlflow_store_fixtures import KINDS, PAGED, dumper, store_path, store_uri, tags_of  # noqa: F401,I001  (dumper is a fixture)
 
 import mlflow  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import ViewType  # noqa: E402
-
-# "db-paged": the same mlflow.db read as a large one is (history left in the file, read page by page).
-KINDS = ["db", "db-paged", "mlruns"]
-PAGED = {"RUNLENS_MLFLOWDB_MAX_IMAGE_BYTES": "1"}
-
-
-def _fixture_key():
-    h = hashlib.sha256()
-    for name in ("make_mlflow_stores.py", "mlflow_compat.py"):
-        h.update((FIXTURES / name).read_bytes())
-    return f"{mlflow.__version__}-{h.hexdigest()[:12]}"
-
-
-def _store_dir(kind):
-    """The cached store (artifact URIs in it are absolute, so it is made where it stays)."""
-    out = Path(tempfile.gettempdir()) / "runlens-mlflow-stores" / _fixture_key() / kind
-    if not (out / ".complete").exists():
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        subprocess.run([sys.executable, str(FIXTURES / "make_mlflow_stores.py"), kind, str(out)], check=True, capture_output=True, timeout=300)
-        (out / ".complete").write_text("")
-    return out
-
-
-def _store_path(kind):
-    d = _store_dir(kind)
-    return d / ("mlflow.db" if kind == "db" else "mlruns")
-
-
-def _uri(kind):
-    return f"sqlite:///{_store_path(kind)}" if kind == "db" else str(_store_path(kind))
-
-
-@pytest.fixture(scope="session")
-def dumper(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dump")
-    subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "esbuild"), str(ROOT / "test" / "support" / "dumpMlflowSource.ts"), "--bundle", "--platform=node", "--target=node20", f"--outfile={out / 'dump.js'}", "--log-level=warning"],
-        check=True,
-        cwd=ROOT,
-    )
-    shutil.copy(ROOT / "node_modules" / "sql.js" / "dist" / "sql-wasm.wasm", out / "sql-wasm.wasm")
-
-    def dump(path, *args, env=None):
-        r = subprocess.run(["node", str(out / "dump.js"), str(path), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
-        assert r.returncode == 0, r.stderr
-        return json.loads(r.stdout)
-
-    return dump
 
 
 @pytest.fixture(scope="module", params=KINDS)
 def pair(request, dumper):
     kind = request.param.replace("-paged", "")
     # Some client reads go through the global tracking URI; without this, 3.x would make ./mlflow.db.
-    mlflow.set_tracking_uri(_uri(kind))
-    mlflow.set_registry_uri(_uri(kind))
+    mlflow.set_tracking_uri(store_uri(kind))
+    mlflow.set_registry_uri(store_uri(kind))
     request.addfinalizer(lambda: (mlflow.set_tracking_uri(None), mlflow.set_registry_uri(None)))
-    client = MlflowClient(_uri(kind), _uri(kind))
-    ours = dumper(_store_path(kind), env=PAGED if request.param.endswith("-paged") else None)
+    client = MlflowClient(store_uri(kind), store_uri(kind))
+    ours = dumper(store_path(kind), env=PAGED if request.param.endswith("-paged") else None)
     assert ("metric history read from the file" in ours["description"]) == request.param.endswith("-paged")
     return kind, client, ours
-
-
-def _same(a, b):
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
 
 
 def _metric_key(m):
     v = m["value"]
     return (m["key"], m["step"], m["timestamp"], "nan" if isinstance(v, float) and math.isnan(v) else v)
-
-
-def _tags(items):
-    return {t["key"]: t["value"] for t in items}
 
 
 def _all_experiments(client):
@@ -119,7 +41,7 @@ def test_detects_and_describes(pair):
     kind, _, ours = pair
     assert ours["kind"] == ("mlflow.db" if kind == "db" else "mlruns") == ours["detected"]
     if kind == "db":
-        revision = sqlite3.connect(_store_path("db")).execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        revision = sqlite3.connect(store_path("db")).execute("SELECT version_num FROM alembic_version").fetchone()[0]
         assert revision in ours["description"]
 
 
@@ -137,7 +59,7 @@ def test_experiments(pair):
         }
         for e in _all_experiments(client)
     }
-    mine = {e["experiment_id"]: {**e, "tags": _tags(e["tags"])} for e in ours["experiments"]}
+    mine = {e["experiment_id"]: {**e, "tags": tags_of(e["tags"])} for e in ours["experiments"]}
     assert mine == theirs
     assert "0" in mine and mine["0"]["name"] == "Default"
     assert {e["lifecycle_stage"] for e in mine.values()} == {"active", "deleted"}
@@ -170,8 +92,8 @@ def test_runs_info_params_tags_latest_metrics_inputs(pair, mlflow3):
             "artifact_uri": info.artifact_uri,
             "lifecycle_stage": info.lifecycle_stage,
         }, info.run_id
-        assert _tags(m["data"]["params"]) == t.data.params
-        assert _tags(m["data"]["tags"]) == t.data.tags
+        assert tags_of(m["data"]["params"]) == t.data.params
+        assert tags_of(m["data"]["tags"]) == t.data.tags
         their_latest = sorted(_metric_key({"key": x.key, "value": x.value, "timestamp": x.timestamp, "step": x.step}) for x in t.data._metric_objs)
         assert sorted(_metric_key(x) for x in m["data"]["metrics"]) == their_latest
         their_inputs = sorted(
@@ -196,7 +118,7 @@ def test_runs_info_params_tags_latest_metrics_inputs(pair, mlflow3):
     assert {"parent", "child-0", "child-1", "child-2", "to-delete", "in-default", "doomed-run"} <= set(by_name)
     assert by_name["to-delete"]["info"]["lifecycle_stage"] == "deleted"
     parent = by_name["parent"]
-    assert all(_tags(by_name[f"child-{i}"]["data"]["tags"])["mlflow.parentRunId"] == parent["info"]["run_id"] for i in range(3))
+    assert all(tags_of(by_name[f"child-{i}"]["data"]["tags"])["mlflow.parentRunId"] == parent["info"]["run_id"] for i in range(3))
     assert any(math.isnan(x["value"]) for x in parent["data"]["metrics"] if x["key"] == "nan_metric")
     assert parent["inputs"]["dataset_inputs"], "the dataset input was read"
 
@@ -224,7 +146,7 @@ def test_registry_models_versions_aliases(pair):
     for rm in theirs:
         m = mine[rm.name]["model"]
         assert (m["creation_timestamp"], m["last_updated_timestamp"], m.get("description")) == (rm.creation_timestamp, rm.last_updated_timestamp, rm.description)
-        assert _tags(m["tags"]) == rm.tags
+        assert tags_of(m["tags"]) == rm.tags
         assert {a["alias"]: a["version"] for a in m["aliases"]} == {k: str(v) for k, v in rm.aliases.items()}
         versions = {v["version"]: v for v in mine[rm.name]["versions"]}
         their_versions = client.search_model_versions(f"name='{rm.name}'")
@@ -246,7 +168,7 @@ def test_registry_models_versions_aliases(pair):
                 "aliases": sorted(v.aliases),
                 "tags": v.tags,
             }
-            assert {k: (sorted(got.get(k) or []) if k == "aliases" else _tags(got["tags"]) if k == "tags" else got.get(k)) for k in expected} == expected
+            assert {k: (sorted(got.get(k) or []) if k == "aliases" else tags_of(got["tags"]) if k == "tags" else got.get(k)) for k in expected} == expected
     reg = mine["reg-model"]
     assert {v["version"]: v["current_stage"] for v in reg["versions"]} == {"1": "Staging", "2": "None"}
     assert {a["alias"]: a["version"] for a in reg["model"]["aliases"]} == {"champion": "2"}
@@ -338,8 +260,8 @@ def test_logged_models(pair):
             assert got["info"].get(k) == info.get(k), k
         assert got["info"]["creation_timestamp_ms"] == int(info["creation_timestamp_ms"])
         assert got["info"]["last_updated_timestamp_ms"] == int(info["last_updated_timestamp_ms"])
-        assert _tags(got["info"]["tags"]) == lm.tags
-        assert _tags(got["data"]["params"]) == lm.params
+        assert tags_of(got["info"]["tags"]) == lm.tags
+        assert tags_of(got["data"]["params"]) == lm.params
         assert sorted((x["key"], x["value"], x["timestamp"], x["step"], x.get("run_id")) for x in got["data"]["metrics"]) == sorted(
             (x.key, x.value, x.timestamp, x.step, x.run_id) for x in lm.metrics
         )
@@ -365,50 +287,3 @@ def test_artifact_files(pair):
 
 def _their_artifacts_runs(client):
     return _their_runs(client)
-
-
-def test_wal_frames_are_read(dumper, tmp_path):
-    """Committed transactions still in `mlflow.db-wal` (not yet checkpointed) are part of what we
-    read; frames of a transaction that has not committed, and a torn last frame, are not."""
-    db = tmp_path / "mlflow.db"
-    shutil.copy(_store_path("db"), db)
-    con = sqlite3.connect(db, isolation_level=None)
-    assert con.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
-    con.execute("PRAGMA wal_autocheckpoint=0")
-    con.execute("INSERT INTO experiment_tags (key, value, experiment_id) VALUES ('from_wal', 'yes', 0)")
-    con.execute("UPDATE experiments SET name = 'renamed-in-wal' WHERE experiment_id = 1")
-    try:
-        committed = (tmp_path / "mlflow.db-wal").stat().st_size
-        assert committed > 0
-        # A second committed transaction, then a copy whose last frame (its commit) is torn.
-        con.execute("UPDATE experiments SET name = 'renamed-again' WHERE experiment_id = 1")
-        torn = tmp_path / "torn"
-        torn.mkdir()
-        shutil.copy(db, torn / "mlflow.db")
-        wal = (tmp_path / "mlflow.db-wal").read_bytes()
-        (torn / "mlflow.db-wal").write_bytes(wal[:-10])
-        # A big transaction that does not commit: a one-page cache spills its frames into the WAL.
-        con.execute("PRAGMA cache_size=1")
-        con.execute("BEGIN")
-        con.executemany("INSERT INTO experiment_tags (key, value, experiment_id) VALUES (?, ?, 0)", [(f"uncommitted-{i}", "x" * 2000) for i in range(300)])
-        assert (tmp_path / "mlflow.db-wal").stat().st_size > len(wal), "the open transaction spilled frames into the WAL"
-
-        ours = dumper(db)
-        exps = {e["experiment_id"]: e for e in ours["experiments"]}
-        tags0 = _tags(exps["0"]["tags"])
-        assert tags0.get("from_wal") == "yes"
-        assert not any(k.startswith("uncommitted-") for k in tags0)
-        assert exps["1"]["name"] == "renamed-again"
-        assert "WAL frames applied" in ours["description"]
-        assert len(ours["history"]) >= 7
-
-        paged = dumper(db, env=PAGED)
-        assert {e["experiment_id"]: e for e in paged["experiments"]} == exps
-        assert paged["history"] == ours["history"]
-
-        for env in (None, PAGED):
-            torn_exps = {e["experiment_id"]: e for e in dumper(torn / "mlflow.db", env=env)["experiments"]}
-            assert torn_exps["1"]["name"] == "renamed-in-wal"
-        con.execute("ROLLBACK")
-    finally:
-        con.close()

@@ -18,7 +18,7 @@ import json
 import pytest
 
 from conftest import MLFLOW_MAJOR, RunlensServer
-from test_mlflow_sources import _store_path, _uri
+from mlflow_store_fixtures import store_path as _store_path, store_uri as _uri
 
 import mlflow
 from mlflow import MlflowClient

@@ -102,7 +102,7 @@ async function waitGone(pids, ms) {
  */
 async function afterWindowClosed(hostPid, serverPids, lockFile) {
   if (!hostPid || serverPids.length === 0) {
-    console.log('window-close check: skipped (the server-process suite did not run)');
+    console.log('window-close check: skipped (no server process was recorded)');
     return false;
   }
   const t0 = Date.now();

@@ -8,35 +8,10 @@ import * as path from 'node:path';
 import { forkServer, ServerStartFailure, type ServerProcess } from '../../src/extension/backend/serverProcess';
 import { RestartPolicy } from '../../src/extension/backend/restartPolicy';
 import { asToChild, asToParent } from '../../src/serverIpc/protocol';
-import { readLockOwner } from '../../src/store/storeLock';
+import { processAlive, readLockOwner } from '../../src/store/storeLock';
 import type { Logger } from '../../src/store/logger';
 import { CLI_PATH } from '../support/runlensServe';
-import { openStore, tempRoot } from './helpers';
-
-class Lines implements Logger {
-  readonly lines: string[] = [];
-  debug(m: string): void {
-    this.lines.push(`debug ${m}`);
-  }
-  info(m: string): void {
-    this.lines.push(`info ${m}`);
-  }
-  warn(m: string): void {
-    this.lines.push(`warn ${m}`);
-  }
-  error(m: string): void {
-    this.lines.push(`error ${m}`);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { MemoryLogger, openStore, tempRoot } from './helpers';
 
 async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -49,7 +24,7 @@ async function until(what: string, probe: () => boolean, ms = 10_000): Promise<v
 describe('extension: the server process', function () {
   this.timeout(60_000);
   const started: ServerProcess[] = [];
-  const fork = async (root: string, log: Logger = new Lines(), extra: { port?: number; level?: 'debug' | 'info' } = {}): Promise<ServerProcess> => {
+  const fork = async (root: string, log: Logger = new MemoryLogger(true), extra: { port?: number; level?: 'debug' | 'info' } = {}): Promise<ServerProcess> => {
     const p = await forkServer({ cliPath: CLI_PATH, root, port: extra.port ?? 0, level: extra.level ?? 'info', log });
     started.push(p);
     return p;
@@ -60,10 +35,10 @@ describe('extension: the server process', function () {
 
   it('serves the store from its own process, which holds the lock, and stops with a checkpoint', async () => {
     const root = tempRoot();
-    const log = new Lines();
+    const log = new MemoryLogger(true);
     const child = await fork(root, log);
     assert.notEqual(child.pid, process.pid);
-    assert.ok(alive(child.pid));
+    assert.ok(processAlive(child.pid));
     assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(await (await fetch(`${child.url}/health`)).text(), 'OK');
     assert.deepEqual([readLockOwner(root)?.pid, readLockOwner(root)?.url], [child.pid, child.url]);
@@ -82,7 +57,7 @@ describe('extension: the server process', function () {
   });
 
   it('sends its logs at the level asked for, and follows a level change', async () => {
-    const log = new Lines();
+    const log = new MemoryLogger(true);
     const child = await fork(tempRoot(), log);
     await fetch(`${child.url}/api/2.0/mlflow/experiments/search?max_results=1`);
     await new Promise((r) => setTimeout(r, 200));
@@ -110,7 +85,7 @@ describe('extension: the server process', function () {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     try {
       const port = (blocker.address() as net.AddressInfo).port;
-      await assert.rejects(fork(tempRoot(), new Lines(), { port }), (err: unknown) => err instanceof ServerStartFailure && err.reason === 'portUnavailable' && err.code === 'EADDRINUSE');
+      await assert.rejects(fork(tempRoot(), new MemoryLogger(true), { port }), (err: unknown) => err instanceof ServerStartFailure && err.reason === 'portUnavailable' && err.code === 'EADDRINUSE');
     } finally {
       blocker.close();
     }
@@ -132,7 +107,7 @@ describe('extension: the server process', function () {
   it('says what a process that dies before it is ready printed', async () => {
     const script = path.join(tempRoot(), 'dies.js');
     fs.writeFileSync(script, "process.stderr.write('boom: cannot load\\n'); process.exit(3);");
-    await assert.rejects(forkServer({ cliPath: script, root: tempRoot(), port: 0, level: 'info', log: new Lines() }), (err: unknown) => {
+    await assert.rejects(forkServer({ cliPath: script, root: tempRoot(), port: 0, level: 'info', log: new MemoryLogger(true) }), (err: unknown) => {
       assert.ok(err instanceof ServerStartFailure);
       assert.equal(err.reason, 'exited');
       assert.match(err.message, /exited with code 3 before it was ready: boom: cannot load/);
@@ -164,9 +139,9 @@ describe('extension: the server process', function () {
       });
       parent.once('exit', (code) => reject(new Error(`parent exited with ${code}`)));
     });
-    assert.ok(alive(childPid));
+    assert.ok(processAlive(childPid));
     parent.kill('SIGKILL');
-    await until('the orphaned server to exit', () => !alive(childPid));
+    await until('the orphaned server to exit', () => !processAlive(childPid));
     assert.equal(readLockOwner(root), undefined, 'it released the lock, so it shut down cleanly');
   });
 });

@@ -7,19 +7,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunlensApi } from '../../../src/extension/api';
 import type { ServiceState } from '../../../src/extension/backend/trackingService';
-import { readLockOwner } from '../../../src/store/storeLock';
+import { processAlive, readLockOwner } from '../../../src/store/storeLock';
 import { createRun, resultsDir, runlens, treeSnapshot, waitFor } from './helpers';
 
 type Ready = Extract<ServiceState, { kind: 'ready' }>;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Remembers a server pid for the harness's orphan check after the window is gone. */
 function recordServerPid(pid: number): void {
@@ -44,8 +35,6 @@ async function restartedAfterKill(api: RunlensApi, before: Ready): Promise<Ready
 describe('the server process', function () {
   this.timeout(180_000);
 
-  before(() => fs.writeFileSync(path.join(resultsDir(), 'extension-host-pid.txt'), String(process.pid)));
-
   it('serves the store from its own process, not the extension host', async () => {
     const api = await runlens();
     const s = readyState(api);
@@ -53,7 +42,7 @@ describe('the server process', function () {
     recordServerPid(s.pid);
     assert.equal(s.backend, 'embedded');
     assert.notEqual(s.pid, process.pid, 'the server is not the extension host');
-    assert.ok(alive(s.pid));
+    assert.ok(processAlive(s.pid));
     assert.equal(readLockOwner(s.root)?.pid, s.pid, 'the server process owns the store lock');
   });
 

@@ -4,8 +4,10 @@
  * change feed into VS Code events.
  */
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { LogLevel } from '../../serverIpc/protocol';
+import { processAlive, readLockOwner } from '../../store/storeLock';
 import { ChangeStream, type ChangeEvent } from '../client/changeStream';
 import { TrackingClient } from '../client/trackingClient';
 import { readSettings, storeRoot } from '../config';
@@ -28,6 +30,12 @@ function serverLevel(level: vscode.LogLevel): LogLevel {
   if (level === vscode.LogLevel.Info) return 'info';
   if (level === vscode.LogLevel.Warning) return 'warn';
   return 'error';
+}
+
+/** Whether process `pid` still holds the store's lock (it may be flushing on its way out). */
+function lockHeld(root: string, pid: number): boolean {
+  const owner = readLockOwner(root);
+  return owner?.pid === pid && owner.hostname === os.hostname() && processAlive(pid);
 }
 
 function describeExit(e: ServerExit): string {
@@ -164,8 +172,8 @@ export class TrackingService implements vscode.Disposable {
    */
   private onServerExit(backend: Backend, exit: ServerExit, uptimeMs: number): void {
     if (backend.kind !== 'embedded' || this.backend !== backend || backend.process.stopping) return;
-    const tail = exit.stderrTail ? `\n${exit.stderrTail}` : '';
-    this.log.error(`the tracking server (process ${backend.process.pid}) ${describeExit(exit)} after ${(uptimeMs / 1000).toFixed(1)} s${tail}`);
+    // What it printed on stderr is in the channel already, line by line.
+    this.log.error(`the tracking server (process ${backend.process.pid}) ${describeExit(exit)} after ${(uptimeMs / 1000).toFixed(1)} s`);
     this.stream?.close();
     this.stream = undefined;
     this._client = undefined;
@@ -200,6 +208,11 @@ export class TrackingService implements vscode.Disposable {
     this.takeoverTimer = setTimeout(() => {
       void (async () => {
         if (this.backend !== backend || (await new TrackingClient(backend.url).health(1000))) return;
+        // An owner that stopped answering may still be writing its last snapshot: opening the
+        // store before it lets go of the lock would fail as "locked".
+        const deadline = Date.now() + 15_000;
+        while (lockHeld(backend.root, backend.owner.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        if (this.backend !== backend) return;
         this.log.warn(`the server at ${backend.url} (process ${backend.owner.pid}) went away; serving the store from this window`);
         await this.restart();
       })();

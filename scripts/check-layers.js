@@ -17,6 +17,7 @@ const LAYERS = [
   ['src/backend/', 'backend'],
   ['src/store/', 'local'],
   ['src/client/', 'client'],
+  ['src/serverIpc/', 'ipc'],
   ['src/server/', 'server'],
   ['src/ui/', 'ui'],
   ['src/extension/', 'extension'],
@@ -34,16 +35,18 @@ const MAY_IMPORT = {
   // Other backends (readers of MLflow's stores, import/export): never the server or the UI.
   backend: ['api', 'domain', 'local', 'client'],
   client: ['domain'],
+  // The messages between the extension and the server process it forks.
+  ipc: ['domain'],
   // The server also hosts the views' browser build: the page shell and a view's initial state.
   server: ['api', 'domain', 'ui'],
   ui: ['client', 'domain'],
-  extension: ['ui', 'client', 'domain', 'api'],
+  extension: ['ui', 'client', 'domain', 'api', 'ipc'],
   cli: [],
   webview: ['ui', 'client', 'domain'],
 };
 
 /** Files that assemble a running program: they may import any layer (the server or the local store). */
-const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts']);
+const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/serverIpc/childSide.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts']);
 
 /**
  * Local-store modules the server still uses, each a node-side helper with MLflow's semantics
@@ -55,6 +58,12 @@ const SHARED_WITH_SERVER = new Set([
   'src/store/artifacts/contentTypes.ts', // MLflow's download content types (reads the system mime table)
   'src/store/durableFiles.ts', // isDiskFull, to answer a full disk as MLflow's error
 ]);
+
+/**
+ * The store's lock file is the protocol between the processes that may own a store: the
+ * extension reads it (who serves this store, is that process alive) to attach or take over.
+ */
+const SHARED_WITH_EXTENSION = new Set(['src/store/storeLock.ts']);
 
 /** Layers whose code must run in a browser: no Node built-ins, here or in anything they reach. */
 const BROWSER_SAFE = new Set(['domain', 'ui', 'webview']);
@@ -173,6 +182,7 @@ function checkLayers(root) {
       if (to === layer || root_) continue;
       if (to && MAY_IMPORT[layer].includes(to)) continue;
       if (layer === 'server' && SHARED_WITH_SERVER.has(imp.target)) continue;
+      if ((layer === 'extension' || layer === 'ipc') && SHARED_WITH_EXTENSION.has(imp.target)) continue;
       const allowed = [layer, ...MAY_IMPORT[layer]].join(', ');
       problems.push(`${at} imports ${imp.target}: ${layer}/ may import ${allowed}, not ${to ?? 'an unlayered file'}${to === 'local' || to === 'server' ? ` (only a composition root may: ${[...COMPOSITION_ROOTS].join(', ')})` : ''}`);
     }

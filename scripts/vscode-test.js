@@ -18,6 +18,7 @@ async function main() {
   if (!fs.existsSync(python)) throw new Error(`${python} not found: run bash scripts/setup-python.sh first (the suites drive the real mlflow client)`);
   const artifactsDir = path.join(ROOT, 'test-results', 'vscode');
   fs.mkdirSync(artifactsDir, { recursive: true });
+  for (const f of ['server-pids.txt', 'extension-host-pid.txt']) fs.rmSync(path.join(artifactsDir, f), { force: true });
   const server = await startCodeServer({
     port: PORT,
     folder: workspace,
@@ -52,11 +53,69 @@ async function main() {
     for (const e of errors.slice(-15)) console.error(`  ${e.slice(0, 2000)}`);
   }
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] extension host finished the tests with exit code ${code}`);
+  const lockFile = path.join(workspace, 'mlruns', '.runlens', 'lock.json');
+  const serverPids = readPids(path.join(artifactsDir, 'server-pids.txt'));
+  const lockPid = readLockPid(lockFile);
+  if (lockPid) serverPids.push(lockPid);
   await browser.close().catch(() => undefined);
+  const leftovers = await afterWindowClosed(readPids(path.join(artifactsDir, 'extension-host-pid.txt'))[0], serverPids, lockFile);
   await server.stop();
   logFile.end();
-  if (code === 0 && !process.env.KEEP_RUN_DIR) removeRunDir(runDir);
-  process.exit(code);
+  const exit = code === 0 && leftovers ? 1 : code;
+  if (exit === 0 && !process.env.KEEP_RUN_DIR) removeRunDir(runDir);
+  process.exit(exit);
+}
+
+function readPids(file) {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+}
+
+function readLockPid(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pids, ms) {
+  const deadline = Date.now() + ms;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  return pids.filter(alive);
+}
+
+/**
+ * Closing the window must leave no server process behind: code-server ends the extension host
+ * once the browser is gone (after --reconnection-grace-time), the extension's deactivate stops
+ * its server with a checkpoint, and the store's lock is released. Returns true when something
+ * was left behind (printed).
+ */
+async function afterWindowClosed(hostPid, serverPids, lockFile) {
+  if (!hostPid || serverPids.length === 0) {
+    console.log('window-close check: skipped (no server process was recorded)');
+    return false;
+  }
+  const t0 = Date.now();
+  const host = await waitGone([hostPid], 60_000);
+  if (host.length) {
+    console.error(`window-close check: the extension host (process ${hostPid}) still runs 60 s after the window closed`);
+    return true;
+  }
+  const left = await waitGone(serverPids, 5000);
+  const lockLeft = fs.existsSync(lockFile);
+  console.log(`window-close check: extension host gone ${((Date.now() - t0) / 1000).toFixed(1)} s after the window closed; server processes ${serverPids.join(', ')} ${left.length ? `still running: ${left.join(', ')}` : 'all gone'}; store lock ${lockLeft ? 'NOT released' : 'released'}`);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  return left.length > 0 || lockLeft;
 }
 
 main().catch((err) => {

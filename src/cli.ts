@@ -8,6 +8,7 @@ import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
 import { chooseStoreRoot } from './backend/storeRoot';
 import { importCommand } from './cliImport';
+import { parentChannel } from './serverIpc/childSide';
 
 const HELP = `Usage: runlens serve [options]
        runlens doctor [--root <dir>] [--repair]
@@ -32,6 +33,9 @@ Options:
   --log-level <level>    debug | info | warn | error (default info; debug logs every request)
   --recover              open a store whose newest snapshot is damaged or missing, from the
                          previous snapshot and the journal (the damaged file is kept)
+  --ready-ipc            for a parent that forked this process with an IPC channel (the VS Code
+                         extension): report readiness, start failures and logs as IPC messages,
+                         stop with a checkpoint on a {type:"stop"} message or when the parent goes away
   -h, --help             show this help
   -v, --version          print the Runlens version
 
@@ -75,10 +79,11 @@ interface ServeArgs {
   checkpointBytes?: number;
   maxArtifactBytes?: number;
   recover: boolean;
+  readyIpc: boolean;
 }
 
 function parseServeArgs(argv: string[]): ServeArgs {
-  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: '', level: 'info', allowedHosts: [], allowedOrigins: [], recover: false };
+  const args: ServeArgs = { host: '127.0.0.1', port: 5000, root: '', level: 'info', allowedHosts: [], allowedOrigins: [], recover: false, readyIpc: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -130,6 +135,9 @@ function parseServeArgs(argv: string[]): ServeArgs {
       case '--recover':
         args.recover = true;
         break;
+      case '--ready-ipc':
+        args.readyIpc = true;
+        break;
       case '-h':
       case '--help':
         process.stdout.write(HELP);
@@ -143,7 +151,9 @@ function parseServeArgs(argv: string[]): ServeArgs {
 
 async function serve(argv: string[]): Promise<void> {
   const args = parseServeArgs(argv);
-  const log = consoleLogger(args.level);
+  const channel = args.readyIpc ? parentChannel(args.level) : undefined;
+  if (args.readyIpc && !channel) fail('--ready-ipc needs a parent that forked this process with an IPC channel');
+  const log = channel?.log ?? consoleLogger(args.level);
   const choice = args.root ? { root: path.resolve(args.root) } : chooseStoreRoot(process.cwd());
   const root = choice.root;
   if (choice.displaced) {
@@ -153,6 +163,10 @@ async function serve(argv: string[]): Promise<void> {
   try {
     serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, allowedOrigins: args.allowedOrigins, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover });
   } catch (err) {
+    if (channel) {
+      await channel.failed(err);
+      process.exit(2);
+    }
     if (err instanceof StoreLockedError) fail(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') fail(`port ${args.port} on ${args.host} is already in use; pick another with --port (0 picks a free one).`);
@@ -181,6 +195,8 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  channel?.onStop(shutdown);
+  channel?.ready(server.url, server.port);
 }
 
 async function doctor(argv: string[]): Promise<number> {

@@ -97,9 +97,10 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
         models.refresh();
       }
       if (state.kind === 'failed') {
-        const actions = state.recoverable ? ['Recover Store', 'Show Output'] : ['Open Settings', 'Show Output'];
+        const actions = state.recoverable ? ['Recover Store', 'Show Output'] : state.crashed ? ['Restart Tracking Server', 'Show Output'] : ['Open Settings', 'Show Output'];
         void vscode.window.showErrorMessage(`Runlens: ${state.message}`, ...actions).then((c) => {
           if (c === 'Recover Store') void service.recover();
+          if (c === 'Restart Tracking Server') void service.restart();
           if (c === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'runlens.storePath');
           if (c === 'Show Output') log.show();
         });
@@ -146,7 +147,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   return { service, experiments, models, launches, statusBar, drop, activationMs };
 }
 
-/** Awaited by VS Code: the store is flushed and its lock released before the host exits. */
+/** Awaited by VS Code: the server process checkpoints the store and releases its lock before the host exits. */
 export async function deactivate(): Promise<void> {
   await active?.stop();
   active = undefined;

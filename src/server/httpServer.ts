@@ -278,7 +278,15 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const changes = new ChangeFeed(opts.store);
   const router = buildRouter(opts.store, new LaunchRegistry(), changes, opts.uiAssetsDir, new ImportJobs(opts.importer));
-  const server = http.createServer(createRequestListener(router, opts));
+  const listener = createRequestListener(router, opts);
+  let closing = false;
+  // Once closing, every answer ends its connection: a client that keeps reusing a keep-alive
+  // socket (fetch's pool) would otherwise hold the shutdown up for keepAliveTimeout, and keep
+  // seeing a healthy server that is on its way out (a window would attach to it).
+  const server = http.createServer((req, res) => {
+    if (closing) res.shouldKeepAlive = false;
+    listener(req, res);
+  });
   // Python's requests keeps connections alive between calls; don't drop them under it.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -299,7 +307,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url: `http://${urlHost}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        closing = true;
+        // Connections turn idle only after their last response is out (the feeds ended below
+        // finish a tick later): close them as they do, not when the client's pool drops them.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         changes.closeAll();
         server.closeIdleConnections();
       }),

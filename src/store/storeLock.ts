@@ -27,7 +27,8 @@ export class StoreLockedError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -73,7 +74,7 @@ export class StoreLock {
       const existing = readLockOwner(root);
       const ours = existing?.pid === process.pid;
       if (existing && ours && heldHere.has(file)) throw new StoreLockedError(existing, file);
-      if (existing && existing.hostname === os.hostname() && !ours && alive(existing.pid)) {
+      if (existing && existing.hostname === os.hostname() && !ours && processAlive(existing.pid)) {
         throw new StoreLockedError(existing, file);
       }
       if (existing && existing.hostname !== os.hostname()) throw new StoreLockedError(existing, file);

@@ -7,9 +7,11 @@ export interface ServeProcess {
   stop(): void;
 }
 
+/** The bundled CLI (npm run build), which the extension forks as its server. */
+export const CLI_PATH = path.resolve(__dirname, '../../../dist/cli.js');
+
 export function runlensServe(root: string, extraArgs: string[] = []): ServeProcess {
-  const cli = path.resolve(__dirname, '../../../dist/cli.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--root', root, '--port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--root', root, '--port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -10,10 +10,13 @@ export function tempRoot(prefix = 'runlens-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A logger that remembers what it was told, for asserting on warnings. */
+/** A logger that remembers what it was told, for asserting on warnings (and debug lines if asked). */
 export class MemoryLogger implements Logger {
   readonly lines: string[] = [];
-  debug(): void {}
+  constructor(private readonly keepDebug = false) {}
+  debug(m: string): void {
+    if (this.keepDebug) this.lines.push(`debug ${m}`);
+  }
   info(m: string): void {
     this.lines.push(`info ${m}`);
   }

@@ -189,3 +189,23 @@ describe('store ownership', () => {
     lock.release();
   });
 });
+
+describe('http: shutdown', () => {
+  it('closes at once with a change feed open and idle keep-alive sockets, instead of waiting for the clients', async () => {
+    const t = await startTestServer();
+    const agent = new http.Agent({ keepAlive: true }); // keeps idle sockets with no timeout of its own
+    const get = (route: string): Promise<http.IncomingMessage> => new Promise((resolve, reject) => http.get(`${t.server.url}${route}`, { agent }, resolve).on('error', reject));
+    const feed = await get('/runlens/api/changes');
+    feed.resume();
+    const ended = new Promise((resolve) => feed.on('end', resolve));
+    const health = await get('/health');
+    health.resume();
+    await new Promise((resolve) => health.on('end', resolve));
+    const t0 = Date.now();
+    await t.server.close(); // keepAliveTimeout is 65 s: without closing sockets as they go idle, this hangs
+    assert.ok(Date.now() - t0 < 2000, `closed in ${Date.now() - t0} ms`);
+    await ended;
+    await t.store.close();
+    agent.destroy();
+  });
+});

@@ -1,19 +1,32 @@
 /**
- * Serves the workspace store from this window, or attaches to whoever already serves it (another
- * window, `runlens serve`): the store's lock file names the owner and its URL. Port policy: try
- * the preferred port (stable per workspace), fall back to a free one when it is taken.
+ * Serves the workspace store from a server process this window forks, or attaches to whoever
+ * already serves it (another window, `runlens serve`): the store's lock file names the owner and
+ * its URL. Port policy: try the preferred port (stable per workspace), fall back to a free one
+ * when it is taken.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../domain/logger';
-import { StoreDamagedError } from '../../store/persistence';
-import { readLockOwner, StoreLockedError, type LockOwner } from '../../store/storeLock';
-import { serveStore, type ServingStore } from '../../server/serve';
+import { readLockOwner, type LockOwner } from '../../store/storeLock';
+import type { LogLevel } from '../../serverIpc/protocol';
 import { TrackingClient } from '../../client/trackingClient';
+import { forkServer, ServerStartFailure, type ServerProcess } from './serverProcess';
 
 export type Backend =
-  | { kind: 'embedded'; url: string; root: string; serving: ServingStore; portFallback: boolean }
+  | { kind: 'embedded'; url: string; root: string; process: ServerProcess; portFallback: boolean }
   | { kind: 'attached'; url: string; root: string; owner: LockOwner };
+
+export interface StartOptions {
+  root: string;
+  preferredPort: number;
+  log: Logger;
+  /** The bundled CLI that runs the server (dist/cli.js of the extension). */
+  cliPath: string;
+  /** The server's log level; lines below it are not even sent to this process. */
+  level?: LogLevel;
+  maxArtifactBytes?: number;
+  recover?: boolean;
+}
 
 /** A failure the user can act on: what went wrong and how to fix it. */
 export class BackendStartError extends Error {
@@ -46,26 +59,27 @@ function checkWritable(root: string): void {
   }
 }
 
-export async function startOrAttach(opts: { root: string; preferredPort: number; log: Logger; maxArtifactBytes?: number; recover?: boolean }): Promise<Backend> {
+export async function startOrAttach(opts: StartOptions): Promise<Backend> {
   const root = path.resolve(opts.root);
   const existing = await attachable(readLockOwner(root));
   const owner = readLockOwner(root);
   if (existing && owner) return { kind: 'attached', url: existing, root, owner };
   checkWritable(root);
-  const serve = (port: number): Promise<ServingStore> => serveStore({ root, port, log: opts.log, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover });
+  const serve = (port: number): Promise<ServerProcess> =>
+    forkServer({ cliPath: opts.cliPath, root, port, level: opts.level ?? 'info', log: opts.log, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover });
   try {
     try {
-      const serving = await serve(opts.preferredPort);
-      return { kind: 'embedded', url: serving.server.url, root, serving, portFallback: false };
+      const child = await serve(opts.preferredPort);
+      return { kind: 'embedded', url: child.url, root, process: child, portFallback: false };
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (opts.preferredPort === 0 || (code !== 'EADDRINUSE' && code !== 'EACCES')) throw err;
-      opts.log.warn(`port ${opts.preferredPort} is taken (${code}); serving on a free port instead`);
-      const serving = await serve(0);
-      return { kind: 'embedded', url: serving.server.url, root, serving, portFallback: true };
+      if (opts.preferredPort === 0 || !(err instanceof ServerStartFailure) || err.reason !== 'portUnavailable') throw err;
+      opts.log.warn(`port ${opts.preferredPort} is taken (${err.code}); serving on a free port instead`);
+      const child = await serve(0);
+      return { kind: 'embedded', url: child.url, root, process: child, portFallback: true };
     }
   } catch (err) {
-    if (err instanceof StoreLockedError) {
+    if (!(err instanceof ServerStartFailure)) throw err;
+    if (err.reason === 'locked' && err.owner) {
       const url = await attachable(err.owner);
       if (url) return { kind: 'attached', url, root, owner: err.owner };
       throw new BackendStartError(
@@ -73,14 +87,12 @@ export async function startOrAttach(opts: { root: string; preferredPort: number;
         'Close the other Runlens window or `runlens serve` using this store, then run "Runlens: Restart Tracking Server".',
       );
     }
-    if (err instanceof BackendStartError) throw err;
-    if (err instanceof StoreDamagedError) {
+    if (err.reason === 'damaged') {
       throw new BackendStartError(err.message, 'Choose "Recover Store" to open it from what survives (the damaged file is kept), or restore the folder from a backup.', true);
     }
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM') {
-      throw new BackendStartError(`Cannot write the store at ${root}: ${e.message}`, 'Choose a writable folder in the "runlens.storePath" setting.');
+    if (err.reason === 'permission') {
+      throw new BackendStartError(`Cannot write the store at ${root}: ${err.message}`, 'Choose a writable folder in the "runlens.storePath" setting.');
     }
-    throw new BackendStartError(`The tracking server could not start: ${e.message}`, 'See the Runlens output channel for details, then run "Runlens: Restart Tracking Server".');
+    throw new BackendStartError(`The tracking server could not start: ${err.message}`, 'See the Runlens output channel for details, then run "Runlens: Restart Tracking Server".');
   }
 }

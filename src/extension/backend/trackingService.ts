@@ -1,21 +1,46 @@
 /**
- * The window's connection to the workspace store: starts or attaches the server, keeps the
- * terminal environment pointing at it, and turns the server's change feed into VS Code events.
+ * The window's connection to the workspace store: starts (a supervised server process) or
+ * attaches the server, keeps the terminal environment pointing at it, and turns the server's
+ * change feed into VS Code events.
  */
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
-import type { Logger } from '../../domain/logger';
+import type { LogLevel } from '../../serverIpc/protocol';
+import { processAlive, readLockOwner } from '../../store/storeLock';
 import { ChangeStream, type ChangeEvent } from '../../client/changeStream';
 import { TrackingClient } from '../../client/trackingClient';
 import { readSettings, storeRoot } from '../config';
+import { RestartPolicy } from './restartPolicy';
+import type { ServerExit } from './serverProcess';
 import { BackendStartError, startOrAttach, type Backend } from './startOrAttach';
 
 export type ServiceState =
   | { kind: 'starting' }
   | { kind: 'stopped' }
   | { kind: 'noWorkspace' }
-  | { kind: 'failed'; message: string; fix: string; recoverable?: boolean }
-  | { kind: 'ready'; backend: Backend['kind']; url: string; root: string };
+  /** `recoverable`: "Recover Store" can open it; `crashed`: the server kept crashing and was given up. */
+  | { kind: 'failed'; message: string; fix: string; recoverable?: boolean; crashed?: boolean }
+  /** `pid`: the process serving the store (this window's server process, or the owner it attached to). */
+  | { kind: 'ready'; backend: Backend['kind']; url: string; root: string; pid: number };
+
+/** The server's level for the output channel's (Trace and Debug both mean every request). */
+function serverLevel(level: vscode.LogLevel): LogLevel {
+  if (level === vscode.LogLevel.Trace || level === vscode.LogLevel.Debug) return 'debug';
+  if (level === vscode.LogLevel.Info) return 'info';
+  if (level === vscode.LogLevel.Warning) return 'warn';
+  return 'error';
+}
+
+/** Whether process `pid` still holds the store's lock (it may be flushing on its way out). */
+function lockHeld(root: string, pid: number): boolean {
+  const owner = readLockOwner(root);
+  return owner?.pid === pid && owner.hostname === os.hostname() && processAlive(pid);
+}
+
+function describeExit(e: ServerExit): string {
+  return e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+}
 
 const PORT_KEY = 'runlens.port';
 
@@ -38,6 +63,8 @@ export class TrackingService implements vscode.Disposable {
   private _state: ServiceState = { kind: 'stopped' };
   private _client: TrackingClient | undefined;
   private takeoverTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly restarts = new RestartPolicy();
   private readonly stateEmitter = new vscode.EventEmitter<ServiceState>();
   private readonly changeEmitter = new vscode.EventEmitter<ChangeEvent>();
   readonly onDidChangeState = this.stateEmitter.event;
@@ -47,8 +74,14 @@ export class TrackingService implements vscode.Disposable {
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly log: Logger,
-  ) {}
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    context.subscriptions.push(
+      log.onDidChangeLogLevel((level) => {
+        if (this.backend?.kind === 'embedded') this.backend.process.setLogLevel(serverLevel(level));
+      }),
+    );
+  }
 
   get state(): ServiceState {
     return this._state;
@@ -91,38 +124,77 @@ export class TrackingService implements vscode.Disposable {
     return picked;
   }
 
-  async start(opts: { recover?: boolean } = {}): Promise<void> {
+  /** `port`: after a crash, the port the server had, so open terminals keep their address. */
+  async start(opts: { recover?: boolean; port?: number } = {}): Promise<void> {
     const root = storeRoot(readSettings());
     if (!root) {
       this.setState({ kind: 'noWorkspace' });
       return;
     }
-    this.setState({ kind: 'starting' });
+    // A restart after a crash is already 'starting': one transition, not two.
+    if (this._state.kind !== 'starting') this.setState({ kind: 'starting' });
     const t0 = Date.now();
     try {
-      const preferred = await this.preferredPort();
-      const backend = await startOrAttach({ root, preferredPort: preferred, log: this.log, recover: opts.recover });
+      const preferred = opts.port ?? (await this.preferredPort());
+      const cliPath = this.context.asAbsolutePath('dist/cli.js');
+      const backend = await startOrAttach({ root, preferredPort: preferred, log: this.log, cliPath, level: serverLevel(this.log.logLevel), recover: opts.recover });
       this.backend = backend;
       if (backend.kind === 'embedded') {
-        if (backend.portFallback && readSettings().port === 0) await this.context.workspaceState.update(PORT_KEY, backend.serving.server.port);
+        const port = backend.process.port;
+        if (backend.portFallback && readSettings().port === 0) await this.context.workspaceState.update(PORT_KEY, port);
         if (backend.portFallback && readSettings().port > 0) {
           void vscode.window.showWarningMessage(
-            `Runlens: port ${preferred} is in use, so the tracking server listens on ${backend.serving.server.port}. New terminals get the new address; set "runlens.server.port" to another port (or 0) to choose.`,
+            `Runlens: port ${preferred} is in use, so the tracking server listens on ${port}. New terminals get the new address; set "runlens.server.port" to another port (or 0) to choose.`,
           );
         }
-        this.log.info(`tracking server for ${root} listening on ${backend.url}${backend.portFallback ? ` (port ${preferred} was taken)` : ''}`);
+        this.log.info(`tracking server for ${root} listening on ${backend.url} in process ${backend.process.pid}${backend.portFallback ? ` (port ${preferred} was taken)` : ''}`);
+        const startedAt = Date.now();
+        void backend.process.exited.then((exit) => this.onServerExit(backend, exit, Date.now() - startedAt));
       } else {
         this.log.info(`attached to ${backend.url}, which already serves ${root} (process ${backend.owner.pid})`);
       }
       this._client = new TrackingClient(backend.url);
       this.stream = new ChangeStream(backend.url, (e) => this.changeEmitter.fire(e), (s) => this.onFeedState(backend, s));
       this.startupMs = Date.now() - t0;
-      this.setState({ kind: 'ready', backend: backend.kind, url: backend.url, root });
+      const pid = backend.kind === 'embedded' ? backend.process.pid : backend.owner.pid;
+      this.setState({ kind: 'ready', backend: backend.kind, url: backend.url, root, pid });
     } catch (err) {
       const e = err instanceof BackendStartError ? err : new BackendStartError((err as Error).message, 'See the Runlens output for details.');
       this.log.error(`${e.message} ${e.fix}`);
       this.setState({ kind: 'failed', message: e.message, fix: e.fix, ...(e.recoverable ? { recoverable: true } : {}) });
     }
+  }
+
+  /**
+   * Supervision: a server process that exits without being asked to is restarted on the same
+   * port (terminals keep working), with growing pauses; one that keeps dying right after it
+   * starts is given up with a message, so a crash loop cannot spin forever.
+   */
+  private onServerExit(backend: Backend, exit: ServerExit, uptimeMs: number): void {
+    if (backend.kind !== 'embedded' || this.backend !== backend || backend.process.stopping) return;
+    // What it printed on stderr is in the channel already, line by line.
+    this.log.error(`the tracking server (process ${backend.process.pid}) ${describeExit(exit)} after ${(uptimeMs / 1000).toFixed(1)} s`);
+    this.stream?.close();
+    this.stream = undefined;
+    this._client = undefined;
+    this.backend = undefined;
+    const decision = this.restarts.onCrash(uptimeMs);
+    if (!decision.restart) {
+      this.setState({
+        kind: 'failed',
+        message: `The tracking server crashed ${decision.crashes} times in a row shortly after starting (last: it ${describeExit(exit)}).`,
+        fix: 'The Runlens output has what it printed. Fix the cause (a full disk, a damaged store: run `runlens doctor`), then run "Runlens: Restart Tracking Server".',
+        crashed: true,
+      });
+      return;
+    }
+    this.log.warn(`restarting the tracking server in ${decision.delayMs} ms (attempt ${decision.attempt})`);
+    this.setState({ kind: 'starting' });
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this._state.kind !== 'starting' || this.backend || this.starting) return;
+      void (this.starting = this.start({ port: backend.process.port }).finally(() => (this.starting = undefined)));
+    }, decision.delayMs);
   }
 
   /**
@@ -136,6 +208,11 @@ export class TrackingService implements vscode.Disposable {
     this.takeoverTimer = setTimeout(() => {
       void (async () => {
         if (this.backend !== backend || (await new TrackingClient(backend.url).health(1000))) return;
+        // An owner that stopped answering may still be writing its last snapshot: opening the
+        // store before it lets go of the lock would fail as "locked".
+        const deadline = Date.now() + 15_000;
+        while (lockHeld(backend.root, backend.owner.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        if (this.backend !== backend) return;
         this.log.warn(`the server at ${backend.url} (process ${backend.owner.pid}) went away; serving the store from this window`);
         await this.restart();
       })();
@@ -144,6 +221,7 @@ export class TrackingService implements vscode.Disposable {
 
   async stop(): Promise<void> {
     clearTimeout(this.takeoverTimer);
+    clearTimeout(this.restartTimer);
     await this.starting?.catch(() => undefined);
     this.stream?.close();
     this.stream = undefined;
@@ -151,8 +229,8 @@ export class TrackingService implements vscode.Disposable {
     const b = this.backend;
     this.backend = undefined;
     if (b?.kind === 'embedded') {
-      await b.serving.stop();
-      this.log.info(`tracking server on ${b.url} stopped`);
+      await b.process.stop();
+      this.log.info(`tracking server on ${b.url} (process ${b.process.pid}) stopped`);
     } else if (b) {
       this.log.info(`detached from ${b.url}`);
     }
@@ -161,12 +239,14 @@ export class TrackingService implements vscode.Disposable {
 
   async restart(): Promise<void> {
     await this.stop();
+    this.restarts.reset();
     await this.ready();
   }
 
   /** Restarts on a damaged store, opening it from what survives (see StoreDamagedError). */
   async recover(): Promise<void> {
     await this.stop();
+    this.restarts.reset();
     await (this.starting = this.start({ recover: true }).finally(() => (this.starting = undefined)));
   }
 

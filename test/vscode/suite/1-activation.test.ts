@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendStartError, startOrAttach } from '../../../src/extension/backend/startOrAttach';
 import type { Logger } from '../../../src/domain/logger';
-import { python, report, runlens, runlensServe, waitFor, workspaceDir } from './helpers';
+import { CLI_PATH, python, report, runlens, runlensServe, waitFor, workspaceDir } from './helpers';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -48,7 +48,7 @@ describe('activation and the embedded server', () => {
     const child = runlensServe(root);
     try {
       const url = await child.url;
-      const backend = await startOrAttach({ root, preferredPort: 0, log: quiet });
+      const backend = await startOrAttach({ root, preferredPort: 0, log: quiet, cliPath: CLI_PATH });
       assert.equal(backend.kind, 'attached');
       assert.equal(backend.url, url);
     } finally {
@@ -93,12 +93,12 @@ describe('activation and the embedded server', () => {
     const taken = (blocker.address() as net.AddressInfo).port;
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-port-'));
     try {
-      const backend = await startOrAttach({ root, preferredPort: taken, log: quiet });
+      const backend = await startOrAttach({ root, preferredPort: taken, log: quiet, cliPath: CLI_PATH });
       assert.equal(backend.kind, 'embedded');
       if (backend.kind === 'embedded') {
         assert.equal(backend.portFallback, true);
-        assert.notEqual(backend.serving.server.port, taken);
-        await backend.serving.stop();
+        assert.notEqual(backend.process.port, taken);
+        await backend.process.stop();
       }
     } finally {
       blocker.close();
@@ -108,7 +108,7 @@ describe('activation and the embedded server', () => {
   it('reports a store path that cannot be written with a fix, instead of crashing', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-bad-')), 'a-file');
     fs.writeFileSync(file, 'not a folder');
-    await assert.rejects(startOrAttach({ root: path.join(file, 'store'), preferredPort: 0, log: quiet }), (err: unknown) => {
+    await assert.rejects(startOrAttach({ root: path.join(file, 'store'), preferredPort: 0, log: quiet, cliPath: CLI_PATH }), (err: unknown) => {
       assert.ok(err instanceof BackendStartError);
       assert.match(err.message, /not writable/);
       assert.match(err.fix, /runlens\.storePath/);

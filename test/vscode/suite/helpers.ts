@@ -101,4 +101,4 @@ export function runPython(file: string, trackingUri: string): Promise<string> {
   });
 }
 
-export { runlensServe } from '../../support/runlensServe';
+export { CLI_PATH, runlensServe } from '../../support/runlensServe';

@@ -3,7 +3,7 @@
 `runlens export` must write the schema the newest MLflow creates, at its head alembic revision,
 so `mlflow server` opens the file without a migration. Rather than transcribe MLflow's models,
 this lets the installed client create an empty database and dumps what it made: every
-`sqlite_master` statement (tables, indexes, triggers, in creation order), the alembic revision
+`sqlite_master` statement (tables, indexes, triggers), the alembic revision
 and the rows an empty store already holds (the default workspace; the Default experiment is left
 out: the exporter writes experiment 0 from the source like any other).
 
@@ -26,16 +26,38 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "src", "backend", "mlflowdb"
 SKIP_SEED_TABLES = {"experiments", "alembic_version"}
 
 
+CONSTRAINT_LINE = ("CONSTRAINT ", "CHECK ", "CHECK(", "FOREIGN KEY", "PRIMARY KEY", "UNIQUE ")
+
+
+def canonical(sql: str) -> str:
+    """A CREATE TABLE with its table constraints sorted, columns kept in order.
+
+    SQLAlchemy emits some constraints in an order that changes from run to run (the same
+    mlflow gives `CHECK a, CHECK b` once and `CHECK b, CHECK a` the next time); the order has no
+    meaning to SQLite, and sorting it makes the dump, and so the drift test, deterministic.
+    """
+    if not sql.startswith("CREATE TABLE") or not sql.endswith("\n)"):
+        return sql
+    head, body = sql[: sql.index("(\n") + 2], sql[sql.index("(\n") + 2 : -2]
+    lines = [line.rstrip().rstrip(",") for line in body.split("\n")]
+    columns = [line for line in lines if not line.strip().startswith(CONSTRAINT_LINE)]
+    constraints = sorted(line for line in lines if line.strip().startswith(CONSTRAINT_LINE))
+    return head + ", \n".join(columns + constraints) + "\n)"
+
+
 def dump() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "mlflow.db")
         SqlAlchemyStore(f"sqlite:///{db}", os.path.join(tmp, "artifacts")).engine.dispose()
         con = sqlite3.connect(db)
         try:
-            statements = [sql for (sql,) in con.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
+            # Tables, then indexes, then triggers and views, each by name: SQLAlchemy's own order varies
+            # from run to run, and SQLite needs only that a table exists before its indexes.
+            rank = "CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END"
+            statements = [canonical(sql) for (sql,) in con.execute(f"SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY {rank}, name")]
             (revision,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
             seed = []
-            tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+            tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
             for table in tables:
                 if table in SKIP_SEED_TABLES:
                     continue

@@ -4,7 +4,7 @@ export interface MlflowSchema {
   mlflowVersion: string;
   /** Its head alembic revision: `mlflow server` opens a database at this revision without migrating. */
   alembicRevision: string;
-  /** Every `sqlite_master` statement, in creation order. */
+  /** Every `sqlite_master` statement: tables, then indexes, then triggers. */
   statements: string[];
   /** Rows an empty MLflow store already holds (e.g. the default workspace). */
   seed: { table: string; columns: string[]; rows: (string | number | null)[][] }[];

@@ -29,7 +29,7 @@ export class RowWriter {
     }
   }
 
-  /** Runs `fn` in one transaction: sql.js commits each statement on its own otherwise, far slower. */
+  /** Runs `fn` in one transaction (sql.js commits each statement on its own otherwise, far slower); a throw ends the export. */
   transaction<T>(fn: () => T): T {
     this.db.exec('BEGIN');
     try {
@@ -54,6 +54,13 @@ export async function createMlflowDb(): Promise<Database> {
   const db = new SQL.Database();
   try {
     db.exec('PRAGMA foreign_keys = OFF');
+    // The image lives in sql.js' in-memory file system and is written out once at the end, and a
+    // failed export discards it whole: a rollback journal and a small page cache would only copy
+    // pages around that in-memory file on every commit (measured: over half of an export's time).
+    db.exec('PRAGMA journal_mode = OFF');
+    db.exec('PRAGMA synchronous = OFF');
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    db.exec('PRAGMA cache_size = -262144');
     db.exec('BEGIN');
     for (const statement of MLFLOW_SCHEMA.statements) db.exec(statement);
     db.run('INSERT INTO alembic_version (version_num) VALUES (?)', [MLFLOW_SCHEMA.alembicRevision]);

@@ -149,8 +149,13 @@ def both(exported, monkeypatch):
     import mlflow
 
     def run(fn):
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
         out = []
         for url in (exported["runlens"], exported["reference"]):
+            # The 2.x client caches each run's artifact repository process-wide, bound to the
+            # server it first talked to: here the same run ids live on two servers.
+            getattr(tracking_utils, "_artifact_repos_cache", {}).clear()
             monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
             mlflow.set_tracking_uri(url)
             out.append(fn(mlflow, mlflow.MlflowClient()))

@@ -9,10 +9,12 @@ import { serveStore } from './server/serve';
 import { chooseStoreRoot } from './backend/storeRoot';
 import { importCommand } from './cliImport';
 import { parentChannel } from './serverIpc/childSide';
+import { CliError, runExport } from './cliExport';
 
 const HELP = `Usage: runlens serve [options]
        runlens doctor [--root <dir>] [--repair]
-       runlens import <http(s)://mlflow-server> [--root <dir>]   (copy an MLflow store into a Runlens store)
+       runlens import <mlflow.db | mlruns dir | http(s)://server> [--root <dir>]   (copy an MLflow store in)
+       runlens export --to sqlite:///PATH/mlflow.db [--artifacts <dir>] [--root <dir>] [--force]
 
 Serve the MLflow tracking REST API on a local Runlens store.
 Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
@@ -46,6 +48,8 @@ Only one server may own a store directory at a time.
 runlens doctor checks a store without changing it: snapshots against their checksums, every
 journal record, every metric point. It exits 0 when the store is healthy, 1 when it found damage.
 --repair then opens the store as --recover does and writes a fresh snapshot (stop the server first).
+
+runlens export writes the store as an mlflow.db for the newest MLflow ('runlens export --help').
 `;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -261,6 +265,16 @@ function main(argv: string[]): void {
   }
   if (command === 'import') {
     importCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
+    return;
+  }
+  if (command === 'export') {
+    runExport(rest).then(
+      (code) => process.exit(code),
+      (err: Error) => {
+        process.stderr.write(`runlens: ${err instanceof CliError ? err.message : `export failed: ${err.message}`}\n`);
+        process.exit(1);
+      },
+    );
     return;
   }
   if (command !== 'serve') fail(`unknown command '${command}'. See 'runlens --help'.`);

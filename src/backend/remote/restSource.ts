@@ -80,8 +80,12 @@ class RestSource implements MlflowSource {
   private readonly traceReader: RestTraces;
   /** Latest-metric keys of the runs listed, so a history needs no extra `runs/get`. */
   private readonly keysByRun = new Map<string, string[]>();
-  /** The current page's run ids in order, and first pages of histories fetched ahead. */
+  /**
+   * The current page's run ids in order, and the first page of each metric of the next few runs'
+   * histories, fetched ahead: at most RUNS_AHEAD runs × their keys × one history page in memory.
+   */
   private page: string[] = [];
+  private pageIndex = new Map<string, number>();
   private readonly ahead = new Map<string, Promise<HistoryPage[]>>();
   private noLoggedModels = false;
 
@@ -125,21 +129,25 @@ class RestSource implements MlflowSource {
       return { items: (r.runs ?? []).map(wire.run), next: r.next_page_token };
     })) {
       this.page = page.map((r) => r.info.run_id);
+      this.pageIndex = new Map(this.page.map((id, i) => [id, i]));
       this.ahead.clear();
       this.keysByRun.clear();
       for (const run of page) this.keysByRun.set(run.info.run_id, [...new Set(run.data.metrics.map((m) => m.key))]);
       yield* page;
     }
     this.page = [];
+    this.pageIndex = new Map();
     this.ahead.clear();
     this.keysByRun.clear();
   }
 
   async *metricHistory(runId: string): AsyncIterable<Metric[]> {
-    const at = this.page.indexOf(runId);
-    for (const next of this.page.slice(at + 1, at + 1 + RUNS_AHEAD)) if (at >= 0 && !this.ahead.has(next)) this.ahead.set(next, this.firstPages(next));
-    // Runs behind this one will not be asked for again.
-    for (const id of this.page.slice(0, Math.max(0, at + 1))) if (id !== runId) this.ahead.delete(id);
+    const at = this.pageIndex.get(runId);
+    if (at !== undefined) {
+      // Runs behind this one (skipped by the importer) will not be asked for again.
+      for (const id of this.ahead.keys()) if ((this.pageIndex.get(id) ?? -1) < at) this.ahead.delete(id);
+      for (const next of this.page.slice(at + 1, at + 1 + RUNS_AHEAD)) if (!this.ahead.has(next)) this.ahead.set(next, this.firstPages(next));
+    }
     const first = this.ahead.get(runId) ?? this.firstPages(runId);
     this.ahead.delete(runId);
     for (const page of await first) {

@@ -139,7 +139,10 @@ describe('REST source (MLflow server over HTTP)', () => {
       'POST /api/2.0/mlflow/runs/search': () => ({ status: 503, body: { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'db down' } }),
     });
     const models = await collect(s.registeredModels());
-    assert.equal(calls, 3);
+    assert.equal(calls, 4, 'two retries, then the prompts pass (its answer repeats m: yielded once)');
+    assert.equal(models.length, 1);
+    const filters = fake.seen.filter((r) => r.startsWith('GET /api/2.0/mlflow/registered-models/search')).map((r) => new URL(r.slice(4), 'http://x').searchParams.get('filter'));
+    assert.deepEqual(filters, [null, null, null, "tags.`mlflow.prompt.is_prompt` = 'true'"]);
     assert.deepEqual(models[0]!.model.aliases, [{ alias: 'prod', version: '1' }]);
     assert.equal(models[0]!.versions[0]!.current_stage, 'Production');
     await assert.rejects(collect(s.runs('1')), /db down/);

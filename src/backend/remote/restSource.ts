@@ -9,7 +9,7 @@
  * (3.6's handler reads an unset `max_results` as 0) answer a request *without* it with an empty
  * page and a token pointing back at itself.
  */
-import type { LoggedModel } from '../../domain/modelTypes';
+import type { LoggedModel, ModelVersion } from '../../domain/modelTypes';
 import type { Experiment, Metric } from '../../domain/types';
 import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../transfer/source';
 import { loggedModelArtifacts, runArtifacts } from './restArtifacts';
@@ -22,6 +22,8 @@ export type RestSourceOptions = RestClientOptions;
 
 /** The client's GET_METRIC_HISTORY_MAX_RESULTS. */
 const HISTORY_PAGE = 25_000;
+const PROMPT_TAG = 'mlflow.prompt.is_prompt';
+const PROMPT_FILTER = `tags.\`${PROMPT_TAG}\` = 'true'`;
 /** Runs whose histories are fetched ahead, once the importer asks for a history (not while it skips runs it has). */
 const RUNS_AHEAD = 4;
 
@@ -196,29 +198,46 @@ class RestSource implements MlflowSource {
     return { dir: undefined, uri: run.info.artifact_uri, remote: runArtifacts(this.client, run.info.run_id) };
   }
 
+  /**
+   * Registered models, then prompts: MLflow 3's registry search hides prompts (registered models
+   * tagged `mlflow.prompt.is_prompt`) and their versions unless the filter asks for that tag.
+   * Servers that do not hide them (2.x, Runlens) list them in the first pass; names seen once
+   * are not yielded again.
+   */
   async *registeredModels(): AsyncIterable<SourceRegisteredModel> {
-    for await (const page of allPages('registered models', async (token) => {
-      const r = await this.client.json<{ registered_models?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/registered-models/search', {
-        max_results: 1000,
-        page_token: token,
-      });
-      return { items: (r.registered_models ?? []).map(wire.registeredModel), next: r.next_page_token };
-    })) {
-      for (const model of page) {
-        const versions = [];
-        for await (const vs of allPages(`versions of model ${model.name}`, async (token) => {
-          const r = await this.client.json<{ model_versions?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/model-versions/search', {
-            filter: `name=${quoteFilter(model.name)}`,
-            max_results: 10_000,
-            page_token: token,
-          });
-          return { items: (r.model_versions ?? []).map(wire.modelVersion), next: r.next_page_token };
-        })) {
-          versions.push(...vs);
+    const seen = new Set<string>();
+    for (const filter of [undefined, PROMPT_FILTER]) {
+      for await (const page of allPages('registered models', async (token) => {
+        const r = await this.client.json<{ registered_models?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/registered-models/search', {
+          max_results: 1000,
+          filter,
+          page_token: token,
+        });
+        return { items: (r.registered_models ?? []).map(wire.registeredModel), next: r.next_page_token };
+      })) {
+        for (const model of page) {
+          if (seen.has(model.name)) continue;
+          seen.add(model.name);
+          const prompt = model.tags.some((t) => t.key === PROMPT_TAG && t.value.toLowerCase() === 'true');
+          yield { model, versions: await this.versions(model.name, prompt) };
         }
-        yield { model, versions };
       }
     }
+  }
+
+  private async versions(name: string, prompt: boolean): Promise<ModelVersion[]> {
+    const versions: ModelVersion[] = [];
+    for await (const vs of allPages(`versions of model ${name}`, async (token) => {
+      const r = await this.client.json<{ model_versions?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/model-versions/search', {
+        filter: `name=${quoteFilter(name)}${prompt ? ` AND ${PROMPT_FILTER}` : ''}`,
+        max_results: 10_000,
+        page_token: token,
+      });
+      return { items: (r.model_versions ?? []).map(wire.modelVersion), next: r.next_page_token };
+    })) {
+      versions.push(...vs);
+    }
+    return versions;
   }
 
   async *loggedModels(experimentId: string): AsyncIterable<LoggedModel> {

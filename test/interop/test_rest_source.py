@@ -97,6 +97,8 @@ def _log_store(mlflow, url, tmp):
 
         mlflow.log_feedback(trace_id=trace_id, name="correct", value=True, source=AssessmentSource(source_type="HUMAN", source_id="bob"), rationale="matches")
         ids["trace"] = trace_id
+        # A prompt: MLflow 3's registry search hides it unless asked for by its tag.
+        mlflow.genai.register_prompt(name="rest-src-prompt", template="Hello {{name}}", tags={"lang": "en"})
     return ids
 
 
@@ -126,7 +128,7 @@ def imported():
 
 def test_import_summary_then_a_second_import_adds_nothing(imported):
     line = imported["first"].stdout.splitlines()[0]
-    models, artifacts, traces = (2, 5, 1) if MLFLOW_MAJOR >= 3 else (1, 3, 0)
+    models, artifacts, traces = (3, 5, 1) if MLFLOW_MAJOR >= 3 else (1, 3, 0)
     assert line == f"imported 2 experiments, 4 runs, 1003 metric points, {artifacts} artifacts, {models} models, {traces} traces", imported["first"].stdout
     assert imported["second"].returncode == 0, imported["second"].stderr
     assert imported["second"].stdout.splitlines()[0] == NOTHING
@@ -250,6 +252,17 @@ def test_logged_model_and_its_artifacts_match(imported):
     assert got[0] == got[1]
 
 
+@pytest.mark.mlflow3("prompts are mlflow 3's")
+def test_prompts_come_across(imported):
+    mlflow = imported["mlflow"]
+    got = []
+    for url in (imported["ref"], imported["ours"]):
+        _use(mlflow, url)
+        p = mlflow.genai.load_prompt("prompts:/rest-src-prompt/1")
+        got.append((p.name, p.version, p.template, p.tags.get("lang")))
+    assert got[0] == ("rest-src-prompt", 1, "Hello {{name}}", "en") and got[0] == got[1]
+
+
 @pytest.mark.mlflow3("traces and assessments are logged with mlflow 3's tracing API")
 def test_traces_spans_and_assessments_match(imported):
     mlflow, exp, trace_id = imported["mlflow"], imported["ids"]["exp"], imported["ids"]["trace"]
@@ -296,3 +309,77 @@ def test_unreachable_server_and_a_non_mlflow_answer_are_told_apart(imported):
     finally:
         web.shutdown()
     assert not (imported["tmp"] / "nowhere").exists()
+
+
+V2 = Path(__file__).resolve().parents[2] / ".venv" / "v2" / "bin"
+V2_LOG = """
+import json, sys, mlflow
+from mlflow.entities import Metric
+mlflow.set_tracking_uri(sys.argv[1])
+c = mlflow.MlflowClient()
+e = c.create_experiment("v2-src")
+with mlflow.start_run(experiment_id=e) as r:
+    c.log_batch(r.info.run_id, metrics=[Metric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s) for s in range(1000)])
+    mlflow.log_text("hi", "d/a.txt")
+mlflow.set_experiment(experiment_id=e)
+
+@mlflow.trace
+def f(x):
+    with mlflow.start_span("child"):
+        return x
+
+f(1)
+print(json.dumps({"run": r.info.run_id}))
+"""
+
+
+@pytest.mark.skipif(not (V2 / "mlflow").exists(), reason="needs .venv/v2")
+def test_import_from_an_mlflow_2_server(tmp_path):
+    """MLflow 2.x's own server (its file store: the v2 venv's SQLAlchemy is too new for its sqlite store)."""
+    import json
+    import os
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(V2 / "mlflow"), "server", "--backend-store-uri", str(tmp_path / "mlruns"), "--artifacts-destination", str(tmp_path / "art"),
+                             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "wb"), start_new_session=True)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2)
+                break
+            except Exception:
+                assert proc.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
+                time.sleep(0.5)
+        logged = subprocess.run([str(V2 / "python"), "-c", V2_LOG, url], capture_output=True, text=True, timeout=300)
+        assert logged.returncode == 0, logged.stderr[-2000:]
+        run_id = json.loads(logged.stdout.strip().splitlines()[-1])["run"]
+        r = run_import(url, tmp_path / "store")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.splitlines()[0] == "imported 1 experiments, 1 runs, 1000 metric points, 1 artifacts, 0 models, 1 traces"
+        assert "(version 2." in r.stderr
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    srv = RunlensServer(tmp_path / "store").start()
+    try:
+        import mlflow
+
+        # The global URI too: a 2.x client resolves mlflow-artifacts: against it, not the client's.
+        c = _use(mlflow, srv.url)
+        exp = c.get_experiment_by_name("v2-src").experiment_id
+        assert len(c.get_metric_history(run_id, "loss")) == 1000
+        assert [f.path for f in c.list_artifacts(run_id, "d")] == ["d/a.txt"]
+        body = json.dumps({"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}}]}).encode()
+        found = json.loads(urllib.request.urlopen(urllib.request.Request(f"{srv.url}/api/3.0/mlflow/traces/search", data=body, headers={"Content-Type": "application/json"})).read())["traces"]
+        assert len(found) == 1
+        data = json.loads(urllib.request.urlopen(f"{srv.url}/ajax-api/2.0/mlflow/get-trace-artifact?request_id={found[0]['trace_id']}").read())
+        assert sorted(s["name"] for s in data["spans"]) == ["child", "f"]
+    finally:
+        srv.stop()

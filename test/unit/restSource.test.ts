@@ -139,7 +139,10 @@ describe('REST source (MLflow server over HTTP)', () => {
       'POST /api/2.0/mlflow/runs/search': () => ({ status: 503, body: { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'db down' } }),
     });
     const models = await collect(s.registeredModels());
-    assert.equal(calls, 3);
+    assert.equal(calls, 4, 'two retries, then the prompts pass (its answer repeats m: yielded once)');
+    assert.equal(models.length, 1);
+    const filters = fake.seen.filter((r) => r.startsWith('GET /api/2.0/mlflow/registered-models/search')).map((r) => new URL(r.slice(4), 'http://x').searchParams.get('filter'));
+    assert.deepEqual(filters, [null, null, null, "tags.`mlflow.prompt.is_prompt` = 'true'"]);
     assert.deepEqual(models[0]!.model.aliases, [{ alias: 'prod', version: '1' }]);
     assert.equal(models[0]!.versions[0]!.current_stage, 'Production');
     await assert.rejects(collect(s.runs('1')), /db down/);
@@ -172,6 +175,22 @@ describe('REST source (MLflow server over HTTP)', () => {
     fake = new FakeServer({ 'POST /api/2.0/mlflow/experiments/search': () => ({ status: 404, text: 'nope' }) });
     await assert.rejects(openRestSource(await fake.start(), FAST), /does not look like an MLflow tracking server: POST .* answered 404/);
     await assert.rejects(openRestSource('ftp://host/x'), /not an http\(s\) URL/);
+  });
+
+  it('fetches histories ahead only once the importer asks for one, so a re-import that skips every run reads none', async () => {
+    const ids = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'];
+    const s = await open({
+      'POST /api/2.0/mlflow/runs/search': () => ({ body: { runs: ids.map((id) => run(id, ['loss'])) } }),
+      'GET /api/2.0/mlflow/metrics/get-history': ({ query }) => ({ body: { metrics: [{ key: 'loss', value: Number(query.get('run_id')!.slice(1)), timestamp: 1, step: 0 }] } }),
+    });
+    const histories = (): string[] => fake.seen.filter((r) => r.includes('get-history')).map((r) => new URL(r.split(' ')[1]!, 'http://x').searchParams.get('run_id')!);
+    await collect(s.runs('1'));
+    assert.deepEqual(histories(), []);
+    for await (const r of s.runs('1')) {
+      if (r.info.run_id !== 'r1') continue;
+      assert.deepEqual((await collect(s.metricHistory('r1'))).flat().map((m) => m.value), [1]);
+    }
+    assert.deepEqual(histories().sort(), ['r1', 'r2', 'r3', 'r4', 'r5'], 'r1 and the 4 runs after it');
   });
 
   it('keeps at most maxInFlight requests open', async () => {
@@ -237,6 +256,19 @@ describe('REST source (MLflow server over HTTP)', () => {
     assert.deepEqual(traces.map((t) => [t.info.trace_id, t.spans.length, t.info.assessments.length]), [['tr-a', 1, 1], ['tr-b', 0, 0]]);
     assert.equal(traces[0]!.info.assessments[0]!.valid, true);
     assert.deepEqual([...s.skipped!()], [['trace spans the server does not have (imported the trace without them)', 1]]);
+  });
+
+  it('where get-trace-artifact is not served, reads traces.json through the artifact proxy as the client does', async () => {
+    const s = await open({
+      'POST /api/3.0/mlflow/traces/search': () => ({
+        body: { traces: [{ trace_id: 'tr-1', request_time: '2026-01-01T00:00:00Z', state: 'OK', tags: { 'mlflow.artifactLocation': 'mlflow-artifacts:/1/traces/tr-1/artifacts' } }] },
+      }),
+      'GET /api/3.0/mlflow/traces/tr-1': () => ({ body: {} }),
+      'GET /api/2.0/mlflow-artifacts/artifacts/1/traces/tr-1/artifacts/traces.json': () => ({ body: { spans: [{ span_id: 's', name: 'root' }] } }),
+    });
+    const [t] = await collect(s.traces('1'));
+    assert.deepEqual(t!.spans.map((x) => x.name), ['root']);
+    assert.equal(t!.info.tags['mlflow.artifactLocation'], 'mlflow-artifacts:/1/traces/tr-1/artifacts', 'the searched info stands when the get answers nothing');
   });
 
   it('lists artifacts recursively and downloads them through /get-artifact', async () => {

@@ -9,7 +9,7 @@
  * (3.6's handler reads an unset `max_results` as 0) answer a request *without* it with an empty
  * page and a token pointing back at itself.
  */
-import type { LoggedModel } from '../../domain/modelTypes';
+import type { LoggedModel, ModelVersion } from '../../domain/modelTypes';
 import type { Experiment, Metric } from '../../domain/types';
 import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../api/source';
 import { loggedModelArtifacts, runArtifacts } from './restArtifacts';
@@ -22,6 +22,8 @@ export type RestSourceOptions = RestClientOptions;
 
 /** The client's GET_METRIC_HISTORY_MAX_RESULTS. */
 const HISTORY_PAGE = 25_000;
+const PROMPT_TAG = 'mlflow.prompt.is_prompt';
+const PROMPT_FILTER = `tags.\`${PROMPT_TAG}\` = 'true'`;
 /** Runs whose histories are fetched ahead, once the importer asks for a history (not while it skips runs it has). */
 const RUNS_AHEAD = 4;
 
@@ -80,8 +82,12 @@ class RestSource implements MlflowSource {
   private readonly traceReader: RestTraces;
   /** Latest-metric keys of the runs listed, so a history needs no extra `runs/get`. */
   private readonly keysByRun = new Map<string, string[]>();
-  /** The current page's run ids in order, and first pages of histories fetched ahead. */
+  /**
+   * The current page's run ids in order, and the first page of each metric of the next few runs'
+   * histories, fetched ahead: at most RUNS_AHEAD runs × their keys × one history page in memory.
+   */
   private page: string[] = [];
+  private pageIndex = new Map<string, number>();
   private readonly ahead = new Map<string, Promise<HistoryPage[]>>();
   private noLoggedModels = false;
 
@@ -125,21 +131,25 @@ class RestSource implements MlflowSource {
       return { items: (r.runs ?? []).map(wire.run), next: r.next_page_token };
     })) {
       this.page = page.map((r) => r.info.run_id);
+      this.pageIndex = new Map(this.page.map((id, i) => [id, i]));
       this.ahead.clear();
       this.keysByRun.clear();
       for (const run of page) this.keysByRun.set(run.info.run_id, [...new Set(run.data.metrics.map((m) => m.key))]);
       yield* page;
     }
     this.page = [];
+    this.pageIndex = new Map();
     this.ahead.clear();
     this.keysByRun.clear();
   }
 
   async *metricHistory(runId: string): AsyncIterable<Metric[]> {
-    const at = this.page.indexOf(runId);
-    for (const next of this.page.slice(at + 1, at + 1 + RUNS_AHEAD)) if (at >= 0 && !this.ahead.has(next)) this.ahead.set(next, this.firstPages(next));
-    // Runs behind this one will not be asked for again.
-    for (const id of this.page.slice(0, Math.max(0, at + 1))) if (id !== runId) this.ahead.delete(id);
+    const at = this.pageIndex.get(runId);
+    if (at !== undefined) {
+      // Runs behind this one (skipped by the importer) will not be asked for again.
+      for (const id of this.ahead.keys()) if ((this.pageIndex.get(id) ?? -1) < at) this.ahead.delete(id);
+      for (const next of this.page.slice(at + 1, at + 1 + RUNS_AHEAD)) if (!this.ahead.has(next)) this.ahead.set(next, this.firstPages(next));
+    }
     const first = this.ahead.get(runId) ?? this.firstPages(runId);
     this.ahead.delete(runId);
     for (const page of await first) {
@@ -188,29 +198,46 @@ class RestSource implements MlflowSource {
     return { dir: undefined, uri: run.info.artifact_uri, remote: runArtifacts(this.client, run.info.run_id) };
   }
 
+  /**
+   * Registered models, then prompts: MLflow 3's registry search hides prompts (registered models
+   * tagged `mlflow.prompt.is_prompt`) and their versions unless the filter asks for that tag.
+   * Servers that do not hide them (2.x, Runlens) list them in the first pass; names seen once
+   * are not yielded again.
+   */
   async *registeredModels(): AsyncIterable<SourceRegisteredModel> {
-    for await (const page of allPages('registered models', async (token) => {
-      const r = await this.client.json<{ registered_models?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/registered-models/search', {
-        max_results: 1000,
-        page_token: token,
-      });
-      return { items: (r.registered_models ?? []).map(wire.registeredModel), next: r.next_page_token };
-    })) {
-      for (const model of page) {
-        const versions = [];
-        for await (const vs of allPages(`versions of model ${model.name}`, async (token) => {
-          const r = await this.client.json<{ model_versions?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/model-versions/search', {
-            filter: `name=${quoteFilter(model.name)}`,
-            max_results: 10_000,
-            page_token: token,
-          });
-          return { items: (r.model_versions ?? []).map(wire.modelVersion), next: r.next_page_token };
-        })) {
-          versions.push(...vs);
+    const seen = new Set<string>();
+    for (const filter of [undefined, PROMPT_FILTER]) {
+      for await (const page of allPages('registered models', async (token) => {
+        const r = await this.client.json<{ registered_models?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/registered-models/search', {
+          max_results: 1000,
+          filter,
+          page_token: token,
+        });
+        return { items: (r.registered_models ?? []).map(wire.registeredModel), next: r.next_page_token };
+      })) {
+        for (const model of page) {
+          if (seen.has(model.name)) continue;
+          seen.add(model.name);
+          const prompt = model.tags.some((t) => t.key === PROMPT_TAG && t.value.toLowerCase() === 'true');
+          yield { model, versions: await this.versions(model.name, prompt) };
         }
-        yield { model, versions };
       }
     }
+  }
+
+  private async versions(name: string, prompt: boolean): Promise<ModelVersion[]> {
+    const versions: ModelVersion[] = [];
+    for await (const vs of allPages(`versions of model ${name}`, async (token) => {
+      const r = await this.client.json<{ model_versions?: unknown[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/model-versions/search', {
+        filter: `name=${quoteFilter(name)}${prompt ? ` AND ${PROMPT_FILTER}` : ''}`,
+        max_results: 10_000,
+        page_token: token,
+      });
+      return { items: (r.model_versions ?? []).map(wire.modelVersion), next: r.next_page_token };
+    })) {
+      versions.push(...vs);
+    }
+    return versions;
   }
 
   async *loggedModels(experimentId: string): AsyncIterable<LoggedModel> {

@@ -217,3 +217,56 @@ def test_follows_changes_mlflow_makes(tmp_path):
         assert [m.step for m in ours.get_metric_history(run.info.run_id, "late")] == [7]
     finally:
         srv.stop()
+
+
+def test_answers_as_mlflow_server_does_over_the_same_file(tmp_path):
+    """The real `mlflow server` (newest release) on a copy of the same mlflow.db, side by side."""
+    from reference_server import ReferenceServer
+
+    if mlflow.__version__ != _newest_version():
+        pytest.skip("the newest mlflow server opens only a database at its own alembic revision")
+    shutil.copy(_store_path("db"), tmp_path / "mlflow.db")
+    ref = ReferenceServer(tmp_path)
+    srv = RunlensServer(tmp_path / "mlflow.db", [])
+    srv.log = tmp_path / "server.log"
+    srv.start()
+    try:
+        ours, theirs = MlflowClient(tracking_uri=srv.url), MlflowClient(tracking_uri=ref.url)
+        ids = [e.experiment_id for e in theirs.search_experiments(view_type=ViewType.ALL)]
+        assert sorted(ids) == sorted(e.experiment_id for e in ours.search_experiments(view_type=ViewType.ALL))
+        frames = []
+        for url in (srv.url, ref.url):
+            mlflow.set_tracking_uri(url)
+            frames.append(mlflow.search_runs(experiment_ids=ids, run_view_type=ViewType.ALL).sort_values("run_id").reset_index(drop=True))
+        mine, refs = frames
+        assert sorted(mine.columns) == sorted(refs.columns)
+        for col in refs.columns:
+            for a, b in zip(mine[col].tolist(), refs[col].tolist()):
+                assert _same_value(a, b) or (a != a and b != b) or str(a) == str(b), (col, a, b)
+        for run in theirs.search_runs(ids, run_view_type=ViewType.ALL):
+            for key in run.data.metrics:
+                a = sorted((m.step, m.timestamp, repr(m.value)) for m in ours.get_metric_history(run.info.run_id, key))
+                b = sorted((m.step, m.timestamp, repr(m.value)) for m in theirs.get_metric_history(run.info.run_id, key))
+                assert a == b, key
+        def version(v):
+            return (v.name, str(v.version), v.current_stage, v.source, v.run_id, dict(v.tags), sorted(v.aliases or []))
+        assert sorted(map(version, ours.search_model_versions())) == sorted(map(version, theirs.search_model_versions()))
+        if MLFLOW_MAJOR >= 3:
+            def trace(t):
+                return (t.info.trace_id, t.info.state, t.info.request_time, len(t.data.spans))
+            mlflow.set_tracking_uri(srv.url)
+            a = sorted(map(trace, ours.search_traces(ids)))
+            mlflow.set_tracking_uri(ref.url)
+            b = sorted(map(trace, theirs.search_traces(ids)))
+            assert a == b and len(b) >= 1
+    finally:
+        srv.stop()
+        ref.stop()
+
+
+def _newest_version():
+    from pathlib import Path
+    import re as _re
+    site = next((Path(__file__).resolve().parents[2] / ".venv" / "latest" / "lib").glob("python*/site-packages"))
+    dist = next(site.glob("mlflow-*.dist-info"))
+    return _re.match(r"mlflow-([^-]+)\.dist-info", dist.name).group(1)

@@ -19,6 +19,14 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
 KINDS = ["db", "mlruns"]
+
+
+@pytest.fixture(autouse=True)
+def _tracking_uri_restored(monkeypatch):
+    """These tests point the client's global tracking URI at stores; leave it (and its env var) as found."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    mlflow.set_tracking_uri(None)
 SUMMARY = re.compile(r"^imported (\d+) experiments, (\d+) runs, (\d+) metric points, (\d+) artifacts, (\d+) models, (\d+) traces$", re.M)
 
 

@@ -1,6 +1,7 @@
 """The readers of existing MLflow stores (src/backend/mlflowdb, src/backend/filestore) against the
 real client reading the same store directly (stores and dumps: mlflow_store_fixtures.py)."""
 import base64
+import os
 import math
 import sqlite3
 from datetime import datetime
@@ -19,9 +20,22 @@ from mlflow.entities import ViewType  # noqa: E402
 def pair(request, dumper):
     kind = request.param.replace("-paged", "")
     # Some client reads go through the global tracking URI; without this, 3.x would make ./mlflow.db.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(store_uri(kind))
     mlflow.set_registry_uri(store_uri(kind))
-    request.addfinalizer(lambda: (mlflow.set_tracking_uri(None), mlflow.set_registry_uri(None)))
+
+    def restore():
+        # set_*_uri also export MLFLOW_*_URI, and set_*_uri(None) leaves them: later modules'
+        # registry calls would otherwise land in this cached store.
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    request.addfinalizer(restore)
     client = MlflowClient(store_uri(kind), store_uri(kind))
     ours = dumper(store_path(kind), env=PAGED if request.param.endswith("-paged") else None)
     assert ("metric history read from the file" in ours["description"]) == request.param.endswith("-paged")

@@ -28,6 +28,14 @@ from mlflow.exceptions import MlflowException
 KINDS = ["db", "mlruns"]
 
 
+@pytest.fixture(autouse=True)
+def _tracking_uri_restored(monkeypatch):
+    """These tests point the client's global tracking URI at stores; leave it (and its env var) as found."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    mlflow.set_tracking_uri(None)
+
+
 @pytest.fixture(scope="module", params=KINDS)
 def view(request, tmp_path_factory):
     kind = request.param

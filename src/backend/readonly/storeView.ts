@@ -428,8 +428,9 @@ async function build(opts: StoreViewOptions, ids: ExperimentIds): Promise<Genera
   let store: LocalStore | undefined;
   let source: MlflowSource | undefined;
   try {
-    // Nothing here needs to survive a crash; the real store is the source.
-    store = await LocalStore.open({ root: tmp, log: quiet, noDefaultExperiment: true, truncateLongValues: false });
+    // Nothing here needs to survive a crash (the real store is the source), so the mirror never
+    // snapshots: a snapshot would block the server for 1–2 ms per MB of a big store, for nothing.
+    store = await LocalStore.open({ root: tmp, log: quiet, noDefaultExperiment: true, truncateLongValues: false, checkpointBytes: Number.MAX_SAFE_INTEGER });
     source = await opts.openSource();
     await importSource(source, store.importTarget(), { mirror: true, experimentId: (id) => ids.local(id) });
     const target = store.importTarget();

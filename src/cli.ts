@@ -204,7 +204,7 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 async function doctor(argv: string[]): Promise<number> {
-  let root = 'mlruns';
+  let root = '';
   let repair = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -213,7 +213,7 @@ async function doctor(argv: string[]): Promise<number> {
     else if (a.startsWith('--root=')) root = a.slice('--root='.length);
     else fail(`unknown option '${a}'. See 'runlens --help'.`);
   }
-  root = path.resolve(root);
+  root = root ? path.resolve(root) : chooseStoreRoot(process.cwd()).root;
   const print = (r: DoctorReport): void => {
     for (const line of r.checked) process.stdout.write(`  ok       ${line}\n`);
     for (const line of r.problems) process.stdout.write(`  DAMAGED  ${line}\n`);

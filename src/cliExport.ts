@@ -1,4 +1,5 @@
 /** `runlens export`: a Runlens store written as an `mlflow.db` for the newest MLflow. */
+import { chooseStoreRoot } from './backend/storeRoot';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from './domain/logger';
@@ -45,7 +46,7 @@ interface ExportArgs {
 
 function parseArgs(argv: string[]): ExportArgs | 'help' {
   let to: string | undefined;
-  let root = 'mlruns';
+  let root = '';
   let artifacts: string | undefined;
   let force = false;
   for (let i = 0; i < argv.length; i++) {
@@ -90,7 +91,8 @@ export async function runExport(argv: string[]): Promise<number> {
     return 0;
   }
   const file = sqliteUriPath(args.to);
-  const root = path.resolve(args.root);
+  // Default as serve's: ./mlruns, or ./.runlens-store when ./mlruns holds MLflow's own data.
+  const root = args.root ? path.resolve(args.root) : chooseStoreRoot(process.cwd()).root;
   if (!fs.existsSync(path.join(root, '.runlens'))) throw new CliError(`no Runlens store at ${root} (give its directory with --root)`);
   if (!args.force && fs.existsSync(file)) throw new CliError(`${file} already exists; pass --force to replace it.`);
   const artifactsDir = args.artifacts === undefined ? undefined : path.resolve(args.artifacts);

@@ -2,6 +2,7 @@
 test, imported over REST into a fresh Runlens store, then read back with the same client from both
 servers: the Runlens server must answer what the MLflow server answers."""
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -281,13 +282,17 @@ def test_traces_spans_and_assessments_match(imported):
     assert got[0] == got[1]
 
 
-def test_import_refuses_a_store_owned_by_a_running_server(imported):
+def test_import_into_a_store_a_server_owns_goes_through_that_server(imported):
     root = imported["tmp"] / "owned"
     srv = RunlensServer(root).start()
     try:
         r = run_import(imported["ref"], root)
-        assert r.returncode == 1
-        assert "Stop that server" in r.stderr and srv.url in r.stderr
+        assert r.returncode == 0, r.stderr
+        assert srv.url in r.stderr and "importing through it" in r.stderr
+        assert re.search(r"^imported \d+ experiments, [1-9]\d* runs", r.stdout, re.M), r.stdout
+        # The owner serves what it imported, without a restart.
+        from mlflow import MlflowClient
+        assert MlflowClient(tracking_uri=srv.url).search_experiments()
     finally:
         srv.stop()
 

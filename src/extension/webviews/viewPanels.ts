@@ -13,6 +13,7 @@ import { renderPage } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
+import type { StoreSources } from '../sources/storeSources';
 import { artifactPathProblem } from '../../client/artifactPaths';
 import { proxyPath } from '../../domain/artifactUri';
 
@@ -37,6 +38,7 @@ export class ViewPanels {
     private readonly context: vscode.ExtensionContext,
     private readonly service: TrackingService,
     private readonly log: Logger,
+    private readonly sources?: StoreSources,
   ) {
     for (const kind of Object.keys(VIEWS) as ViewKind[]) {
       context.subscriptions.push(
@@ -59,9 +61,10 @@ export class ViewPanels {
     );
   }
 
-  show(kind: ViewKind, state: object, title: string): vscode.WebviewPanel {
+  /** `source`: the found store's path when the view reads one (read-only), else the workspace store. */
+  show(kind: ViewKind, state: object, title: string, source?: string): vscode.WebviewPanel {
     const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
-    this.attach(kind, panel, state);
+    this.attach(kind, panel, state, source);
     return panel;
   }
 
@@ -69,7 +72,7 @@ export class ViewPanels {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview')] };
   }
 
-  private attach(kind: ViewKind, panel: vscode.WebviewPanel, state: object): void {
+  private attach(kind: ViewKind, panel: vscode.WebviewPanel, state: object, source?: string): void {
     const asset = (file: string): string => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
     panel.webview.html = renderPage({
       title: panel.title,
@@ -87,9 +90,11 @@ export class ViewPanels {
       if (message.type === 'action') return this.act(message);
       let reply: ToView;
       try {
-        await this.service.ready();
+        const store = source ? this.sources?.get(source) : undefined;
+        if (source && !store) throw new Error(`${source} is no longer among the workspace's MLflow stores.`);
+        await (store ?? this.service).ready();
         this.user ??= os.userInfo().username;
-        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(this.service.client, this.user).handle(message.request) };
+        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend((store ?? this.service).client, this.user).handle(message.request) };
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);

@@ -112,6 +112,9 @@ export class StoreSources implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   /** Fires when the set of found stores changed. */
   readonly onDidChange = this.emitter.event;
+  private readonly contentEmitter = new vscode.EventEmitter<string>();
+  /** Fires with a store's key when its files changed (MLflow wrote to it): its tree re-reads. */
+  readonly onDidChangeContent = this.contentEmitter.event;
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -125,7 +128,11 @@ export class StoreSources implements vscode.Disposable {
       for (const glob of ['mlflow.db', 'mlruns/*/meta.yaml', '.env']) {
         const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, glob));
         const again = (): void => this.scheduleDiscover();
-        this.disposables.push(watcher, watcher.onDidCreate(again), watcher.onDidDelete(again), watcher.onDidChange(again));
+        const changed = (uri: vscode.Uri): void => {
+          for (const key of this.sources.keys()) if (uri.fsPath === key || uri.fsPath.startsWith(key + path.sep)) this.contentEmitter.fire(key);
+          if (path.basename(uri.fsPath) === '.env') this.scheduleDiscover();
+        };
+        this.disposables.push(watcher, watcher.onDidCreate(again), watcher.onDidDelete(again), watcher.onDidChange(changed));
       }
     }
     this.disposables.push(
@@ -182,5 +189,6 @@ export class StoreSources implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     void this.stop();
     this.emitter.dispose();
+    this.contentEmitter.dispose();
   }
 }

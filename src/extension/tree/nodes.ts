@@ -66,3 +66,8 @@ export function sourceOf(n: ExplorerNode): string | undefined {
   }
   return undefined;
 }
+
+/** Context values of a read-only store's nodes: the write actions' menus match `;active`/`;deleted` right after the kind, so they do not match this. */
+export function readOnlyContextValue(value: string | undefined): string | undefined {
+  return value?.replace(/^(runlens\.(?:run|experiment));(active|deleted)/, '$1;readonly;$2');
+}

@@ -7,12 +7,7 @@
 import * as vscode from 'vscode';
 import { foundStoreTooltip, type StoreHandle, type StoreSources } from '../sources/storeSources';
 import { ExperimentsTree } from './experimentsTree';
-import { sourceOf, WORKSPACE_SOURCE, type ExplorerNode, type LoadMoreNode, type SourceNode } from './nodes';
-
-/** Context values of a read-only store's nodes: the write actions' menus match `;active`, not this. */
-export function readOnlyContextValue(value: string | undefined): string | undefined {
-  return value?.replace(/^(runlens\.(?:run|experiment));(active|deleted)/, '$1;readonly;$2');
-}
+import { readOnlyContextValue, sourceOf, WORKSPACE_SOURCE, type ExplorerNode, type LoadMoreNode, type SourceNode } from './nodes';
 
 export class SourcesTree extends ExperimentsTree {
   private readonly stores = new Map<string, ExperimentsTree>();
@@ -24,7 +19,13 @@ export class SourcesTree extends ExperimentsTree {
     private readonly sources: StoreSources,
   ) {
     super(workspace);
-    this.subscriptions.push(sources.onDidChange(() => this.sourcesChanged()));
+    this.subscriptions.push(
+      sources.onDidChange(() => this.sourcesChanged()),
+      sources.onDidChangeContent((key) => {
+        // Debounced per store: MLflow writes a database in bursts.
+        this.throttleStore(key);
+      }),
+    );
   }
 
   private sourceNode(key: string): SourceNode {
@@ -54,6 +55,22 @@ export class SourcesTree extends ExperimentsTree {
     return tree;
   }
 
+  private readonly storeTimers = new Map<string, NodeJS.Timeout>();
+
+  private throttleStore(key: string): void {
+    if (this.storeTimers.has(key)) return;
+    this.storeTimers.set(
+      key,
+      setTimeout(() => {
+        this.storeTimers.delete(key);
+        const tree = this.stores.get(key);
+        if (!tree) return;
+        tree.refreshAll();
+        this.emitter.fire(this.sourceNode(key));
+      }, 500),
+    );
+  }
+
   private sourcesChanged(): void {
     for (const [key, tree] of this.stores) {
       if (this.sources.get(key)) continue;
@@ -64,7 +81,9 @@ export class SourcesTree extends ExperimentsTree {
     this.emitter.fire(undefined);
   }
 
+  /** Also looks for stores again (a few file checks), so Refresh picks up one the watcher missed. */
   override refreshAll(): void {
+    void this.sources.discover();
     for (const tree of this.stores.values()) tree.refreshAll();
     super.refreshAll();
   }
@@ -141,6 +160,7 @@ export class SourcesTree extends ExperimentsTree {
   }
 
   override dispose(): void {
+    for (const t of this.storeTimers.values()) clearTimeout(t);
     for (const d of this.subscriptions) d.dispose();
     for (const tree of this.stores.values()) tree.dispose();
     super.dispose();

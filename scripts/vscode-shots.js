@@ -283,6 +283,27 @@ async function sourcesView(page) {
   await shoot(page, '14-after-import');
 }
 
+/** A legacy MLflow file store in mlruns/ (the client's file: store): Runlens moves aside to .runlens-store/ and says so. */
+async function seedLegacyMlruns(workspace, python) {
+  const script = 'import mlflow\nmlflow.set_tracking_uri("file:./mlruns")\nmlflow.set_experiment("old-file-store")\nwith mlflow.start_run(run_name="rf-100"):\n    mlflow.log_metric("acc", 0.9)\n';
+  fs.writeFileSync(path.join(workspace, 'legacy.py'), script);
+  execFileSync(python, ['legacy.py'], { cwd: workspace, env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true', MLFLOW_ALLOW_FILE_STORE: 'true' }, stdio: 'ignore' });
+}
+
+async function displacedView(page) {
+  const row = rowIn(page);
+  await row('Workspace store').waitFor({ timeout: 30_000 });
+  await row('mlruns').waitFor({ timeout: 30_000 });
+  await row('mlruns').click();
+  await row('old-file-store').click();
+  await row('rf-100').waitFor({ timeout: 30_000 });
+  // The harness's workbench keeps notifications in the center (no toasts): open it to show the notice.
+  await palette(page, 'Notifications: Show Notifications');
+  await page.locator('.notifications-center', { hasText: 'never writes into mlruns' }).first().waitFor({ timeout: 30_000 });
+  await page.mouse.move(1300, 880);
+  await shoot(page, '15-legacy-mlruns-displaced');
+}
+
 async function main() {
   const t0 = Date.now();
   const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
@@ -290,6 +311,7 @@ async function main() {
   const only = process.env.SHOTS_ONLY;
   if (!only || only === 'first') await inWorkbench('shots-first', PORT + 1, python, async () => undefined, firstRun);
   if (!only || only === 'seeded') await inWorkbench('shots', PORT, python, (workspace) => seed(workspace, python), seededViews);
+  if (!only || only === 'displaced') await inWorkbench('shots-displaced', PORT + 3, python, (workspace) => seedLegacyMlruns(workspace, python), displacedView);
   if (!only || only === 'sources') await inWorkbench('shots-sources', PORT + 2, python, (workspace) => seedWithMlflowDb(workspace, python), sourcesView);
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
 }

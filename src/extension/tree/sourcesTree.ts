@@ -102,7 +102,7 @@ export class SourcesTree extends ExperimentsTree {
   private async sourceChildren(node: SourceNode): Promise<ExplorerNode[]> {
     if (node.key === WORKSPACE_SOURCE) {
       const children = await super.getChildren(undefined);
-      return children.length ? children : [{ type: 'message', message: 'No runs yet: run a script with MLflow tracking', parent: node }];
+      return children.length ? children : [{ type: 'message', message: 'No runs yet', parent: node }];
     }
     const tree = this.storeTree(node.key);
     if (!tree) return [];

@@ -15,10 +15,21 @@ import type { ViewPanels } from '../webviews/viewPanels';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
 
+/** Runs of a found store named by a view of that store (its actions open more views on it). */
+export interface StoreRunsArg {
+  runIds: string[];
+  source: string;
+}
+
+function isStoreRunsArg(arg: unknown): arg is StoreRunsArg {
+  return typeof arg === 'object' && arg !== null && Array.isArray((arg as StoreRunsArg).runIds) && typeof (arg as StoreRunsArg).source === 'string';
+}
+
 /** Run ids a command applies to: the tree selection, one clicked item, an id, or none (ask). */
 export function runIdsFromArgs(arg: unknown, selection: unknown): string[] {
   if (Array.isArray(selection) && selection.some(isRunNode)) return selection.filter(isRunNode).map((n) => n.run.info.run_id);
   if (isRunNode(arg)) return [arg.run.info.run_id];
+  if (isStoreRunsArg(arg)) return arg.runIds.filter((x) => typeof x === 'string');
   if (typeof arg === 'string' && arg) return [arg];
   if (Array.isArray(arg)) return arg.filter((x): x is string => typeof x === 'string');
   return [];
@@ -26,6 +37,7 @@ export function runIdsFromArgs(arg: unknown, selection: unknown): string[] {
 
 /** The found store (its path) the command's runs are in, from the clicked node or selection; undefined: the workspace store. */
 export function sourceFromArgs(arg: unknown, selection: unknown): string | undefined {
+  if (isStoreRunsArg(arg)) return arg.source;
   const node = Array.isArray(selection) && selection.some(isRunNode) ? selection.find(isRunNode) : isRunNode(arg) ? arg : undefined;
   return node ? sourceOf(node as ExplorerNode) : undefined;
 }

@@ -245,12 +245,74 @@ async function seededViews(page) {
   await shot('10-trace-viewer-webview');
 }
 
+/** An mlflow.db the real client wrote, beside a seeded Runlens store: both sources in the explorer. */
+async function seedWithMlflowDb(workspace, python) {
+  await seed(workspace, python);
+  const scratch = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'runlens-shots-db-'));
+  const { mlflowDbSeedScript } = require(path.join(ROOT, 'out/test/support/mlflowDbSeed.js'));
+  fs.writeFileSync(path.join(scratch, 'seed.py'), mlflowDbSeedScript(path.join(workspace, 'mlflow.db')));
+  execFileSync(python, ['seed.py'], { cwd: scratch, env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' }, stdio: 'ignore' });
+  fs.rmSync(scratch, { recursive: true, force: true });
+}
+
+async function sourcesView(page) {
+  const row = rowIn(page);
+  await row('Workspace store').waitFor({ timeout: 30_000 });
+  await row('mlflow.db').waitFor({ timeout: 30_000 });
+  await row('mlflow.db').click();
+  await row('legacy-churn').waitFor({ timeout: 30_000 });
+  await row('legacy-churn').click();
+  await row('xgb-lr0.1').waitFor({ timeout: 30_000 });
+  await row('churn-sweep').waitFor({ timeout: 30_000 });
+  await row('xgb-lr0.03').hover();
+  await page.mouse.move(1300, 880);
+  await shoot(page, '11-explorer-sources');
+  await row('xgb-lr0.03').click({ button: 'right' });
+  await page.locator('.context-view .action-label', { hasText: 'Show Metric Charts' }).first().waitFor({ timeout: 10_000 });
+  await shoot(page, '12-readonly-run-context-menu');
+  await page.keyboard.press('Escape');
+  await row('mlflow.db').click({ button: 'right' });
+  await page.locator('.context-view .action-label', { hasText: 'Import into Runlens' }).first().waitFor({ timeout: 10_000 });
+  await shoot(page, '13-import-store-context-menu');
+  await clickMenuItem(page, 'Import into Runlens');
+  // The imported experiments appear under "Workspace store" too (the first legacy-churn row is then the workspace's).
+  const rows = page.locator('.monaco-list-row').filter({ has: page.locator('.label-name >> text="legacy-churn"') });
+  for (let i = 0; i < 120 && (await rows.count()) < 2; i++) await page.waitForTimeout(500);
+  if ((await rows.count()) < 2) throw new Error('the imported experiment does not show in the workspace store');
+  await page.mouse.move(1300, 880);
+  await shoot(page, '14-after-import');
+}
+
+/** A legacy MLflow file store in mlruns/ (the client's file: store): Runlens moves aside to .runlens-store/ and says so. */
+async function seedLegacyMlruns(workspace, python) {
+  const script = 'import mlflow\nmlflow.set_tracking_uri("file:./mlruns")\nmlflow.set_experiment("old-file-store")\nwith mlflow.start_run(run_name="rf-100"):\n    mlflow.log_metric("acc", 0.9)\n';
+  fs.writeFileSync(path.join(workspace, 'legacy.py'), script);
+  execFileSync(python, ['legacy.py'], { cwd: workspace, env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true', MLFLOW_ALLOW_FILE_STORE: 'true' }, stdio: 'ignore' });
+}
+
+async function displacedView(page) {
+  const row = rowIn(page);
+  await row('Workspace store').waitFor({ timeout: 30_000 });
+  await row('mlruns').waitFor({ timeout: 30_000 });
+  await row('mlruns').click();
+  await row('old-file-store').click();
+  await row('rf-100').waitFor({ timeout: 30_000 });
+  // The harness's workbench keeps notifications in the center (no toasts): open it to show the notice.
+  await palette(page, 'Notifications: Show Notifications');
+  await page.locator('.notifications-center', { hasText: 'never writes into mlruns' }).first().waitFor({ timeout: 30_000 });
+  await page.mouse.move(1300, 880);
+  await shoot(page, '15-legacy-mlruns-displaced');
+}
+
 async function main() {
   const t0 = Date.now();
   const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
   fs.mkdirSync(OUT, { recursive: true });
-  await inWorkbench('shots-first', PORT + 1, python, async () => undefined, firstRun);
-  await inWorkbench('shots', PORT, python, (workspace) => seed(workspace, python), seededViews);
+  const only = process.env.SHOTS_ONLY;
+  if (!only || only === 'first') await inWorkbench('shots-first', PORT + 1, python, async () => undefined, firstRun);
+  if (!only || only === 'seeded') await inWorkbench('shots', PORT, python, (workspace) => seed(workspace, python), seededViews);
+  if (!only || only === 'displaced') await inWorkbench('shots-displaced', PORT + 3, python, (workspace) => seedLegacyMlruns(workspace, python), displacedView);
+  if (!only || only === 'sources') await inWorkbench('shots-sources', PORT + 2, python, (workspace) => seedWithMlflowDb(workspace, python), sourcesView);
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
 }
 

@@ -64,6 +64,17 @@ export function apiError(status: number, body: string, fallback: string): Tracki
   return new TrackingApiError(e.error_code ?? `HTTP_${status}`, e.message ?? fallback, status);
 }
 
+/** An import job of `POST /runlens/api/import`, as the server reports it. */
+export interface WireImportJob {
+  job_id: string;
+  source: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  progress: { experiments?: number; runs: number; metric_points: number; artifacts: number; traces: number };
+  summary?: string;
+  skipped?: string[];
+  error?: string;
+}
+
 export class TrackingClient {
   constructor(readonly baseUrl: string) {}
 
@@ -351,6 +362,15 @@ export class TrackingClient {
   /** Registers a launch; runs created through `launchUri(id)` get these tags plus the launch id. */
   async registerLaunch(tags: { key: string; value: string }[]): Promise<string> {
     return (await this.request<{ launch_id: string }>('POST', '/runlens/api/launches', { tags })).launch_id;
+  }
+
+  /** Starts importing an MLflow store (a path the server can read, or a server URL) into this server's store. */
+  async startImport(source: string): Promise<WireImportJob> {
+    return this.request<WireImportJob>('POST', '/runlens/api/import', { source });
+  }
+
+  async importJob(jobId: string): Promise<WireImportJob> {
+    return this.request<WireImportJob>('GET', '/runlens/api/import', { job_id: jobId });
   }
 
   launchUri(launchId: string): string {

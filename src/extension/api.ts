@@ -1,6 +1,7 @@
 /** What `activate` returns: the extension's live parts, for tests and for other extensions. */
 import type { TrackingService } from './backend/trackingService';
-import type { ExperimentsTree } from './tree/experimentsTree';
+import type { SourcesTree } from './tree/sourcesTree';
+import type { StoreSources } from './sources/storeSources';
 import type { ModelsTree } from './tree/modelsTree';
 import type { LaunchRunner } from './terminal/launchRunner';
 import type { StatusBar } from './statusBar';
@@ -8,7 +9,9 @@ import type { RunDropController } from './commands/logArtifact';
 
 export interface RunlensApi {
   readonly service: TrackingService;
-  readonly experiments: ExperimentsTree;
+  /** MLflow stores found in the workspace, each served read-only. */
+  readonly sources: StoreSources;
+  readonly experiments: SourcesTree;
   readonly models: ModelsTree;
   readonly launches: LaunchRunner;
   readonly statusBar: StatusBar;

@@ -1,6 +1,6 @@
 /** The extension's settings, read in one place (names match package.json `contributes.configuration`). */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { chooseStoreRoot, type StoreRootChoice } from './sources/localStores';
 
 const SECTION = 'runlens';
 
@@ -13,6 +13,8 @@ export interface RunlensSettings {
   descriptionMetric: string;
   pageSize: number;
   pythonPath: string;
+  /** Further MLflow stores to show read-only (paths or sqlite:/file: URIs, relative to the workspace). */
+  mlflowStores: string[];
 }
 
 export function readSettings(): RunlensSettings {
@@ -26,6 +28,7 @@ export function readSettings(): RunlensSettings {
     descriptionMetric: c.get<string>('explorer.descriptionMetric', ''),
     pageSize: Math.min(Math.max(c.get<number>('explorer.pageSize', 200), 10), 1000),
     pythonPath: c.get<string>('python.path', ''),
+    mlflowStores: (c.get<unknown[]>('mlflowStores', []) ?? []).filter((p): p is string => typeof p === 'string' && p.trim() !== ''),
   };
 }
 
@@ -42,8 +45,12 @@ export function workspaceRoot(): string | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 }
 
-export function storeRoot(settings: RunlensSettings): string | undefined {
+/**
+ * Runlens's store root for the workspace. The default `mlruns/` is used only while it is missing,
+ * empty or Runlens's own, so a legacy MLflow file store of that name is never written into.
+ */
+export function storeRoot(settings: RunlensSettings): StoreRootChoice | undefined {
   const ws = workspaceRoot();
   if (!ws) return undefined;
-  return path.isAbsolute(settings.storePath) ? settings.storePath : path.join(ws, settings.storePath);
+  return chooseStoreRoot(ws, settings.storePath);
 }

@@ -15,8 +15,12 @@ import { createSampleScript } from './sampleScript';
 import { showStatusMenu, StatusBar } from './statusBar';
 import { LaunchRunner } from './terminal/launchRunner';
 import { ShellCommandTagger } from './terminal/shellCommandTagger';
-import { ExperimentsTree } from './tree/experimentsTree';
 import { ModelsTree } from './tree/modelsTree';
+import { SourcesTree } from './tree/sourcesTree';
+import { StoreSources } from './sources/storeSources';
+import { registerImportCommands } from './sources/importCommands';
+import { serverLevel } from './backend/trackingService';
+import { WORKSPACE_SOURCE } from './tree/nodes';
 import { ViewPanels } from './webviews/viewPanels';
 import type { ExplorerNode } from './tree/nodes';
 
@@ -34,15 +38,26 @@ function updateTerminalEnvironment(context: vscode.ExtensionContext, service: Tr
 }
 
 let active: TrackingService | undefined;
+let activeSources: StoreSources | undefined;
 
 export function activate(context: vscode.ExtensionContext): RunlensApi {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Runlens', { log: true });
   const service = new TrackingService(context, log);
   active = service;
-  const experiments = new ExperimentsTree(service);
+  const sources = new StoreSources(context.asAbsolutePath('dist/cli.js'), log, () => serverLevel(log.logLevel));
+  const workspaceStore = {
+    key: WORKSPACE_SOURCE,
+    readOnly: false,
+    ready: () => service.ready(),
+    get client() {
+      return service.client;
+    },
+  };
+  activeSources = sources;
+  const experiments = new SourcesTree(workspaceStore, sources);
   const models = new ModelsTree(service);
-  const documents = new RunDocumentProvider(service);
+  const documents = new RunDocumentProvider(workspaceStore, sources);
   const statusBar = new StatusBar(service);
   const launches = new LaunchRunner(service, log);
   const refreshRun = (runId: string): void => documents.runChanged(runId);
@@ -54,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     dragAndDropController: drop,
   });
   const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: models, showCollapseAll: true });
-  context.subscriptions.push(log, service, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
+  context.subscriptions.push(log, service, sources, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(RUN_SCHEME, documents),
     vscode.workspace.registerTextDocumentContentProvider(COMPARE_SCHEME, documents),
@@ -114,8 +129,9 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     vscode.workspace.onDidChangeWorkspaceFolders(() => void service.restart()),
   );
 
-  const views = new ViewPanels(context, service, log);
-  registerRunCommands(context, service, log, views);
+  const views = new ViewPanels(context, service, log, sources);
+  registerRunCommands(context, service, log, views, sources);
+  registerImportCommands(context, service, sources, experiments, log);
   registerExperimentCommands(context, service, experiments, explorer, log, views);
   registerLogArtifact(context, service, log, refreshRun);
   launches.register(context);
@@ -139,16 +155,18 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   reg('runlens.refreshModels', 'Refresh Models', async () => models.refresh());
 
   void service.ready();
+  void sources.discover();
   const activationMs = performance.now() - t0;
   log.info(`activated in ${activationMs.toFixed(1)} ms; starting the tracking server`);
   void service.ready().then(() => {
     if (service.startupMs !== undefined) log.info(`tracking server ready ${service.startupMs} ms after activation`);
   });
-  return { service, experiments, models, launches, statusBar, drop, activationMs };
+  return { service, sources, experiments, models, launches, statusBar, drop, activationMs };
 }
 
 /** Awaited by VS Code: the server process checkpoints the store and releases its lock before the host exits. */
 export async function deactivate(): Promise<void> {
-  await active?.stop();
+  await Promise.all([active?.stop(), activeSources?.stop()]);
   active = undefined;
+  activeSources = undefined;
 }

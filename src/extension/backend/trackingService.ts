@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LogLevel } from '../../serverIpc/protocol';
 import { processAlive, readLockOwner } from '../../store/storeLock';
@@ -25,7 +26,7 @@ export type ServiceState =
   | { kind: 'ready'; backend: Backend['kind']; url: string; root: string; pid: number };
 
 /** The server's level for the output channel's (Trace and Debug both mean every request). */
-function serverLevel(level: vscode.LogLevel): LogLevel {
+export function serverLevel(level: vscode.LogLevel): LogLevel {
   if (level === vscode.LogLevel.Trace || level === vscode.LogLevel.Debug) return 'debug';
   if (level === vscode.LogLevel.Info) return 'info';
   if (level === vscode.LogLevel.Warning) return 'warn';
@@ -43,6 +44,7 @@ function describeExit(e: ServerExit): string {
 }
 
 const PORT_KEY = 'runlens.port';
+const DISPLACED_KEY = 'runlens.displacedNoticeShown';
 
 /** A free loopback port, to pick once per workspace. */
 function freePort(): Promise<number> {
@@ -126,11 +128,13 @@ export class TrackingService implements vscode.Disposable {
 
   /** `port`: after a crash, the port the server had, so open terminals keep their address. */
   async start(opts: { recover?: boolean; port?: number } = {}): Promise<void> {
-    const root = storeRoot(readSettings());
-    if (!root) {
+    const choice = storeRoot(readSettings());
+    if (!choice) {
       this.setState({ kind: 'noWorkspace' });
       return;
     }
+    const root = choice.root;
+    if (choice.displaced) this.explainDisplaced(choice.displaced, root);
     // A restart after a crash is already 'starting': one transition, not two.
     if (this._state.kind !== 'starting') this.setState({ kind: 'starting' });
     const t0 = Date.now();
@@ -163,6 +167,16 @@ export class TrackingService implements vscode.Disposable {
       this.log.error(`${e.message} ${e.fix}`);
       this.setState({ kind: 'failed', message: e.message, fix: e.fix, ...(e.recoverable ? { recoverable: true } : {}) });
     }
+  }
+
+  /** Once per workspace: why the store is not in `mlruns/`, and that MLflow's store there is shown read-only. */
+  private explainDisplaced(mlruns: string, root: string): void {
+    this.log.info(`${mlruns} is an MLflow file store, not Runlens's: Runlens keeps its store in ${root} and shows ${mlruns} read-only`);
+    if (this.context.workspaceState.get<boolean>(DISPLACED_KEY)) return;
+    void this.context.workspaceState.update(DISPLACED_KEY, true);
+    void vscode.window.showInformationMessage(
+      `Runlens: this folder's mlruns/ is an MLflow store, so Runlens keeps its own store in ${path.basename(root)}/ and never writes into mlruns/. The MLflow store is shown read-only in the Experiments view; use "Import into Runlens" to copy its runs.`,
+    );
   }
 
   /**

@@ -31,6 +31,12 @@ async function filterError(service: TrackingService, filter: string): Promise<st
   }
 }
 
+/** The found store (its path) the clicked or selected experiments are in; undefined: the workspace store. */
+function experimentSource(arg: unknown, selection: unknown): string | undefined {
+  const selected = Array.isArray(selection) ? selection.find(isExperimentNode) : undefined;
+  return (selected ?? (isExperimentNode(arg) ? arg : undefined))?.source;
+}
+
 export function registerExperimentCommands(context: vscode.ExtensionContext, service: TrackingService, tree: ExperimentsTree, view: vscode.TreeView<unknown>, log: Logger, views: ViewPanels): void {
   const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, fn)));
@@ -65,21 +71,21 @@ export function registerExperimentCommands(context: vscode.ExtensionContext, ser
   reg('runlens.openRunsTable', 'Open Runs Table', async (arg, selection) => {
     const exps = await experimentsFor(arg, selection, 'Open Runs Table');
     if (exps.length === 0) return undefined;
-    views.show('runs', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Runs: ${exps[0]!.name}` : `Runs: ${exps.length} experiments`);
+    views.show('runs', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Runs: ${exps[0]!.name}` : `Runs: ${exps.length} experiments`, experimentSource(arg, selection));
     return exps.map((e) => e.id);
   });
 
   reg('runlens.openTraces', 'Open Traces', async (arg, selection) => {
     const exps = await experimentsFor(arg, selection, 'Open Traces');
     if (exps.length === 0) return undefined;
-    views.show('traces', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Traces: ${exps[0]!.name}` : `Traces: ${exps.length} experiments`);
+    views.show('traces', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Traces: ${exps[0]!.name}` : `Traces: ${exps.length} experiments`, experimentSource(arg, selection));
     return exps.map((e) => e.id);
   });
 
   reg('runlens.openEvalDatasets', 'Open Evaluation Datasets', async (arg, selection) => {
     const exps = await experimentsFor(arg, selection, 'Open Evaluation Datasets');
     if (exps.length === 0) return undefined;
-    views.show('datasets', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Datasets: ${exps[0]!.name}` : `Datasets: ${exps.length} experiments`);
+    views.show('datasets', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Datasets: ${exps[0]!.name}` : `Datasets: ${exps.length} experiments`, experimentSource(arg, selection));
     return exps.map((e) => e.id);
   });
 

@@ -9,7 +9,7 @@ import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
 import type { WireRun } from '../../client/wireTypes';
 import { runLabel } from '../../ui/runFormat';
-import { isRunNode, type ExplorerNode } from '../tree/nodes';
+import { isRunNode, sourceOf, type ExplorerNode } from '../tree/nodes';
 import { uploadArtifact } from '../../client/artifactUpload';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
@@ -116,6 +116,10 @@ export class RunDropController implements vscode.TreeDragAndDropController<Explo
   async handleDrop(target: ExplorerNode | undefined, data: vscode.DataTransfer): Promise<void> {
     if (!isRunNode(target)) {
       void vscode.window.showInformationMessage('Runlens: drop files onto a run to log them as its artifacts.');
+      return;
+    }
+    if (sourceOf(target) !== undefined) {
+      void vscode.window.showInformationMessage('Runlens: this run is in a read-only MLflow store; import the store into Runlens to log artifacts to its runs.');
       return;
     }
     const list = await data.get('text/uri-list')?.asString();

@@ -8,30 +8,61 @@ import { proxyPath } from '../../domain/artifactUri';
 import { NOTE_TAG, tagValue, type WireRun } from '../../client/wireTypes';
 import { compareDocumentUri, runDocumentUri } from '../runDocument/runDocumentProvider';
 import { runLabel } from '../../ui/runFormat';
-import { isRunNode } from '../tree/nodes';
+import { isRunNode, sourceOf, type ExplorerNode } from '../tree/nodes';
+import type { StoreSources } from '../sources/storeSources';
+import type { TrackingClient } from '../../client/trackingClient';
 import type { ViewPanels } from '../webviews/viewPanels';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
+
+/** Runs of a found store named by a view of that store (its actions open more views on it). */
+export interface StoreRunsArg {
+  runIds: string[];
+  source: string;
+}
+
+function isStoreRunsArg(arg: unknown): arg is StoreRunsArg {
+  return typeof arg === 'object' && arg !== null && Array.isArray((arg as StoreRunsArg).runIds) && typeof (arg as StoreRunsArg).source === 'string';
+}
 
 /** Run ids a command applies to: the tree selection, one clicked item, an id, or none (ask). */
 export function runIdsFromArgs(arg: unknown, selection: unknown): string[] {
   if (Array.isArray(selection) && selection.some(isRunNode)) return selection.filter(isRunNode).map((n) => n.run.info.run_id);
   if (isRunNode(arg)) return [arg.run.info.run_id];
+  if (isStoreRunsArg(arg)) return arg.runIds.filter((x) => typeof x === 'string');
   if (typeof arg === 'string' && arg) return [arg];
   if (Array.isArray(arg)) return arg.filter((x): x is string => typeof x === 'string');
   return [];
 }
 
-export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger, views: ViewPanels): void {
-  const client = () => service.client;
-  const one = async (arg: unknown, selection: unknown, title: string): Promise<WireRun | undefined> => {
+/** The found store (its path) the command's runs are in, from the clicked node or selection; undefined: the workspace store. */
+export function sourceFromArgs(arg: unknown, selection: unknown): string | undefined {
+  if (isStoreRunsArg(arg)) return arg.source;
+  const node = Array.isArray(selection) && selection.some(isRunNode) ? selection.find(isRunNode) : isRunNode(arg) ? arg : undefined;
+  return node ? sourceOf(node as ExplorerNode) : undefined;
+}
+
+export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger, views: ViewPanels, sources: StoreSources): void {
+  // Commands act on the store their runs are in; the read-only stores' menus offer read actions only.
+  let current: string | undefined;
+  const client = (): TrackingClient => {
+    const found = current ? sources.get(current) : undefined;
+    if (current && !found) throw new Error(`${current} is no longer among the workspace's MLflow stores.`);
+    return (found ?? service).client;
+  };
+  const ready = async (arg: unknown, selection: unknown): Promise<void> => {
+    current = sourceFromArgs(arg, selection);
+    await (current ? sources.get(current) : undefined)?.ready();
     await service.ready();
+  };
+  const one = async (arg: unknown, selection: unknown, title: string): Promise<WireRun | undefined> => {
+    await ready(arg, selection);
     const ids = runIdsFromArgs(arg, selection);
     if (ids[0]) return client().getRun(ids[0]);
     return (await pickRuns(client(), { title, canPickMany: false }))?.[0];
   };
   const many = async (arg: unknown, selection: unknown, title: string): Promise<string[]> => {
-    await service.ready();
+    await ready(arg, selection);
     const ids = runIdsFromArgs(arg, selection);
     if (ids.length) return ids;
     return (await pickRuns(client(), { title, canPickMany: true }))?.map((r) => r.info.run_id) ?? [];
@@ -43,12 +74,12 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
   reg('runlens.openRun', 'Open Run', async (arg, selection) => {
     const run = await one(arg, selection, 'Open Run');
     if (!run) return undefined;
-    const doc = await vscode.workspace.openTextDocument(runDocumentUri(run.info.run_id, runLabel(run)));
+    const doc = await vscode.workspace.openTextDocument(runDocumentUri(run.info.run_id, runLabel(run), current));
     return vscode.window.showTextDocument(doc, { preview: true });
   });
 
   reg('runlens.diffRuns', 'Diff Two Runs', async (arg, selection) => {
-    await service.ready();
+    await ready(arg, selection);
     let ids = runIdsFromArgs(arg, selection);
     if (ids.length > 2) {
       void vscode.window.showWarningMessage(`Runlens: select exactly two runs to diff (${ids.length} selected); diffing the first two.`);
@@ -61,7 +92,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
       runs.push(picked[0]);
     }
     const [a, b] = runs as [WireRun, WireRun];
-    await vscode.commands.executeCommand('vscode.diff', runDocumentUri(a.info.run_id, runLabel(a)), runDocumentUri(b.info.run_id, runLabel(b)), `${runLabel(a)} ↔ ${runLabel(b)}`);
+    await vscode.commands.executeCommand('vscode.diff', runDocumentUri(a.info.run_id, runLabel(a), current), runDocumentUri(b.info.run_id, runLabel(b), current), `${runLabel(a)} ↔ ${runLabel(b)}`);
     return [a.info.run_id, b.info.run_id];
   });
 
@@ -71,21 +102,21 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
       if (ids.length === 1) void vscode.window.showInformationMessage('Runlens: pick at least two runs to compare.');
       return undefined;
     }
-    views.show('compare', { runIds: ids }, `Compare ${ids.length} runs`);
+    views.show('compare', { runIds: ids }, `Compare ${ids.length} runs`, current);
     return ids;
   });
 
   reg('runlens.showRunPage', 'Open Run Page', async (arg, selection) => {
     const run = await one(arg, selection, 'Open Run Page');
     if (!run) return undefined;
-    views.show('run', { runId: run.info.run_id }, `Run: ${runLabel(run)}`);
+    views.show('run', { runId: run.info.run_id }, `Run: ${runLabel(run)}`, current);
     return run.info.run_id;
   });
 
   reg('runlens.compareRunsMarkdown', 'Compare Runs as Markdown', async (arg, selection) => {
     const ids = await many(arg, selection, 'Compare Runs as Markdown: pick two or more runs');
     if (ids.length < 2) return undefined;
-    const doc = await vscode.workspace.openTextDocument(compareDocumentUri(ids));
+    const doc = await vscode.workspace.openTextDocument(compareDocumentUri(ids, current));
     await vscode.commands.executeCommand('markdown.showPreview', doc.uri).then(undefined, () => vscode.window.showTextDocument(doc));
     return ids;
   });
@@ -94,7 +125,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
     const ids = await many(arg, selection, 'Metric Charts: pick runs');
     if (!ids.length) return undefined;
     const first = ids.length === 1 ? await client().getRun(ids[0]!) : undefined;
-    views.show('charts', { runIds: ids }, first ? `Metrics: ${runLabel(first)}` : `Metrics: ${ids.length} runs`);
+    views.show('charts', { runIds: ids }, first ? `Metrics: ${runLabel(first)}` : `Metrics: ${ids.length} runs`, current);
     return ids;
   });
 
@@ -154,7 +185,8 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
     const state = service.state;
     if (!run || state.kind !== 'ready') return;
     const uri = run.info.artifact_uri ?? '';
-    const rel = proxyPath(uri);
+    // A found store's proxied artifacts are under its own folder, not the workspace store's.
+    const rel = current ? undefined : proxyPath(uri);
     const dir = rel !== undefined ? path.join(state.root, rel) : uri.startsWith('file:') ? vscode.Uri.parse(uri).fsPath : undefined;
     if (!dir) throw new Error(`Artifacts of this run live at ${uri}, which is not a local folder.`);
     if (!fs.existsSync(dir)) {

@@ -4,7 +4,7 @@
  * their runs, so a diff editor open on a training run stays current.
  */
 import * as vscode from 'vscode';
-import type { TrackingService } from '../backend/trackingService';
+import type { StoreHandle, StoreSources } from '../sources/storeSources';
 import { formatComparison } from './compareFormat';
 import { formatRunDocument } from '../../ui/runFormat';
 import { KeyedThrottle } from '../throttle';
@@ -16,12 +16,13 @@ function safeName(s: string): string {
   return s.replace(/[\\/:*?"<>|#%\u0000-\u001f]/g, '_').slice(0, 80) || 'run';
 }
 
-export function runDocumentUri(runId: string, name: string): vscode.Uri {
-  return vscode.Uri.from({ scheme: RUN_SCHEME, path: `/${runId}/${safeName(name)}.run` });
+/** `source`: the found store's path when the run is in one (the query names it), else the workspace store. */
+export function runDocumentUri(runId: string, name: string, source?: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: RUN_SCHEME, path: `/${runId}/${safeName(name)}.run`, ...(source ? { query: new URLSearchParams({ source }).toString() } : {}) });
 }
 
-export function compareDocumentUri(runIds: string[]): vscode.Uri {
-  return vscode.Uri.from({ scheme: COMPARE_SCHEME, path: `/${runIds.join(',')}.md` });
+export function compareDocumentUri(runIds: string[], source?: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: COMPARE_SCHEME, path: `/${runIds.join(',')}.md`, ...(source ? { query: new URLSearchParams({ source }).toString() } : {}) });
 }
 
 function runIdsOf(uri: vscode.Uri): string[] {
@@ -34,7 +35,18 @@ export class RunDocumentProvider implements vscode.TextDocumentContentProvider {
   readonly onDidChange = this.emitter.event;
   private readonly throttle = new KeyedThrottle();
 
-  constructor(private readonly service: TrackingService) {}
+  constructor(
+    private readonly workspace: StoreHandle,
+    private readonly sources: StoreSources,
+  ) {}
+
+  private storeOf(uri: vscode.Uri): StoreHandle {
+    const source = new URLSearchParams(uri.query).get('source');
+    if (!source) return this.workspace;
+    const found = this.sources.get(source);
+    if (!found) throw new Error(`${source} is no longer among the workspace's MLflow stores.`);
+    return found;
+  }
 
   /** Re-renders open documents that show `runId` (at most twice a second while a run logs). */
   runChanged(runId: string): void {
@@ -46,10 +58,11 @@ export class RunDocumentProvider implements vscode.TextDocumentContentProvider {
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    await this.service.ready();
-    const client = this.service.client;
     const ids = runIdsOf(uri);
     try {
+      const store = this.storeOf(uri);
+      await store.ready();
+      const client = store.client;
       if (uri.scheme === COMPARE_SCHEME) return formatComparison(await Promise.all(ids.map((id) => client.getRun(id))));
       const run = await client.getRun(ids[0] ?? '');
       const [experiment, listing] = await Promise.all([

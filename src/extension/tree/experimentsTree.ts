@@ -5,7 +5,7 @@
  * live without re-reading the whole store.
  */
 import * as vscode from 'vscode';
-import type { TrackingService } from '../backend/trackingService';
+import type { StoreHandle } from '../sources/storeSources';
 import { TrackingApiError } from '../../client/trackingClient';
 import { PARENT_RUN_TAG, type WireExperiment, type WireRun } from '../../client/wireTypes';
 import { readSettings, type RunlensSettings } from '../config';
@@ -33,7 +33,7 @@ interface ExperimentRuns {
 const REFRESH_INTERVAL_MS = 150;
 
 export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
-  private readonly emitter = new vscode.EventEmitter<ExplorerNode | undefined>();
+  protected readonly emitter = new vscode.EventEmitter<ExplorerNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly refreshedEmitter = new vscode.EventEmitter<string | undefined>();
   /** Fires after an experiment's runs (or the root, undefined) were re-read; tests and auto-reveal use it. */
@@ -50,7 +50,14 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   /** Timing of the last full experiment reload, for the refresh measurement. */
   lastReloadMs: number | undefined;
 
-  constructor(private readonly service: TrackingService) {}
+  /**
+   * `nested`: the tree of a found store under its source node, which shows an empty store as a
+   * message rather than as the workspace's welcome view.
+   */
+  constructor(
+    protected readonly source: StoreHandle,
+    private readonly nested = false,
+  ) {}
 
   // --- refresh ---
 
@@ -112,15 +119,16 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   // --- data ---
 
   private async loadExperiments(): Promise<ExperimentNode[]> {
-    await this.service.ready();
-    const list = await this.service.client.listExperiments(this.showDeleted ? 'ALL' : 'ACTIVE_ONLY');
-    return list.map((experiment) => ({ type: 'experiment', experiment }));
+    await this.source.ready();
+    const list = await this.source.client.listExperiments(this.showDeleted ? 'ALL' : 'ACTIVE_ONLY');
+    const source = this.nested ? this.source.key : undefined;
+    return list.map((experiment): ExperimentNode => ({ type: 'experiment', experiment, ...(source ? { source } : {}) }));
   }
 
   /** Loads (or re-loads, `replace`) the first `count` runs of an experiment in pages of ≤1000. */
   private async loadRuns(experimentId: string, count: number, replace: boolean): Promise<void> {
     const t0 = Date.now();
-    const client = this.service.client;
+    const client = this.source.client;
     let runs: WireRun[] = replace ? [] : (this.runsByExperiment.get(experimentId)?.runs ?? []);
     let token = replace ? undefined : this.runsByExperiment.get(experimentId)?.nextPageToken;
     const target = replace ? count : runs.length + count;
@@ -172,6 +180,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
       return [{ type: 'message', message: this.rootError, isError: true }];
     }
     const experiments = this.experiments;
+    if (this.nested) return experiments;
     // An empty store (only the Default experiment, no runs) shows the welcome view instead.
     const empty = experiments.length <= 1 && !this.filter && (await this.storeHasNoRuns(experiments));
     this.rootEmpty = empty;
@@ -182,10 +191,10 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
 
   private async storeHasNoRuns(experiments: ExperimentNode[]): Promise<boolean> {
     if (experiments.length === 0) return true;
-    const page = await this.service.client.searchRuns({ experimentIds: experiments.map((e) => e.experiment.experiment_id), maxResults: 1, viewType: 'ALL' });
+    const page = await this.source.client.searchRuns({ experimentIds: experiments.map((e) => e.experiment.experiment_id), maxResults: 1, viewType: 'ALL' });
     if (page.runs.length > 0) return false;
     // Traces alone (an LLM app with no training runs) are not an empty store either.
-    const traces = await Promise.all(experiments.map((e) => this.service.client.traceCount(e.experiment.experiment_id).catch(() => 0)));
+    const traces = await Promise.all(experiments.map((e) => this.source.client.traceCount(e.experiment.experiment_id).catch(() => 0)));
     return traces.every((n) => n === 0);
   }
 
@@ -217,7 +226,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     if (state && !state.nextPageToken && !state.error) return this.childNodes(node, children);
     try {
       const filter = [this.filter, `tags.\`${PARENT_RUN_TAG}\` = '${node.run.info.run_id}'`].filter(Boolean).join(' AND ');
-      const page = await this.service.client.searchRuns({
+      const page = await this.source.client.searchRuns({
         experimentIds: [node.run.info.experiment_id],
         filter,
         orderBy: this.sort.orderBy,
@@ -237,11 +246,13 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   }
 
   getParent(node: ExplorerNode): ExplorerNode | undefined {
-    return node.type === 'experiment' ? undefined : node.parent;
+    return node.type === 'experiment' || node.type === 'source' ? undefined : node.parent;
   }
 
   getTreeItem(node: ExplorerNode): vscode.TreeItem {
     switch (node.type) {
+      case 'source':
+        return new vscode.TreeItem(node.key, vscode.TreeItemCollapsibleState.Expanded);
       case 'experiment':
       {
         const state = this.runsByExperiment.get(node.experiment.experiment_id);

@@ -4,6 +4,18 @@ import type { WireExperiment, WireRun } from '../../client/wireTypes';
 export interface ExperimentNode {
   type: 'experiment';
   experiment: WireExperiment;
+  /** The found store it belongs to (its path); absent for the workspace's own store. */
+  source?: string;
+}
+
+/** The source key of the workspace's own store; found stores are keyed by their path. */
+export const WORKSPACE_SOURCE = 'workspace';
+
+/** A store shown at the root when the workspace has found MLflow stores beside its own. */
+export interface SourceNode {
+  type: 'source';
+  /** WORKSPACE_SOURCE, or the found store's path. */
+  key: string;
 }
 
 export interface RunNode {
@@ -23,7 +35,7 @@ export interface LoadMoreNode {
 export interface MessageNode {
   type: 'message';
   message: string;
-  parent?: ExperimentNode | RunNode;
+  parent?: ExperimentNode | RunNode | SourceNode;
   isError?: boolean;
 }
 
@@ -34,7 +46,7 @@ export interface TracesNode {
   count: number;
 }
 
-export type ExplorerNode = ExperimentNode | RunNode | LoadMoreNode | MessageNode | TracesNode;
+export type ExplorerNode = SourceNode | ExperimentNode | RunNode | LoadMoreNode | MessageNode | TracesNode;
 
 export function isRunNode(n: unknown): n is RunNode {
   return typeof n === 'object' && n !== null && (n as RunNode).type === 'run';
@@ -42,4 +54,20 @@ export function isRunNode(n: unknown): n is RunNode {
 
 export function isExperimentNode(n: unknown): n is ExperimentNode {
   return typeof n === 'object' && n !== null && (n as ExperimentNode).type === 'experiment';
+}
+
+/** The found store a node belongs to (its path), undefined for the workspace's own store. */
+export function sourceOf(n: ExplorerNode): string | undefined {
+  let cur: ExplorerNode | undefined = n;
+  while (cur) {
+    if (cur.type === 'experiment') return cur.source;
+    if (cur.type === 'source') return cur.key === WORKSPACE_SOURCE ? undefined : cur.key;
+    cur = cur.parent;
+  }
+  return undefined;
+}
+
+/** Context values of a read-only store's nodes: the write actions' menus match `;active`/`;deleted` right after the kind, so they do not match this. */
+export function readOnlyContextValue(value: string | undefined): string | undefined {
+  return value?.replace(/^(runlens\.(?:run|experiment));(active|deleted)/, '$1;readonly;$2');
 }

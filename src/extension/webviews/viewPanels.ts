@@ -13,6 +13,8 @@ import { renderPage } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
+import type { StoreSources } from '../sources/storeSources';
+import type { TrackingClient } from '../../client/trackingClient';
 import { artifactPathProblem } from '../../client/artifactPaths';
 import { proxyPath } from '../../domain/artifactUri';
 
@@ -37,6 +39,7 @@ export class ViewPanels {
     private readonly context: vscode.ExtensionContext,
     private readonly service: TrackingService,
     private readonly log: Logger,
+    private readonly sources?: StoreSources,
   ) {
     for (const kind of Object.keys(VIEWS) as ViewKind[]) {
       context.subscriptions.push(
@@ -59,9 +62,10 @@ export class ViewPanels {
     );
   }
 
-  show(kind: ViewKind, state: object, title: string): vscode.WebviewPanel {
+  /** `source`: the found store's path when the view reads one (read-only), else the workspace store. */
+  show(kind: ViewKind, state: object, title: string, source?: string): vscode.WebviewPanel {
     const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
-    this.attach(kind, panel, state);
+    this.attach(kind, panel, state, source);
     return panel;
   }
 
@@ -69,7 +73,7 @@ export class ViewPanels {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview')] };
   }
 
-  private attach(kind: ViewKind, panel: vscode.WebviewPanel, state: object): void {
+  private attach(kind: ViewKind, panel: vscode.WebviewPanel, state: object, source?: string): void {
     const asset = (file: string): string => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
     panel.webview.html = renderPage({
       title: panel.title,
@@ -84,12 +88,13 @@ export class ViewPanels {
     panel.onDidDispose(() => this.open.delete(panel));
     panel.webview.onDidReceiveMessage(async (message: unknown) => {
       if (!isToHost(message)) return;
-      if (message.type === 'action') return this.act(message);
+      if (message.type === 'action') return this.act(message, source);
       let reply: ToView;
       try {
-        await this.service.ready();
+        const store = this.store(source);
+        await store.ready();
         this.user ??= os.userInfo().username;
-        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(this.service.client, this.user).handle(message.request) };
+        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user).handle(message.request) };
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
@@ -99,37 +104,49 @@ export class ViewPanels {
     });
   }
 
-  private async act(message: Extract<ToHost, { type: 'action' }>): Promise<void> {
-    if (message.action === 'openArtifact') return this.openArtifact(message.runIds[0] ?? '', message.path ?? '');
-    if (message.action === 'openRunTraces') return this.openRunTraces(message.runIds[0] ?? '');
+  /** The store a panel reads: a found store (its path) or the workspace's. */
+  private store(source: string | undefined): { ready(): Promise<void>; readonly client: TrackingClient } {
+    if (!source) return this.service;
+    const found = this.sources?.get(source);
+    if (!found) throw new Error(`${source} is no longer among the workspace's MLflow stores.`);
+    return found;
+  }
+
+  private async act(message: Extract<ToHost, { type: 'action' }>, source?: string): Promise<void> {
+    if (message.action === 'openArtifact') return this.openArtifact(message.runIds[0] ?? '', message.path ?? '', source);
+    if (message.action === 'openRunTraces') return this.openRunTraces(message.runIds[0] ?? '', source);
     if (message.action === 'openTrace') {
-      if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`);
+      if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`, source);
       return;
     }
     const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.showRunPage', compare: 'runlens.compareRuns' } as const;
-    const arg = message.action === 'openRun' ? message.runIds[0] : message.runIds;
+    // A found store's view opens the next view on the same store.
+    const arg = source ? { runIds: message.runIds, source } : message.action === 'openRun' ? message.runIds[0] : message.runIds;
     await vscode.commands.executeCommand(commands[message.action], arg);
   }
 
   /** The traces view filtered to one run's traces (an evaluation run's rows, a training run's calls). */
-  private async openRunTraces(runId: string): Promise<void> {
+  private async openRunTraces(runId: string, source?: string): Promise<void> {
     try {
-      await this.service.ready();
-      const run = await this.service.client.getRun(runId);
-      this.show('traces', { experimentIds: [run.info.experiment_id], filter: runTracesFilter(runId) }, `Traces: ${run.info.run_name || runId.slice(0, 8)}`);
+      const store = this.store(source);
+      await store.ready();
+      const run = await store.client.getRun(runId);
+      this.show('traces', { experimentIds: [run.info.experiment_id], filter: runTracesFilter(runId) }, `Traces: ${run.info.run_name || runId.slice(0, 8)}`, source);
     } catch (err) {
       void vscode.window.showErrorMessage(`Runlens: could not open the traces of run ${runId}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
   /** Opens an artifact in an editor: the file itself when this window can see the store, else a copy. */
-  private async openArtifact(runId: string, artifactPath: string): Promise<void> {
+  private async openArtifact(runId: string, artifactPath: string, source?: string): Promise<void> {
     try {
-      await this.service.ready();
-      const run = await this.service.client.getRun(runId);
+      const store = this.store(source);
+      await store.ready();
+      const run = await store.client.getRun(runId);
       const uri = run.info.artifact_uri ?? '';
       const state = this.service.state;
-      const base = proxyPath(uri);
+      // A found store's proxied artifacts are not under the workspace store's folder.
+      const base = source ? undefined : proxyPath(uri);
       if (state.kind === 'ready' && base !== undefined && !artifactPathProblem(artifactPath)) {
         const file = vscode.Uri.file(path.join(state.root, base, artifactPath));
         if (fs.existsSync(file.fsPath)) {
@@ -137,7 +154,7 @@ export class ViewPanels {
           return;
         }
       }
-      const preview = await new UiBackend(this.service.client).handle({ kind: 'artifact', runId, path: artifactPath });
+      const preview = await new UiBackend(store.client).handle({ kind: 'artifact', runId, path: artifactPath });
       if (preview.kind !== 'text') throw new Error(`${artifactPath} is not a text file that can be opened here.`);
       const doc = await vscode.workspace.openTextDocument({ content: preview.text });
       await vscode.window.showTextDocument(doc);

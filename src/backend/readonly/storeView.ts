@@ -10,13 +10,11 @@
  * generation, which replaces the old one atomically for every later request.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Logger } from '../../domain/logger';
 import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, Tag } from '../../domain/types';
 import type { ArtifactRepository } from '../api/artifacts';
 import type { BackendCapabilities } from '../api/capabilities';
-import type { ChangeListener, StoreChange } from '../api/changes';
+import type { ChangeListener } from '../api/changes';
 import type { EvalDatasetStore, ScorerStore } from '../api/evalDatasets';
 import type { LoggedModelStore } from '../api/loggedModels';
 import type { ModelRegistryStore } from '../api/registry';
@@ -30,46 +28,18 @@ import type {
   SearchRunsRequest,
   TrackingStore,
 } from '../api/tracking';
-import type { MlflowSource } from '../api/source';
-import { importSource } from '../../store/import/storeImport';
-import { LocalStore } from '../../store/localStore';
+import type { LocalStore } from '../../store/localStore';
 import { METRIC_HISTORY_MAX_RESULTS } from '../../store/limits';
 import { sampleSteps, sortHistory } from '../../store/metricHistory';
 import { decodePageToken, encodePageToken } from '../../store/search/pageToken';
 import { columnsOf, downsampleSeries } from '../../store/seriesDownsample';
 import type { SeriesPoint } from '../../store/seriesFiles';
-import { readOnlyConcern, ReadOnlyStoreError, type Exhaustive } from './readOnly';
+import { readOnlyConcern, ReadOnlyStoreError } from './readOnly';
+import * as M from './concernMethods';
+import { build, changesBetween, retire, stampOf, type Generation, type StoreViewOptions } from './generation';
 import { ExperimentIds } from './experimentIds';
-import { localPathOf, ViewArtifacts } from './viewArtifacts';
 import type { LoggedModel, ModelVersion } from '../../domain/modelTypes';
 import type { TraceInfo } from '../../domain/traceTypes';
-
-export interface StoreViewOptions {
-  /** What the store is, for messages: "the mlflow.db at /x". */
-  description: string;
-  /** How to write to it instead, for the read-only refusal. */
-  importHint: string;
-  openSource: () => Promise<MlflowSource>;
-  /** Where `mlflow-artifacts:` URIs point (the artifacts destination `mlflow server` would use). */
-  artifactsDestination?: string | undefined;
-  /**
-   * MLflow's file store lists a version's aliases in search results; its SQL store does not
-   * (only get_model_version does). Mirror whichever the source is.
-   */
-  versionSearchHasAliases?: boolean;
-  /** Files and folders whose changes mean the store changed; none: never reloaded. */
-  watch?: string[];
-  log: Logger;
-}
-
-interface Generation {
-  store: LocalStore;
-  source: MlflowSource;
-  artifacts: ViewArtifacts;
-  tmp: string;
-  /** Per-entity signatures, to tell views what a reload changed. */
-  signatures: Map<string, string>;
-}
 
 /** Runs whose full histories stay cached (a chart of a sweep asks for each run again and again). */
 const HISTORY_CACHE_RUNS = 64;
@@ -77,6 +47,8 @@ const HISTORY_CACHE_RUNS = 64;
 const RETIRE_AFTER_MS = 30_000;
 
 type RunReads = Pick<TrackingStore, 'getExperiment' | 'getExperimentByName' | 'searchExperiments' | 'getRun' | 'searchRuns' | 'searchDatasets'>;
+
+export type { StoreViewOptions };
 
 export class MlflowStoreView implements TrackingStore {
   readonly capabilities: BackendCapabilities;
@@ -110,7 +82,7 @@ export class MlflowStoreView implements TrackingStore {
     const trace = (t: TraceInfo): TraceInfo =>
       ids.any ? { ...t, trace_location: { ...t.trace_location, mlflow_experiment: { experiment_id: ids.toSource(t.trace_location.mlflow_experiment.experiment_id) } } } : t;
     const local = (list: string[]): string[] => list.map((id) => ids.toLocal(id));
-    this.loggedModels = readOnlyConcern<LoggedModelStore, LoggedModelReads, LoggedModelWrites>(() => store().loggedModels, LOGGED_MODEL_READS, LOGGED_MODEL_WRITES, refuse, {
+    this.loggedModels = readOnlyConcern<LoggedModelStore, M.LoggedModelReads, M.LoggedModelWrites>(() => store().loggedModels, M.LOGGED_MODEL_READS, M.LOGGED_MODEL_WRITES, refuse, {
       get: async (id) => model(await store().loggedModels.get(id)),
       search: async (req) => {
         const page = await store().loggedModels.search({ ...req, experimentIds: local(req.experimentIds) });
@@ -122,10 +94,10 @@ export class MlflowStoreView implements TrackingStore {
       for (const v of versions) if (!byModel.has(v.name)) byModel.set(v.name, (await store().registry.getRegisteredModel(v.name)).aliases);
       return versions.map((v) => ({ ...v, aliases: byModel.get(v.name)!.filter((a) => a.version === v.version).map((a) => a.alias) }));
     };
-    this.registry = readOnlyConcern<ModelRegistryStore, RegistryReads, RegistryWrites>(
+    this.registry = readOnlyConcern<ModelRegistryStore, M.RegistryReads, M.RegistryWrites>(
       () => store().registry,
-      REGISTRY_READS,
-      REGISTRY_WRITES,
+      M.REGISTRY_READS,
+      M.REGISTRY_WRITES,
       refuse,
       opts.versionSearchHasAliases
         ? {
@@ -136,7 +108,7 @@ export class MlflowStoreView implements TrackingStore {
           }
         : {},
     );
-    this.traces = readOnlyConcern<TraceStore, TraceReads, TraceWrites>(() => store().traces, TRACE_READS, TRACE_WRITES, refuse, {
+    this.traces = readOnlyConcern<TraceStore, M.TraceReads, M.TraceWrites>(() => store().traces, M.TRACE_READS, M.TRACE_WRITES, refuse, {
       get: async (id) => trace(await store().traces.get(id)),
       getMany: async (list) => (await store().traces.getMany(list)).map(trace),
       search: async (req) => {
@@ -147,8 +119,8 @@ export class MlflowStoreView implements TrackingStore {
       count: (list, filter) => store().traces.count(local(list), filter),
       sessions: (list, limit) => store().traces.sessions(local(list), limit),
     });
-    this.evalDatasets = readOnlyConcern<EvalDatasetStore, DatasetReads, DatasetWrites>(() => store().evalDatasets, DATASET_READS, DATASET_WRITES, refuse);
-    this.scorers = readOnlyConcern<ScorerStore, ScorerReads, ScorerWrites>(() => store().scorers, SCORER_READS, SCORER_WRITES, refuse);
+    this.evalDatasets = readOnlyConcern<EvalDatasetStore, M.DatasetReads, M.DatasetWrites>(() => store().evalDatasets, M.DATASET_READS, M.DATASET_WRITES, refuse);
+    this.scorers = readOnlyConcern<ScorerStore, M.ScorerReads, M.ScorerWrites>(() => store().scorers, M.SCORER_READS, M.SCORER_WRITES, refuse);
   }
 
   static async open(opts: StoreViewOptions): Promise<MlflowStoreView> {
@@ -418,136 +390,3 @@ export class MlflowStoreView implements TrackingStore {
     await retire(this.gen);
   }
 }
-
-// ---- building a generation -------------------------------------------------------------
-
-const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
-async function build(opts: StoreViewOptions, ids: ExperimentIds): Promise<Generation> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-view-'));
-  let store: LocalStore | undefined;
-  let source: MlflowSource | undefined;
-  try {
-    // Nothing here needs to survive a crash (the real store is the source), so the mirror never
-    // snapshots: a snapshot would block the server for 1–2 ms per MB of a big store, for nothing.
-    store = await LocalStore.open({ root: tmp, log: quiet, noDefaultExperiment: true, truncateLongValues: false, checkpointBytes: Number.MAX_SAFE_INTEGER });
-    source = await opts.openSource();
-    await importSource(source, store.importTarget(), { mirror: true, experimentId: (id) => ids.local(id) });
-    const target = store.importTarget();
-    const roots = target.db.rows("SELECT artifact_location FROM experiments UNION SELECT artifact_location FROM logged_models").map((r) => String(r[0]));
-    const localRoots = roots.map((r) => localPathOf(r)).filter((r): r is string => r !== undefined);
-    const refuse = (): Error => new ReadOnlyStoreError(opts.description, opts.importHint);
-    return { store, source, tmp, artifacts: new ViewArtifacts(opts.artifactsDestination, localRoots, refuse), signatures: signaturesOf(store) };
-  } catch (err) {
-    await source?.close().catch(() => undefined);
-    await store?.close({ checkpoint: false }).catch(() => undefined);
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-}
-
-async function retire(gen: Generation): Promise<void> {
-  await gen.source.close().catch(() => undefined);
-  await gen.store.close({ checkpoint: false }).catch(() => undefined);
-  fs.rmSync(gen.tmp, { recursive: true, force: true });
-}
-
-/** One line per experiment, run and trace: what a view shows of it, to diff two generations. */
-function signaturesOf(store: LocalStore): Map<string, string> {
-  const db = store.importTarget().db;
-  const out = new Map<string, string>();
-  for (const r of db.rows('SELECT experiment_id, name, lifecycle_stage, last_update_time FROM experiments')) out.set(`e\u0000${r[0]}`, r.slice(1).join('\u0000'));
-  const runs = db.rows(
-    `SELECT r.run_uuid, r.experiment_id, r.status, r.end_time, r.lifecycle_stage, r.name,
-            (SELECT count(*) || ':' || coalesce(sum(step), 0) || ':' || coalesce(sum(timestamp), 0) || ':' || coalesce(sum(value), 0) FROM latest_metrics m WHERE m.run = r.id),
-            (SELECT count(*) FROM params p WHERE p.run = r.id), (SELECT count(*) || ':' || coalesce(sum(length(value)), 0) FROM tags t WHERE t.run = r.id)
-       FROM runs r`,
-  );
-  for (const r of runs) out.set(`r\u0000${r[0]}\u0000${r[1]}`, r.slice(2).join('\u0000'));
-  for (const r of db.rows('SELECT trace_id, experiment_id, state, execution_ms FROM traces')) out.set(`t\u0000${r[0]}\u0000${r[1]}`, r.slice(2).join('\u0000'));
-  return out;
-}
-
-function changesBetween(before: Map<string, string>, after: Map<string, string>): StoreChange[] {
-  const out: StoreChange[] = [];
-  for (const [key, sig] of after) {
-    if (before.get(key) === sig) continue;
-    const [kind, id, exp] = key.split('\u0000') as [string, string, string | undefined];
-    if (kind === 'e') out.push({ kind: 'experiment', experimentId: id });
-    else if (kind === 'r') out.push({ kind: 'run', runId: id, experimentId: exp!, ...(before.has(key) ? {} : { created: true }) });
-    else out.push({ kind: 'trace', traceId: id, experimentId: exp! });
-  }
-  // Something gone (MLflow's gc): its experiment's list changed.
-  for (const key of before.keys()) {
-    if (after.has(key)) continue;
-    const [kind, id, exp] = key.split('\u0000') as [string, string, string | undefined];
-    out.push({ kind: 'experiment', experimentId: kind === 'e' ? id : exp! });
-  }
-  return out;
-}
-
-function stampOf(paths: string[]): string {
-  return paths
-    .flatMap((p) => [p, `${p}-wal`])
-    .map((p) => {
-      try {
-        const s = fs.statSync(p);
-        return `${s.size}:${s.mtimeMs}`;
-      } catch {
-        return '-';
-      }
-    })
-    .join('|');
-}
-
-// ---- which methods of each concern read ------------------------------------------------
-
-const LOGGED_MODEL_READS = ['get', 'search'] as const;
-const LOGGED_MODEL_WRITES = ['create', 'finalize', 'delete', 'setTags', 'deleteTag', 'logParams'] as const;
-type LoggedModelReads = (typeof LOGGED_MODEL_READS)[number];
-type LoggedModelWrites = (typeof LOGGED_MODEL_WRITES)[number];
-
-const REGISTRY_READS = ['getRegisteredModel', 'getVersionByAlias', 'searchRegisteredModels', 'getLatestVersions', 'getModelVersion', 'getDownloadUri', 'searchModelVersions'] as const;
-const REGISTRY_WRITES = [
-  'createRegisteredModel',
-  'renameRegisteredModel',
-  'updateRegisteredModel',
-  'deleteRegisteredModel',
-  'setRegisteredModelTag',
-  'deleteRegisteredModelTag',
-  'setAlias',
-  'deleteAlias',
-  'createModelVersion',
-  'updateModelVersion',
-  'transitionStage',
-  'deleteModelVersion',
-  'setModelVersionTag',
-  'deleteModelVersionTag',
-] as const;
-type RegistryReads = (typeof REGISTRY_READS)[number];
-type RegistryWrites = (typeof REGISTRY_WRITES)[number];
-
-const TRACE_READS = ['get', 'getMany', 'search', 'metrics', 'count', 'sessions', 'getAssessment', 'traceForUpload', 'spanSummaries', 'payloadPath', 'readSpans', 'readSpansNoting'] as const;
-const TRACE_WRITES = ['start', 'endV2', 'delete', 'setTag', 'deleteTag', 'linkToRun', 'createAssessment', 'updateAssessment', 'deleteAssessment', 'acceptTracesJson', 'ingest'] as const;
-type TraceReads = (typeof TRACE_READS)[number];
-type TraceWrites = (typeof TRACE_WRITES)[number];
-
-const DATASET_READS = ['get', 'search', 'records', 'experimentIds'] as const;
-const DATASET_WRITES = ['create', 'delete', 'setTags', 'deleteTag', 'upsertRecords', 'deleteRecords', 'addToExperiments', 'removeFromExperiments'] as const;
-type DatasetReads = (typeof DATASET_READS)[number];
-type DatasetWrites = (typeof DATASET_WRITES)[number];
-
-const SCORER_READS = ['list', 'listLatest', 'versions', 'get'] as const;
-const SCORER_WRITES = ['register', 'delete'] as const;
-type ScorerReads = (typeof SCORER_READS)[number];
-type ScorerWrites = (typeof SCORER_WRITES)[number];
-
-// Compile-time: every method of every concern is a read or a write above.
-const exhaustive: [
-  Exhaustive<LoggedModelStore, LoggedModelReads, LoggedModelWrites>,
-  Exhaustive<ModelRegistryStore, RegistryReads, RegistryWrites>,
-  Exhaustive<TraceStore, TraceReads, TraceWrites>,
-  Exhaustive<EvalDatasetStore, DatasetReads, DatasetWrites>,
-  Exhaustive<ScorerStore, ScorerReads, ScorerWrites>,
-] = [true, true, true, true, true];
-void exhaustive;

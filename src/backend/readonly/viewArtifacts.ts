@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type { ArtifactDownload, ArtifactFileInfo, ArtifactKind, ArtifactRepository } from '../api/artifacts';
 import { doesNotExist } from '../../domain/errors';
 import { ArtifactStore } from '../../store/artifacts/artifactStore';
+import { proxyPath } from '../../domain/artifactUri';
 
 const MOUNT = /^~(\d+)(?:\/(.*))?$/;
 
@@ -39,8 +40,8 @@ export class ViewArtifacts implements ArtifactRepository {
 
   /** Where this repository serves an artifact URI, or undefined when it does not serve it. */
   locate(uri: string): string | undefined {
-    const proxied = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
-    if (proxied) return this.proxy ? proxied[1]!.replace(/\/+$/, '') : undefined;
+    const proxied = proxyPath(uri);
+    if (proxied !== undefined) return this.proxy ? proxied : undefined;
     const local = localPathOf(uri);
     if (local === undefined) return undefined;
     for (let i = 0; i < this.mounts.length; i++) {

@@ -20,6 +20,7 @@ import type { SourceTrace } from '../api/source';
 import { RestError, type RestClient } from './restClient';
 import { allPages, mapAhead } from './restPaging';
 import { traceInfoV2, traceInfoV3 } from './restWire';
+import { proxyPath as proxyPathOf } from '../../domain/artifactUri';
 
 /** Traces whose info and spans are fetched ahead of the importer. */
 const TRACES_AHEAD = 4;
@@ -128,7 +129,8 @@ function spansOf(body: unknown, traceId: string): SpanDict[] {
   return spans as SpanDict[];
 }
 
+/** The proxy path of an `mlflow-artifacts:` URI, %-encoded per segment for a request URL. */
 function proxyPath(uri: string | undefined): string | undefined {
-  const m = uri ? /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri) : null;
-  return m ? m[1]!.replace(/\/+$/, '').split('/').map(encodeURIComponent).join('/') : undefined;
+  const p = uri === undefined ? undefined : proxyPathOf(uri);
+  return p === undefined ? undefined : p.split('/').map(encodeURIComponent).join('/');
 }

@@ -9,15 +9,13 @@ import type { TrackingStore } from '../api/tracking';
 import type { Experiment, Metric } from '../../domain/types';
 import type { LoggedModel, ModelVersion } from '../../domain/modelTypes';
 import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../api/source';
+import { proxyPath } from '../../domain/artifactUri';
 
 /** Page sizes within each search's own cap (MLflow's limits, which the store enforces). */
 const PAGE = { experiments: 1000, runs: 1000, metrics: 100_000, registeredModels: 100, versions: 1000, loggedModels: 100, traces: 500 } as const;
 
 /** `mlflow-artifacts:/1/abc/artifacts` (host optional) → `1/abc/artifacts`; other URIs are not the store's. */
-function proxiedPath(uri: string): string | undefined {
-  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
-  return m ? m[1]!.replace(/\/+$/, '') : undefined;
-}
+const proxiedPath = proxyPath;
 
 /** Follows page tokens until a page comes back without one. */
 async function* paged<T>(fetchPage: (token: string | undefined) => Promise<{ items: T[]; nextPageToken?: string | undefined }>): AsyncIterable<T[]> {

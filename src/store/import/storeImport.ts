@@ -19,6 +19,7 @@ import { encodeMetricValue, type JournalDataset, type Op } from '../ops';
 import type { JournalMetric, KV } from '../opTypes';
 import type { Experiment, Metric } from '../../domain/types';
 import type { ImportTarget } from './importTarget';
+import { proxyPath } from '../../domain/artifactUri';
 
 export interface ImportSummary {
   experiments: number;
@@ -395,11 +396,6 @@ function parseDuration(d: string | undefined): number | undefined {
   return m ? Math.round(Number(m[1]) * 1000) : undefined;
 }
 
-/** The store-relative directory of an `mlflow-artifacts:` URI (host, if any, ignored). */
-function proxyPath(uri: string): string | undefined {
-  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
-  return m ? m[1]!.replace(/\/+$/, '') : undefined;
-}
 
 function schemeOf(uri: string): string {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(uri);

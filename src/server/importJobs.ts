@@ -48,7 +48,8 @@ export class ImportJobs {
   constructor(private readonly run: ImportRunner | undefined) {}
 
   start(source: string): Job {
-    if (!this.run) throw new MlflowError('NOT_IMPLEMENTED', 'This server cannot import: it does not serve a Runlens store of its own.');
+    // A refusal, not a server fault: this server serves a store it may not write (read-only).
+    if (!this.run) throw new MlflowError('PERMISSION_DENIED', 'This server cannot import: it does not serve a writable Runlens store. Import through the server that owns your Runlens store, or with `runlens import`.');
     const job: Job = { id: randomUUID(), source, state: 'queued', progress: { experiments: 0, runs: 0, metricPoints: 0, artifacts: 0, traces: 0 }, started: Date.now() };
     this.jobs.set(job.id, job);
     const run = this.run;

@@ -11,7 +11,7 @@ import { ArtifactStore } from './artifacts/artifactStore';
 import { alreadyExists, doesNotExist, invalidParameter } from '../domain/errors';
 import * as limits from './limits';
 import type { Logger } from '../domain/logger';
-import { readColumns, readHistory, sampleSteps } from './metricHistory';
+import { historyPage, readColumns, readHistory, sampledHistories } from './metricHistory';
 import { LoggedModels } from './models/loggedModels';
 import { ModelRegistry } from './models/registry';
 import { Traces } from './traces/traceStore';
@@ -27,7 +27,7 @@ import { generateRunName } from './runNames';
 import { downsampleSeries } from './seriesDownsample';
 import { SeriesPointIndex } from './seriesPointIndex';
 import { compileExperimentSearch } from './search/experimentSearch';
-import { decodePageToken, encodePageToken, pageFromLookahead } from './search/pageToken';
+import { decodePageToken, pageFromLookahead } from './search/pageToken';
 import { compileRunSearch } from './search/runSearch';
 import type { SqlDb } from './sqlite';
 import { FULL_CAPABILITIES, type BackendCapabilities } from '../backend/api/capabilities';
@@ -468,14 +468,8 @@ export class LocalStore implements TrackingStore {
 
   /** As MLflow's SQL store, a run that does not exist has an empty history (no error). */
   async getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>> {
-    const offset = decodePageToken(pageToken);
     const run = this.db.get<{ id: number }>('SELECT id FROM runs WHERE run_uuid = ?', [runId]);
-    const points = run ? readHistory(this.db, this.persistence.series, run.id, runId, key) : [];
-    const end = maxResults === undefined ? points.length : Math.min(points.length, offset + maxResults);
-    const items = points.slice(offset, end).map((p) => ({ key, value: p.value, timestamp: p.timestamp, step: p.step }));
-    const page: Page<Metric> = { items };
-    if (end < points.length) page.nextPageToken = encodePageToken(end);
-    return page;
+    return historyPage(run ? readHistory(this.db, this.persistence.series, run.id, runId, key) : [], key, maxResults, pageToken);
   }
 
   async getMetricSeries(req: MetricSeriesRequest): Promise<ChartSeries> {
@@ -493,19 +487,6 @@ export class LocalStore implements TrackingStore {
       const run = this.db.get<{ id: number }>('SELECT id FROM runs WHERE run_uuid = ?', [runId]);
       return { runId, points: run ? readHistory(this.db, this.persistence.series, run.id, runId, req.metricKey) : [] };
     });
-    const steps = sampleSteps(
-      histories.map((h) => h.points.map((p) => p.step)),
-      req.maxResults,
-      req.startStep,
-      req.endStep,
-    );
-    const out: MetricWithRunId[] = [];
-    for (const h of histories) {
-      const chosen = h.points.filter((p) => steps.has(p.step)).sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
-      for (const p of chosen.slice(0, limits.METRIC_HISTORY_MAX_RESULTS)) {
-        out.push({ key: req.metricKey, value: p.value, timestamp: p.timestamp, step: p.step, run_id: h.runId });
-      }
-    }
-    return out;
+    return sampledHistories(histories, req);
   }
 }

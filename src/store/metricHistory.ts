@@ -1,4 +1,8 @@
 /** Metric history reads from series files, and MLflow's step sampling for chart queries. */
+import type { BulkIntervalRequest } from '../backend/api/tracking';
+import type { Metric, MetricWithRunId, Page } from '../domain/types';
+import { METRIC_HISTORY_MAX_RESULTS } from './limits';
+import { decodePageToken, encodePageToken } from './search/pageToken';
 import type { SeriesColumns, SeriesFiles, SeriesPoint } from './seriesFiles';
 import type { SqlDb } from './sqlite';
 
@@ -73,4 +77,29 @@ export function sampleSteps(stepsPerRun: number[][], maxResults: number, startSt
   }
   for (const b of boundaries) sampled.add(b);
   return sampled;
+}
+
+/** One page of a key's sorted history, as GetMetricHistory answers it (offset page tokens). */
+export function historyPage(points: SeriesPoint[], key: string, maxResults: number | undefined, pageToken: string | undefined): Page<Metric> {
+  const offset = decodePageToken(pageToken);
+  const end = maxResults === undefined ? points.length : Math.min(points.length, offset + maxResults);
+  const page: Page<Metric> = { items: points.slice(offset, end).map((p) => ({ key, value: p.value, timestamp: p.timestamp, step: p.step })) };
+  if (end < points.length) page.nextPageToken = encodePageToken(end);
+  return page;
+}
+
+/** GetMetricHistoryBulkInterval over runs' histories of one key: sampled steps, in step order. */
+export function sampledHistories(histories: { runId: string; points: SeriesPoint[] }[], req: BulkIntervalRequest): MetricWithRunId[] {
+  const steps = sampleSteps(
+    histories.map((h) => h.points.map((p) => p.step)),
+    req.maxResults,
+    req.startStep,
+    req.endStep,
+  );
+  const out: MetricWithRunId[] = [];
+  for (const h of histories) {
+    const chosen = h.points.filter((p) => steps.has(p.step)).sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
+    for (const p of chosen.slice(0, METRIC_HISTORY_MAX_RESULTS)) out.push({ key: req.metricKey, value: p.value, timestamp: p.timestamp, step: p.step, run_id: h.runId });
+  }
+  return out;
 }

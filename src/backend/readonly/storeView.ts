@@ -29,9 +29,7 @@ import type {
   TrackingStore,
 } from '../api/tracking';
 import type { LocalStore } from '../../store/localStore';
-import { METRIC_HISTORY_MAX_RESULTS } from '../../store/limits';
-import { sampleSteps, sortHistory } from '../../store/metricHistory';
-import { decodePageToken, encodePageToken } from '../../store/search/pageToken';
+import { historyPage, sampledHistories, sortHistory } from '../../store/metricHistory';
 import { columnsOf, downsampleSeries } from '../../store/seriesDownsample';
 import type { SeriesPoint } from '../../store/seriesFiles';
 import { readOnlyConcern, ReadOnlyStoreError } from './readOnly';
@@ -214,28 +212,11 @@ export class MlflowStoreView implements TrackingStore {
   }
 
   async getMetricHistory(runId: string, key: string, maxResults?: number, pageToken?: string): Promise<Page<Metric>> {
-    const offset = decodePageToken(pageToken);
-    const points = await this.points(runId, key);
-    const end = maxResults === undefined ? points.length : Math.min(points.length, offset + maxResults);
-    const page: Page<Metric> = { items: points.slice(offset, end).map((p) => ({ key, value: p.value, timestamp: p.timestamp, step: p.step })) };
-    if (end < points.length) page.nextPageToken = encodePageToken(end);
-    return page;
+    return historyPage(await this.points(runId, key), key, maxResults, pageToken);
   }
 
   async getMetricHistoryBulkInterval(req: BulkIntervalRequest): Promise<MetricWithRunId[]> {
-    const histories = await Promise.all(req.runIds.map(async (runId) => ({ runId, points: await this.points(runId, req.metricKey) })));
-    const steps = sampleSteps(
-      histories.map((h) => h.points.map((p) => p.step)),
-      req.maxResults,
-      req.startStep,
-      req.endStep,
-    );
-    const out: MetricWithRunId[] = [];
-    for (const h of histories) {
-      const chosen = h.points.filter((p) => steps.has(p.step)).sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
-      for (const p of chosen.slice(0, METRIC_HISTORY_MAX_RESULTS)) out.push({ key: req.metricKey, value: p.value, timestamp: p.timestamp, step: p.step, run_id: h.runId });
-    }
-    return out;
+    return sampledHistories(await Promise.all(req.runIds.map(async (runId) => ({ runId, points: await this.points(runId, req.metricKey) }))), req);
   }
 
   async getMetricSeries(req: MetricSeriesRequest): Promise<ChartSeries> {

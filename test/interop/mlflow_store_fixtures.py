@@ -77,3 +77,13 @@ def dumper(tmp_path_factory):
 
 def tags_of(items):
     return {t["key"]: t["value"] for t in items}
+
+
+def artifact_tree(client, run_id, path=None):
+    """Every (path, is_dir) under a run's artifact root, as the client lists it."""
+    out = []
+    for f in client.list_artifacts(run_id, path):
+        out.append((f.path, f.is_dir))
+        if f.is_dir:
+            out += artifact_tree(client, run_id, f.path)
+    return out

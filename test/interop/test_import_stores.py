@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CLI, MLFLOW_MAJOR, RunlensServer
-from mlflow_store_fixtures import store_path, store_uri
+from mlflow_store_fixtures import artifact_tree, store_path, store_uri
 
 import mlflow
 from mlflow import MlflowClient
@@ -38,13 +38,6 @@ def _import(source, root):
     return tuple(int(x) for x in m.groups()), out.stdout
 
 
-def _tree(client, run_id, path=None):
-    out = []
-    for f in client.list_artifacts(run_id, path):
-        out.append((f.path, f.is_dir))
-        if f.is_dir:
-            out += _tree(client, run_id, f.path)
-    return out
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -102,10 +95,10 @@ def test_artifacts_copied_into_the_store(imported):
     exps = [e.experiment_id for e in theirs.search_experiments(view_type=ViewType.ALL)]
     checked = 0
     for run in theirs.search_runs(exps, run_view_type=ViewType.ALL):
-        ref = sorted(_tree(theirs, run.info.run_id))
+        ref = sorted(artifact_tree(theirs, run.info.run_id))
         if not ref:
             continue
-        assert sorted(_tree(ours, run.info.run_id)) == ref
+        assert sorted(artifact_tree(ours, run.info.run_id)) == ref
         mine = ours.get_run(run.info.run_id).info.artifact_uri
         assert mine.startswith("mlflow-artifacts:"), mine  # copied, not pointing at the old store
         for rel, is_dir in ref:

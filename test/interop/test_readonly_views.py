@@ -18,7 +18,7 @@ import json
 import pytest
 
 from conftest import MLFLOW_MAJOR, RunlensServer
-from mlflow_store_fixtures import store_path as _store_path, store_uri as _uri
+from mlflow_store_fixtures import artifact_tree, store_path as _store_path, store_uri as _uri
 
 import mlflow
 from mlflow import MlflowClient
@@ -151,20 +151,13 @@ def _server_tree(srv, run_id, path=None):
     return out
 
 
-def _client_tree(client, run_id, path=None):
-    out = []
-    for f in client.list_artifacts(run_id, path):
-        out.append((f.path, f.is_dir))
-        if f.is_dir:
-            out += _client_tree(client, run_id, f.path)
-    return out
 
 
 def test_artifacts_listed_and_served_by_the_server(view):
     """The Runlens views read artifacts through the server, which serves them where the store keeps them."""
     _, ours, theirs, srv = view
     run = next(r for r in theirs.search_runs(_experiment_ids(theirs), run_view_type=ViewType.ALL) if theirs.list_artifacts(r.info.run_id))
-    ref = sorted(_client_tree(theirs, run.info.run_id))
+    ref = sorted(artifact_tree(theirs, run.info.run_id))
     assert sorted(_server_tree(srv, run.info.run_id)) == ref
     for rel, is_dir in ref:
         if is_dir:

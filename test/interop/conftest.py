@@ -83,6 +83,23 @@ class RunlensServer:
             assert self.proc.wait(timeout=30) == 0, self.log.read_text()
 
 
+@pytest.fixture(autouse=True)
+def _no_default_store_in_cwd():
+    """MLflow 3 falls back to sqlite:///mlflow.db in the cwd when no tracking URI is set; a test that
+    lets that happen writes a stray store into the repository. Fail that test, by name."""
+    strays = [Path.cwd() / "mlflow.db", Path.cwd() / "mlruns"]
+    before = {p: p.exists() for p in strays}
+    yield
+    made = [p for p in strays if p.exists() and not before[p]]
+    for p in made:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink()
+    if made:
+        pytest.fail(f"the client fell back to a default store in the cwd ({', '.join(p.name for p in made)}): give it an explicit tracking URI")
+
+
 @pytest.fixture(scope="session")
 def server():
     tmp = Path(tempfile.mkdtemp(prefix="runlens-interop-"))

@@ -113,7 +113,10 @@ def test_metric_histories_match(view):
 
 
 def test_registry_matches(view):
-    _, ours, theirs, _ = view
+    kind, ours, theirs, _ = view
+    # MLflow's file registry store looks up each version's logged model with a bare MlflowClient(),
+    # i.e. through the global tracking URI: point it at the same store (the autouse fixture resets it).
+    mlflow.set_tracking_uri(_uri(kind))
     def model(m):
         return (m.name, m.description or "", dict(m.tags), {k: str(v) for k, v in (getattr(m, "aliases", {}) or {}).items()})
     assert sorted(map(model, ours.search_registered_models())) == sorted(map(model, theirs.search_registered_models()))

@@ -80,3 +80,15 @@ export function parseTokenUsage(text: string | undefined): TokenUsage | undefine
     return undefined;
   }
 }
+
+const MODEL_KEYS = ['gen_ai.response.model', 'gen_ai.request.model', 'llm.model_name', 'model_name', 'model'];
+
+/** The model an LLM span called: OpenTelemetry's gen_ai.* attributes, common SDK keys, else the request's `model`. */
+export function spanModel(attributes: Record<string, unknown>, inputs: unknown): string | undefined {
+  for (const k of MODEL_KEYS) {
+    const v = attributeValue(attributes, k);
+    if (typeof v === 'string' && v) return v;
+  }
+  const fromInputs = inputs && typeof inputs === 'object' ? (inputs as { model?: unknown }).model : undefined;
+  return typeof fromInputs === 'string' ? fromInputs : undefined;
+}

@@ -3,7 +3,7 @@
  * span views (decoded attributes, tokens, model, chat messages). Runs in the extension host and
  * in a browser page, so no Node APIs.
  */
-import { attributeValue, nsToUs, parseTokenUsage, spanIdHex, spanTokenUsage } from '../domain/spanDict';
+import { attributeValue, nsToUs, parseTokenUsage, spanIdHex, spanModel, spanTokenUsage } from '../domain/spanDict';
 import { SpanKeys, TraceKeys, type Assessment, type SpanDict, type TraceInfo } from '../domain/traceTypes';
 import type { AssessmentView, ChatMessage, SpanView, TraceRow } from './protocol';
 
@@ -100,17 +100,6 @@ export function chatMessages(attributes: Record<string, unknown>, inputs: unknow
   return reply ? [...asked, reply] : asked;
 }
 
-const MODEL_KEYS = ['gen_ai.response.model', 'gen_ai.request.model', 'llm.model_name', 'model_name', 'model'];
-
-function modelOf(attributes: Record<string, unknown>, inputs: unknown): string | undefined {
-  for (const k of MODEL_KEYS) {
-    const v = attributeValue(attributes, k);
-    if (typeof v === 'string' && v) return v;
-  }
-  const fromInputs = inputs && typeof inputs === 'object' ? (inputs as { model?: unknown }).model : undefined;
-  return typeof fromInputs === 'string' ? fromInputs : undefined;
-}
-
 const HIDDEN_ATTRIBUTES = new Set<string>([SpanKeys.requestId, SpanKeys.type, SpanKeys.inputs, SpanKeys.outputs, SpanKeys.chatMessages]);
 
 /** OTLP senders may put JSON text in a string attribute; show it as the structure it is. */
@@ -145,7 +134,7 @@ export function toSpanView(span: SpanDict): SpanView {
   if (outputs !== undefined) view.outputs = outputs;
   const usage = spanTokenUsage(attrs);
   if (usage) view.tokens = { input: usage.input_tokens, output: usage.output_tokens, total: usage.total_tokens };
-  const model = modelOf(attrs, inputs);
+  const model = spanModel(attrs, inputs);
   if (model) view.model = model;
   const messages = chatMessages(attrs, inputs, outputs);
   if (messages) view.messages = messages;

@@ -12,7 +12,7 @@ import { el } from '../dom';
 import { formatDuration } from '../format';
 import { tree as jsonTree } from '../jsonTree';
 import { createTransport } from '../transport';
-import { estimateCost, formatCost } from './cost';
+import { estimateCost, formatCost } from '../../src/domain/pricing';
 import { buildTree, flatten, reveal, searchSpans, type FlatRow, type SpanTree } from './spanTree';
 
 const ROW_H = 24;

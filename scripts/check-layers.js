@@ -13,6 +13,7 @@ const ts = require('typescript');
 /** Path prefix (from the repository root) → layer; the first match wins. */
 const LAYERS = [
   ['src/domain/', 'domain'],
+  ['src/governance/', 'governance'],
   ['src/backend/api/', 'api'],
   ['src/backend/', 'backend'],
   ['src/store/', 'local'],
@@ -24,6 +25,7 @@ const LAYERS = [
   ['src/cli.ts', 'cli'],
   ['src/cliImport.ts', 'cli'],
   ['src/cliExport.ts', 'cli'],
+  ['src/cliGovernance.ts', 'cli'],
   ['webview/', 'webview'],
 ];
 
@@ -35,6 +37,8 @@ const MAY_IMPORT = {
   local: ['api', 'domain'],
   // Other backends (readers of MLflow's stores, import/export): never the server or the UI.
   backend: ['api', 'domain', 'local', 'client'],
+  // A decorator over any backend: budgets, policies, the cost ledger and the audit trail.
+  governance: ['api', 'domain'],
   client: ['domain'],
   // The messages between the extension and the server process it forks.
   ipc: ['domain'],
@@ -47,7 +51,7 @@ const MAY_IMPORT = {
 };
 
 /** Files that assemble a running program: they may import any layer (the server or the local store). */
-const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/cliExport.ts', 'src/serverIpc/childSide.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts', 'src/extension/sources/localStores.ts']);
+const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/cliExport.ts', 'src/cliGovernance.ts', 'src/serverIpc/childSide.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts', 'src/extension/sources/localStores.ts']);
 
 /**
  * Local-store modules the server still uses, each a node-side helper with MLflow's semantics

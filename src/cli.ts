@@ -6,6 +6,8 @@ import { LocalStore } from './store/localStore';
 import { StoreLock, StoreLockedError } from './store/storeLock';
 import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
+import { auditCommand, governanceCommand } from './cliGovernance';
+import { readGovernanceFile } from './governance/open';
 import { chooseStoreRoot } from './backend/storeRoot';
 import { importCommand } from './cliImport';
 import { parentChannel } from './serverIpc/childSide';
@@ -15,6 +17,8 @@ const HELP = `Usage: runlens serve [options]
        runlens doctor [--root <dir>] [--repair]
        runlens import <mlflow.db | mlruns dir | http(s)://server> [--root <dir>]   (copy an MLflow store in)
        runlens export --to sqlite:///PATH/mlflow.db [--artifacts <dir>] [--root <dir>] [--force]
+       runlens governance check [--governance FILE] [--root <dir>]
+       runlens audit verify|export [--root <dir>] [--since ISO] [--out FILE]
 
 Serve the MLflow tracking REST API on a local Runlens store.
 Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
@@ -33,6 +37,8 @@ Options:
   --max-artifact-mb <n>  largest artifact accepted, in megabytes (default: no limit)
   --checkpoint-mb <n>    journal size that triggers a compacting snapshot (default 64)
   --log-level <level>    debug | info | warn | error (default info; debug logs every request)
+  --governance <file>    budgets, policies, cost ledger and audit trail from this YAML file
+                         (README "Governance"); runs are attributed by their genops.* tags
   --recover              open a store whose newest snapshot is damaged or missing, from the
                          previous snapshot and the journal (the damaged file is kept)
   --ready-ipc            for a parent that forked this process with an IPC channel (the VS Code
@@ -84,6 +90,7 @@ interface ServeArgs {
   maxArtifactBytes?: number;
   recover: boolean;
   readyIpc: boolean;
+  governance?: string;
 }
 
 function parseServeArgs(argv: string[]): ServeArgs {
@@ -136,6 +143,9 @@ function parseServeArgs(argv: string[]): ServeArgs {
         args.level = l;
         break;
       }
+      case '--governance':
+        args.governance = value();
+        break;
       case '--recover':
         args.recover = true;
         break;
@@ -165,7 +175,8 @@ async function serve(argv: string[]): Promise<void> {
   }
   let serving;
   try {
-    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, allowedOrigins: args.allowedOrigins, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover });
+    const governance = args.governance ? readGovernanceFile(path.resolve(args.governance)) : undefined;
+    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, allowedOrigins: args.allowedOrigins, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover, governance });
   } catch (err) {
     if (channel) {
       await channel.failed(err);
@@ -261,6 +272,10 @@ function main(argv: string[]): void {
   }
   if (command === 'doctor') {
     doctor(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
+    return;
+  }
+  if (command === 'governance' || command === 'audit') {
+    (command === 'governance' ? governanceCommand(rest) : auditCommand(rest)).then((code) => process.exit(code), (err: Error) => fail(err.message));
     return;
   }
   if (command === 'import') {

@@ -12,6 +12,7 @@ import { registerExperimentRoutes } from './handlers/experiments';
 import { registerMetricRoutes } from './handlers/metrics';
 import { registerModelRoutes } from './handlers/models';
 import { registerRunRoutes } from './handlers/runs';
+import { registerGovernanceRoutes } from './handlers/governance';
 import { registerSystemRoutes } from './handlers/system';
 import { ImportJobs, type ImportRunner } from './importJobs';
 import { registerTraceRoutes } from './handlers/traces';
@@ -71,6 +72,7 @@ export function buildRouter(
   const router = new Router();
   imports.register(router);
   registerSystemRoutes(router, store.capabilities);
+  registerGovernanceRoutes(router, store.governance);
   registerUiRoutes(router, uiAssetsDir, store);
   registerLaunchRoutes(router, launches);
   changes.register(router);
@@ -145,6 +147,7 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
   if (opts.host && opts.host !== '0.0.0.0' && opts.host !== '::') allowedHosts.add(opts.host.toLowerCase());
   const hostCheck = !(opts.allowedHosts ?? []).includes('*');
   const origins = new OriginPolicy(opts.allowedOrigins);
+  const governance = opts.store.governance;
   return (req, res) => {
     // Nothing this server answers is meant to be framed by another page (clickjacking).
     res.setHeader('X-Frame-Options', 'DENY');
@@ -218,14 +221,16 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           source = method === 'DELETE' ? { ...queryToSource(url.searchParams), ...body } : body;
         }
         // HEAD runs the GET handler; node sends its status and headers without the body.
-        const result = await match.handler({
+        const apiRequest = {
           method: (method === 'HEAD' ? 'GET' : method) as HttpMethod,
           path: url.pathname,
           fields: new Fields(source, method === 'GET' || method === 'HEAD' || match.rawBody),
           pathParams: match.pathParams,
           raw: req,
           launchId,
-        });
+        };
+        // A governed store attributes each operation to the request's basic-auth user, if any.
+        const result = governance ? await governance.runAs(basicAuthUser(req.headers.authorization), () => match.handler(apiRequest)) : await match.handler(apiRequest);
         if (isStream(result)) {
           res.writeHead(result.status, result.headers);
           if (method === 'HEAD') {
@@ -255,8 +260,9 @@ export function createRequestListener(router: Router, opts: ServerOptions): http
           if (unread) req.resume();
           const closing: Record<string, string> = unread ? { Connection: 'close' } : {};
           if (err instanceof MlflowError) {
-            sendError(res, err.httpStatus, withoutStorePaths(err, opts.store.artifacts.localRoot), closing);
-            done(err.httpStatus);
+            const status = refusalStatus(err, req.headers['user-agent']);
+            sendError(res, status, withoutStorePaths(err, opts.store.artifacts.localRoot), closing);
+            done(status);
           } else if (isDiskFull(err)) {
             // An artifact or span write hit a full disk: nothing was kept, and a retry may succeed.
             opts.log.error(`${method} ${url.pathname}: ${(err as Error).message}`);
@@ -319,4 +325,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The user of a `Basic` Authorization header (the client sends MLFLOW_TRACKING_USERNAME so). */
+export function basicAuthUser(header: string | undefined): string | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const user = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
+  return user || undefined;
+}
+
+/**
+ * A budget refusal is RESOURCE_EXHAUSTED, which MLflow answers with 429. MLflow's Python client
+ * retries every 429 with back-off for minutes and then raises "too many 429 error responses",
+ * dropping the body that names the budget; to it the same error goes out as 403, which it does
+ * not retry, so the user sees the MlflowException saying which budget and how to raise it.
+ */
+export function refusalStatus(err: MlflowError, userAgent: string | undefined): number {
+  if (err.errorCode === 'RESOURCE_EXHAUSTED' && (userAgent ?? '').startsWith('mlflow-python-client/')) return 403;
+  return err.httpStatus;
 }

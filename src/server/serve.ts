@@ -12,6 +12,10 @@ import { startServer, type RunningServer } from './httpServer';
 import type { ImportRunner } from './importJobs';
 import { openSource } from '../backend/openSource';
 import { formatImportSummary, formatSkipped, importSource } from '../store/import/storeImport';
+import type { GovernanceConfig } from '../governance/config';
+import type { Governance } from '../governance/governance';
+import { governStore } from '../governance/open';
+import { otelSink, parseOtlpHeaders } from '../governance/otelExport';
 
 export interface ServeOptions {
   /** A Runlens store folder, an mlflow.db (or sqlite:/// URI) or a legacy mlruns/ folder. */
@@ -28,6 +32,8 @@ export interface ServeOptions {
   recover?: boolean;
   /** `mlflow-artifacts:` destination when serving an MLflow store (default: mlartifacts beside it). */
   artifactsDestination?: string;
+  /** Budgets, policies, the cost ledger and the audit trail (`--governance FILE`). */
+  governance?: GovernanceConfig | undefined;
 }
 
 export interface ServingStore {
@@ -36,6 +42,8 @@ export interface ServingStore {
   /** The local store when a Runlens folder is served (recovery report, checkpoints, import). */
   local?: LocalStore;
   server: RunningServer;
+  /** Set when served with a governance file. */
+  governance?: Governance;
   /** Stops accepting requests, flushes and checkpoints the store, releases the lock. */
   stop(): Promise<void>;
 }
@@ -66,17 +74,32 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
           }
         }
       : undefined;
-    const server = await startServer({ store: opened.backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins, importer });
+    let backend: TrackingStore = opened.backend;
+    let governance: Governance | undefined;
+    if (opts.governance) {
+      if (target.kind !== 'runlens') opts.log.warn(`--governance is ignored: ${target.kind} stores are served read-only, so there is nothing to charge or refuse.`);
+      else {
+        const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+        if (opts.governance.otel.enabled && !endpoint) opts.log.warn('governance: otel.enabled is set but OTEL_EXPORTER_OTLP_ENDPOINT is not; nothing is exported.');
+        const sink = opts.governance.otel.enabled && endpoint ? otelSink({ endpoint, headers: parseOtlpHeaders(process.env.OTEL_EXPORTER_OTLP_HEADERS), serviceName: process.env.OTEL_SERVICE_NAME }) : undefined;
+        const g = await governStore(opened.backend, { config: opts.governance, storeRoot: target.root, log: opts.log, sink });
+        backend = g.store;
+        governance = g.governance;
+      }
+    }
+    const server = await startServer({ store: backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins, importer });
     opened.setUrl(server.url);
     let stopping: Promise<void> | undefined;
     return {
       target,
-      store: opened.backend,
+      store: backend,
+      ...(governance ? { governance } : {}),
       ...(opened.local ? { local: opened.local } : {}),
       server,
       stop: () =>
         (stopping ??= (async () => {
           await server.close();
+          await governance?.close();
           await opened.close();
         })()),
     };

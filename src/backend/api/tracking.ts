@@ -9,6 +9,7 @@ import type { ArtifactRepository } from './artifacts';
 import type { BackendCapabilities } from './capabilities';
 import type { ChangeSource } from './changes';
 import type { EvalDatasetStore, ScorerStore } from './evalDatasets';
+import type { GovernanceApi } from './governance';
 import type { LoggedModelStore } from './loggedModels';
 import type { ModelRegistryStore } from './registry';
 import type { TraceStore } from './traces';
@@ -137,5 +138,7 @@ export interface TrackingStore extends ChangeSource {
   readonly scorers: ScorerStore;
 
   readonly capabilities: BackendCapabilities;
+  /** Set on a backend served with a governance file (src/governance/): costs, budgets, audit. */
+  readonly governance?: GovernanceApi | undefined;
   close(): Promise<void>;
 }

@@ -1,0 +1,431 @@
+/**
+ * governed(backend, governance): the same backend, with every mutating operation checked against
+ * budgets and policies before it is applied, then charged and written to the audit trail before
+ * it is acknowledged. Reads pass through (a run's cost is added to getRun/searchRuns as the
+ * `genops.cost.total_usd` tag). Any client works unchanged: this is all server-side.
+ */
+import { Readable, Transform } from 'node:stream';
+import type { ArtifactRepository } from '../backend/api/artifacts';
+import type { GovernanceApi } from '../backend/api/governance';
+import type { TraceStore } from '../backend/api/traces';
+import type { CreateRunRequest, LogBatchRequest, TrackingStore, UpdateRunRequest } from '../backend/api/tracking';
+import { MlflowError } from '../domain/errors';
+import { spanModel, spanTokenUsage } from '../domain/spanDict';
+import { TraceKeys } from '../domain/traceTypes';
+import type { Run, Tag } from '../domain/types';
+import { ATTRIBUTES, attributeOfTag, attributeTag, attributionOfTags, missingAttributionTags, PARENT_RUN_TAG, USER_TAG, VIOLATION_TAG_PREFIX, type Attribution } from './attribution';
+import type { AuditFields, AuditTarget } from './auditLog';
+import type { Governance } from './governance';
+import { llmCostNano, toNano } from './pricing';
+
+/** The tag a governed backend adds to runs it returns: the run's spend, its children included. */
+export const COST_TAG = 'genops.cost.total_usd';
+
+type Kind = 'tracking' | 'registry';
+
+interface Op {
+  name: string;
+  kind: Kind;
+  target: AuditTarget;
+  /** Run-attributed operations are charged to the run's attribution. */
+  runId?: string | undefined;
+  /** Attribution/parent tags the operation sets (tracked by the ledger). */
+  tags?: Record<string, string> | undefined;
+  extraNano?: number | undefined;
+  bytes?: number | undefined;
+  /** Charged but never refused by a budget: ending a run (refusing it would leave it RUNNING). */
+  exemptFromBudgets?: boolean | undefined;
+}
+
+const TERMINAL = new Set(['FINISHED', 'FAILED', 'KILLED']);
+
+export type GovernedStore = TrackingStore & { readonly governance: GovernanceApi };
+
+export function governed(inner: TrackingStore, gov: Governance): GovernedStore {
+  const g = new Governor(inner, gov);
+  return g.store();
+}
+
+class Governor {
+  constructor(
+    private readonly inner: TrackingStore,
+    private readonly gov: Governance,
+  ) {}
+
+  private get cfg() {
+    return this.gov.config;
+  }
+
+  private priceOf(kind: Kind): number {
+    return toNano(kind === 'registry' ? this.cfg.pricing.registryOpUsd : this.cfg.pricing.trackingCallUsd);
+  }
+
+  /** Makes sure the ledger knows a run created before governance was on (its tags and parent). */
+  private async knownRunTags(runId: string): Promise<Record<string, string> | undefined> {
+    if (this.gov.ledger.experimentOf(runId) !== undefined) return undefined;
+    try {
+      const run = await this.inner.getRun(runId);
+      this.gov.noteRunUser(runId, run.info.user_id);
+      const tags: Record<string, string> = {};
+      for (const t of run.data.tags) if (attributeOfTag(t.key) || t.key === PARENT_RUN_TAG) tags[t.key] = t.value;
+      return tags;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private attributionFor(op: Op): Attribution {
+    const own = op.runId ? this.gov.ledger.attributionOf(op.runId) : {};
+    for (const [k, v] of Object.entries(op.tags ?? {})) {
+      const a = attributeOfTag(k);
+      if (a) own[a] = v;
+    }
+    return op.runId ? own : { ...this.cfg.defaults, ...own };
+  }
+
+  /** Checks, applies, charges and audits one operation. */
+  async run<R>(op: Op, apply: () => Promise<R>, check?: (attribution: Attribution) => void): Promise<R> {
+    const now = Date.now();
+    if (op.runId) {
+      const known = await this.knownRunTags(op.runId);
+      if (known) op.tags = { ...known, ...(op.tags ?? {}) };
+      op.target.run_id ??= op.runId;
+      op.target.experiment_id ??= this.gov.ledger.experimentOf(op.runId);
+    }
+    const attribution = this.attributionFor(op);
+    const actor = this.gov.actorFor(op.runId);
+    const cost = this.priceOf(op.kind) + (op.extraNano ?? 0);
+    const base: Omit<AuditFields, 'outcome' | 'cost_nano'> = { ts: now, actor, attribution, op: op.name, target: op.target, ...(op.tags && Object.keys(op.tags).length ? { tags: op.tags } : {}) };
+    try {
+      check?.(attribution);
+      if (!op.exemptFromBudgets) this.gov.checkBudgets(attribution, cost, now);
+    } catch (err) {
+      if (err instanceof MlflowError) {
+        const kind = err.errorCode === 'RESOURCE_EXHAUSTED' ? 'budget' : ((err as PolicyError).policy ?? 'budget');
+        await this.gov.record({ ...base, outcome: 'refused', reason: `[${kind}] ${err.message}`, cost_nano: 0 }, { kind, mode: 'enforce', run_id: op.runId, experiment_id: op.target.experiment_id, message: err.message });
+      }
+      throw err;
+    }
+    let result: R;
+    try {
+      result = await apply();
+    } catch (err) {
+      await this.gov.record({ ...base, outcome: 'failed', reason: err instanceof Error ? err.message.slice(0, 500) : String(err), cost_nano: 0 });
+      throw err;
+    }
+    await this.gov.record({ ...base, outcome: 'ok', cost_nano: cost, ...(op.bytes ? { bytes: op.bytes } : {}) });
+    await this.afterCharge(op, now);
+    return result;
+  }
+
+  /** Warn-mode budgets: mark the run (once per budget) and list the violation. */
+  private async afterCharge(op: Op, now: number): Promise<void> {
+    const attribution = op.runId ? this.gov.ledger.attributionOf(op.runId) : this.attributionFor(op);
+    for (const { budget, message } of this.gov.exceededWarnBudgets(attribution, now)) {
+      if (!op.runId || this.marked.has(`${op.runId}\0${budget.label}`)) continue;
+      this.marked.add(`${op.runId}\0${budget.label}`);
+      await this.mark(op.runId, 'budget', message, op.target.experiment_id);
+    }
+  }
+
+  private readonly marked = new Set<string>();
+
+  /** Records a warn-mode violation and tags the run with it (the tag is not charged). */
+  private async mark(runId: string, kind: 'budget' | 'require_tags' | 'allowed_environments' | 'max_artifact_size_mb', message: string, experimentId: string | undefined): Promise<void> {
+    await this.inner.setTag(runId, { key: VIOLATION_TAG_PREFIX + kind, value: message.slice(0, 5000) }).catch(() => undefined);
+    await this.gov.record(
+      { ts: Date.now(), actor: 'runlens', attribution: this.gov.ledger.attributionOf(runId), op: 'violation', target: { run_id: runId, ...(experimentId ? { experiment_id: experimentId } : {}) }, outcome: 'warned', reason: `[${kind}] ${message}`, cost_nano: 0 },
+      { kind, mode: 'warn', run_id: runId, experiment_id: experimentId, message },
+    );
+  }
+
+  // ---- policies -----------------------------------------------------------------------------
+
+  private checkEnvironment(env: string | undefined, runId: string | undefined, experimentId: string | undefined): Promise<void> | void {
+    const p = this.cfg.policies.allowedEnvironments;
+    if (!p || env === undefined || p.values.includes(env)) return;
+    const message = `environment '${env}' is not allowed (allowed: ${p.values.join(', ')}); set the genops.environment tag to one of them`;
+    if (p.mode === 'enforce') throw policyError('allowed_environments', `Policy allowed_environments: ${message}.`);
+    if (runId) return this.mark(runId, 'allowed_environments', message, experimentId);
+  }
+
+  private async checkRequiredTagsAtEnd(runId: string): Promise<void> {
+    const p = this.cfg.policies.requireTags;
+    if (!p) return;
+    let run: Run;
+    try {
+      run = await this.inner.getRun(runId);
+    } catch {
+      return;
+    }
+    const have = new Set(run.data.tags.filter((t) => t.value !== '').map((t) => t.key));
+    const missing = p.tags.filter((t) => !have.has(t));
+    if (missing.length) await this.mark(runId, 'require_tags', `run ended without required tags: ${missing.join(', ')} (policy require_tags, mode ${p.mode})`, run.info.experiment_id);
+  }
+
+  // ---- the decorated concerns ---------------------------------------------------------------
+
+  store(): GovernedStore {
+    const inner = this.inner;
+    const self = this;
+    const runOp = (name: string, runId: string, tags?: Record<string, string>): Op => ({ name, kind: 'tracking', target: { run_id: runId }, runId, tags });
+    const expOp = (name: string, experimentId?: string): Op => ({ name, kind: 'tracking', target: experimentId ? { experiment_id: experimentId } : {} });
+    const tagsOf = (tags: Tag[] | undefined): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (const t of tags ?? []) if (attributeOfTag(t.key) || t.key === PARENT_RUN_TAG) out[t.key] = t.value;
+      return out;
+    };
+    const envCheck = (runId: string, tags: Record<string, string>) => () => self.checkEnvironment(tags[attributeTag('environment')], runId, self.gov.ledger.experimentOf(runId));
+
+    const tracking: Partial<TrackingStore> = {
+      createExperiment: (name, loc, tags) => self.run(expOp('createExperiment'), () => inner.createExperiment(name, loc, tags)),
+      renameExperiment: (id, n) => self.run(expOp('renameExperiment', id), () => inner.renameExperiment(id, n)),
+      deleteExperiment: (id) => self.run(expOp('deleteExperiment', id), () => inner.deleteExperiment(id)),
+      restoreExperiment: (id) => self.run(expOp('restoreExperiment', id), () => inner.restoreExperiment(id)),
+      setExperimentTag: (id, k, v) => self.run(expOp('setExperimentTag', id), () => inner.setExperimentTag(id, k, v)),
+      deleteExperimentTag: (id, k) => self.run(expOp('deleteExperimentTag', id), () => inner.deleteExperimentTag(id, k)),
+      createRun: (req) => self.createRun(req),
+      updateRun: (runId, req: UpdateRunRequest) =>
+        self.run({ ...runOp('updateRun', runId), exemptFromBudgets: req.status !== undefined && TERMINAL.has(req.status) }, async () => {
+          const info = await inner.updateRun(runId, req);
+          if (req.status && TERMINAL.has(req.status)) await self.checkRequiredTagsAtEnd(runId);
+          return info;
+        }),
+      deleteRun: (runId) => self.run(runOp('deleteRun', runId), () => inner.deleteRun(runId)),
+      restoreRun: (runId) => self.run(runOp('restoreRun', runId), () => inner.restoreRun(runId)),
+      logMetric: (runId, m) => self.run(runOp('logMetric', runId), () => inner.logMetric(runId, m)),
+      logParam: (runId, p) => self.run(runOp('logParam', runId), () => inner.logParam(runId, p)),
+      setTag: (runId, tag) => {
+        const tags = tagsOf([tag]);
+        const op = runOp('setTag', runId, tags);
+        return self.run(op, () => inner.setTag(runId, tag), () => void envThrowOnly(envCheck(runId, tags)));
+      },
+      deleteTag: (runId, key) => self.run(runOp('deleteTag', runId, attributeOfTag(key) ? { [key]: '' } : undefined), () => inner.deleteTag(runId, key)),
+      logBatch: (runId, req: LogBatchRequest) => {
+        const tags = tagsOf(req.tags);
+        return self.run(runOp('logBatch', runId, tags), () => inner.logBatch(runId, req), () => void envThrowOnly(envCheck(runId, tags)));
+      },
+      logInputs: (runId, d, m) => self.run(runOp('logInputs', runId), () => inner.logInputs(runId, d, m)),
+      logOutputs: (runId, m) => self.run(runOp('logOutputs', runId), () => inner.logOutputs(runId, m)),
+      getRun: async (runId) => self.withCost(await inner.getRun(runId)),
+      searchRuns: async (req) => {
+        const page = await inner.searchRuns(req);
+        return { ...page, items: page.items.map((r) => self.withCost(r)) };
+      },
+    };
+
+    const registryWrites = ['createRegisteredModel', 'renameRegisteredModel', 'updateRegisteredModel', 'deleteRegisteredModel', 'setRegisteredModelTag', 'deleteRegisteredModelTag', 'setAlias', 'deleteAlias', 'updateModelVersion', 'transitionStage', 'deleteModelVersion', 'setModelVersionTag', 'deleteModelVersionTag'] as const;
+    const registry = wrap(inner.registry, registryWrites, (name, args) => ({ name, kind: 'registry', target: { model: String(args[0] ?? ''), ...(name.includes('Version') || name === 'transitionStage' ? { version: String(args[1] ?? '') } : {}) } }), self);
+    const createModelVersion: typeof inner.registry.createModelVersion = (req) =>
+      self.run({ name: 'createModelVersion', kind: 'registry', target: { model: req.name }, ...(req.runId ? { runId: req.runId } : {}) }, () => inner.registry.createModelVersion(req));
+
+    const loggedModelWrites = ['create', 'finalize', 'delete', 'setTags', 'deleteTag', 'logParams'] as const;
+    const loggedModels = wrap(inner.loggedModels, loggedModelWrites, (name, args) => {
+      const req = args[0] as { experimentId?: string; sourceRunId?: string } | string;
+      if (typeof req === 'object' && req) return { name: `loggedModels.${name}`, kind: 'tracking', target: { ...(req.experimentId ? { experiment_id: req.experimentId } : {}) }, ...(req.sourceRunId ? { runId: req.sourceRunId } : {}) };
+      return { name: `loggedModels.${name}`, kind: 'tracking', target: { model: String(req) } };
+    }, self);
+
+    const traceWrites = ['endV2', 'delete', 'setTag', 'deleteTag', 'linkToRun', 'createAssessment', 'updateAssessment', 'deleteAssessment'] as const;
+    const traces = wrap(inner.traces, traceWrites, (name, args) => ({ name: `traces.${name}`, kind: 'tracking', target: typeof args[0] === 'string' ? { trace_id: args[0] } : {} }), self);
+    const tracesExtra: Partial<TraceStore> = {
+      start: (req) => {
+        const runId = req.metadata[TraceKeys.sourceRun];
+        return self.run({ name: 'traces.start', kind: 'tracking', target: { trace_id: req.traceId, experiment_id: req.experimentId }, ...(runId ? { runId } : {}) }, () => inner.traces.start(req));
+      },
+      acceptTracesJson: async (traceId, body) => self.traceWithTokens('traces.upload', traceId, () => inner.traces.acceptTracesJson(traceId, body)),
+      ingest: async (experimentId, incoming) => {
+        const ids = [...new Set(incoming.map((s) => s.traceIdHex))];
+        let extra = 0;
+        for (const s of incoming) extra += self.spanCost(s.span.attributes ?? {}, s.span);
+        return self.run({ name: 'traces.ingest', kind: 'tracking', target: { experiment_id: experimentId, ...(ids.length === 1 ? { trace_id: ids[0]! } : {}) }, extraNano: extra }, () => inner.traces.ingest(experimentId, incoming));
+      },
+    };
+
+    const artifacts = this.artifacts(inner.artifacts);
+    const evalDatasets = wrap(inner.evalDatasets, ['create', 'delete', 'setTags', 'deleteTag', 'upsertRecords', 'deleteRecords', 'addToExperiments', 'removeFromExperiments'] as const, (name) => ({ name: `evalDatasets.${name}`, kind: 'tracking', target: {} }), self);
+    const scorers = wrap(inner.scorers, ['register', 'delete'] as const, (name, args) => ({ name: `scorers.${name}`, kind: 'tracking', target: { experiment_id: String(args[0] ?? '') } }), self);
+
+    const governance = this.gov;
+    return new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'governance') return governance;
+        if (prop === 'registry') return overlay(registry, { createModelVersion });
+        if (prop === 'loggedModels') return loggedModels;
+        if (prop === 'traces') return overlay(traces, tracesExtra);
+        if (prop === 'artifacts') return artifacts;
+        if (prop === 'evalDatasets') return evalDatasets;
+        if (prop === 'scorers') return scorers;
+        if (typeof prop === 'string' && prop in tracking) return (tracking as Record<string, unknown>)[prop];
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as GovernedStore;
+  }
+
+  private withCost(run: Run): Run {
+    const cost = this.gov.runTotalText(run.info.run_id).replace(/^\$/, '');
+    return { ...run, data: { ...run.data, tags: [...run.data.tags.filter((t) => t.key !== COST_TAG), { key: COST_TAG, value: cost }] } };
+  }
+
+  private async createRun(req: CreateRunRequest) {
+    const own = attributionOfTags(req.tags ?? []);
+    const parentId = req.tags?.find((t) => t.key === PARENT_RUN_TAG)?.value;
+    if (parentId) await this.knownRunTags(parentId).then((tags) => tags && this.gov.ledger.apply({ ts: Date.now(), actor: '', attribution: {}, op: 'observe', target: { run_id: parentId }, outcome: 'ok', cost_nano: 0, tags, seq: 0, prev: '', hash: '' }));
+    const inherited = parentId ? this.gov.ledger.attributionOf(parentId) : {};
+    // Own tags first, then the parent's, then the configured defaults.
+    const added = [...missingAttributionTags(own, inherited), ...missingAttributionTags({ ...own, ...inherited }, this.cfg.defaults)];
+    const tags = [...(req.tags ?? []), ...added];
+    const attribution = attributionOfTags(tags);
+    const user = req.userId ?? req.tags?.find((t) => t.key === USER_TAG)?.value;
+    const op: Op = { name: 'createRun', kind: 'tracking', target: req.experimentId ? { experiment_id: req.experimentId } : {}, tags: {} };
+    for (const t of tags) if (attributeOfTag(t.key) || t.key === PARENT_RUN_TAG) op.tags![t.key] = t.value;
+    const check = () => {
+      const rt = this.cfg.policies.requireTags;
+      if (rt && rt.mode === 'enforce' && rt.atCreate) {
+        const have = new Set(tags.filter((t) => t.value !== '').map((t) => t.key));
+        const missing = rt.tags.filter((t) => !have.has(t));
+        if (missing.length) throw policyError('require_tags', `Policy require_tags: a run must be created with the tags ${rt.tags.join(', ')}; missing ${missing.join(', ')}. Pass them to mlflow.start_run(tags={...}).`);
+      }
+      envThrowOnly(() => this.checkEnvironment(attribution.environment, undefined, req.experimentId));
+    };
+    const run = await this.run(op, async () => {
+      const created = await this.inner.createRun({ ...req, tags });
+      // The audit entry of this operation names the new run, so the ledger can attribute it.
+      op.target.run_id = created.info.run_id;
+      op.target.experiment_id = created.info.experiment_id;
+      op.runId = undefined;
+      this.gov.noteRunUser(created.info.run_id, user);
+      return created;
+    }, check);
+    const env = attribution.environment;
+    if (env !== undefined && this.cfg.policies.allowedEnvironments?.mode === 'warn' && !this.cfg.policies.allowedEnvironments.values.includes(env)) await this.checkEnvironment(env, run.info.run_id, run.info.experiment_id);
+    await this.afterCharge({ ...op, runId: run.info.run_id }, Date.now());
+    return this.withCost(run);
+  }
+
+  private spanCost(attributes: Record<string, unknown>, span: { attributes?: Record<string, unknown> }): number {
+    const tokens = spanTokenUsage(attributes);
+    if (!tokens) return 0;
+    return llmCostNano(this.cfg.pricing, spanModel(span.attributes ?? {}, undefined), { input: tokens.input_tokens, output: tokens.output_tokens }) ?? 0;
+  }
+
+  /** Span uploads: charged with the LLM calls the spans record (tokens × the model's price). */
+  private async traceWithTokens(name: string, traceId: string, apply: () => Promise<void>): Promise<void> {
+    let runId: string | undefined;
+    let experimentId: string | undefined;
+    try {
+      const info = await this.inner.traces.get(traceId);
+      runId = info.trace_metadata?.[TraceKeys.sourceRun];
+      experimentId = info.trace_location.mlflow_experiment.experiment_id;
+    } catch {
+      // An unknown trace: the inner store words the error.
+    }
+    const op: Op = { name, kind: 'tracking', target: { trace_id: traceId, ...(experimentId ? { experiment_id: experimentId } : {}) }, ...(runId ? { runId } : {}) };
+    await this.run(op, async () => {
+      await apply();
+      // Cost the spans as stored (MLflow's JSON or OTLP): charged in this same entry.
+      const spans = await this.inner.traces.readSpans(traceId).catch(() => []);
+      op.extraNano = spans.reduce((s, sp) => s + this.spanCost(sp.attributes ?? {}, sp), 0);
+    });
+  }
+
+  private artifacts(inner: ArtifactRepository): ArtifactRepository {
+    const self = this;
+    const limit = this.cfg.policies.maxArtifactSizeMb;
+    const runOfPath = (p: string): string | undefined => p.replace(/^\/+/, '').split('/')[1];
+    const expOfPath = (p: string): string | undefined => p.replace(/^\/+/, '').split('/')[0];
+    const sized = (rawPath: string, body: Readable, counted: { bytes: number }): Readable => {
+      const max = limit ? limit.limit * 1024 * 1024 : Infinity;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          counted.bytes += chunk.length;
+          if (limit?.mode === 'enforce' && counted.bytes > max) cb(policyError('max_artifact_size_mb', `Policy max_artifact_size_mb: '${rawPath}' is larger than ${limit.limit} MB; the upload was discarded.`));
+          else cb(null, chunk);
+        },
+      });
+      body.on('error', (e) => counter.destroy(e));
+      return body.pipe(counter);
+    };
+    const multipartBytes = new Map<string, { bytes: number }>();
+    const writeOp = (name: string, rawPath: string): Op => {
+      const runId = runOfPath(rawPath);
+      return { name, kind: 'tracking', target: { path: rawPath, ...(expOfPath(rawPath) ? { experiment_id: expOfPath(rawPath)! } : {}) }, ...(runId && /^[0-9a-f]{32}$/.test(runId) ? { runId } : {}) };
+    };
+    const afterWrite = async (op: Op, bytes: number) => {
+      if (limit && limit.mode === 'warn' && bytes > limit.limit * 1024 * 1024 && op.runId) await self.mark(op.runId, 'max_artifact_size_mb', `artifact '${op.target.path}' is ${(bytes / 1048576).toFixed(1)} MB, over the ${limit.limit} MB limit`, op.target.experiment_id);
+    };
+    return overlay(wrap(inner, ['delete', 'abortMultipart'] as const, (name, args) => ({ name: `artifacts.${name}`, kind: 'tracking', target: { path: String(args[0] ?? '') } }), self), {
+      write: async (rawPath, body) => {
+        const counted = { bytes: 0 };
+        const op = writeOp('artifacts.write', rawPath);
+        const n = await self.run(op, async () => {
+          const written = await inner.write(rawPath, sized(rawPath, body, counted));
+          op.bytes = written;
+          return written;
+        });
+        await afterWrite(op, n);
+        return n;
+      },
+      createMultipart: async (rawPath, numParts) => {
+        const r = await self.run(writeOp('artifacts.createMultipart', rawPath), () => inner.createMultipart(rawPath, numParts));
+        multipartBytes.set(r.uploadId, { bytes: 0 });
+        return r;
+      },
+      writePart: (uploadId, partNumber, body) => {
+        const counted = multipartBytes.get(uploadId) ?? { bytes: 0 };
+        multipartBytes.set(uploadId, counted);
+        return self.run({ name: 'artifacts.writePart', kind: 'tracking', target: { path: uploadId } }, () => inner.writePart(uploadId, partNumber, sized(`upload ${uploadId}`, body, counted)));
+      },
+      completeMultipart: async (rawPath, uploadId, parts) => {
+        const op = writeOp('artifacts.completeMultipart', rawPath);
+        op.bytes = multipartBytes.get(uploadId)?.bytes;
+        multipartBytes.delete(uploadId);
+        await self.run(op, () => inner.completeMultipart(rawPath, uploadId, parts));
+        await afterWrite(op, op.bytes ?? 0);
+      },
+    });
+  }
+}
+
+class PolicyError extends MlflowError {
+  constructor(
+    readonly policy: 'require_tags' | 'allowed_environments' | 'max_artifact_size_mb',
+    message: string,
+  ) {
+    super('PERMISSION_DENIED', message);
+  }
+}
+
+function policyError(policy: PolicyError['policy'], message: string): PolicyError {
+  return new PolicyError(policy, message);
+}
+
+/** Runs a check that may also mark (async, warn mode) for its throw only; marks happen after the op. */
+function envThrowOnly(check: () => Promise<void> | void): void {
+  const r = check();
+  if (r) void r.catch(() => undefined);
+}
+
+/** A copy of `base` whose named methods go through the governor; the rest call `base`. */
+function wrap<T extends object, K extends keyof T & string>(base: T, names: readonly K[], opOf: (name: K, args: unknown[]) => Op, g: Governor): T {
+  const replaced: Partial<T> = {};
+  for (const name of names) {
+    const fn = base[name] as unknown as (...args: unknown[]) => Promise<unknown>;
+    if (typeof fn !== 'function') continue;
+    (replaced as Record<string, unknown>)[name] = (...args: unknown[]) => g.run(opOf(name, args), () => fn.apply(base, args));
+  }
+  return overlay(base, replaced);
+}
+
+function overlay<T extends object>(base: T, over: Partial<T>): T {
+  return new Proxy(base, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && prop in over) return (over as Record<string, unknown>)[prop];
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+export { ATTRIBUTES };

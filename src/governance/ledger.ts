@@ -1,0 +1,205 @@
+/**
+ * The cost ledger: spend per run and per day, rebuilt from the audit trail at start (every entry
+ * carries its cost), so it is exactly as durable as the trail. A run's attribution is its current
+ * `genops.*` tags (inherited from its parent at create), so re-tagging a run moves its spend.
+ */
+import { ATTRIBUTES, PARENT_RUN_TAG, attributeOfTag, inScope, type Attribute, type Attribution } from './attribution';
+import type { AuditEntry } from './auditLog';
+import { storageCostNano, type Pricing } from './pricing';
+
+export type GroupBy = Attribute | 'experiment' | 'run' | 'day' | 'actor' | 'operation';
+export const GROUP_BYS: readonly GroupBy[] = [...ATTRIBUTES, 'experiment', 'run', 'day', 'actor', 'operation'];
+
+interface RunCost {
+  experimentId?: string | undefined;
+  parent?: string | undefined;
+  children: Set<string>;
+  attribution: Attribution;
+  /** day (YYYY-MM-DD) → nano-dollars charged to the run that day. */
+  byDay: Map<string, number>;
+  stored: { bytes: number; atMs: number }[];
+}
+
+/** One charged operation, kept for grouping by actor/operation and for operations off any run. */
+interface Charge {
+  day: string;
+  runId?: string | undefined;
+  experimentId?: string | undefined;
+  attribution: Attribution;
+  actor: string;
+  op: string;
+  nano: number;
+}
+
+export interface SummaryRow {
+  key: string;
+  cost_nano: number;
+  operations: number;
+}
+
+export interface SummaryQuery {
+  groupBy: GroupBy;
+  /** Inclusive days (YYYY-MM-DD, UTC). */
+  since?: string | undefined;
+  until?: string | undefined;
+  experimentId?: string | undefined;
+  /** Count storage accrued up to this time (default now). */
+  nowMs?: number | undefined;
+}
+
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export class Ledger {
+  private readonly runs = new Map<string, RunCost>();
+  private readonly charges: Charge[] = [];
+
+  /** Per budget scope: day → spend, kept up to date as charges arrive and runs are re-tagged. */
+  private readonly scopeSpend: { scope: Attribution; byDay: Map<string, number> }[];
+
+  constructor(
+    private readonly pricing: Pricing,
+    budgetScopes: Attribution[] = [],
+  ) {
+    this.scopeSpend = budgetScopes.map((scope) => ({ scope, byDay: new Map() }));
+  }
+
+  private addScoped(attribution: Attribution, day: string, nano: number): void {
+    for (const s of this.scopeSpend) if (inScope(s.scope, attribution)) s.byDay.set(day, (s.byDay.get(day) ?? 0) + nano);
+  }
+
+  private run(id: string): RunCost {
+    let r = this.runs.get(id);
+    if (!r) {
+      r = { children: new Set(), attribution: {}, byDay: new Map(), stored: [] };
+      this.runs.set(id, r);
+    }
+    return r;
+  }
+
+  attributionOf(runId: string): Attribution {
+    return { ...(this.runs.get(runId)?.attribution ?? {}) };
+  }
+
+  experimentOf(runId: string): string | undefined {
+    return this.runs.get(runId)?.experimentId;
+  }
+
+  /** Applies one audit entry (live or replayed). Refusals cost nothing but still count as operations. */
+  apply(e: AuditEntry): void {
+    const runId = e.target.run_id;
+    if (runId) {
+      const r = this.run(runId);
+      const before = { ...r.attribution };
+      if (e.target.experiment_id) r.experimentId = e.target.experiment_id;
+      for (const [k, v] of Object.entries(e.tags ?? {})) {
+        if (k === PARENT_RUN_TAG) {
+          if (r.parent && r.parent !== v) this.runs.get(r.parent)?.children.delete(runId);
+          r.parent = v;
+          this.run(v).children.add(runId);
+          continue;
+        }
+        const a = attributeOfTag(k);
+        if (!a) continue;
+        if (v === '') delete r.attribution[a];
+        else r.attribution[a] = v;
+      }
+      if (this.scopeSpend.length && ATTRIBUTES.some((a) => before[a] !== r.attribution[a])) {
+        // Re-tagged: the run's spend so far moves to the scopes it now belongs to.
+        for (const [day, nano] of r.byDay) {
+          this.addScoped(before, day, -nano);
+          this.addScoped(r.attribution, day, nano);
+        }
+      }
+      if (e.cost_nano) {
+        r.byDay.set(dayOf(e.ts), (r.byDay.get(dayOf(e.ts)) ?? 0) + e.cost_nano);
+        this.addScoped(r.attribution, dayOf(e.ts), e.cost_nano);
+      }
+      if (e.bytes && e.outcome === 'ok') r.stored.push({ bytes: e.bytes, atMs: e.ts });
+    }
+    else if (e.cost_nano) this.addScoped(e.attribution, dayOf(e.ts), e.cost_nano);
+    this.charges.push({ day: dayOf(e.ts), runId, experimentId: e.target.experiment_id ?? (runId ? this.runs.get(runId)?.experimentId : undefined), attribution: e.attribution, actor: e.actor, op: e.op, nano: e.cost_nano });
+  }
+
+  /** A run's spend including its descendants' (a sweep's parent carries the sweep). */
+  runTotalNano(runId: string, nowMs = Date.now()): number {
+    let total = 0;
+    const seen = new Set<string>();
+    const stack = [runId];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const r = this.runs.get(id);
+      if (!r) continue;
+      for (const v of r.byDay.values()) total += v;
+      for (const s of r.stored) total += storageCostNano(this.pricing, s.bytes, s.atMs, nowMs);
+      for (const c of r.children) stack.push(c);
+    }
+    return total;
+  }
+
+  /** Spend of a budget's scope over [fromDay, toDay] (the scope must be one given to the constructor). */
+  spendNano(scope: Attribution, fromDay: string, toDay: string): number {
+    const tracked = this.scopeSpend.find((s) => s.scope === scope);
+    if (!tracked) throw new Error('spendNano: scope is not a budget scope of this ledger');
+    let total = 0;
+    for (const [day, nano] of tracked.byDay) if (day >= fromDay && day <= toDay) total += nano;
+    return total;
+  }
+
+  summary(q: SummaryQuery): { rows: SummaryRow[]; total_nano: number } {
+    const groups = new Map<string, SummaryRow>();
+    const add = (key: string, nano: number, ops: number) => {
+      const g = groups.get(key) ?? { key, cost_nano: 0, operations: 0 };
+      g.cost_nano += nano;
+      g.operations += ops;
+      groups.set(key, g);
+    };
+    const keyOf = (c: { runId?: string | undefined; experimentId?: string | undefined; attribution: Attribution; day: string; actor?: string; op?: string }): string => {
+      switch (q.groupBy) {
+        case 'experiment':
+          return c.experimentId ?? '(none)';
+        case 'run':
+          return c.runId ?? '(none)';
+        case 'day':
+          return c.day;
+        case 'actor':
+          return c.actor ?? '(system)';
+        case 'operation':
+          return c.op ?? 'storage';
+        default: {
+          const attribution = c.runId ? this.runs.get(c.runId)?.attribution ?? c.attribution : c.attribution;
+          return attribution[q.groupBy] ?? '(unattributed)';
+        }
+      }
+    };
+    const inRange = (day: string) => (!q.since || day >= q.since) && (!q.until || day <= q.until);
+    for (const c of this.charges) {
+      if (!inRange(c.day)) continue;
+      if (q.experimentId && c.experimentId !== q.experimentId) continue;
+      add(keyOf(c), c.nano, 1);
+    }
+    // Storage accrues per day stored: split it over the days it was kept within the range.
+    const now = q.nowMs ?? Date.now();
+    for (const [runId, r] of this.runs) {
+      if (q.experimentId && r.experimentId !== q.experimentId) continue;
+      for (const s of r.stored) {
+        for (let t = s.atMs; t < now; t = nextDay(t)) {
+          const day = dayOf(t);
+          if (!inRange(day)) continue;
+          const nano = storageCostNano(this.pricing, s.bytes, t, Math.min(nextDay(t), now));
+          if (nano) add(keyOf({ runId, experimentId: r.experimentId, attribution: r.attribution, day }), nano, 0);
+        }
+      }
+    }
+    const rows = [...groups.values()].sort((a, b) => b.cost_nano - a.cost_nano || a.key.localeCompare(b.key));
+    return { rows, total_nano: rows.reduce((s, r) => s + r.cost_nano, 0) };
+  }
+}
+
+function nextDay(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+}

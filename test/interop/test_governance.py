@@ -1,0 +1,341 @@
+"""Governance with the unchanged client: GenOps-style scenarios against `runlens serve --governance`.
+
+Every cost read back is checked against the pricing table: each REST call the client makes is one
+charged operation (tracking $0.0001, registry $0.0005 by default), so the expected totals are exact.
+"""
+import json
+import subprocess
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from conftest import CLI, RunlensServer
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+TRACK = Decimal("0.0001")
+REGISTRY = Decimal("0.0005")
+
+
+def _serve(tmp_path, yaml_text, env=None, monkeypatch=None):
+    cfg = tmp_path / "governance.yaml"
+    cfg.write_text(yaml_text)
+    if env and monkeypatch:
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+    srv = RunlensServer(tmp_path / "store", ["--governance", str(cfg)])
+    srv.log = tmp_path / "server.log"
+    return srv.start()
+
+
+@pytest.fixture()
+def governed(tmp_path, monkeypatch):
+    servers = []
+
+    def start(yaml_text, env=None):
+        root = tmp_path / f"s{len(servers)}"
+        root.mkdir()
+        srv = _serve(root, yaml_text, env, monkeypatch)
+        servers.append(srv)
+        # Refusals must reach the test at once, not after the client's back-off.
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        return srv, MlflowClient(tracking_uri=srv.url, registry_uri=srv.url)
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def _get(srv, path):
+    with urllib.request.urlopen(srv.url + path) as r:
+        return json.load(r)
+
+
+def _summary(srv, group_by):
+    return {row["key"]: Decimal(row["cost"].lstrip("$")) for row in _get(srv, f"/runlens/api/governance/summary?group_by={group_by}")["rows"]}
+
+
+def _run_cost(client, run_id):
+    return Decimal(client.get_run(run_id).data.tags["genops.cost.total_usd"])
+
+
+def test_basic_tracking_is_costed_by_the_pricing_table(governed):
+    srv, client = governed("defaults: {team: ml, project: churn}\n")
+    run = client.create_run("0")
+    for i in range(3):
+        client.log_metric(run.info.run_id, "loss", 1.0 / (i + 1), step=i)
+    client.log_param(run.info.run_id, "lr", "0.1")
+    client.set_terminated(run.info.run_id)
+    # create + 3 metrics + param + end = 6 tracking calls.
+    assert _run_cost(client, run.info.run_id) == 6 * TRACK
+    assert _summary(srv, "team") == {"ml": 6 * TRACK}
+    tags = client.get_run(run.info.run_id).data.tags
+    assert tags["genops.team"] == "ml" and tags["genops.project"] == "churn"
+    body = _get(srv, f"/runlens/api/governance/run-cost?run_id={run.info.run_id}")
+    assert Decimal(body["cost"].lstrip("$")) == 6 * TRACK and body["attribution"] == {"team": "ml", "project": "churn"}
+
+
+def test_per_run_customer_override_and_multi_tenant_loop(governed):
+    srv, client = governed("defaults: {team: ml}\n")
+    calls = {}
+    for customer, n in (("acme", 2), ("globex", 3), ("initech", 1)):
+        for _ in range(n):
+            run = client.create_run("0", tags={"genops.customer_id": customer})
+            client.log_metric(run.info.run_id, "tokens", 100)
+            client.set_terminated(run.info.run_id)
+            calls[customer] = calls.get(customer, 0) + 3
+    # A tag set later moves the run's spend to the new customer.
+    late = client.create_run("0")
+    client.set_tag(late.info.run_id, "genops.customer_id", "acme")
+    calls["acme"] += 2
+    assert _summary(srv, "customer_id") == {k: v * TRACK for k, v in calls.items()}
+
+
+def test_parent_cost_includes_children_and_children_inherit(governed):
+    srv, client = governed("defaults: {project: sweep}\n")
+    parent = client.create_run("0", tags={"genops.team": "research"})
+    kids = []
+    for i in range(3):
+        kid = client.create_run("0", tags={"mlflow.parentRunId": parent.info.run_id})
+        client.log_metric(kid.info.run_id, "acc", 0.5 + i / 10)
+        client.set_terminated(kid.info.run_id)
+        kids.append(kid)
+    client.set_terminated(parent.info.run_id)
+    for kid in kids:
+        tags = client.get_run(kid.info.run_id).data.tags
+        assert tags["genops.team"] == "research" and tags["genops.project"] == "sweep"
+        assert _run_cost(client, kid.info.run_id) == 3 * TRACK
+    assert _run_cost(client, parent.info.run_id) == (2 + 3 * 3) * TRACK
+    assert _summary(srv, "team") == {"research": 11 * TRACK}
+
+
+def test_fluent_runs_with_nested_children(governed):
+    srv, client = governed("defaults: {team: fluent}\n")
+    import mlflow
+
+    mlflow.set_tracking_uri(srv.url)
+    with mlflow.start_run() as parent:
+        for i in range(2):
+            with mlflow.start_run(nested=True):
+                mlflow.log_metric("x", i)
+    cost = _run_cost(client, parent.info.run_id)
+    audit = _get(srv, f"/runlens/api/governance/audit?limit=1000")["entries"]
+    charged = [e for e in audit if e["outcome"] == "ok"]
+    # The parent's total is every charged call of the parent and its children.
+    assert cost == len(charged) * TRACK and len(charged) >= 8
+    mlflow.set_tracking_uri(None)
+
+
+def test_model_registry_workflow_is_costed_as_registry_operations(governed):
+    srv, client = governed("defaults: {team: models}\n")
+    run = client.create_run("0")
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model("churn-model")
+    mv = client.create_model_version("churn-model", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    client.set_registered_model_alias("churn-model", "champion", mv.version)
+    client.set_model_version_tag("churn-model", mv.version, "validated", "yes")
+    ops = _summary(srv, "operation")
+    assert ops["createRegisteredModel"] == REGISTRY
+    assert ops["createModelVersion"] == REGISTRY
+    assert ops["setAlias"] == REGISTRY and ops["setModelVersionTag"] == REGISTRY
+    assert _summary(srv, "team") == {"models": 2 * TRACK + 4 * REGISTRY}
+
+
+def test_budget_warn_marks_the_run_and_lists_the_violation(governed):
+    srv, client = governed(
+        "budgets:\n  - name: ml-daily\n    scope: {team: ml}\n    daily_usd: 0.0003\n    mode: warn\n"
+    )
+    run = client.create_run("0", tags={"genops.team": "ml"})
+    for i in range(5):
+        client.log_metric(run.info.run_id, "m", i)
+    tags = client.get_run(run.info.run_id).data.tags
+    assert "ml-daily" in tags["genops.violation.budget"]
+    violations = _get(srv, "/runlens/api/governance/violations")["violations"]
+    assert [v["kind"] for v in violations] == ["budget"] and violations[0]["run_id"] == run.info.run_id
+    assert violations[0]["refused"] is False
+    budget = _get(srv, "/runlens/api/governance/budgets")["budgets"][0]
+    assert budget["state"] == "exceeded" and Decimal(str(budget["spent_today_usd"])) == 6 * TRACK
+
+
+def test_budget_enforce_refuses_with_a_message_naming_the_budget(governed):
+    srv, client = governed(
+        "budgets:\n  - name: ml-hard-cap\n    scope: {team: ml}\n    daily_usd: 0.0005\n    mode: enforce\n"
+    )
+    run = client.create_run("0", tags={"genops.team": "ml"})
+    for i in range(4):
+        client.log_metric(run.info.run_id, "m", i)
+    with pytest.raises(MlflowException) as refused:
+        client.log_metric(run.info.run_id, "m", 99)
+    assert refused.value.error_code == "RESOURCE_EXHAUSTED"
+    assert "ml-hard-cap" in refused.value.message and "$0.0005" in refused.value.message
+    # New runs of the scope are refused too; other teams are not.
+    with pytest.raises(MlflowException, match="ml-hard-cap"):
+        client.create_run("0", tags={"genops.team": "ml"})
+    other = client.create_run("0", tags={"genops.team": "other"})
+    client.log_metric(other.info.run_id, "m", 1)
+    # Ending the capped run still works (it would stay RUNNING otherwise) and is charged.
+    client.set_terminated(run.info.run_id)
+    assert client.get_run(run.info.run_id).info.status == "FINISHED"
+    # The refused points were not stored.
+    assert [m.value for m in client.get_metric_history(run.info.run_id, "m")] == [0, 1, 2, 3]
+    refusals = _get(srv, "/runlens/api/governance/audit?outcome=refused")["entries"]
+    assert len(refusals) == 2 and all("ml-hard-cap" in e["reason"] for e in refusals)
+
+
+def test_required_tags_warn_marks_at_run_end(governed):
+    srv, client = governed("policies:\n  require_tags: {tags: [owner, ticket], mode: warn}\n")
+    ok = client.create_run("0", tags={"owner": "ana"})
+    client.set_tag(ok.info.run_id, "ticket", "ML-1")  # tags may arrive after start_run
+    client.set_terminated(ok.info.run_id)
+    bad = client.create_run("0", tags={"owner": "bo"})
+    client.set_terminated(bad.info.run_id)
+    assert "genops.violation.require_tags" not in client.get_run(ok.info.run_id).data.tags
+    assert "ticket" in client.get_run(bad.info.run_id).data.tags["genops.violation.require_tags"]
+    violations = _get(srv, "/runlens/api/governance/violations")["violations"]
+    assert [(v["kind"], v["run_id"]) for v in violations] == [("require_tags", bad.info.run_id)]
+
+
+def test_required_tags_enforced_at_create(governed):
+    srv, client = governed("policies:\n  require_tags: {tags: [owner], mode: enforce, at_create: true}\n")
+    with pytest.raises(MlflowException) as refused:
+        client.create_run("0")
+    assert refused.value.error_code == "PERMISSION_DENIED" and "owner" in refused.value.message
+    run = client.create_run("0", tags={"owner": "ana"})
+    client.set_terminated(run.info.run_id)
+    assert client.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+def test_allowed_environments_enforced(governed):
+    srv, client = governed("policies:\n  allowed_environments: {values: [dev, staging], mode: enforce}\n")
+    client.create_run("0", tags={"genops.environment": "dev"})
+    with pytest.raises(MlflowException, match="allowed_environments"):
+        client.create_run("0", tags={"genops.environment": "prod"})
+    run = client.create_run("0")
+    with pytest.raises(MlflowException, match="'prod' is not allowed"):
+        client.set_tag(run.info.run_id, "genops.environment", "prod")
+
+
+def test_artifact_size_policy_discards_oversized_uploads(governed, tmp_path):
+    srv, client = governed("policies:\n  max_artifact_size_mb: {limit: 1, mode: enforce}\n")
+    run = client.create_run("0")
+    small = tmp_path / "small.txt"
+    small.write_text("ok")
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (2 * 1024 * 1024))
+    client.log_artifact(run.info.run_id, str(small))
+    # The artifact proxy's upload raises the HTTP error itself (not an MlflowException).
+    with pytest.raises(Exception, match="max_artifact_size_mb"):
+        client.log_artifact(run.info.run_id, str(big))
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["small.txt"]
+
+
+def test_audit_trail_survives_restart_and_verify_detects_an_edit(governed, tmp_path):
+    srv, client = governed("defaults: {team: audit}\n")
+    run = client.create_run("0")
+    client.log_metric(run.info.run_id, "m", 1)
+    client.set_terminated(run.info.run_id)
+    srv.stop()
+    root = srv.root
+    ok = subprocess.run(["node", str(CLI), "audit", "verify", "--root", str(root)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "intact: 3 entries" in ok.stdout, ok.stdout + ok.stderr
+    # Restarted, the ledger is rebuilt from the trail: the run's cost is the same.
+    srv.start()
+    client = MlflowClient(tracking_uri=srv.url)
+    assert _run_cost(client, run.info.run_id) == 3 * TRACK
+    srv.stop()
+    trail = root / ".governance" / "audit.jsonl"
+    lines = trail.read_text().splitlines()
+    entry = json.loads(lines[1])
+    entry["cost_nano"] = 0
+    lines[1] = json.dumps(entry)
+    trail.write_text("\n".join(lines) + "\n")
+    bad = subprocess.run(["node", str(CLI), "audit", "verify", "--root", str(root)], capture_output=True, text=True)
+    assert bad.returncode == 1 and "line 2" in bad.stdout and "edited" in bad.stdout, bad.stdout
+    srv.start()  # the fixture stops it; the server still opens the trail and says it is broken
+    MlflowClient(tracking_uri=srv.url).search_experiments()
+    assert "content does not match its hash" in srv.log.read_text()
+
+
+def test_governance_check_reports_the_wrong_line(tmp_path):
+    cfg = tmp_path / "governance.yaml"
+    cfg.write_text("budgets:\n  - scope: {team: ml}\n    daily_usd: 5\n    mode: block\n")
+    out = subprocess.run(["node", str(CLI), "governance", "check", "--governance", str(cfg), "--root", str(tmp_path / "store")], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert f"{cfg}:4:11: budgets[0].mode must be warn or enforce" in out.stdout, out.stdout
+    cfg.write_text("budgets:\n  - scope: {team: ml}\n    daily_usd: 5\n    mode: enforce\n")
+    good = subprocess.run(["node", str(CLI), "governance", "check", "--governance", str(cfg), "--root", str(tmp_path / "store")], capture_output=True, text=True)
+    assert good.returncode == 0 and "governance check: ok" in good.stdout, good.stdout
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies = []
+
+    def _body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            body = b"".join(chunks)
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Content-Encoding", "").lower() == "gzip":
+            import gzip
+
+            body = gzip.decompress(body)
+        return body
+
+    def do_POST(self):
+        body = self._body()
+        type(self).bodies.append((self.path, self.headers.get("Content-Type"), body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_operations_exported_over_otlp_with_attribution(governed):
+    trace_pb2 = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+    receiver = HTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.bodies = []
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
+        srv, client = governed("defaults: {team: otel, customer_id: acme}\notel: {enabled: true}\n", env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+        run = client.create_run("0")
+        client.log_metric(run.info.run_id, "m", 1)
+        deadline = time.time() + 20
+        spans = []
+        while time.time() < deadline and len(spans) < 2:
+            time.sleep(0.5)
+            spans = []
+            for path, ctype, body in list(_Receiver.bodies):
+                if path != "/v1/traces":
+                    continue
+                assert ctype == "application/x-protobuf"
+                req = trace_pb2.ExportTraceServiceRequest()
+                req.ParseFromString(body)
+                for rs in req.resource_spans:
+                    for ss in rs.scope_spans:
+                        spans.extend(ss.spans)
+        names = [s.name for s in spans]
+        assert "runlens.createRun" in names and "runlens.logMetric" in names, names
+        span = next(s for s in spans if s.name == "runlens.logMetric")
+        attrs = {a.key: a.value for a in span.attributes}
+        assert attrs["genops.team"].string_value == "otel" and attrs["genops.customer_id"].string_value == "acme"
+        assert attrs["runlens.run_id"].string_value == run.info.run_id
+        assert abs(attrs["genops.cost.usd"].double_value - 0.0001) < 1e-12
+    finally:
+        receiver.shutdown()

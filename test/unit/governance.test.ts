@@ -1,0 +1,201 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AuditLog, verifyAuditText, type AuditEntry, type AuditFields } from '../../src/governance/auditLog';
+import { GovernanceConfigError, parseGovernanceConfig } from '../../src/governance/config';
+import { governStore } from '../../src/governance/open';
+import { Ledger } from '../../src/governance/ledger';
+import { DEFAULT_PRICING, formatUsd, storageCostNano, toNano } from '../../src/governance/pricing';
+import { basicAuthUser, refusalStatus } from '../../src/server/httpServer';
+import { MlflowError } from '../../src/domain/errors';
+import { MemoryLogger, openStore, tempRoot } from './helpers';
+
+const fields = (op: string, extra: Partial<AuditFields> = {}): AuditFields => ({ ts: Date.UTC(2026, 11, 1, 12), actor: 'ana', attribution: { team: 'ml' }, op, target: {}, outcome: 'ok', cost_nano: 100_000, ...extra });
+
+describe('governance configuration', () => {
+  it('reads budgets, policies, pricing and defaults', () => {
+    const cfg = parseGovernanceConfig(
+      [
+        'defaults: {team: ml, customer: acme}',
+        'budgets:',
+        '  - {name: cap, scope: {team: ml}, daily_usd: 5, monthly_usd: 100, mode: enforce}',
+        'policies:',
+        '  require_tags: {tags: [owner, ticket], mode: warn}',
+        '  allowed_environments: {values: [dev, prod], mode: enforce}',
+        '  max_artifact_size_mb: {limit: 50, mode: warn}',
+        'pricing:',
+        '  tracking_call_usd: 0.001',
+        '  artifact_storage_backend: s3',
+        '  llm: {my-model: {input_per_million: 1, output_per_million: 2}}',
+        'otel: {enabled: true}',
+      ].join('\n'),
+    );
+    assert.deepEqual(cfg.defaults, { team: 'ml', customer_id: 'acme' });
+    assert.deepEqual(cfg.budgets, [{ label: 'cap', scope: { team: 'ml' }, dailyUsd: 5, monthlyUsd: 100, mode: 'enforce' }]);
+    assert.deepEqual(cfg.policies.requireTags, { tags: ['owner', 'ticket'], mode: 'warn', atCreate: false });
+    assert.equal(cfg.pricing.trackingCallUsd, 0.001);
+    assert.equal(cfg.pricing.registryOpUsd, 0.0005);
+    assert.equal(cfg.pricing.storageBackend, 's3');
+    assert.deepEqual(cfg.pricing.llm['my-model'], { input: 1, output: 2 });
+    assert.equal(cfg.otel.enabled, true);
+  });
+
+  it('names the file, line and column of every problem', () => {
+    try {
+      parseGovernanceConfig('budgets:\n  - scope: {teem: ml}\n    daily_usd: -1\n    mode: block\npolicies:\n  require_tag: {}\n', 'g.yaml');
+      assert.fail('expected an error');
+    } catch (err) {
+      assert.ok(err instanceof GovernanceConfigError);
+      assert.deepEqual(err.problems, [
+        'g.yaml:2:13: unknown attribute budgets[0].scope.teem (expected team, project, customer_id, environment, cost_center)',
+        'g.yaml:3:16: budgets[0].daily_usd must be a number of dollars ≥ 0 (got -1)',
+        'g.yaml:4:11: budgets[0].mode must be warn or enforce (got "block")',
+        'g.yaml:2:5: budgets[0] needs a scope, e.g. scope: {team: ml}',
+        "g.yaml:6:3: unknown policy 'require_tag' (expected require_tags, allowed_environments, max_artifact_size_mb)",
+      ]);
+    }
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    assert.throws(() => parseGovernanceConfig('budgets: [\n', 'g.yaml'), (e: unknown) => e instanceof GovernanceConfigError && /^g\.yaml:\d+:\d+: /.test(e.problems[0]!));
+  });
+});
+
+describe('pricing', () => {
+  it('keeps sums exact in nano-dollars', () => {
+    let sum = 0;
+    for (let i = 0; i < 10_000; i++) sum += toNano(0.0001);
+    assert.equal(formatUsd(sum), '$1');
+    assert.equal(formatUsd(toNano(0.0005) * 3), '$0.0015');
+  });
+
+  it('prorates storage per day from the GB-month price', () => {
+    const s3 = { ...DEFAULT_PRICING, storageBackend: 's3' as const };
+    // 30 days of one GB is the month's price.
+    assert.equal(storageCostNano(s3, 1024 ** 3, 0, 30 * 86_400_000), 30 * Math.round(toNano(0.023) / 30));
+    assert.equal(storageCostNano(DEFAULT_PRICING, 1024 ** 3, 0, 30 * 86_400_000), 0);
+  });
+});
+
+describe('audit trail', () => {
+  it('chains entries, survives a reopen, and verify finds an edit', async () => {
+    const dir = tempRoot('audit-');
+    const log = await AuditLog.open(dir, () => undefined, () => undefined);
+    await Promise.all([log.append(fields('a')), log.append(fields('b')), log.append(fields('c'))]);
+    await log.close();
+    const replayed: AuditEntry[] = [];
+    const again = await AuditLog.open(dir, (e) => replayed.push(e), () => undefined);
+    assert.deepEqual(replayed.map((e) => [e.seq, e.op]), [[1, 'a'], [2, 'b'], [3, 'c']]);
+    const d = await again.append(fields('d'));
+    assert.equal(d.seq, 4);
+    assert.equal(d.prev, replayed[2]!.hash);
+    await again.close();
+    const file = path.join(dir, 'audit.jsonl');
+    assert.deepEqual(verifyAuditText(fs.readFileSync(file, 'utf8')), { entries: 4, tornTail: false });
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    lines[2] = lines[2]!.replace('"actor":"ana"', '"actor":"eve"');
+    const v = verifyAuditText(lines.join('\n'));
+    assert.equal(v.bad?.line, 3);
+    assert.match(v.bad!.reason, /edited/);
+    const removed = verifyAuditText([lines[0], lines[1], lines[3], ''].join('\n'));
+    assert.equal(removed.bad?.line, 3);
+    assert.match(removed.bad!.reason, /removed or reordered/);
+  });
+
+  it('cuts a torn last line left by a crash and keeps appending to an intact chain', async () => {
+    const dir = tempRoot('audit-');
+    const log = await AuditLog.open(dir, () => undefined, () => undefined);
+    await log.append(fields('a'));
+    await log.close();
+    fs.appendFileSync(path.join(dir, 'audit.jsonl'), '{"seq":2,"ts":1,"act');
+    const warnings: string[] = [];
+    const again = await AuditLog.open(dir, () => undefined, (m) => warnings.push(m));
+    assert.match(warnings.join('\n'), /partial last entry/);
+    await again.append(fields('b'));
+    await again.close();
+    assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')), { entries: 2, tornTail: false });
+  });
+
+  it('a failed write rejects its group and leaves no gap in the chain', async () => {
+    const dir = tempRoot('audit-');
+    const log = await AuditLog.open(dir, () => undefined, () => undefined);
+    await log.append(fields('a'));
+    const internals = log as unknown as { fh: { write: (...a: unknown[]) => Promise<{ bytesWritten: number }> } };
+    const write = internals.fh.write.bind(internals.fh);
+    internals.fh.write = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    await assert.rejects(log.append(fields('lost')), /ENOSPC/);
+    internals.fh.write = write;
+    const b = await log.append(fields('b'));
+    assert.equal(b.seq, 2);
+    await log.close();
+    assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')), { entries: 2, tornTail: false });
+  });
+});
+
+describe('cost ledger', () => {
+  const entry = (seq: number, e: Partial<AuditEntry>): AuditEntry => ({ seq, prev: '', hash: '', ...fields('logMetric'), ...e });
+
+  it('moves a run’s spend when it is re-tagged, for summaries and budget scopes', () => {
+    const acme = { customer_id: 'acme' };
+    const ledger = new Ledger(DEFAULT_PRICING, [acme]);
+    ledger.apply(entry(1, { op: 'createRun', target: { run_id: 'r1', experiment_id: '0' }, tags: { 'genops.customer_id': 'globex' } }));
+    ledger.apply(entry(2, { target: { run_id: 'r1' } }));
+    const day = '2026-12-01';
+    assert.equal(ledger.spendNano(acme, day, day), 0);
+    ledger.apply(entry(3, { op: 'setTag', target: { run_id: 'r1' }, tags: { 'genops.customer_id': 'acme' } }));
+    assert.equal(ledger.spendNano(acme, day, day), 300_000);
+    assert.deepEqual(ledger.summary({ groupBy: 'customer_id' }).rows, [{ key: 'acme', cost_nano: 300_000, operations: 3 }]);
+  });
+
+  it('a parent’s total includes its descendants', () => {
+    const ledger = new Ledger(DEFAULT_PRICING);
+    ledger.apply(entry(1, { op: 'createRun', target: { run_id: 'p', experiment_id: '0' } }));
+    ledger.apply(entry(2, { op: 'createRun', target: { run_id: 'c', experiment_id: '0' }, tags: { 'mlflow.parentRunId': 'p' } }));
+    ledger.apply(entry(3, { op: 'createRun', target: { run_id: 'g', experiment_id: '0' }, tags: { 'mlflow.parentRunId': 'c' } }));
+    assert.equal(ledger.runTotalNano('p'), 300_000);
+    assert.equal(ledger.runTotalNano('c'), 200_000);
+  });
+});
+
+describe('governed store', () => {
+  it('charges each write once, refuses over an enforced budget, and keeps reads free', async () => {
+    const root = tempRoot('governed-');
+    const store = await openStore(root);
+    const cfg = parseGovernanceConfig('budgets:\n  - {name: cap, scope: {team: ml}, daily_usd: 0.0003, mode: enforce}\n');
+    const { store: gov, governance } = await governStore(store, { config: cfg, storeRoot: root, log: new MemoryLogger() });
+    try {
+      const run = await gov.createRun({ experimentId: '0', tags: [{ key: 'genops.team', value: 'ml' }] });
+      await gov.logMetric(run.info.run_id, { key: 'm', value: 1, timestamp: 1, step: 0 });
+      await gov.getRun(run.info.run_id);
+      await gov.searchRuns({ experimentIds: ['0'] });
+      await gov.logMetric(run.info.run_id, { key: 'm', value: 2, timestamp: 2, step: 1 });
+      await assert.rejects(gov.logMetric(run.info.run_id, { key: 'm', value: 3, timestamp: 3, step: 2 }), (e: unknown) => e instanceof MlflowError && e.errorCode === 'RESOURCE_EXHAUSTED' && /'cap'/.test(e.message));
+      const got = await gov.getRun(run.info.run_id);
+      assert.equal(got.data.tags.find((t) => t.key === 'genops.cost.total_usd')?.value, '0.0003');
+      assert.equal((await store.getMetricHistory(run.info.run_id, 'm')).items.length, 2);
+      assert.equal(gov.governance.budgets()[0]!.state, 'ok');
+      const audit = await gov.governance.audit({});
+      assert.deepEqual(audit.map((a) => [a.op, a.outcome]), [['logMetric', 'refused'], ['logMetric', 'ok'], ['logMetric', 'ok'], ['createRun', 'ok']]);
+    } finally {
+      await governance.close();
+      await store.close();
+    }
+  });
+});
+
+describe('request identity and refusal status', () => {
+  it('reads the basic-auth user', () => {
+    assert.equal(basicAuthUser(`Basic ${Buffer.from('ana:secret').toString('base64')}`), 'ana');
+    assert.equal(basicAuthUser('Bearer abc'), undefined);
+    assert.equal(basicAuthUser(undefined), undefined);
+  });
+
+  it('answers budget refusals 429, but 403 to the Python client that would retry 429 and drop the message', () => {
+    const e = new MlflowError('RESOURCE_EXHAUSTED', 'Budget x');
+    assert.equal(refusalStatus(e, 'curl/8'), 429);
+    assert.equal(refusalStatus(e, 'mlflow-python-client/3.17.2'), 403);
+    assert.equal(refusalStatus(new MlflowError('INVALID_PARAMETER_VALUE', 'x'), 'mlflow-python-client/3.17.2'), 400);
+  });
+});

@@ -44,6 +44,8 @@ def governed(tmp_path, monkeypatch):
         servers.append(srv)
         # Refusals must reach the test at once, not after the client's back-off.
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        # Older clients resolve mlflow-artifacts: URIs against the global tracking URI.
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", srv.url)
         return srv, MlflowClient(tracking_uri=srv.url, registry_uri=srv.url)
 
     yield start

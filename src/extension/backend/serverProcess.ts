@@ -19,6 +19,8 @@ export interface ForkOptions {
   log: Logger;
   recover?: boolean;
   maxArtifactBytes?: number;
+  /** The workspace's `.runlens/governance.yaml`, when it has one (`serve --governance`). */
+  governanceFile?: string | undefined;
   /** The runtime to fork with; the extension host's by default. */
   execPath?: string;
 }
@@ -78,6 +80,7 @@ function serveArgs(opts: ForkOptions): string[] {
   const args = ['serve', '--ready-ipc', '--host', '127.0.0.1', '--root', opts.root, '--port', String(opts.port), '--log-level', opts.level];
   if (opts.recover) args.push('--recover');
   if (opts.maxArtifactBytes) args.push('--max-artifact-mb', String(opts.maxArtifactBytes / (1024 * 1024)));
+  if (opts.governanceFile) args.push('--governance', opts.governanceFile);
   return args;
 }
 

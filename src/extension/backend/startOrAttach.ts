@@ -26,6 +26,7 @@ export interface StartOptions {
   level?: LogLevel;
   maxArtifactBytes?: number;
   recover?: boolean;
+  governanceFile?: string | undefined;
 }
 
 /** A failure the user can act on: what went wrong and how to fix it. */
@@ -66,7 +67,7 @@ export async function startOrAttach(opts: StartOptions): Promise<Backend> {
   if (existing && owner) return { kind: 'attached', url: existing, root, owner };
   checkWritable(root);
   const serve = (port: number): Promise<ServerProcess> =>
-    forkServer({ cliPath: opts.cliPath, root, port, level: opts.level ?? 'info', log: opts.log, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover });
+    forkServer({ cliPath: opts.cliPath, root, port, level: opts.level ?? 'info', log: opts.log, maxArtifactBytes: opts.maxArtifactBytes, recover: opts.recover, governanceFile: opts.governanceFile });
   try {
     try {
       const child = await serve(opts.preferredPort);

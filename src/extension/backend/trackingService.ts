@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LogLevel } from '../../serverIpc/protocol';
@@ -141,7 +142,7 @@ export class TrackingService implements vscode.Disposable {
     try {
       const preferred = opts.port ?? (await this.preferredPort());
       const cliPath = this.context.asAbsolutePath('dist/cli.js');
-      const backend = await startOrAttach({ root, preferredPort: preferred, log: this.log, cliPath, level: serverLevel(this.log.logLevel), recover: opts.recover });
+      const backend = await startOrAttach({ root, preferredPort: preferred, log: this.log, cliPath, level: serverLevel(this.log.logLevel), recover: opts.recover, governanceFile: workspaceGovernanceFile() });
       this.backend = backend;
       if (backend.kind === 'embedded') {
         const port = backend.process.port;
@@ -269,4 +270,12 @@ export class TrackingService implements vscode.Disposable {
     this.stateEmitter.dispose();
     this.changeEmitter.dispose();
   }
+}
+
+/** `.runlens/governance.yaml` of the first workspace folder, if present: the server enforces it. */
+function workspaceGovernanceFile(): string | undefined {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (!folder || folder.scheme !== 'file') return undefined;
+  const file = path.join(folder.fsPath, '.runlens', 'governance.yaml');
+  return fs.existsSync(file) ? file : undefined;
 }

@@ -35,6 +35,8 @@ export interface AuditFields {
   cost_nano: number;
   /** Bytes stored by the operation (artifact uploads), for storage cost. */
   bytes?: number;
+  /** LLM cost charged per trace (part of cost_nano), so a trace's spans are charged once. */
+  llm_nano?: Record<string, number>;
   /** Attribution tags (and the parent link) the operation set on its run. */
   tags?: Record<string, string>;
 }

@@ -32,6 +32,7 @@ interface Op {
   /** Attribution/parent tags the operation sets (tracked by the ledger). */
   tags?: Record<string, string> | undefined;
   extraNano?: number | undefined;
+  llmNano?: Record<string, number> | undefined;
   bytes?: number | undefined;
   /** Charged but never refused by a budget: ending a run (refusing it would leave it RUNNING). */
   exemptFromBudgets?: boolean | undefined;
@@ -113,7 +114,9 @@ class Governor {
       await this.gov.record({ ...base, outcome: 'failed', reason: err instanceof Error ? err.message.slice(0, 500) : String(err), cost_nano: 0 });
       throw err;
     }
-    await this.gov.record({ ...base, outcome: 'ok', cost_nano: cost, ...(op.bytes ? { bytes: op.bytes } : {}) });
+    // Set by apply() for span uploads: the LLM calls the stored spans record.
+    const llm = Object.values(op.llmNano ?? {}).reduce((a, b) => a + b, 0);
+    await this.gov.record({ ...base, outcome: 'ok', cost_nano: cost + llm, ...(op.bytes ? { bytes: op.bytes } : {}), ...(llm ? { llm_nano: op.llmNano } : {}) });
     await this.afterCharge(op, now);
     return result;
   }
@@ -236,9 +239,13 @@ class Governor {
       acceptTracesJson: async (traceId, body) => self.traceWithTokens('traces.upload', traceId, () => inner.traces.acceptTracesJson(traceId, body)),
       ingest: async (experimentId, incoming) => {
         const ids = [...new Set(incoming.map((s) => s.traceIdHex))];
-        let extra = 0;
-        for (const s of incoming) extra += self.spanCost(s.span.attributes ?? {}, s.span);
-        return self.run({ name: 'traces.ingest', kind: 'tracking', target: { experiment_id: experimentId, ...(ids.length === 1 ? { trace_id: ids[0]! } : {}) }, extraNano: extra }, () => inner.traces.ingest(experimentId, incoming));
+        const llmNano: Record<string, number> = {};
+        for (const s of incoming) {
+          const nano = self.spanCost(s.span.attributes ?? {}, s.span);
+          // Keyed as the store names traces, so the final upload of the same trace sees the charge.
+          if (nano) llmNano[`tr-${s.traceIdHex}`] = (llmNano[`tr-${s.traceIdHex}`] ?? 0) + nano;
+        }
+        return self.run({ name: 'traces.ingest', kind: 'tracking', target: { experiment_id: experimentId, ...(ids.length === 1 ? { trace_id: `tr-${ids[0]!}` } : {}) }, llmNano }, () => inner.traces.ingest(experimentId, incoming));
       },
     };
 
@@ -326,7 +333,9 @@ class Governor {
       await apply();
       // Cost the spans as stored (MLflow's JSON or OTLP): charged in this same entry.
       const spans = await this.inner.traces.readSpans(traceId).catch(() => []);
-      op.extraNano = spans.reduce((s, sp) => s + this.spanCost(sp.attributes ?? {}, sp), 0);
+      const total = spans.reduce((s, sp) => s + this.spanCost(sp.attributes ?? {}, sp), 0);
+      const delta = total - this.gov.ledger.llmChargedNano(traceId);
+      if (delta > 0) op.llmNano = { [traceId]: delta };
     });
   }
 

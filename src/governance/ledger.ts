@@ -54,6 +54,12 @@ export function dayOf(ms: number): string {
 export class Ledger {
   private readonly runs = new Map<string, RunCost>();
   private readonly charges: Charge[] = [];
+  /** LLM cost already charged per trace: spans arrive over OTLP as they end and again in the final upload. */
+  private readonly llmByTrace = new Map<string, number>();
+
+  llmChargedNano(traceId: string): number {
+    return this.llmByTrace.get(traceId) ?? 0;
+  }
 
   /** Per budget scope: day → spend, kept up to date as charges arrive and runs are re-tagged. */
   private readonly scopeSpend: { scope: Attribution; byDay: Map<string, number> }[];
@@ -88,6 +94,7 @@ export class Ledger {
 
   /** Applies one audit entry (live or replayed). Refusals cost nothing but still count as operations. */
   apply(e: AuditEntry): void {
+    if (e.outcome === 'ok') for (const [t, nano] of Object.entries(e.llm_nano ?? {})) this.llmByTrace.set(t, (this.llmByTrace.get(t) ?? 0) + nano);
     const runId = e.target.run_id;
     if (runId) {
       const r = this.run(runId);

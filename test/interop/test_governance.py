@@ -341,3 +341,35 @@ def test_operations_exported_over_otlp_with_attribution(governed):
         assert abs(attrs["genops.cost.usd"].double_value - 0.0001) < 1e-12
     finally:
         receiver.shutdown()
+
+
+@pytest.mark.mlflow3("MLflow 3 tracing")
+def test_llm_tokens_in_traces_are_costed_once(governed):
+    srv, client = governed("defaults: {team: genai}\npricing:\n  llm: {test-model: {input_per_million: 1000, output_per_million: 2000}}\n")
+    import mlflow
+
+    mlflow.set_tracking_uri(srv.url)
+    exp = client.create_experiment("llm-costs")
+    mlflow.set_experiment(experiment_id=exp)
+
+    @mlflow.trace(span_type="LLM")
+    def chat(question):
+        span = mlflow.get_current_active_span()
+        span.set_attribute("gen_ai.request.model", "test-model")
+        span.set_attribute("mlflow.chat.tokenUsage", {"input_tokens": 100, "output_tokens": 50, "total_tokens": 150})
+        return "answer"
+
+    chat("q")
+    mlflow.flush_trace_async_logging() if hasattr(mlflow, "flush_trace_async_logging") else None
+    deadline = time.time() + 20
+    llm = Decimal(0)
+    while time.time() < deadline:
+        entries = _get(srv, "/runlens/api/governance/audit?limit=1000")["entries"]
+        trace_ops = [e for e in entries if e["op"].startswith("traces.") and e["outcome"] == "ok"]
+        llm = sum((Decimal(str(e["cost_usd"])) - TRACK for e in trace_ops), Decimal(0))
+        if llm > 0 and client.search_traces(experiment_ids=[exp]):
+            break
+        time.sleep(0.5)
+    # 100 input tokens at $1000/M + 50 output tokens at $2000/M = $0.2, charged once.
+    assert llm.quantize(Decimal("0.000000001")) == Decimal("0.2"), trace_ops
+    mlflow.set_tracking_uri(None)

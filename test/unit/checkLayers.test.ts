@@ -80,9 +80,9 @@ describe('layer rules (scripts/check-layers.js)', () => {
 
   it('wants every file in a layer, and the webview kept off the extension', () => {
     const { problems } = checkLayers(
-      tree({ ...CLEAN, 'src/governance/budget.ts': 'export const b = 1;\n', 'src/extension/client.ts': 'export const c = 1;\n', 'webview/x.ts': "import { c } from '../src/extension/client';\nexport const x = c;\n" }),
+      tree({ ...CLEAN, 'src/unplaced/budget.ts': 'export const b = 1;\n', 'src/extension/client.ts': 'export const c = 1;\n', 'webview/x.ts': "import { c } from '../src/extension/client';\nexport const x = c;\n" }),
     );
-    assert.ok(problems.some((p) => p.startsWith('src/governance/budget.ts: belongs to no layer')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('src/unplaced/budget.ts: belongs to no layer')), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('webview/x.ts:1 imports src/extension/client.ts: webview/ may import webview, ui, client, domain, not extension')), problems.join('\n'));
   });
 });

@@ -38,6 +38,11 @@ export function sourceModelId(source: string): string | undefined {
   return /^models:\/(m-[0-9a-f]+)$/.exec(source)?.[1];
 }
 
+/** `versions` with the aliases pointing at each (a search answer has none; a get has them already). */
+function aliased(versions: WireModelVersion[], aliases: { alias: string; version: string }[]): WireModelVersion[] {
+  return versions.map((v) => (v.aliases?.length ? v : { ...v, aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias) }));
+}
+
 export class ModelViews {
   private readonly models: ModelsClient;
 
@@ -70,7 +75,7 @@ export class ModelViews {
 
   async runModels({ runId }: Req<'runModels'>): Promise<Res<'runModels'>> {
     const run = await this.client.getRun(String(runId));
-    const versions = await this.models.versionsOfRun(run.info.run_id).catch(() => []);
+    const versions = await this.withAliases(await this.models.versionsOfRun(run.info.run_id).catch(() => []));
     const logged = await this.loggedModelsOf(run);
     const out = await Promise.all(logged.map((m) => this.loggedModelView(m, versions.filter((v) => v.model_id === m.info.model_id || sourceModelId(v.source ?? '') === m.info.model_id))));
     const seen = new Set(logged.map((m) => m.info.model_id));
@@ -115,7 +120,8 @@ export class ModelViews {
   }
 
   async registeredModel({ name }: Req<'registeredModel'>): Promise<Res<'registeredModel'>> {
-    const [m, versions] = await Promise.all([this.models.getRegisteredModel(String(name)), this.client.listModelVersions(String(name))]);
+    const [m, listed] = await Promise.all([this.models.getRegisteredModel(String(name)), this.client.listModelVersions(String(name))]);
+    const versions = aliased(listed, m.aliases ?? []);
     const detail: RegisteredModelDetail = {
       name: m.name,
       description: m.description ?? '',
@@ -152,6 +158,13 @@ export class ModelViews {
   async setRegisteredModelDescription(r: Req<'setRegisteredModelDescription'>): Promise<Res<'setRegisteredModelDescription'>> {
     await this.models.updateRegisteredModel(String(r.name), String(r.description));
     return { ok: true };
+  }
+
+  /** Versions as found by a search (which, as in MLflow, leaves aliases out) with their registered models' aliases. */
+  private async withAliases(versions: WireModelVersion[]): Promise<WireModelVersion[]> {
+    const names = [...new Set(versions.map((v) => v.name))];
+    const aliases = new Map(await Promise.all(names.map(async (n) => [n, (await this.models.getRegisteredModel(n).catch(() => undefined))?.aliases ?? []] as const)));
+    return versions.flatMap((v) => aliased([v], aliases.get(v.name) ?? []));
   }
 
   /** The run's logged models: its outputs (what `log_model` records) and any whose source run it is. */

@@ -55,7 +55,7 @@ mlflow.log_metric("val_auc", 0.5)
 import os; os._exit(0)  # leaves it RUNNING, as a live run looks
 `;
 
-async function seed(workspace, python) {
+async function seed(workspace, python, script = SEED) {
   const root = path.join(workspace, 'mlruns');
   const server = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--root', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
@@ -67,7 +67,7 @@ async function seed(workspace, python) {
     });
     server.on('exit', (c) => reject(new Error(`runlens serve exited with ${c}`)));
   });
-  fs.writeFileSync(path.join(workspace, 'train.py'), SEED);
+  fs.writeFileSync(path.join(workspace, 'train.py'), script);
   execFileSync(python, ['train.py'], { cwd: workspace, env: { ...process.env, MLFLOW_TRACKING_URI: url }, stdio: 'ignore' });
   server.kill('SIGTERM');
   await new Promise((r) => server.on('exit', r));
@@ -304,6 +304,46 @@ async function displacedView(page) {
   await shoot(page, '15-legacy-mlruns-displaced');
 }
 
+// An MLflow 3 logged model, registered, with an alias: the Models tree, the version page, the run page's Models section.
+const MODELS_SEED = `
+import mlflow, pandas as pd
+from mlflow import MlflowClient
+from sklearn.linear_model import LogisticRegression
+mlflow.set_experiment("iris")
+X = pd.DataFrame({"sepal_length": [5.1, 4.9, 6.2, 5.9], "sepal_width": [3.5, 3.0, 2.9, 3.0]})
+with mlflow.start_run(run_name="train-logreg"):
+    mlflow.log_param("C", 1.0)
+    info = mlflow.sklearn.log_model(LogisticRegression().fit(X, [0, 0, 1, 1]), name="iris", input_example=X.iloc[:2], registered_model_name="iris-clf")
+    mlflow.log_metric("val_acc", 0.875, model_id=info.model_id)
+MlflowClient().set_registered_model_alias("iris-clf", "champion", "1")
+MlflowClient().update_model_version("iris-clf", "1", "Logistic regression on **iris**.")
+`;
+
+async function modelsView(page) {
+  const row = rowIn(page);
+  // The Models view starts collapsed under the explorer: open it.
+  const header = page.locator('.pane-header', { hasText: 'Models' }).first();
+  await header.waitFor({ timeout: 30_000 });
+  if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+  await row('iris-clf').waitFor({ timeout: 30_000 });
+  await row('iris-clf').click();
+  await row('Version 1').waitFor({ timeout: 15_000 });
+  await row('Version 1').click({ button: 'right' });
+  await page.locator('.context-view .action-label', { hasText: 'Set Model Version Alias' }).first().waitFor({ timeout: 10_000 });
+  await shoot(page, '16-model-version-context-menu');
+  await page.keyboard.press('Escape');
+  await row('Version 1').click();
+  const frame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+  await frame.locator('#lineage .lineage-step[data-kind="Logged model"]').waitFor({ timeout: 30_000 });
+  await page.mouse.move(1300, 880);
+  await shoot(page, '17-model-version-page-webview');
+  await frame.locator('#lineage-run').click();
+  const runFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+  await runFrame.locator('#run-models[data-loaded="1"]').waitFor({ timeout: 30_000 });
+  await runFrame.locator('#run-models').scrollIntoViewIfNeeded();
+  await shoot(page, '18-run-page-models-webview');
+}
+
 async function main() {
   const t0 = Date.now();
   const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
@@ -313,6 +353,7 @@ async function main() {
   if (!only || only === 'seeded') await inWorkbench('shots', PORT, python, (workspace) => seed(workspace, python), seededViews);
   if (!only || only === 'displaced') await inWorkbench('shots-displaced', PORT + 3, python, (workspace) => seedLegacyMlruns(workspace, python), displacedView);
   if (!only || only === 'sources') await inWorkbench('shots-sources', PORT + 2, python, (workspace) => seedWithMlflowDb(workspace, python), sourcesView);
+  if (!only || only === 'models') await inWorkbench('shots-models', PORT + 4, python, (workspace) => seed(workspace, python, MODELS_SEED), modelsView);
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
 }
 

@@ -4,7 +4,7 @@
  * HTTP and pushes come from the server's event stream. Views only see this interface.
  */
 import { TrackingClient } from '../src/client/trackingClient';
-import type { HostAction, ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
+import type { HostAction, ModelTarget, ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
 import { UiBackend } from '../src/ui/uiBackend';
 
 interface VsCodeApi {
@@ -22,7 +22,7 @@ export interface Transport {
   loadState<T>(fallback: T): T;
   saveState(state: unknown): void;
   /** Asks the editor to act on runs; in a browser, the matching page opens instead. */
-  action(action: HostAction, runIds: string[], path?: string, traceId?: string): void;
+  action(action: HostAction, runIds: string[], path?: string, traceId?: string, model?: ModelTarget): void;
 }
 
 function initialState(): unknown {
@@ -59,7 +59,7 @@ function vscodeTransport(api: VsCodeApi): Transport {
     onPush: (l) => listeners.push(l),
     loadState: <T>(fallback: T) => (api.getState() as T | undefined) ?? (initialState() as T | undefined) ?? fallback,
     saveState: (s) => api.setState(s),
-    action: (action, runIds, path, traceId) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}), ...(traceId ? { traceId } : {}) }),
+    action: (action, runIds, path, traceId, model) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}), ...(traceId ? { traceId } : {}), ...(model ? { model } : {}) }),
   };
 }
 
@@ -94,7 +94,7 @@ function browserTransport(): Transport {
       url.searchParams.set('state', JSON.stringify(s));
       window.history.replaceState(null, '', url);
     },
-    action: (action, runIds, path, traceId) => {
+    action: (action, runIds, path, traceId, model) => {
       const ids = runIds.map(encodeURIComponent).join(',');
       const theme = new URLSearchParams(window.location.search).get('theme') ?? 'dark';
       const pages: Record<HostAction, string> = {
@@ -105,6 +105,7 @@ function browserTransport(): Transport {
         openArtifact: `/runlens/ui/run?run=${ids}&artifact=${encodeURIComponent(path ?? '')}`,
         openTrace: `/runlens/ui/trace?trace=${encodeURIComponent(traceId ?? '')}`,
         openRunTraces: `/runlens/ui/traces?run=${ids}`,
+        openModel: `/runlens/ui/model?name=${encodeURIComponent(model?.name ?? '')}${model?.version ? `&version=${encodeURIComponent(model.version)}` : ''}`,
       };
       window.open(`${pages[action]}&theme=${theme}`, '_blank', 'noopener');
     },

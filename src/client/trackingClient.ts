@@ -78,7 +78,8 @@ export interface WireImportJob {
 export class TrackingClient {
   constructor(readonly baseUrl: string) {}
 
-  private async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
+  /** One REST call: JSON in and out, MLflow errors as TrackingApiError (also used by the per-resource clients). */
+  async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
     let url = `${this.baseUrl}${route}`;
     const init: RequestInit = { method, headers: {} };
     if (method === 'GET' && body) {

@@ -34,6 +34,8 @@ export interface WireRun {
   info: WireRunInfo;
   data: { metrics?: WireMetric[]; params?: WireKeyValue[]; tags?: WireKeyValue[] };
   inputs?: { dataset_inputs?: WireDatasetInput[] };
+  /** MLflow 3: the logged models the run produced (`log_model`). */
+  outputs?: { model_outputs?: { model_id: string; step: number }[] };
 }
 
 export interface WireExperiment {
@@ -69,7 +71,12 @@ export interface WireModelVersion {
   source?: string;
   aliases?: string[];
   creation_timestamp?: number;
+  last_updated_timestamp?: number;
   description?: string;
+  user_id?: string;
+  tags?: WireKeyValue[];
+  /** MLflow 3: the logged model this version was registered from. */
+  model_id?: string;
 }
 
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';

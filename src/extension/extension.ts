@@ -16,6 +16,8 @@ import { showStatusMenu, StatusBar } from './statusBar';
 import { LaunchRunner } from './terminal/launchRunner';
 import { ShellCommandTagger } from './terminal/shellCommandTagger';
 import { ModelsTree } from './tree/modelsTree';
+import { registerModelCommands } from './models/modelCommands';
+import { MODEL_SCHEME, ModelDocumentProvider } from './models/modelDocument';
 import { SourcesTree } from './tree/sourcesTree';
 import { StoreSources } from './sources/storeSources';
 import { registerImportCommands } from './sources/importCommands';
@@ -68,11 +70,13 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     showCollapseAll: true,
     dragAndDropController: drop,
   });
-  const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: models, showCollapseAll: true });
+  // Several versions can be selected: Compare Model Versions diffs two.
+  const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: models, showCollapseAll: true, canSelectMany: true });
   context.subscriptions.push(log, service, sources, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(RUN_SCHEME, documents),
     vscode.workspace.registerTextDocumentContentProvider(COMPARE_SCHEME, documents),
+    vscode.workspace.registerTextDocumentContentProvider(MODEL_SCHEME, new ModelDocumentProvider(service)),
   );
 
   // Live updates: the server's change feed drives the tree, documents and status bar.
@@ -134,6 +138,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   registerImportCommands(context, service, sources, experiments, log);
   registerExperimentCommands(context, service, experiments, explorer, log, views);
   registerLogArtifact(context, service, log, refreshRun);
+  registerModelCommands(context, service, models, views, log);
   launches.register(context);
   const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, fn)));

@@ -1,6 +1,6 @@
 /**
  * The views' browser build: `GET /runlens/ui/charts?runs=<id>,<id>`, `/runlens/ui/runs?experiments=<id>,…`,
- * `/runlens/ui/datasets?experiments=<id>,…[&dataset=<id>]`
+ * `/runlens/ui/datasets?experiments=<id>,…[&dataset=<id>]`, `/runlens/ui/model?name=<model>[&version=<n>]`
  * (`&theme=dark|light|hc`) serve the
  * same bundle VS Code loads in a webview, under the same strict CSP (nonce'd script, same-origin
  * fetch/EventSource only). Assets come only from the bundled `webview/` folder.
@@ -23,6 +23,7 @@ const PAGES: Record<string, string> = {
   traces: 'Runlens — Traces',
   trace: 'Runlens — Trace',
   datasets: 'Runlens — Evaluation datasets',
+  model: 'Runlens — Model',
 };
 const THEMES = new Set(['dark', 'light', 'hc']);
 
@@ -44,6 +45,8 @@ async function pageState(page: string, param: (name: string) => string | undefin
     }
     case 'datasets':
       return { experimentIds: list('experiments'), ...(param('dataset') ? { datasetId: param('dataset') } : {}) };
+    case 'model':
+      return { name: param('name') ?? '', ...(param('version') ? { version: param('version') } : {}) };
     case 'trace':
       return { traceId: param('trace') ?? '', ...(param('span') ? { span: param('span') } : {}) };
     default:

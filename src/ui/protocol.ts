@@ -4,6 +4,7 @@
  * page by UiBackend over HTTP. Views never touch the store or the network themselves.
  */
 import type { WireRunStatus, WireSessionSummary } from '../client/wireTypes';
+import type { ModelCalls } from './modelProtocol';
 
 export type Axis = 'step' | 'timestamp';
 
@@ -202,7 +203,7 @@ export type SessionRow = WireSessionSummary;
 export type FeedbackValue = boolean | number | string;
 
 /** Request kind → [request fields, result]. */
-export interface UiCalls {
+export interface UiCalls extends ModelCalls {
   runs: [{ runIds: string[] }, RunSummary[]];
   series: [{ runId: string; key: string; axis: Axis; buckets: number }, SeriesResult];
   experiments: [{ experimentIds: string[] }, ExperimentSummary[]];
@@ -230,11 +231,20 @@ export type UiResult<K extends UiRequestKind> = UiCalls[K][1];
 export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string } | { kind: 'traceChanged'; traceId: string; experimentId: string };
 
 /** Actions a view asks the editor for (in a browser they navigate or do nothing). */
-export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace' | 'openRunTraces';
-export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace', 'openRunTraces'];
+export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace' | 'openRunTraces' | 'openModel';
+export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace', 'openRunTraces', 'openModel'];
 
-/** `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace; openRunTraces lists runIds[0]'s traces. */
-export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string };
+/** A registered model (its page) or one of its versions (the version page), for openModel. */
+export interface ModelTarget {
+  name: string;
+  version?: string;
+}
+
+/**
+ * `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace; openRunTraces lists runIds[0]'s traces;
+ * `model` for openModel (runIds empty).
+ */
+export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string; model?: ModelTarget };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
 
 /** What a runs table keeps across reloads. */

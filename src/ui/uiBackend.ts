@@ -3,6 +3,7 @@ import type { TrackingClient } from '../client/trackingClient';
 import { artifactPathProblem } from '../client/artifactPaths';
 import { proxyPath } from '../domain/artifactUri';
 import type { WireRun } from '../client/wireTypes';
+import { ModelViews } from './modelViews';
 import { schemaOf, toEvalDatasetRow, toEvalRecordView } from './datasetViews';
 import { toAssessmentView, toSpanView, toTraceRow } from './traceViews';
 import type { ArtifactPreview, Axis, EvalDatasetDetail, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
@@ -44,13 +45,19 @@ function toRow(r: WireRun): RunRow {
 }
 
 export class UiBackend {
+  private readonly models: ModelViews;
+
   /** `user` names the person behind human feedback given in the views. */
   constructor(
     private readonly client: TrackingClient,
     private readonly user = 'runlens-user',
-  ) {}
+  ) {
+    this.models = new ModelViews(client);
+  }
 
   async handle<K extends UiRequestKind>(request: UiRequest<K>): Promise<UiResult<K>> {
+    const model = this.models.handle(request);
+    if (model) return (await model) as UiResult<K>;
     switch (request.kind) {
       case 'runs':
         return (await this.runs((request as UiRequest<'runs'>).runIds)) as UiResult<K>;

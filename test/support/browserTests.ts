@@ -35,15 +35,15 @@ export interface SeededServer {
   close(): Promise<void>;
 }
 
-/** A fresh store served by `runlens serve`, seeded by `script` through the real mlflow client, and a chromium. */
-export async function seededServer(prefix: string, script: string): Promise<SeededServer> {
+/** A fresh store served by `runlens serve`, seeded by `script` through the real mlflow client (`python`: another venv's), and a chromium. */
+export async function seededServer(prefix: string, script: string, python = PYTHON): Promise<SeededServer> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const server = runlensServe(root);
   const base = await server.url;
   const file = path.join(root, 'seed.py');
   fs.writeFileSync(file, script);
   const seedOutput = await new Promise<string>((resolve, reject) =>
-    execFile(PYTHON, [file], { env: { ...process.env, MLFLOW_TRACKING_URI: base } }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+    execFile(python, [file], { env: { ...process.env, MLFLOW_TRACKING_URI: base, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' } }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
   );
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   fs.mkdirSync(SHOTS, { recursive: true });

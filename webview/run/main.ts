@@ -8,6 +8,7 @@ import { runTracesFilter, type ArtifactEntry, type RunDetail, type RunPageState 
 import { el } from '../dom';
 import { formatDuration, formatValue, rowDurationMs } from '../format';
 import { createTransport } from '../transport';
+import { modelsSection } from './models';
 import { renderMarkdown, renderPreview } from './previews';
 
 const transport = createTransport();
@@ -204,6 +205,7 @@ function render(): void {
   const metricsHead = el('h2', {}, `Metrics (${metricKeys.length}) `);
   metricsHead.append(charts);
   left.append(metricsHead, metricKeys.length ? mt : el('p', { class: 'empty' }, 'None.'));
+  left.append(modelsSection(d.runId, transport));
   const tags = Object.entries(d.tags).sort(([a], [b]) => a.localeCompare(b));
   left.append(el('h2', {}, `Tags (${tags.length})`), tags.length ? kv(tags, 'tags') : el('p', { class: 'empty' }, 'None.'));
   if (d.inputs.length) {

@@ -5,6 +5,8 @@
  */
 import MarkdownIt from 'markdown-it';
 import { parse as parseYaml } from 'yaml';
+import { formatField } from '../../src/ui/modelFormat';
+import { parseSignature } from '../../src/ui/modelSignature';
 import type { ArtifactPreview } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { tree } from '../jsonTree';
@@ -82,16 +84,10 @@ function mlmodelSummary(doc: Record<string, unknown>): HTMLElement {
   add('Run', doc.run_id as string | undefined);
   add('Created', doc.utc_time_created as string | undefined);
   add('Size', doc.model_size_bytes !== undefined ? `${Number(doc.model_size_bytes).toLocaleString()} bytes` : undefined);
-  const sig = doc.signature as { inputs?: string; outputs?: string } | undefined;
-  const cols = (s: string | undefined): string | undefined => {
-    try {
-      return s ? (JSON.parse(s) as { name?: string; type: string }[]).map((c) => `${c.name ?? '·'}: ${c.type}`).join(', ') : undefined;
-    } catch {
-      return s;
-    }
-  };
-  add('Inputs', cols(sig?.inputs));
-  add('Outputs', cols(sig?.outputs));
+  const sig = parseSignature(doc.signature);
+  add('Inputs', sig?.inputs?.map(formatField).join(', '));
+  add('Outputs', sig?.outputs?.map(formatField).join(', '));
+  add('Params', sig?.params?.map(formatField).join(', '));
   box.append(dl, tree(doc, 'MLmodel', 1));
   return box;
 }

@@ -65,8 +65,8 @@ export class ModelsTree implements vscode.TreeDataProvider<ModelNode> {
       item.tooltip = new vscode.MarkdownString(
         `**${v.name}** v${v.version}\n\nstage: ${stage || 'None'} · aliases: ${node.aliases.join(', ') || 'none'}\n\ncreated ${isoTime(v.creation_timestamp)}${v.run_id ? `\n\nrun \`${v.run_id}\`` : ''}\n\nsource: ${v.source ?? ''}`,
       );
-      item.contextValue = v.run_id ? 'runlens.modelVersion;hasRun' : 'runlens.modelVersion';
-      if (v.run_id) item.command = { command: 'runlens.openRun', title: 'Open Run', arguments: [v.run_id] };
+      item.contextValue = `runlens.modelVersion${v.run_id ? ';hasRun' : ''}${node.aliases.length ? ';hasAlias' : ''}`;
+      item.command = { command: 'runlens.openModelVersion', title: 'Open Model Version', arguments: [node] };
       return item;
     }
     const item = new vscode.TreeItem(node.message);

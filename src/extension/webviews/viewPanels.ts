@@ -27,6 +27,7 @@ export const VIEWS = {
   traces: 'runlens.traces',
   trace: 'runlens.traceViewer',
   datasets: 'runlens.evalDatasets',
+  model: 'runlens.modelPage',
 } as const;
 export type ViewKind = keyof typeof VIEWS;
 
@@ -115,6 +116,11 @@ export class ViewPanels {
   private async act(message: Extract<ToHost, { type: 'action' }>, source?: string): Promise<void> {
     if (message.action === 'openArtifact') return this.openArtifact(message.runIds[0] ?? '', message.path ?? '', source);
     if (message.action === 'openRunTraces') return this.openRunTraces(message.runIds[0] ?? '', source);
+    if (message.action === 'openModel') {
+      const m = message.model;
+      if (m && typeof m.name === 'string' && m.name) this.showModel(m.name, typeof m.version === 'string' ? m.version : undefined, source);
+      return;
+    }
     if (message.action === 'openTrace') {
       if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`, source);
       return;
@@ -123,6 +129,11 @@ export class ViewPanels {
     // A found store's view opens the next view on the same store.
     const arg = source ? { runIds: message.runIds, source } : message.action === 'openRun' ? message.runIds[0] : message.runIds;
     await vscode.commands.executeCommand(commands[message.action], arg);
+  }
+
+  /** A model version's page (lineage, description, tags), or the registered model's page without a version. */
+  showModel(name: string, version: string | undefined, source?: string): vscode.WebviewPanel {
+    return this.show('model', version ? { name, version } : { name }, version ? `${name} v${version}` : `Model ${name}`, source);
   }
 
   /** The traces view filtered to one run's traces (an evaluation run's rows, a training run's calls). */

@@ -9,6 +9,7 @@ import type { TrackingStore } from '../backend/api/tracking';
 import type { Logger } from '../domain/logger';
 import type { LocalStore } from '../store/localStore';
 import { startServer, type RunningServer } from './httpServer';
+import { startLoopDelayRecorder } from './loopDelay';
 import type { ImportRunner } from './importJobs';
 import { openSource } from '../backend/openSource';
 import { formatImportSummary, formatSkipped, importSource } from '../store/import/storeImport';
@@ -89,6 +90,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
     }
     const server = await startServer({ store: backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins, importer });
     opened.setUrl(server.url);
+    const loopDelay = startLoopDelayRecorder();
     let stopping: Promise<void> | undefined;
     return {
       target,
@@ -101,6 +103,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
           await server.close();
           await governance?.close();
           await opened.close();
+          loopDelay?.stop();
         })()),
     };
   } catch (err) {

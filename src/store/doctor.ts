@@ -69,7 +69,7 @@ export async function inspectStore(root: string): Promise<DoctorReport> {
       series.readKeyColumns(run.run_uuid, 0xffffffff, run.series_len); // checks every record of the file
       points += run.series_len;
     }
-    series.close();
+    await series.close();
     report.checked.push(`${runs.length} metric series files, ${points} points`);
   } finally {
     db.close();

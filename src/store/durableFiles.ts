@@ -15,6 +15,49 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** fsyncDir off the event loop. */
+async function fsyncDirAsync(dir: string): Promise<void> {
+  const fh = await fs.promises.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+interface DirSync {
+  running: Promise<void>;
+  /** The one sync that starts after `running`: everyone who asks meanwhile shares it. */
+  queued: Promise<void> | undefined;
+}
+
+const dirSyncs = new Map<string, DirSync>();
+
+function startDirSync(dir: string): Promise<void> {
+  const entry: DirSync = { running: Promise.resolve(), queued: undefined };
+  entry.running = fsyncDirAsync(dir).finally(() => {
+    if (dirSyncs.get(dir) === entry && !entry.queued) dirSyncs.delete(dir);
+  });
+  dirSyncs.set(dir, entry);
+  return entry.running;
+}
+
+/**
+ * Makes renames and unlinks in `dir` done before the call durable, off the event loop. Calls
+ * for one directory are batched: a sync already running may have begun before the caller's
+ * rename, so the caller joins the next one, which starts when it ends and covers every caller
+ * that arrived meanwhile (many small uploads into one folder cost about two fsyncs, not one each).
+ */
+export function syncDir(dir: string): Promise<void> {
+  const entry = dirSyncs.get(dir);
+  if (!entry) return startDirSync(dir);
+  entry.queued ??= entry.running.then(
+    () => startDirSync(dir),
+    () => startDirSync(dir),
+  );
+  return entry.queued;
+}
+
 /** A write that stopped short of its buffer without an error of its own. */
 export class ShortWriteError extends Error {
   readonly code = 'ENOSPC';

@@ -1,83 +1,38 @@
 /**
- * The write-ahead journal. One record per line: `<crc32 as 8 hex> <json>\n`. JSON never holds a
- * raw newline, so the newline is the frame: a damaged record costs that record only, and replay
- * resynchronises at the next line. A write is acknowledged only after all its bytes are written
- * and fsynced. Adaptive group commit: while one fsync runs, new records queue and go out together
- * in the next one (no timers: a timer adds its period to every request; storage-bench.md §5).
+ * Writing the write-ahead journal (format: journalRead.ts). A write is acknowledged only after all
+ * its bytes are written and fdatasynced. Adaptive group commit: while one fsync runs, new records
+ * queue and go out together in the next one, as one write (no timers: a timer adds its period to
+ * every request; storage-bench.md §5).
+ *
+ * Files are preallocated: zeros are written (and synced) ahead of the records, so a group commit
+ * overwrites blocks the file already has and its fdatasync never has to log a new file size —
+ * about a third cheaper on ext4 (0.12–0.17 ms instead of 0.19–0.32 ms for a 200-byte record).
+ * Readers stop at the zeros. Extending runs beside the commits, over bytes no record uses yet.
  */
 import * as fs from 'node:fs';
-import { crc32 } from './crc32';
 import { writeAll } from './durableFiles';
+import { endOfData } from './journalRead';
 
-export function encodeRecord(payload: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(payload), 'utf8');
-  const head = Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} `, 'ascii');
-  return Buffer.concat([head, json, Buffer.from('\n')]);
-}
+export { encodeRecord, parseJournal, readJournal, type JournalDamage, type JournalReadResult } from './journalRead';
 
-/** A stretch of a journal file that did not hold a valid record and was skipped. */
-export interface JournalDamage {
-  offset: number;
-  length: number;
-  reason: string;
-}
+/** Zeros added per extension, and how close records may get to their end before the next starts. */
+export const PREALLOCATE_BYTES = 2 * 1024 * 1024;
+const EXTEND_WHEN_FREE_BELOW = PREALLOCATE_BYTES / 2;
 
-export interface JournalReadResult {
-  records: unknown[];
-  /** Bytes of the file up to the end of its last valid record (what a torn tail is cut back to). */
-  goodBytes: number;
-  /** Damaged records before the end, each skipped; the records after them were kept. */
-  damaged: JournalDamage[];
-  /** An incomplete or invalid last record: a write cut off before it was acknowledged. */
-  tornTail?: JournalDamage;
-}
-
-function checkLine(line: Buffer): { ok: true; record: unknown } | { ok: false; reason: string } {
-  if (line.length < 10 || line[8] !== 0x20) return { ok: false, reason: 'malformed record header' };
-  const hex = line.subarray(0, 8).toString('ascii');
-  if (!/^[0-9a-f]{8}$/.test(hex)) return { ok: false, reason: 'malformed record header' };
-  const json = line.subarray(9);
-  if (crc32(json) !== Number.parseInt(hex, 16)) return { ok: false, reason: 'checksum mismatch' };
-  try {
-    return { ok: true, record: JSON.parse(json.toString('utf8')) };
-  } catch {
-    return { ok: false, reason: 'record does not parse' };
-  }
-}
-
-/** Reads every valid record, skipping damaged ones; the last record may be torn. */
-export function readJournal(file: string): JournalReadResult {
-  return parseJournal(fs.readFileSync(file));
-}
-
-export function parseJournal(data: Buffer): JournalReadResult {
-  const result: JournalReadResult = { records: [], goodBytes: 0, damaged: [] };
-  let offset = 0;
-  while (offset < data.length) {
-    const nl = data.indexOf(0x0a, offset);
-    if (nl < 0) {
-      result.tornTail = { offset, length: data.length - offset, reason: 'incomplete record (no newline)' };
-      break;
-    }
-    const checked = checkLine(data.subarray(offset, nl));
-    if (checked.ok) {
-      result.records.push(checked.record);
-      result.goodBytes = nl + 1;
-    } else {
-      const damage = { offset, length: nl + 1 - offset, reason: checked.reason };
-      if (nl === data.length - 1) result.tornTail = damage;
-      else result.damaged.push(damage);
-    }
-    offset = nl + 1;
-  }
-  return result;
-}
+/** Opened read-write, never O_APPEND: records are written at the journal's end, inside the zeros. */
+const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 
 /** One journal file being appended to: its handle and how much of it is known durable. */
 interface Segment {
   fh: fs.promises.FileHandle;
-  /** Bytes of the file that were written and fsynced. */
+  /** Bytes of records that were written and fsynced. */
   durable: number;
+  /** Where the next record goes: durable plus a group being written. */
+  end: number;
+  /** Bytes of the file known to exist on disk (zeros or records): writes below need no new size. */
+  allocated: number;
+  /** An extension writing zeros at `allocated`; a record that would reach past it waits for it. */
+  extending?: Promise<void>;
   outstanding: number;
   onDrained?: () => void;
 }
@@ -112,16 +67,18 @@ export class JournalWriter {
 
   private constructor(
     fh: fs.promises.FileHandle,
+    end: number,
     size: number,
     private readonly opts: JournalWriterOptions,
   ) {
-    this.segment = { fh, durable: size, outstanding: 0 };
+    this.segment = newSegment(fh, end, size);
   }
 
-  /** Opens `file` for appending. */
+  /** Opens `file` for appending after its last record (a torn tail must have been cut off). */
   static async open(file: string, opts: JournalWriterOptions = {}): Promise<JournalWriter> {
-    const fh = await fs.promises.open(file, 'a');
-    const writer = new JournalWriter(fh, (await fh.stat()).size, opts);
+    const fh = await fs.promises.open(file, OPEN_FLAGS);
+    const size = (await fh.stat()).size;
+    const writer = new JournalWriter(fh, await recordsEnd(fh, size), size, opts);
     writer.bytesWritten = opts.replayedBytes ?? 0;
     return writer;
   }
@@ -150,7 +107,7 @@ export class JournalWriter {
 
   /** Opens the next journal file ahead of `switchTo`, so the switch itself is synchronous. */
   static openNext(file: string): Promise<fs.promises.FileHandle> {
-    return fs.promises.open(file, 'a');
+    return fs.promises.open(file, OPEN_FLAGS);
   }
 
   /**
@@ -159,10 +116,10 @@ export class JournalWriter {
    */
   switchTo(next: fs.promises.FileHandle): Promise<void> {
     const old = this.segment;
-    this.segment = { fh: next, durable: 0, outstanding: 0 };
+    this.segment = newSegment(next, 0, 0);
     this.bytesWritten = 0;
     const drained = old.outstanding > 0 ? new Promise<void>((resolve) => (old.onDrained = resolve)) : Promise.resolve();
-    return drained.then(() => old.fh.close());
+    return drained.then(() => closeSegment(old));
   }
 
   private settled(p: Pending): void {
@@ -186,13 +143,17 @@ export class JournalWriter {
       const batch = this.pending.splice(0, n);
       const bytes = batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((b) => b.bytes));
       try {
-        await writeAll(segment.fh, bytes);
+        // Zeros being written where this group goes would land over it: wait for them.
+        if (segment.extending && segment.end + bytes.length > segment.allocated) await segment.extending;
+        segment.end += bytes.length;
+        await writeAll(segment.fh, bytes, segment.end - bytes.length);
         await segment.fh.datasync();
-        segment.durable += bytes.length;
+        segment.durable = segment.end;
       } catch (err) {
         this.fail(new Error(`journal write failed: ${(err as Error).message}`, { cause: err }), batch);
         break;
       }
+      this.extendIfNeeded(segment);
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
         try {
@@ -214,6 +175,29 @@ export class JournalWriter {
   }
 
   /**
+   * Starts writing the next zeros once records come near the end of those written, beside the
+   * commits (over bytes no record uses yet). A failure (a full disk) only means no preallocation:
+   * records are then appended, and a full disk fails them, cut back as always.
+   */
+  private extendIfNeeded(segment: Segment): void {
+    if (segment.extending || this.failure || segment.allocated - segment.end >= EXTEND_WHEN_FREE_BELOW) return;
+    const from = Math.max(segment.allocated, segment.end);
+    const run = async (): Promise<void> => {
+      try {
+        await writeAll(segment.fh, Buffer.alloc(PREALLOCATE_BYTES), from);
+        await segment.fh.datasync();
+        // A failure meanwhile cut the file back: what it wrote is not known to be there.
+        if (!this.failure && segment.allocated <= from) segment.allocated = from + PREALLOCATE_BYTES;
+      } catch {
+        // Stays as it was: later records append (and pay for the size update in their sync).
+      } finally {
+        segment.extending = undefined;
+      }
+    };
+    segment.extending = run();
+  }
+
+  /**
    * A write failed: cut every segment back to what is durable (a half-written record must not sit
    * before the next good one), let the owner roll memory back, then reject everything unsettled.
    */
@@ -223,7 +207,7 @@ export class JournalWriter {
     const rejected = [...unsettled, ...this.pending.splice(0)];
     for (const segment of new Set([this.segment, ...rejected.map((p) => p.segment)])) {
       try {
-        fs.ftruncateSync(segment.fh.fd, segment.durable);
+        cutBack(segment);
       } catch {
         // Stays failed: resume() cuts it back before anything else is appended.
       }
@@ -238,7 +222,7 @@ export class JournalWriter {
 
   /** Accepts appends again after a failure, once the current file is cut back to its durable end. */
   resume(): void {
-    fs.ftruncateSync(this.segment.fh.fd, this.segment.durable);
+    cutBack(this.segment);
     this.failure = undefined;
   }
 
@@ -248,6 +232,54 @@ export class JournalWriter {
 
   async close(): Promise<void> {
     await this.whenIdle();
-    await this.segment.fh.close();
+    await closeSegment(this.segment);
   }
+}
+
+function newSegment(fh: fs.promises.FileHandle, end: number, size: number): Segment {
+  return { fh, durable: end, end, allocated: size, outstanding: 0 };
+}
+
+/** Where the records of a file end: before its trailing zeros (read backwards, a block at a time). */
+async function recordsEnd(fh: fs.promises.FileHandle, size: number): Promise<number> {
+  const block = Buffer.alloc(64 * 1024);
+  for (let to = size; to > 0; ) {
+    const from = Math.max(0, to - block.length);
+    const { bytesRead } = await fh.read(block, 0, to - from, from);
+    const end = endOfData(block.subarray(0, bytesRead));
+    if (end > 0) return from + end;
+    to = from;
+  }
+  return 0;
+}
+
+/**
+ * Leaves nothing after the durable records: a torn group is overwritten with zeros inside the
+ * preallocated part (so a full disk needs no new block to do it) and anything past that part cut off.
+ */
+function cutBack(segment: Segment): void {
+  const keep = Math.max(segment.durable, segment.allocated);
+  fs.ftruncateSync(segment.fh.fd, keep);
+  const torn = Math.min(segment.end, keep) - segment.durable;
+  if (torn > 0) {
+    try {
+      const zeros = Buffer.alloc(torn);
+      for (let done = 0; done < torn; ) {
+        const n = fs.writeSync(segment.fh.fd, zeros, done, torn - done, segment.durable + done);
+        if (n <= 0) throw new Error('short write');
+        done += n;
+      }
+    } catch {
+      fs.ftruncateSync(segment.fh.fd, segment.durable);
+      segment.allocated = segment.durable;
+    }
+  }
+  segment.end = segment.durable;
+}
+
+/** Closes a file that takes no more records, without its unused zeros (readers need not skip them). */
+async function closeSegment(segment: Segment): Promise<void> {
+  await segment.extending;
+  await segment.fh.truncate(segment.end).catch(() => undefined);
+  await segment.fh.close();
 }

@@ -30,6 +30,7 @@ import { compileExperimentSearch } from './search/experimentSearch';
 import { decodePageToken, pageFromLookahead } from './search/pageToken';
 import { compileRunSearch } from './search/runSearch';
 import type { SqlDb } from './sqlite';
+import type { SqlValue } from 'sql.js';
 import { FULL_CAPABILITIES, type BackendCapabilities } from '../backend/api/capabilities';
 import type { StoreChange } from '../backend/api/changes';
 import type {
@@ -458,7 +459,10 @@ export class LocalStore implements TrackingStore {
     const offset = decodePageToken(req.pageToken);
     const q = compileRunSearch(
       { experimentIds, filter: req.filter, viewType: req.viewType ?? 'ACTIVE_ONLY', orderBy: req.orderBy, limit, offset },
-      (sql, params, cap) => Number(this.db.value(`SELECT count(*) FROM (${sql} LIMIT ${cap})`, params)),
+      {
+        countUpTo: (sql, params, cap) => Number(this.db.value(`SELECT count(*) FROM (${sql} LIMIT ${cap})`, params)),
+        column: (sql, params) => this.db.rows(sql, params).map((r) => r[0] as SqlValue),
+      },
     );
     const ids = this.db.rows(q.sql, q.params).map((r) => r[0] as number);
     return pageFromLookahead(ids, limit, offset, (page) => loadRuns(this.db, page));

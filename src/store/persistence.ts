@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
-import { freeBytes, fsyncDir, isDiskFull } from './durableFiles';
+import { freeBytes, isDiskFull, syncDir } from './durableFiles';
 import { MlflowError } from '../domain/errors';
 import { encodeRecord, JournalWriter } from './journal';
 import type { Logger } from '../domain/logger';
@@ -196,13 +196,13 @@ export class Persistence {
     if (this.journal.failureCount !== failures) {
       throw new Error('a journal write failed during the checkpoint; the old snapshot and journal stay in place');
     }
-    this.series.syncAll();
+    await this.series.syncAll();
     await writeSnapshot(this.dir, image, nextGen, (data) => this.checkOpens(data, nextGen));
     // store.prev.sqlite is now the snapshot that was current: keep the journal back to it.
     const keepFrom = this.snapshotGen;
     this.snapshotGen = nextGen;
     for (const gen of listGens(journalDir)) if (gen < keepFrom) fs.unlinkSync(path.join(journalDir, journalName(gen)));
-    fsyncDir(journalDir);
+    await syncDir(journalDir);
     this.opts.log.info(`checkpoint: ${(image.length / 1e6).toFixed(1)} MB snapshot in ${Date.now() - started} ms`);
   }
 
@@ -231,7 +231,7 @@ export class Persistence {
     }
     this.closed = true;
     await this.journal.close();
-    this.series.close();
+    await this.series.close();
     this.db.close();
   }
 }

@@ -3,7 +3,8 @@
  * seriesRecord.ts: each carries a check word, so damage is found and dropped). Records are written at the
  * index fixed when their op applied (positional writes), so replaying the journal over an
  * existing file is idempotent. Files are fsynced at checkpoints: the journal already holds the
- * points, so a crash loses nothing that was acknowledged.
+ * points, so a crash loses nothing that was acknowledged. No fsync here blocks the event loop: a
+ * written file leaving the open set is fsynced on the thread pool and closed after (see retire).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +31,10 @@ export interface SeriesColumns {
 export class SeriesFiles {
   private readonly open = new Map<string, number>();
   private readonly dirty = new Set<string>();
+  /** fsyncs (then closes) of files that left the open set; a checkpoint waits for them. */
+  private readonly retiring = new Set<Promise<void>>();
+  /** The first failed fsync of a retired file: the next checkpoint fails on it (the journal stays). */
+  private retireError: Error | undefined;
 
   private readonly reported = new Set<string>();
 
@@ -59,11 +64,31 @@ export class SeriesFiles {
     this.open.set(runUuid, fd);
     if (this.open.size > MAX_OPEN_FILES) {
       const [oldest, oldFd] = this.open.entries().next().value as [string, number];
-      if (this.dirty.delete(oldest)) fs.fsyncSync(oldFd);
-      fs.closeSync(oldFd);
       this.open.delete(oldest);
+      this.retire(oldest, oldFd);
     }
     return fd;
+  }
+
+  /**
+   * Takes `fd` out of use: fsynced on the thread pool if it was written, then closed. Nothing
+   * else holds the fd meanwhile (readers and later writes open the file anew), so the close can
+   * never race an operation on it, nor the OS hand the number to another file under it.
+   * Acknowledgements never wait for this: the journal holds the points until a checkpoint, and a
+   * checkpoint waits for every retirement (syncAll).
+   */
+  private retire(runUuid: string, fd: number): void {
+    const written = this.dirty.delete(runUuid);
+    const done = new Promise<void>((resolve) => {
+      const close = (): void => fs.close(fd, () => resolve());
+      if (!written) return close();
+      fs.fdatasync(fd, (err) => {
+        if (err) this.retireError ??= new Error(`fsync of metric series file ${this.fileFor(runUuid)} failed: ${err.message}`, { cause: err });
+        close();
+      });
+    });
+    this.retiring.add(done);
+    void done.then(() => this.retiring.delete(done));
   }
 
   /**
@@ -239,24 +264,33 @@ export class SeriesFiles {
   }
 
   /**
-   * Makes every write so far durable (before a checkpoint drops journal records). Synchronous on
-   * purpose: an async fsync could race with LRU eviction closing (and the OS reusing) the fd.
+   * Makes every write so far durable (before a checkpoint drops journal records): every written
+   * file is retired (fsynced off the event loop, closed) and the retirements awaited. Writes that
+   * arrive meanwhile reopen their file; they are journaled, so the next checkpoint covers them.
    */
-  syncAll(): void {
-    for (const uuid of this.dirty) {
+  async syncAll(): Promise<void> {
+    for (const uuid of [...this.dirty]) {
       const fd = this.open.get(uuid);
-      if (fd !== undefined) fs.fsyncSync(fd); // evicted files were fsynced on eviction
+      if (fd === undefined) continue;
+      this.open.delete(uuid);
+      this.retire(uuid, fd);
     }
-    this.dirty.clear();
+    this.dirty.clear(); // every dirty file was open: evicted ones were retired already
+    await Promise.all([...this.retiring]);
+    const err = this.retireError;
+    this.retireError = undefined;
+    if (err) throw err;
   }
 
-  close(): void {
-    for (const [uuid, fd] of this.open) {
-      if (this.dirty.has(uuid)) fs.fsyncSync(fd);
-      fs.closeSync(fd);
-    }
+  /** Retires every file and waits: a written file is on disk when this resolves. */
+  async close(): Promise<void> {
+    for (const [uuid, fd] of this.open) this.retire(uuid, fd);
     this.open.clear();
     this.dirty.clear();
+    await Promise.all([...this.retiring]);
+    const err = this.retireError;
+    this.retireError = undefined;
+    if (err) throw err;
   }
 }
 

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from './crc32';
-import { fsyncDir, writeSynced } from './durableFiles';
+import { syncDir, writeSynced } from './durableFiles';
 
 export const SNAPSHOT_FILE = 'store.sqlite';
 export const PREV_SNAPSHOT_FILE = 'store.prev.sqlite';
@@ -120,7 +120,7 @@ export async function writeSnapshot(dir: string, image: Uint8Array, gen: number,
       fs.renameSync(prevTmp, path.join(dir, PREV_SNAPSHOT_FILE));
     }
     fs.renameSync(tmp, current);
-    fsyncDir(dir);
+    await syncDir(dir);
   } catch (err) {
     for (const f of [tmp, `${sumsFile}.tmp`, prevTmp]) fs.rmSync(f, { force: true });
     throw err;

@@ -125,7 +125,7 @@ describe('series file scans for the point index', () => {
     return buf;
   };
 
-  it('visits written and in-flight records in bounded chunks, in order', () => {
+  it('visits written and in-flight records in bounded chunks, in order', async () => {
     const series = new SeriesFiles(path.join(tempRoot(), 'series'));
     const run = 'ab'.repeat(16);
     series.write({ runUuid: run, firstRecord: 0, records: records(0, 5) });
@@ -142,6 +142,6 @@ describe('series file scans for the point index', () => {
     }, 4);
     assert.deepEqual(sizes, [4, 4, 1]);
     assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
-    series.close();
+    await series.close();
   });
 });

@@ -6,13 +6,19 @@
  */
 import * as assert from 'node:assert/strict';
 import type { LocalStore } from '../../src/store/localStore';
-import { compileRunSearch, type SetSizeProbe } from '../../src/store/search/runSearch';
+import { compileRunSearch, type SearchProbe } from '../../src/store/search/runSearch';
 import type { SqlDb } from '../../src/store/sqlite';
 import { openStore, tempRoot } from './helpers';
 
-const PLANS: Record<string, SetSizeProbe> = {
-  'small sets (IN, one sorted query)': () => 0,
-  'large sets (EXISTS, grouped index walk)': (_sql, _params, cap) => cap,
+const PLANS: Record<string, (db: SqlDb) => SearchProbe> = {
+  'small sets (IN, one sorted query)': () => ({ countUpTo: () => 0 }),
+  'large sets (EXISTS, grouped index walk)': () => ({ countUpTo: (_sql, _params, cap) => cap }),
+  'large sets, split per param/tag value (EXISTS per value)': (db) => ({ countUpTo: (_sql, _params, cap) => cap, column: (sql, params) => db.rows(sql, params).map((r) => r[0]!) }),
+  'small sets, split per param/tag value (IN per value)': (db) => ({
+    // Filter sets large (EXISTS), each value's set small (IN, sorted): the mixed plan.
+    countUpTo: (sql, _params, cap) => (/x\.value = \?$/.test(sql) ? 0 : cap),
+    column: (sql, params) => db.rows(sql, params).map((r) => r[0]!),
+  }),
 };
 
 describe('runs search plans agree', () => {
@@ -51,6 +57,10 @@ describe('runs search plans agree', () => {
     [undefined, ['tags.team ASC', 'attributes.run_name DESC']],
     ["attributes.run_name LIKE 'run-1%'", ['metrics.acc ASC']],
     ['metrics.acc != 0.5', ['attributes.start_time ASC', 'metrics.loss DESC']],
+    [undefined, ['params.model ASC', 'metrics.loss DESC']],
+    [undefined, ['params.model DESC', 'metrics.acc ASC', 'tags.team DESC']],
+    ['metrics.loss >= 1', ['tags.team DESC', 'params.model ASC']],
+    [undefined, ['tags.team ASC', 'attributes.start_time ASC']],
   ];
 
   for (const [filter, orderBy] of cases) {
@@ -59,14 +69,14 @@ describe('runs search plans agree', () => {
         const results = Object.entries(PLANS).map(([plan, probe]) => {
           const pages: number[] = [];
           for (let offset = 0; ; offset += 17) {
-            const q = compileRunSearch({ experimentIds: [exp], filter, viewType, orderBy, limit: 17, offset }, probe);
+            const q = compileRunSearch({ experimentIds: [exp], filter, viewType, orderBy, limit: 17, offset }, probe(db));
             const ids = db.rows(q.sql, q.params).map((r) => r[0] as number);
             pages.push(...ids.slice(0, 17));
             if (ids.length <= 17) break;
           }
           return { plan, pages };
         });
-        const full = compileRunSearch({ experimentIds: [exp], filter, viewType, orderBy, limit: 1000, offset: 0 }, () => 0);
+        const full = compileRunSearch({ experimentIds: [exp], filter, viewType, orderBy, limit: 1000, offset: 0 }, { countUpTo: () => 0 });
         const expected = db.rows(full.sql, full.params).map((r) => r[0] as number);
         assert.ok(expected.length > 10, 'the case should match a good number of runs');
         for (const { plan, pages } of results) assert.deepEqual(pages, expected, `${plan}, ${viewType}`);

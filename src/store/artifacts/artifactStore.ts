@@ -4,7 +4,7 @@
  * artifact proxy. Uploads stream to a temp file in `.runlens/uploads`, are fsynced, then renamed
  * into place: an interrupted upload leaves nothing visible, an acknowledged one survives a crash.
  */
-import { appendSynced, fsyncDir } from '../durableFiles';
+import { appendSynced, syncDir, writeAll } from '../durableFiles';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -132,7 +132,7 @@ export class ArtifactStore implements ArtifactRepository {
     checkParentIsDirectory(path.dirname(full), rel, 'append to');
     fs.mkdirSync(path.dirname(full), { recursive: true });
     await appendSynced(full, data);
-    if (created) fsyncDir(path.dirname(full));
+    if (created) await syncDir(path.dirname(full));
   }
 
   /** Streams `body` to `rawPath`, replacing any file there only once every byte is on disk. */
@@ -169,7 +169,7 @@ export class ArtifactStore implements ArtifactRepository {
     }
   }
 
-  /** fsync the temp file, re-check the destination (a symlink may have appeared), rename, fsync the directory. */
+  /** fsync the temp file, re-check the destination (a symlink may have appeared), rename, fsync the directory (batched). */
   private async commit(tmp: string, rel: string, full: string): Promise<void> {
     const fh = await fs.promises.open(tmp, 'r+');
     try {
@@ -185,7 +185,8 @@ export class ArtifactStore implements ArtifactRepository {
       // A file or directory may have appeared in the way while the body streamed.
       throw clientPathError(err, rel, 'write');
     }
-    fsyncDir(path.dirname(full));
+    // Off the event loop, and shared by uploads landing in the same folder meanwhile.
+    await syncDir(path.dirname(full));
   }
 
   /**
@@ -321,19 +322,20 @@ export class ArtifactStore implements ArtifactRepository {
     if (normaliseArtifactPath(target) !== normaliseArtifactPath(rawPath)) throw invalidParameter(`Upload '${uploadId}' belongs to another path.`);
     const { rel, full } = this.file(rawPath);
     const tmp = path.join(dir, 'assembled');
-    const out = fs.openSync(tmp, 'w');
+    // Written asynchronously: a multi-GB assembly must not hold the event loop (commit fsyncs it).
+    const out = await fs.promises.open(tmp, 'w');
     let size = 0;
     try {
       for (const n of [...partNumbers].sort((a, b) => a - b)) {
         const part = path.join(dir, String(n));
         if (!fs.existsSync(part)) throw invalidParameter(`Part ${n} of upload '${uploadId}' was never uploaded.`);
-        const data = fs.readFileSync(part);
+        const data = await fs.promises.readFile(part);
         size += data.length;
         if (this.opts.maxArtifactBytes !== undefined && size > this.opts.maxArtifactBytes) throw new ArtifactTooLargeError(this.opts.maxArtifactBytes);
-        fs.writeSync(out, data);
+        await writeAll(out, data);
       }
     } finally {
-      fs.closeSync(out);
+      await out.close();
     }
     await this.commit(tmp, rel, full);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 /**
  * The HTML shell of a Runlens view, shared by VS Code webviews and `runlens serve`'s browser
  * pages: a strict Content-Security-Policy (scripts only with the page's nonce, nothing remote),
- * the bundle, its stylesheet, and the initial state as inert JSON.
+ * the view's ES module (its imports of shared chunks inherit the nonce), its stylesheet, and the
+ * initial state as inert JSON.
  */
 export interface PageOptions {
   title: string;
@@ -45,7 +46,7 @@ ${o.styleUris.map((u) => `<link rel="stylesheet" href="${escapeHtml(u)}">`).join
 <body class="${escapeHtml(o.bodyClass ?? '')}">
 <div id="app"></div>
 <script type="application/json" id="runlens-state">${state}</script>
-<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
+<script type="module" nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>
 `;

@@ -14,6 +14,10 @@ export interface RunSummary {
   status: WireRunStatus;
   startTime?: number;
   metricKeys: string[];
+  /** Each metric's latest value and its step (a latest step above 0 means the key has a step history). */
+  latest: Record<string, { value: number; step: number }>;
+  /** Set on a child listed because its parent was asked for with `withChildren`. */
+  parentRunId?: string;
 }
 
 export interface SeriesPoint {
@@ -203,8 +207,11 @@ export type FeedbackValue = boolean | number | string;
 
 /** Request kind → [request fields, result]. */
 export interface UiCalls {
-  runs: [{ runIds: string[] }, RunSummary[]];
+  /** `withChildren`: each run's child runs follow it (a sweep is charted through its parent). */
+  runs: [{ runIds: string[]; withChildren?: boolean }, RunSummary[]];
   series: [{ runId: string; key: string; axis: Axis; buckets: number }, SeriesResult];
+  /** One key's series for several runs (one round trip), in `runIds` order. */
+  seriesMany: [{ runIds: string[]; key: string; axis: Axis; buckets: number }, SeriesResult[]];
   experiments: [{ experimentIds: string[] }, ExperimentSummary[]];
   searchRuns: [{ experimentIds: string[]; filter: string; orderBy: string[]; pageToken?: string; maxResults: number }, RunPage];
   runRows: [{ runIds: string[] }, RunRow[]];
@@ -286,7 +293,13 @@ export interface TraceViewState {
 /** What a charts view keeps across reloads (webview state, URL in the browser). */
 export interface ChartsState {
   runIds: string[];
+  /** The metrics the user ticked; unset, the view picks (stepped metrics, most points first). */
   keys?: string[];
+  /** Runs hidden from every chart (toggled in the run legend). */
+  hidden?: string[];
+  /** Smallest chart width in the grid, in pixels. */
+  chartWidth?: number;
+  search?: string;
   axis?: 'step' | 'wall' | 'relative';
   smoothing?: number;
   logScale?: boolean;

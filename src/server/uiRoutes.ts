@@ -17,6 +17,7 @@ import type { Router } from './router';
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const PAGES: Record<string, string> = {
   charts: 'Runlens — Metric charts',
+  plots: 'Runlens — Plots',
   runs: 'Runlens — Runs',
   run: 'Runlens — Run',
   compare: 'Runlens — Compare runs',

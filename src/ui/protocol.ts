@@ -234,7 +234,11 @@ export type UiRequest<K extends UiRequestKind = UiRequestKind> = { kind: K } & U
 export type UiResult<K extends UiRequestKind> = UiCalls[K][1];
 
 /** Pushed by the host when the store changes. */
-export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string } | { kind: 'traceChanged'; traceId: string; experimentId: string };
+export type UiPush =
+  | { kind: 'runChanged'; runId: string; experimentId: string }
+  | { kind: 'traceChanged'; traceId: string; experimentId: string }
+  /** The sidebar's selection changed (the Plots view follows it). */
+  | { kind: 'selection'; runIds: string[] };
 
 /** Actions a view asks the editor for (in a browser they navigate or do nothing). */
 export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace' | 'openRunTraces';
@@ -303,6 +307,11 @@ export interface ChartsState {
   axis?: 'step' | 'wall' | 'relative';
   smoothing?: number;
   logScale?: boolean;
+}
+
+/** What the sidebar's Plots view shows: the runs selected in the tree. */
+export interface PlotsState {
+  runIds: string[];
 }
 
 /** A string literal for the MLflow filter language (a quote inside is doubled). */

@@ -13,7 +13,8 @@ import { formatValue } from '../format';
 import { el } from '../dom';
 import { createTransport } from '../transport';
 import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
-import { axisOf, numberOf, parallelSpec, rawValue } from './parallel';
+import { parallelSpec } from './parallel';
+import { axisOf, numberOf, rawValue } from './parallelAxes';
 
 const transport = createTransport();
 const state: CompareState = { onlyDifferences: false, ...transport.loadState<CompareState>({ runIds: [] }) };
@@ -177,7 +178,11 @@ async function render(): Promise<void> {
     plots.append(p);
   }
   app.replaceChildren(el('h1', {}, `Comparing ${runs.length} runs`), bar, tableView(), plots);
-  if (parallelHost.isConnected && state.color) await plot(parallelHost, parallelSpec(runs, label, [...params.slice(0, 7), state.color], state.color));
+  if (parallelHost.isConnected && state.color) {
+    const pcols = [...params.slice(0, 7), state.color];
+    parallelHost.dataset.axes = pcols.map((c) => `${c}=${axisOf(runs, c).kind}`).join(',');
+    await plot(parallelHost, parallelSpec(runs, label, pcols, state.color));
+  }
   if (scatterHost.isConnected && state.x && state.y) await plot(scatterHost, scatterSpec(state.x, state.y));
   save();
   document.body.dataset.renderedAt = String(Date.now());

@@ -30,7 +30,7 @@ async function plot(key: string, host: HTMLElement, labels: string[], colors: st
   const width = Math.max(140, app.clientWidth - 60);
   const info = keyInfos(runs).find((i) => i.key === key)!;
   if (isSingleValue(info)) {
-    const rows = runs.filter((r) => r.latest[key]).map((r, i) => ({ run: labels[i]!, runId: r.runId, value: r.latest[key]!.value }));
+    const rows = runs.flatMap((r, i) => (r.latest[key] ? [{ run: labels[i]!, runId: r.runId, value: r.latest[key]!.value }] : []));
     host.dataset.points = String(rows.length);
     views.push(await renderSpec(host, barSpec({ key, width: Math.max(100, width - 100), runs: labels, colors, logScale: false }, rows)));
     return;
@@ -51,7 +51,11 @@ function draw(): Promise<void> {
     .then(async () => {
       if (state.runIds.length === 0) return message('Select runs in the Experiments view to plot their key metrics here.');
       runs = await transport.call({ kind: 'runs', runIds: state.runIds, withChildren: true });
-      const keys = defaultKeys(runs, KEYS);
+      // Curves when there are any (the view is for "how is it going"); single values only for runs without.
+      const all = defaultKeys(runs, KEYS);
+      const infos = keyInfos(runs);
+      const curves = all.filter((k) => !isSingleValue(infos.find((i) => i.key === k)!));
+      const keys = curves.length ? curves : all;
       if (keys.length === 0) return message(runs.length === 1 ? `${runs[0]!.name} has no metrics yet.` : 'These runs have no metrics yet.');
       const labels = runs.map((r) => r.name);
       const colors = runColors(runs.length);
@@ -84,5 +88,10 @@ transport.onPush((push) => {
     timer = undefined;
     void draw();
   }, 1000);
+});
+let resized: ReturnType<typeof setTimeout> | undefined;
+window.addEventListener('resize', () => {
+  clearTimeout(resized);
+  resized = setTimeout(() => void draw(), 250);
 });
 void draw();

@@ -1,6 +1,6 @@
 // Bundles the CLI and the extension into dist/, and ships sql.js's WASM beside them.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -25,7 +25,32 @@ const common = {
   logLevel: 'warning',
 };
 
-await Promise.all([
+/**
+ * Each view's chunks, static and lazy (vega), for the page to <link rel="modulepreload">: the
+ * browser then fetches and compiles them in parallel with the view's own module instead of
+ * discovering them one import at a time.
+ */
+function writePreloads(metafile) {
+  const outputs = metafile.outputs;
+  const name = (p) => p.slice('dist/webview/'.length);
+  const preloads = {};
+  for (const [file, out] of Object.entries(outputs)) {
+    if (!out.entryPoint?.endsWith('/main.ts') || !file.endsWith('.js')) continue;
+    const seen = new Set();
+    const walk = (f) => {
+      for (const i of outputs[f]?.imports ?? []) {
+        if (seen.has(i.path) || !i.path.startsWith('dist/webview/')) continue;
+        seen.add(i.path);
+        walk(i.path);
+      }
+    };
+    walk(file);
+    preloads[name(file).replace(/\.js$/, '')] = [...seen].map(name);
+  }
+  writeFileSync('dist/webview/preload.json', JSON.stringify(preloads));
+}
+
+const [, , views] = await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli.ts' }, banner: { js: '#!/usr/bin/env node' } }),
   // `vscode` is provided by the extension host at run time.
   build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] }),
@@ -43,5 +68,7 @@ await Promise.all([
     entryPoints: { charts: 'webview/charts/main.ts', plots: 'webview/plots/main.ts', runs: 'webview/runs/main.ts', run: 'webview/run/main.ts', compare: 'webview/compare/main.ts', traces: 'webview/traces/main.ts', trace: 'webview/trace/main.ts', datasets: 'webview/datasets/main.ts' },
     sourcemap: false,
     minify: true,
+    metafile: true,
   }),
 ]);
+writePreloads(views.metafile);

@@ -55,7 +55,7 @@ mlflow.log_metric("val_auc", 0.5)
 import os; os._exit(0)  # leaves it RUNNING, as a live run looks
 `;
 
-async function seed(workspace, python) {
+async function seed(workspace, python, script = SEED) {
   const root = path.join(workspace, 'mlruns');
   const server = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--root', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
@@ -67,7 +67,7 @@ async function seed(workspace, python) {
     });
     server.on('exit', (c) => reject(new Error(`runlens serve exited with ${c}`)));
   });
-  fs.writeFileSync(path.join(workspace, 'train.py'), SEED);
+  fs.writeFileSync(path.join(workspace, 'train.py'), script);
   execFileSync(python, ['train.py'], { cwd: workspace, env: { ...process.env, MLFLOW_TRACKING_URI: url }, stdio: 'ignore' });
   server.kill('SIGTERM');
   await new Promise((r) => server.on('exit', r));
@@ -316,7 +316,12 @@ async function main() {
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
 }
 
-main().catch((err) => {
-  console.error(`screenshots failed: ${err.stack || err}`);
-  process.exit(1);
-});
+// Other screenshot scripts (vscode-shots-charts.js) drive their scenarios with the same helpers.
+module.exports = { seed, inWorkbench, rowIn, clickMenuItem, shoot, OUT };
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`screenshots failed: ${err.stack || err}`);
+    process.exit(1);
+  });
+}

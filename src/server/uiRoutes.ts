@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlflowError } from '../domain/errors';
-import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
+import { contentSecurityPolicy, renderPage, viewPreloads } from '../ui/pageHtml';
 import { runTracesFilter } from '../ui/protocol';
 import type { TrackingStore } from '../backend/api/tracking';
 import type { Router } from './router';
@@ -52,6 +52,14 @@ async function pageState(page: string, param: (name: string) => string | undefin
   }
 }
 
+function readManifest(assetsDir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(assetsDir, 'preload.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 export function registerUiRoutes(router: Router, assetsDir: string, store: TrackingStore): void {
   // The browser UI's front door: the runs table of every active experiment. Links the mlflow
   // client prints (`/#/experiments/<id>/runs/<run>`) keep their fragment through the redirect and
@@ -91,6 +99,7 @@ export function registerUiRoutes(router: Router, assetsDir: string, store: Track
       ...opts,
       title,
       scriptUri: `/runlens/ui/assets/${page}.js`,
+      preloadUris: viewPreloads(readManifest(assetsDir), page).map((f) => `/runlens/ui/assets/${f}`),
       styleUris: ['/runlens/ui/assets/browser-themes.css', '/runlens/ui/assets/webview.css'],
       state: await pageState(page, fields.string.bind(fields), list, store),
       bodyClass: `theme-${THEMES.has(theme) ? theme : 'dark'}`,

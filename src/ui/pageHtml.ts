@@ -12,6 +12,8 @@ export interface PageOptions {
   /** What fetch/EventSource may reach: 'none' in VS Code (postMessage only), 'self' in a browser. */
   connect: string;
   scriptUri: string;
+  /** The view's chunks (dist/webview/preload.json), fetched in parallel with its module. */
+  preloadUris?: string[];
   styleUris: string[];
   state: unknown;
   bodyClass?: string;
@@ -42,6 +44,7 @@ export function renderPage(o: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(o.title)}</title>
 ${o.styleUris.map((u) => `<link rel="stylesheet" href="${escapeHtml(u)}">`).join('\n')}
+${(o.preloadUris ?? []).map((u) => `<link rel="modulepreload" nonce="${escapeHtml(o.nonce)}" href="${escapeHtml(u)}">`).join('\n')}
 </head>
 <body class="${escapeHtml(o.bodyClass ?? '')}">
 <div id="app"></div>
@@ -50,4 +53,15 @@ ${o.styleUris.map((u) => `<link rel="stylesheet" href="${escapeHtml(u)}">`).join
 </body>
 </html>
 `;
+}
+
+/** A view's chunk files from the build's preload manifest (its text); none if it is missing or malformed. */
+export function viewPreloads(manifest: string | undefined, view: string): string[] {
+  try {
+    const all = JSON.parse(manifest ?? '{}') as Record<string, unknown>;
+    const files = all[view];
+    return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string' && /^[A-Za-z0-9._-]+\.js$/.test(f)) : [];
+  } catch {
+    return [];
+  }
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import type { ChangeEvent } from '../../client/changeStream';
-import { renderPage } from '../../ui/pageHtml';
+import { renderPage, viewPreloads } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
@@ -55,6 +55,7 @@ export class ViewPanels {
   private active: vscode.WebviewPanel | undefined;
   /** The OS user, named as the source of feedback given in the views (read once). */
   private user: string | undefined;
+  private manifest: string | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -128,6 +129,7 @@ export class ViewPanels {
       source: panel.webview.cspSource,
       connect: "'none'",
       scriptUri: asset(`${kind}.js`),
+      preloadUris: this.preloads(kind).map(asset),
       styleUris: [asset('webview.css')],
       // A new opening in a reused panel must win over the state the webview kept from the last one.
       state: { ...state, openedAt: Date.now() },
@@ -176,7 +178,19 @@ export class ViewPanels {
   /** The HTML of a view outside a panel (the sidebar's Plots view). */
   viewHtml(webview: vscode.Webview, bundle: string, title: string, state: object): string {
     const asset = (file: string): string => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
-    return renderPage({ title, nonce: randomBytes(16).toString('base64'), source: webview.cspSource, connect: "'none'", scriptUri: asset(`${bundle}.js`), styleUris: [asset('webview.css')], state, bodyClass: 'sidebar-view' });
+    return renderPage({ title, nonce: randomBytes(16).toString('base64'), source: webview.cspSource, connect: "'none'", scriptUri: asset(`${bundle}.js`), preloadUris: this.preloads(bundle).map(asset), styleUris: [asset('webview.css')], state, bodyClass: 'sidebar-view' });
+  }
+
+  /** A view's chunks from the build's manifest (read once: the build does not change under a running extension). */
+  private preloads(view: string): string[] {
+    this.manifest ??= (() => {
+      try {
+        return fs.readFileSync(path.join(this.context.extensionUri.fsPath, 'dist', 'webview', 'preload.json'), 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    return viewPreloads(this.manifest, view);
   }
 
   webviewOptions(): vscode.WebviewOptions {

@@ -89,6 +89,9 @@ async function chartsViews(page) {
   for (let i = 0; i < 120 && !(frame = await plotted()); i++) await page.waitForTimeout(500);
   if (!frame) throw new Error('the Plots view did not draw the selected run');
   if ((await frame.locator('.plots-title').innerText()) !== 'rf-05') throw new Error('the Plots view does not show the selected run');
+  // Give the Plots view the sidebar's height for the picture (it redraws to its new size).
+  await page.locator('.pane-header', { hasText: 'Experiments' }).first().click();
+  await page.waitForTimeout(1500);
   await shoot(page, '19-plots-view-selection');
 }
 

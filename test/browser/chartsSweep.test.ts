@@ -128,6 +128,7 @@ describe('charts of a 24-run sweep in a browser (runlens serve + chromium)', fun
       await post(seeded.base, '/api/2.0/mlflow/runs/log-batch', { run_id: id, metrics });
     }
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.chart[data-key="loss"]')?.dataset.points) === 400, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelector('[data-metric="loss"]')?.getAttribute('label') === 'loss · 400 steps', undefined, { timeout: 10_000 });
     await page.screenshot({ path: path.join(SHOTS, 'charts-live-from-empty.png') });
     await page.close();
   });

@@ -14,7 +14,7 @@ import { defaultKeys, isSingleValue, keyInfos, matchesSearch } from './metricKey
 import { runColors } from './runColors';
 import { attachHover } from './hover';
 import { ema } from './smoothing';
-import { runLegend, toolbar } from './toolbar';
+import { runLegend, toolbar, updateKeyLabels } from './toolbar';
 
 void preloadVega();
 const BUCKETS = 600;
@@ -251,6 +251,7 @@ async function reload(): Promise<void> {
     for (const key of r.metricKeys) series.delete(sid(r.runId, key));
   }
   if (shape() !== before) header();
+  else updateKeyLabels(app, keyInfos(runs));
 }
 
 async function main(): Promise<void> {

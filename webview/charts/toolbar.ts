@@ -29,8 +29,7 @@ export function toolbar(state: ChartsState, infos: KeyInfo[], shown: string[], o
   const list = el('div', { class: 'key-list' });
   const boxes: Checkbox[] = [];
   for (const info of infos) {
-    const label = isSingleValue(info) ? `${info.key}` : `${info.key} · ${info.maxStep + 1} steps`;
-    const box = el('vscode-checkbox', { label, 'data-metric': info.key, title: isSingleValue(info) ? 'one value per run' : `latest step ${info.maxStep}` }) as Checkbox;
+    const box = el('vscode-checkbox', { label: keyLabel(info), 'data-metric': info.key, title: isSingleValue(info) ? 'one value per run' : `latest step ${info.maxStep}` }) as Checkbox;
     box.checked = shown.includes(info.key);
     box.addEventListener('change', () => on.keys(boxes.filter((b) => b.checked).map((b) => b.dataset.metric!)));
     boxes.push(box);
@@ -90,6 +89,16 @@ export function toolbar(state: ChartsState, infos: KeyInfo[], shown: string[], o
   options.append(axisLabel, smoothLabel, sizeLabel, log);
   bar.append(keys, options);
   return bar;
+}
+
+/** A metric's entry in the list: a stepped one says how far it has got. */
+export function keyLabel(info: KeyInfo): string {
+  return isSingleValue(info) ? info.key : `${info.key} · ${info.maxStep + 1} steps`;
+}
+
+/** Brings the list's step counts up to date while runs log (without rebuilding it under the user's cursor). */
+export function updateKeyLabels(bar: ParentNode, infos: KeyInfo[]): void {
+  for (const info of infos) bar.querySelector(`vscode-checkbox[data-metric="${CSS.escape(info.key)}"]`)?.setAttribute('label', keyLabel(info));
 }
 
 /** The runs with their colors; a click hides or shows a run in every chart. */

@@ -16,6 +16,7 @@ export class PlotsView implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
   private state: PlotsState = { runIds: [] };
   private source: string | undefined;
+  private listening = false;
 
   constructor(
     private readonly panels: ViewPanels,
@@ -37,7 +38,12 @@ export class PlotsView implements vscode.WebviewViewProvider {
     this.view = view;
     view.webview.options = this.panels.webviewOptions();
     view.webview.html = this.panels.viewHtml(view.webview, 'plots', 'Plots', this.state);
-    view.webview.onDidReceiveMessage((m: unknown) => this.panels.receive('plots', view.webview, m, this.source));
+    this.listening = false;
+    view.webview.onDidReceiveMessage((m: unknown) => {
+      // The view's first request says its script is up and hears pushes.
+      this.listening = true;
+      return this.panels.receive('plots', view.webview, m, this.source);
+    });
     view.onDidDispose(() => (this.view = undefined));
   }
 
@@ -52,7 +58,13 @@ export class PlotsView implements vscode.WebviewViewProvider {
     if (runIds.length === 0) return;
     this.state = { runIds };
     this.source = sourceFromArgs(undefined, selection);
+    if (!this.view) return;
+    // A push sent before the view's script listens is lost: a view still loading starts over with the selection.
+    if (!this.listening) {
+      this.view.webview.html = this.panels.viewHtml(this.view.webview, 'plots', 'Plots', this.state);
+      return;
+    }
     const message: ToView = { type: 'push', push: { kind: 'selection', runIds } };
-    void this.view?.webview.postMessage(message);
+    void this.view.webview.postMessage(message);
   }
 }

@@ -46,6 +46,8 @@ if npm run --silent package > "$log/package.txt" 2>&1; then
   pkg_passed=1; grep -E '^runlens.vsix:' "$log/package.txt"
   echo "== screenshots of the installed .vsix (test-results/screenshots)"
   if node scripts/vscode-shots.js --vsix runlens.vsix > "$log/shots.txt" 2>&1; then shots_passed=1; grep -E '^(screenshot|\[)' "$log/shots.txt"; else shots_failed=1; tail -30 "$log/shots.txt"; fi
+  echo "== charts of a sweep in the installed .vsix (timed, test-results/vscode-measurements.txt)"
+  if node scripts/vscode-shots-charts.js --vsix runlens.vsix > "$log/shots-charts.txt" 2>&1; then shots_passed=$((shots_passed + 1)); grep -E '^(screenshot|measured)' "$log/shots-charts.txt"; else shots_failed=$((shots_failed + 1)); tail -30 "$log/shots-charts.txt"; fi
 else
   pkg_failed=1; tail -30 "$log/package.txt"
 fi

@@ -357,7 +357,12 @@ async function main() {
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
 }
 
-main().catch((err) => {
-  console.error(`screenshots failed: ${err.stack || err}`);
-  process.exit(1);
-});
+// Other screenshot scripts (vscode-shots-charts.js) drive their scenarios with the same helpers.
+module.exports = { seed, inWorkbench, rowIn, clickMenuItem, shoot, OUT };
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`screenshots failed: ${err.stack || err}`);
+    process.exit(1);
+  });
+}

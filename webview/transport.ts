@@ -57,7 +57,13 @@ function vscodeTransport(api: VsCodeApi): Transport {
         api.postMessage({ type: 'request', id, request: request as UiRequest });
       }),
     onPush: (l) => listeners.push(l),
-    loadState: <T>(fallback: T) => (api.getState() as T | undefined) ?? (initialState() as T | undefined) ?? fallback,
+    loadState: <T>(fallback: T) => {
+      // A reused panel gets a new opening (a new `openedAt`): it wins over the state kept from the last one.
+      const saved = api.getState() as (T & { openedAt?: number }) | undefined;
+      const initial = initialState() as (T & { openedAt?: number }) | undefined;
+      if (initial?.openedAt !== undefined && saved?.openedAt !== initial.openedAt) return initial;
+      return saved ?? initial ?? fallback;
+    },
     saveState: (s) => api.setState(s),
     action: (action, runIds, path, traceId, model) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}), ...(traceId ? { traceId } : {}), ...(model ? { model } : {}) }),
   };

@@ -262,6 +262,12 @@ export class TrackingClient {
     return this.request<WireChartSeries>('GET', '/runlens/api/metric-series', { run_id: runId, metric_key: key, x: axis, buckets });
   }
 
+  /** One key's chart-ready series for several runs (Runlens servers only), in `runIds` order. */
+  async metricSeriesBulk(runIds: string[], key: string, axis: 'step' | 'timestamp', buckets: number): Promise<(WireChartSeries & { run_id: string })[]> {
+    const r = await this.request<{ series: (WireChartSeries & { run_id: string })[] }>('GET', '/runlens/api/metric-series-bulk', { run_ids: runIds, metric_key: key, x: axis, buckets });
+    return r.series;
+  }
+
   // --- traces ---
 
   async searchTraces(q: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string }): Promise<{ traces: WireTraceInfo[]; nextPageToken?: string }> {

@@ -24,6 +24,7 @@ import { registerImportCommands } from './sources/importCommands';
 import { serverLevel } from './backend/trackingService';
 import { WORKSPACE_SOURCE } from './tree/nodes';
 import { ViewPanels } from './webviews/viewPanels';
+import { PlotsView } from './webviews/plotsView';
 import type { ExplorerNode } from './tree/nodes';
 
 function updateTerminalEnvironment(context: vscode.ExtensionContext, service: TrackingService): void {
@@ -134,6 +135,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   );
 
   const views = new ViewPanels(context, service, log, sources);
+  new PlotsView(views, service, explorer, context);
   registerRunCommands(context, service, log, views, sources);
   registerImportCommands(context, service, sources, experiments, log);
   registerExperimentCommands(context, service, experiments, explorer, log, views);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlflowError } from '../domain/errors';
-import { contentSecurityPolicy, renderPage } from '../ui/pageHtml';
+import { contentSecurityPolicy, renderPage, viewPreloads } from '../ui/pageHtml';
 import { runTracesFilter } from '../ui/protocol';
 import type { TrackingStore } from '../backend/api/tracking';
 import type { Router } from './router';
@@ -17,6 +17,7 @@ import type { Router } from './router';
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const PAGES: Record<string, string> = {
   charts: 'Runlens — Metric charts',
+  plots: 'Runlens — Plots',
   runs: 'Runlens — Runs',
   run: 'Runlens — Run',
   compare: 'Runlens — Compare runs',
@@ -51,6 +52,14 @@ async function pageState(page: string, param: (name: string) => string | undefin
       return { traceId: param('trace') ?? '', ...(param('span') ? { span: param('span') } : {}) };
     default:
       return { runIds: list('runs') };
+  }
+}
+
+function readManifest(assetsDir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(assetsDir, 'preload.json'), 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -93,6 +102,7 @@ export function registerUiRoutes(router: Router, assetsDir: string, store: Track
       ...opts,
       title,
       scriptUri: `/runlens/ui/assets/${page}.js`,
+      preloadUris: viewPreloads(readManifest(assetsDir), page).map((f) => `/runlens/ui/assets/${f}`),
       styleUris: ['/runlens/ui/assets/browser-themes.css', '/runlens/ui/assets/webview.css'],
       state: await pageState(page, fields.string.bind(fields), list, store),
       bodyClass: `theme-${THEMES.has(theme) ? theme : 'dark'}`,

@@ -1,7 +1,8 @@
 /**
  * The HTML shell of a Runlens view, shared by VS Code webviews and `runlens serve`'s browser
  * pages: a strict Content-Security-Policy (scripts only with the page's nonce, nothing remote),
- * the bundle, its stylesheet, and the initial state as inert JSON.
+ * the view's ES module (its imports of shared chunks inherit the nonce), its stylesheet, and the
+ * initial state as inert JSON.
  */
 export interface PageOptions {
   title: string;
@@ -11,6 +12,8 @@ export interface PageOptions {
   /** What fetch/EventSource may reach: 'none' in VS Code (postMessage only), 'self' in a browser. */
   connect: string;
   scriptUri: string;
+  /** The view's chunks (dist/webview/preload.json), fetched in parallel with its module. */
+  preloadUris?: string[];
   styleUris: string[];
   state: unknown;
   bodyClass?: string;
@@ -41,12 +44,24 @@ export function renderPage(o: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(o.title)}</title>
 ${o.styleUris.map((u) => `<link rel="stylesheet" href="${escapeHtml(u)}">`).join('\n')}
+${(o.preloadUris ?? []).map((u) => `<link rel="modulepreload" nonce="${escapeHtml(o.nonce)}" href="${escapeHtml(u)}">`).join('\n')}
 </head>
 <body class="${escapeHtml(o.bodyClass ?? '')}">
 <div id="app"></div>
 <script type="application/json" id="runlens-state">${state}</script>
-<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
+<script type="module" nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>
 `;
+}
+
+/** A view's chunk files from the build's preload manifest (its text); none if it is missing or malformed. */
+export function viewPreloads(manifest: string | undefined, view: string): string[] {
+  try {
+    const all = JSON.parse(manifest ?? '{}') as Record<string, unknown>;
+    const files = all[view];
+    return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string' && /^[A-Za-z0-9._-]+\.js$/.test(f)) : [];
+  } catch {
+    return [];
+  }
 }

@@ -15,6 +15,10 @@ export interface RunSummary {
   status: WireRunStatus;
   startTime?: number;
   metricKeys: string[];
+  /** Each metric's latest value and its step (a latest step above 0 means the key has a step history). */
+  latest: Record<string, { value: number; step: number }>;
+  /** Set on a child listed because its parent was asked for with `withChildren`. */
+  parentRunId?: string;
 }
 
 export interface SeriesPoint {
@@ -204,8 +208,11 @@ export type FeedbackValue = boolean | number | string;
 
 /** Request kind → [request fields, result]. */
 export interface UiCalls extends ModelCalls {
-  runs: [{ runIds: string[] }, RunSummary[]];
+  /** `withChildren`: each run's child runs follow it (a sweep is charted through its parent). */
+  runs: [{ runIds: string[]; withChildren?: boolean }, RunSummary[]];
   series: [{ runId: string; key: string; axis: Axis; buckets: number }, SeriesResult];
+  /** One key's series for several runs (one round trip), in `runIds` order. */
+  seriesMany: [{ runIds: string[]; key: string; axis: Axis; buckets: number }, SeriesResult[]];
   experiments: [{ experimentIds: string[] }, ExperimentSummary[]];
   searchRuns: [{ experimentIds: string[]; filter: string; orderBy: string[]; pageToken?: string; maxResults: number }, RunPage];
   runRows: [{ runIds: string[] }, RunRow[]];
@@ -228,7 +235,11 @@ export type UiRequest<K extends UiRequestKind = UiRequestKind> = { kind: K } & U
 export type UiResult<K extends UiRequestKind> = UiCalls[K][1];
 
 /** Pushed by the host when the store changes. */
-export type UiPush = { kind: 'runChanged'; runId: string; experimentId: string } | { kind: 'traceChanged'; traceId: string; experimentId: string };
+export type UiPush =
+  | { kind: 'runChanged'; runId: string; experimentId: string }
+  | { kind: 'traceChanged'; traceId: string; experimentId: string }
+  /** The sidebar's selection changed (the Plots view follows it). */
+  | { kind: 'selection'; runIds: string[] };
 
 /** Actions a view asks the editor for (in a browser they navigate or do nothing). */
 export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace' | 'openRunTraces' | 'openModel';
@@ -296,10 +307,21 @@ export interface TraceViewState {
 /** What a charts view keeps across reloads (webview state, URL in the browser). */
 export interface ChartsState {
   runIds: string[];
+  /** The metrics the user ticked; unset, the view picks (stepped metrics, most points first). */
   keys?: string[];
+  /** Runs hidden from every chart (toggled in the run legend). */
+  hidden?: string[];
+  /** Smallest chart width in the grid, in pixels. */
+  chartWidth?: number;
+  search?: string;
   axis?: 'step' | 'wall' | 'relative';
   smoothing?: number;
   logScale?: boolean;
+}
+
+/** What the sidebar's Plots view shows: the runs selected in the tree. */
+export interface PlotsState {
+  runIds: string[];
 }
 
 /** A string literal for the MLflow filter language (a quote inside is doubled). */

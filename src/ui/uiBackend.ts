@@ -2,11 +2,11 @@
 import type { TrackingClient } from '../client/trackingClient';
 import { artifactPathProblem } from '../client/artifactPaths';
 import { proxyPath } from '../domain/artifactUri';
-import type { WireRun } from '../client/wireTypes';
+import type { WireChartSeries, WireRun } from '../client/wireTypes';
 import { ModelViews } from './modelViews';
 import { schemaOf, toEvalDatasetRow, toEvalRecordView } from './datasetViews';
 import { toAssessmentView, toSpanView, toTraceRow } from './traceViews';
-import type { ArtifactPreview, Axis, EvalDatasetDetail, RunDetail, RunPage, RunRow, RunSummary, SeriesResult, UiRequest, UiRequestKind, UiResult } from './protocol';
+import { filterString, type ArtifactPreview, type Axis, type EvalDatasetDetail, type RunDetail, type RunPage, type RunRow, type RunSummary, type SeriesResult, type UiRequest, type UiRequestKind, type UiResult } from './protocol';
 
 const MAX_RUNS = 100;
 const RECORDS_PAGE = 200;
@@ -44,6 +44,35 @@ function toRow(r: WireRun): RunRow {
   return row;
 }
 
+function bucketCount(buckets: number): number {
+  return Math.max(2, Math.min(MAX_BUCKETS, Math.floor(Number(buckets) || 1000)));
+}
+
+function toSeries(runId: string, key: string, axis: Axis, s: WireChartSeries): SeriesResult {
+  return {
+    runId,
+    key,
+    axis,
+    total: s.total_points,
+    downsampled: s.downsampled,
+    points: s.points.map((p) => ({ x: p.x, value: num(p.value), min: num(p.min), max: num(p.max) })),
+  };
+}
+
+function summaryOf(r: WireRun, parentRunId: string | undefined): RunSummary {
+  const metrics = r.data.metrics ?? [];
+  return {
+    runId: r.info.run_id,
+    name: r.info.run_name || r.info.run_id,
+    experimentId: r.info.experiment_id,
+    status: r.info.status,
+    ...(r.info.start_time ? { startTime: r.info.start_time } : {}),
+    metricKeys: metrics.map((m) => m.key).sort(),
+    latest: Object.fromEntries(metrics.map((m) => [m.key, { value: num(m.value as number | string), step: Number(m.step ?? 0) }])),
+    ...(parentRunId ? { parentRunId } : {}),
+  };
+}
+
 export class UiBackend {
   private readonly models: ModelViews;
 
@@ -59,11 +88,17 @@ export class UiBackend {
     const model = this.models.handle(request);
     if (model) return (await model) as UiResult<K>;
     switch (request.kind) {
-      case 'runs':
-        return (await this.runs((request as UiRequest<'runs'>).runIds)) as UiResult<K>;
+      case 'runs': {
+        const r = request as UiRequest<'runs'>;
+        return (await this.runs(r.runIds, r.withChildren === true)) as UiResult<K>;
+      }
       case 'series': {
         const r = request as UiRequest<'series'>;
         return (await this.series(r.runId, r.key, r.axis, r.buckets)) as UiResult<K>;
+      }
+      case 'seriesMany': {
+        const r = request as UiRequest<'seriesMany'>;
+        return (await this.seriesMany(this.ids(r.runIds), String(r.key), r.axis, r.buckets)) as UiResult<K>;
       }
       case 'experiments': {
         const ids = new Set((request as UiRequest<'experiments'>).experimentIds.map(String));
@@ -163,16 +198,26 @@ export class UiBackend {
     return detail;
   }
 
-  private async runs(runIds: string[]): Promise<RunSummary[]> {
+  private async runs(runIds: string[], withChildren: boolean): Promise<RunSummary[]> {
     const runs = await Promise.all(this.ids(runIds).map((id) => this.client.getRun(id)));
-    return runs.map((r) => ({
-      runId: r.info.run_id,
-      name: r.info.run_name || r.info.run_id,
-      experimentId: r.info.experiment_id,
-      status: r.info.status,
-      ...(r.info.start_time ? { startTime: r.info.start_time } : {}),
-      metricKeys: (r.data.metrics ?? []).map((m) => m.key).sort(),
-    }));
+    const children = withChildren
+      ? await Promise.all(
+          runs.map(async (r) => {
+            const page = await this.client.searchRuns({ experimentIds: [r.info.experiment_id], filter: `tags.\`mlflow.parentRunId\` = ${filterString(r.info.run_id)}`, orderBy: ['attributes.start_time ASC'], maxResults: MAX_RUNS });
+            return page.runs;
+          }),
+        )
+      : [];
+    const seen = new Set<string>();
+    const out: RunSummary[] = [];
+    runs.forEach((r, i) => {
+      for (const run of [r, ...(children[i] ?? [])]) {
+        if (seen.has(run.info.run_id) || out.length >= MAX_RUNS) continue;
+        seen.add(run.info.run_id);
+        out.push(summaryOf(run, run === r ? undefined : r.info.run_id));
+      }
+    });
+    return out;
   }
 
   private ids(runIds: unknown): string[] {
@@ -241,15 +286,12 @@ export class UiBackend {
   }
 
   private async series(runId: string, key: string, axis: Axis, buckets: number): Promise<SeriesResult> {
-    const b = Math.max(2, Math.min(MAX_BUCKETS, Math.floor(Number(buckets) || 1000)));
-    const s = await this.client.metricSeries(String(runId), String(key), axis === 'timestamp' ? 'timestamp' : 'step', b);
-    return {
-      runId,
-      key,
-      axis,
-      total: s.total_points,
-      downsampled: s.downsampled,
-      points: s.points.map((p) => ({ x: p.x, value: num(p.value), min: num(p.min), max: num(p.max) })),
-    };
+    const s = await this.client.metricSeries(String(runId), String(key), axis === 'timestamp' ? 'timestamp' : 'step', bucketCount(buckets));
+    return toSeries(runId, key, axis, s);
+  }
+
+  private async seriesMany(runIds: string[], key: string, axis: Axis, buckets: number): Promise<SeriesResult[]> {
+    const all = await this.client.metricSeriesBulk(runIds, key, axis === 'timestamp' ? 'timestamp' : 'step', bucketCount(buckets));
+    return all.map((s) => toSeries(s.run_id, key, axis, s));
   }
 }

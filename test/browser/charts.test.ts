@@ -78,13 +78,13 @@ describe('metric charts in a browser (runlens serve + chromium)', function () {
     for (let x = box.x + 80; x < box.x + box.width - 150 && !tip; x += 25) {
       await page.mouse.move(x, box.y + box.height / 3);
       tip = await page.evaluate(() => {
-        const t = document.getElementById('vg-tooltip-element');
-        return t && t.classList.contains('visible') ? (t.textContent ?? '') : '';
+        const t = document.querySelector<HTMLElement>('.chart[data-key="loss"] .chart-tooltip');
+        return t && !t.hidden ? (t.textContent ?? '') : '';
       });
     }
-    assert.match(tip, /run(adam-lr0\.01|sgd-lr0\.1)/);
-    assert.match(tip, /step\d+/);
-    assert.match(tip, /loss-?\d/);
+    assert.match(tip, /run (adam-lr0\.01|sgd-lr0\.1)/);
+    assert.match(tip, /step \d+/);
+    assert.match(tip, /loss -?\d/);
     await page.close();
   });
 
@@ -145,13 +145,14 @@ describe('metric charts in a browser (runlens serve + chromium)', function () {
       inPage.push(await page.evaluate(() => `${document.body.dataset.renderMs} ms (series fetch ${document.body.dataset.fetchMs} ms)`));
       const stats = await chartStats(page);
       assert.equal(stats.loss!.series, 1);
-      assert.ok(stats.loss!.points <= 1500 && stats.loss!.points > 1000, `points ${stats.loss!.points}`);
+      // A small chart asks the server for 600 buckets (the grid's charts are a few hundred pixels wide).
+      assert.ok(stats.loss!.points <= 600 && stats.loss!.points > 400, `points ${stats.loss!.points}`);
       assert.match(await page.locator('.chart .note').first().innerText(), /1,000,000 points, shown as/);
       if (i === 0) await page.screenshot({ path: path.join(SHOTS, 'charts-1m-points.png') });
       await page.close();
     }
     samples.sort((a, b) => a - b);
-    report(`1M-point series: page load → chart drawn median ${samples[1]} ms (min ${samples[0]}, max ${samples[2]}), server downsampling to 1,500 points included; in the page, fetch + draw: ${inPage.join(', ')}`);
+    report(`1M-point series: page load → chart drawn median ${samples[1]} ms (min ${samples[0]}, max ${samples[2]}), server downsampling to 600 points included; in the page, fetch + draw: ${inPage.join(', ')}`);
   });
 
   it('answers an unknown view or asset with a clean 404', async () => {

@@ -14,7 +14,7 @@ describe('views: page shell and protocol', () => {
     assert.doesNotMatch(contentSecurityPolicy({ nonce: 'n', source: "'self'", connect: "'self'" }), /unsafe|\*/);
     assert.doesNotMatch(html, /<\/script><script>alert/);
     assert.match(html, /<title>T &#60;x&#62;<\/title>/);
-    assert.match(html, /<script nonce="abc" src="vscode-resource:\/charts.js"><\/script>/);
+    assert.match(html, /<script type="module" nonce="abc" src="vscode-resource:\/charts.js"><\/script>/);
   });
 
   it('accepts only well-formed messages from a view', () => {

@@ -18,7 +18,17 @@ export interface ChartOptions {
   envelope: boolean;
   smoothing: boolean;
   width: number;
+  height: number;
+  /** Run labels in legend order, and their colors (the same in every chart). */
+  runs: string[];
   colors: string[];
+}
+
+/** One run's latest value of a single-value metric. */
+export interface BarRow {
+  run: string;
+  runId: string;
+  value: number;
 }
 
 export function cssVar(name: string, fallback: string): string {
@@ -44,49 +54,48 @@ export function themeColors(): string[] {
   );
 }
 
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
 export function chartSpec(o: ChartOptions, rows: ChartRow[]): TopLevelSpec {
-  const theme = themeConfig();
   const x =
     o.axis === 'wall'
       ? { field: 'x', type: 'temporal' as const, title: 'wall time' }
       : { field: 'x', type: 'quantitative' as const, title: o.axis === 'relative' ? 'seconds since the run started' : 'step' };
   const y = { field: 'shown', type: 'quantitative' as const, title: o.key, scale: { type: o.logScale ? ('log' as const) : ('linear' as const), zero: false } };
-  const color = { field: 'run', type: 'nominal' as const, title: 'run', scale: { range: o.colors } };
-  const picked = { param: 'pick', value: 1 };
+  // The run legend is shared HTML above the grid, so each small chart keeps its area for data.
+  const color = { field: 'run', type: 'nominal' as const, legend: null, scale: { domain: o.runs, range: o.colors } };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: SCHEMA,
     width: o.width,
-    height: 240,
+    height: o.height,
     background: 'transparent',
     data: { name: 'series' },
     datasets: { series: rows as unknown as Record<string, unknown>[] },
-    config: { ...theme, legend: { ...theme.legend, orient: 'bottom', columns: 3, labelLimit: 260 } },
+    config: themeConfig(),
     layer: [
-      ...(o.envelope
-        ? [{ mark: { type: 'area' as const, opacity: 0.18 }, encoding: { x, y: { field: 'min', type: 'quantitative' as const, scale: y.scale, title: o.key }, y2: { field: 'max' }, color, opacity: { condition: { param: 'pick', value: 0.18 }, value: 0.03 } } }]
-        : []),
+      ...(o.envelope ? [{ mark: { type: 'area' as const, opacity: 0.18 }, encoding: { x, y: { field: 'min', type: 'quantitative' as const, scale: y.scale, title: o.key }, y2: { field: 'max' }, color } }] : []),
       ...(o.smoothing ? [{ mark: { type: 'line' as const, strokeWidth: 1, opacity: 0.25 }, encoding: { x, y: { ...y, field: 'value' }, color, detail: { field: 'runId' } } }] : []),
-      {
-        mark: { type: 'line' as const, strokeWidth: 1.6 },
-        params: [{ name: 'pick', select: { type: 'point' as const, fields: ['run'] }, bind: 'legend' as const }],
-        encoding: { x, y, color, detail: { field: 'runId' }, opacity: { condition: picked, value: 0.12 } },
-      },
-      {
-        mark: { type: 'point' as const, filled: true, size: 40 },
-        params: [{ name: 'hover', select: { type: 'point' as const, on: 'pointerover', clear: 'pointerout', nearest: true } }],
-        encoding: {
-          x,
-          y,
-          color,
-          opacity: { condition: { param: 'hover', empty: false, value: 1 }, value: 0 },
-          tooltip: [
-            { field: 'run', title: 'run' },
-            { field: 'x', title: x.title, ...(o.axis === 'wall' ? { type: 'temporal' as const, format: '%Y-%m-%d %H:%M:%S' } : { type: 'quantitative' as const }) },
-            { field: 'value', title: o.key, type: 'quantitative' as const, format: '.6~g' },
-            ...(o.smoothing ? [{ field: 'shown', title: 'smoothed', type: 'quantitative' as const, format: '.6~g' }] : []),
-          ],
-        },
-      },
+      // Hover is hover.ts over the canvas (vega's nearest-point selection is too slow for a sweep).
+      { mark: { type: 'line' as const, strokeWidth: 1.6 }, encoding: { x, y, color, detail: { field: 'runId' } } },
     ],
+  };
+}
+
+/** A single-value metric across runs: one dot per run, best first, on a scale fitted to the values. */
+export function barSpec(o: Pick<ChartOptions, 'key' | 'width' | 'runs' | 'colors' | 'logScale'>, rows: BarRow[]): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    width: o.width,
+    height: { step: rows.length > 24 ? 10 : 14 },
+    background: 'transparent',
+    data: { values: rows as unknown as Record<string, unknown>[] },
+    config: themeConfig(),
+    mark: { type: 'point' as const, filled: true, size: 70 },
+    encoding: {
+      y: { field: 'run', type: 'nominal' as const, sort: '-x', title: null, axis: { labelLimit: 140, grid: true } },
+      x: { field: 'value', type: 'quantitative' as const, title: `${o.key} (latest)`, scale: { zero: false, type: o.logScale ? ('log' as const) : ('linear' as const) } },
+      color: { field: 'run', type: 'nominal' as const, legend: null, scale: { domain: o.runs, range: o.colors } },
+      tooltip: [{ field: 'run', title: 'run' }, { field: 'value', title: o.key, type: 'quantitative' as const, format: '.6~g' }],
+    },
   };
 }

@@ -1,182 +1,257 @@
 /**
- * Metric charts: one chart per metric, one series per run; x = step, wall time or time since the
- * run started; EMA smoothing; log scale; a min/max envelope where the host downsampled; legend
- * click toggles runs; live while runs log. Series arrive downsampled (≤ BUCKETS points each).
+ * Metric charts: a grid of small charts, one per metric, one series per run. Stepped metrics are
+ * curves (x = step, wall time or time since the run started; EMA smoothing; log scale; a min/max
+ * envelope where the host downsampled); single-value metrics compare the runs' values. A parent
+ * run brings its children (a sweep is looked at through its parent). Live from any starting
+ * state: pushes (and a slow poll while runs are running) re-read the runs and redraw what changed.
  */
-import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import '@vscode-elements/elements/dist/vscode-option/index.js';
-import embed, { type Result } from 'vega-embed';
-import { expressionInterpreter } from 'vega-interpreter';
 import type { ChartsState, RunSummary, SeriesResult } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { createTransport } from '../transport';
-import { chartSpec, themeColors, type ChartRow } from './chartSpec';
+import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
+import { barSpec, chartSpec, type ChartRow } from './chartSpec';
+import { defaultKeys, isSingleValue, keyInfos, matchesSearch } from './metricKeys';
+import { runColors } from './runColors';
+import { attachHover } from './hover';
 import { ema } from './smoothing';
+import { runLegend, toolbar, updateKeyLabels } from './toolbar';
 
-const BUCKETS = 1500;
-const DEFAULT_KEYS = 4;
+void preloadVega();
+const BUCKETS = 600;
+const POLL_MS = 5000;
 const transport = createTransport();
-const state: Required<ChartsState> = { keys: [], axis: 'step', smoothing: 0, logScale: false, ...transport.loadState<ChartsState>({ runIds: [] }) } as Required<ChartsState>;
+const state: ChartsState = { axis: 'step', smoothing: 0, logScale: false, ...transport.loadState<ChartsState>({ runIds: [] }) };
 let runs: RunSummary[] = [];
 const series = new Map<string, SeriesResult>(); // `${runId}\u0000${key}`
-const views = new Map<string, Result>();
+const views = new Map<string, VegaView>();
+/** What each chart was last drawn from, so a redraw skips charts whose data did not change. */
+const drawnFrom = new Map<string, string>();
 const app = document.getElementById('app')!;
-
-function save(): void {
-  transport.saveState(state);
-}
+const sid = (runId: string, key: string): string => `${runId}\u0000${key}`;
+const save = (): void => transport.saveState(state);
+const shownKeys = (): string[] => {
+  const all = new Set(runs.flatMap((r) => r.metricKeys));
+  return (state.keys ?? defaultKeys(runs)).filter((k) => all.has(k));
+};
 
 function showError(message: string): void {
-  const box = el('div', { class: 'error', role: 'alert' }, message);
-  app.replaceChildren(box);
+  app.replaceChildren(el('div', { class: 'error', role: 'alert' }, message));
 }
 
-async function loadSeries(runIds: string[], keys: string[]): Promise<void> {
-  const axis = state.axis === 'step' ? 'step' : 'timestamp';
-  const jobs: Promise<void>[] = [];
-  for (const runId of runIds) {
-    const run = runs.find((r) => r.runId === runId);
-    for (const key of keys) {
-      if (!run?.metricKeys.includes(key)) continue;
-      jobs.push(transport.call({ kind: 'series', runId, key, axis, buckets: BUCKETS }).then((s) => void series.set(`${runId}\u0000${key}`, s)));
-    }
-  }
+function labelOf(run: RunSummary): string {
+  return runs.filter((r) => r.name === run.name).length > 1 ? `${run.name} (${run.runId.slice(0, 6)})` : run.name;
+}
+
+/** Fetches the series the shown charts need and do not have (a run's are dropped when it changes). */
+async function loadSeries(keys: string[]): Promise<void> {
+  const axis = state.axis === 'step' || !state.axis ? 'step' : 'timestamp';
+  const singles = new Set(keyInfos(runs).filter(isSingleValue).map((i) => i.key));
+  // One request per key for all the runs that lack it (a single-value metric's value is in the run summary already).
+  const jobs = keys
+    .filter((key) => !singles.has(key))
+    .map(async (key) => {
+      const runIds = runs.filter((r) => r.metricKeys.includes(key) && !series.has(sid(r.runId, key))).map((r) => r.runId);
+      if (runIds.length === 0) return;
+      for (const s of await transport.call({ kind: 'seriesMany', runIds, key, axis, buckets: BUCKETS })) series.set(sid(s.runId, key), s);
+    });
   await Promise.all(jobs);
 }
 
-function rowsFor(key: string): { rows: ChartRow[]; downsampled: boolean; seriesCount: number } {
+function lineRows(key: string, shown: RunSummary[]): { rows: ChartRow[]; downsampled: boolean; seriesCount: number; total: number } {
   const rows: ChartRow[] = [];
   let downsampled = false;
   let seriesCount = 0;
-  for (const run of runs) {
-    const s = series.get(`${run.runId}\u0000${key}`);
+  let total = 0;
+  for (const run of shown) {
+    const s = series.get(sid(run.runId, key));
     if (!s || s.points.length === 0) continue;
     seriesCount++;
+    total += s.total;
     downsampled ||= s.downsampled;
-    const values = s.points.map((p) => p.value);
-    const shown = ema(values, state.smoothing);
+    const shownValues = ema(
+      s.points.map((p) => p.value),
+      state.smoothing ?? 0,
+    );
     const origin = state.axis === 'relative' ? (run.startTime ?? s.points[0]!.x) : 0;
-    const label = runs.filter((r) => r.name === run.name).length > 1 ? `${run.name} (${run.runId.slice(0, 6)})` : run.name;
+    const label = labelOf(run);
     s.points.forEach((p, i) => {
-      if (state.logScale && !(shown[i]! > 0)) return;
-      rows.push({ run: label, runId: run.runId, x: state.axis === 'relative' ? (p.x - origin) / 1000 : p.x, value: p.value, shown: shown[i]!, min: p.min, max: p.max });
+      if (state.logScale && !(shownValues[i]! > 0)) return;
+      rows.push({ run: label, runId: run.runId, x: state.axis === 'relative' ? (p.x - origin) / 1000 : p.x, value: p.value, shown: shownValues[i]!, min: p.min, max: p.max });
     });
   }
-  return { rows, downsampled, seriesCount };
+  return { rows, downsampled, seriesCount, total };
 }
 
 async function renderChart(key: string, host: HTMLElement): Promise<void> {
-  const { rows, downsampled, seriesCount } = rowsFor(key);
-  host.dataset.series = String(seriesCount);
-  host.dataset.points = String(rows.length);
-  const width = Math.max(320, host.clientWidth - 120);
-  const spec = chartSpec({ key, axis: state.axis, logScale: state.logScale, envelope: downsampled, smoothing: state.smoothing > 0, width, colors: themeColors() }, rows);
-  views.get(key)?.finalize();
-  const result = await embed(host.querySelector<HTMLElement>('.plot')!, spec, {
-    actions: false,
-    renderer: 'canvas',
-    ast: true,
-    expr: expressionInterpreter,
-    defaultStyle: false,
-    tooltip: { theme: 'custom', disableDefaultStyle: true },
-  });
-  views.set(key, result);
+  const hidden = new Set(state.hidden ?? []);
+  const shown = runs.filter((r) => !hidden.has(r.runId));
+  const labels = runs.map(labelOf);
+  const colors = runColors(runs.length);
+  const single = keyInfos(runs).find((i) => i.key === key);
+  const width = Math.max(200, host.clientWidth - (single && isSingleValue(single) ? 190 : 70));
   const note = host.querySelector('.note')!;
-  const total = runs.reduce((n, r) => n + (series.get(`${r.runId}\u0000${key}`)?.total ?? 0), 0);
-  note.textContent = downsampled ? `${total.toLocaleString()} points, shown as ${rows.length.toLocaleString()} (min/max envelope)` : `${total.toLocaleString()} points`;
+  let spec;
+  let hoverRows: ChartRow[] | undefined;
+  if (single && isSingleValue(single)) {
+    const rows = shown.filter((r) => r.latest[key] !== undefined && (!state.logScale || r.latest[key]!.value > 0)).map((r) => ({ run: labelOf(r), runId: r.runId, value: r.latest[key]!.value }));
+    host.dataset.kind = 'values';
+    host.dataset.series = String(rows.length);
+    host.dataset.points = String(rows.length);
+    note.textContent = `one value per run · ${rows.length} runs`;
+    spec = barSpec({ key, width, runs: labels, colors, logScale: Boolean(state.logScale) }, rows);
+  } else {
+    const { rows, downsampled, seriesCount, total } = lineRows(key, shown);
+    host.dataset.kind = 'curve';
+    host.dataset.series = String(seriesCount);
+    host.dataset.points = String(rows.length);
+    hoverRows = rows;
+    note.textContent = downsampled ? `${total.toLocaleString()} points, shown as ${rows.length.toLocaleString()} (min/max envelope)` : `${total.toLocaleString()} points`;
+    spec = chartSpec({ key, axis: state.axis ?? 'step', logScale: Boolean(state.logScale), envelope: downsampled, smoothing: (state.smoothing ?? 0) > 0, width, height: Math.round(Math.min(320, Math.max(150, width * 0.5))), runs: labels, colors }, rows);
+  }
+  const t0 = performance.now();
+  const view = await renderSpec(host.querySelector<HTMLElement>('.plot')!, spec);
+  host.dataset.drawMs = String(Math.round(performance.now() - t0));
+  if (hoverRows) attachHover(view, hoverRows, key, state.axis === 'wall' ? 'wall time' : state.axis === 'relative' ? 'seconds' : 'step', state.axis === 'wall', (state.smoothing ?? 0) > 0);
+  views.get(key)?.finalize();
+  views.set(key, view);
   host.dataset.renderedAt = String(Date.now());
+  // "Ready": the first chart drawn with data (what a panel-open measurement waits for).
+  if (Number(host.dataset.points) > 0 && !document.body.dataset.readyMs) document.body.dataset.readyMs = String(Math.round(performance.now()));
 }
 
-/** Re-reads one run's series and status, then redraws its charts (live updates). */
-async function refreshRun(runId: string): Promise<void> {
-  const [summary] = await transport.call({ kind: 'runs', runIds: [runId] });
-  if (!summary) return;
-  runs = runs.map((r) => (r.runId === runId ? summary : r));
-  await loadSeries([runId], state.keys);
-  for (const key of state.keys) {
-    const host = app.querySelector<HTMLElement>(`.chart[data-key="${CSS.escape(key)}"]`);
-    if (host) await renderChart(key, host);
-  }
+/** What a chart's picture depends on; unchanged, the chart is not redrawn. */
+function signature(key: string, width: number): string {
+  const parts = runs.map((r) => {
+    const s = series.get(sid(r.runId, key));
+    return `${r.runId}:${s ? `${s.total}/${s.points.length}/${s.points.at(-1)?.value}` : ''}:${r.latest[key]?.value ?? ''}@${r.latest[key]?.step ?? ''}`;
+  });
+  return [width, state.axis, state.smoothing, state.logScale, (state.hidden ?? []).join(','), runs.length, ...parts].join('|');
 }
 
-function toolbar(allKeys: string[]): HTMLElement {
-  const bar = el('div', { class: 'toolbar' });
-  const keys = el('fieldset', { class: 'keys' });
-  keys.append(el('legend', {}, 'Metrics'));
-  for (const key of allKeys) {
-    const box = el('vscode-checkbox', { label: key, 'data-metric': key }) as HTMLElement & { checked: boolean };
-    box.checked = state.keys.includes(key);
-    box.addEventListener('change', () => {
-      state.keys = box.checked ? [...state.keys, key].sort() : state.keys.filter((k) => k !== key);
-      save();
-      void draw();
-    });
-    keys.append(box);
-  }
-  const axis = el('vscode-single-select', { 'aria-label': 'x axis', id: 'axis' }) as HTMLElement & { value: string };
-  for (const [value, label] of [['step', 'Step'], ['wall', 'Wall time'], ['relative', 'Relative time']] as const) {
-    const o = el('vscode-option', { value }, label);
-    if (state.axis === value) o.setAttribute('selected', '');
-    axis.append(o);
-  }
-  axis.addEventListener('change', () => {
-    state.axis = axis.value as ChartsState['axis'] & string;
-    save();
-    series.clear();
-    void draw();
-  });
-  const smoothing = el('input', { type: 'range', min: '0', max: '0.99', step: '0.01', id: 'smoothing', 'aria-label': 'smoothing' });
-  smoothing.value = String(state.smoothing);
-  const smoothingValue = el('span', { class: 'value' }, state.smoothing.toFixed(2));
-  smoothing.addEventListener('input', () => {
-    state.smoothing = Number(smoothing.value);
-    smoothingValue.textContent = state.smoothing.toFixed(2);
-  });
-  smoothing.addEventListener('change', () => {
-    save();
+const visible = new Set<string>();
+const observer = new IntersectionObserver(
+  (entries) => {
+    for (const e of entries) {
+      const key = (e.target as HTMLElement).dataset.key!;
+      if (e.isIntersecting) visible.add(key);
+      else visible.delete(key);
+    }
     void draw(false);
+  },
+  { rootMargin: '300px' },
+);
+
+/** Makes the grid's sections match the shown keys (in order), keeping sections that stay. */
+function layoutGrid(): HTMLElement[] {
+  const grid = app.querySelector<HTMLElement>('.chart-grid')!;
+  grid.style.setProperty('--chart-min', `${state.chartWidth ?? 380}px`);
+  const keys = shownKeys().filter((k) => matchesSearch(k, state.search ?? '') || (state.keys ?? []).includes(k));
+  const existing = new Map([...grid.querySelectorAll<HTMLElement>('.chart')].map((c) => [c.dataset.key!, c]));
+  const sections = keys.map((key) => {
+    let host = existing.get(key);
+    existing.delete(key);
+    if (!host) {
+      host = el('section', { class: 'chart', 'data-key': key });
+      host.append(el('h2', { title: key }, key), el('div', { class: 'plot' }), el('p', { class: 'note' }, 'loading…'));
+      observer.observe(host);
+    }
+    return host;
   });
-  const log = el('vscode-checkbox', { label: 'Log scale', id: 'log' }) as HTMLElement & { checked: boolean };
-  log.checked = state.logScale;
-  log.addEventListener('change', () => {
-    state.logScale = log.checked;
-    save();
-    void draw(false);
-  });
-  const axisLabel = el('label', {}, 'X axis ');
-  axisLabel.append(axis);
-  const smoothLabel = el('label', {}, 'Smoothing ');
-  smoothLabel.append(smoothing, smoothingValue);
-  bar.append(keys, axisLabel, smoothLabel, log);
-  return bar;
+  for (const [key, old] of existing) {
+    observer.unobserve(old);
+    views.get(key)?.finalize();
+    views.delete(key);
+    drawnFrom.delete(key);
+    visible.delete(key);
+  }
+  grid.replaceChildren(...sections);
+  if (sections.length === 0) grid.append(el('p', { class: 'empty' }, runs.some((r) => r.metricKeys.length) ? 'Pick one or more metrics above.' : 'These runs have no metrics yet; charts appear as they log.'));
+  return sections;
 }
 
 let drawing: Promise<void> = Promise.resolve();
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
 
-/** Lays out the charts for the chosen metrics; `refetch` false only re-renders (smoothing, log scale). */
-function draw(refetch = true): Promise<void> {
-  drawing = drawing.then(async () => {
-    const t0 = performance.now();
-    const charts = app.querySelector('.charts')!;
-    charts.replaceChildren();
-    for (const v of views.values()) v.finalize();
-    views.clear();
-    if (state.keys.length === 0) {
-      charts.append(el('p', { class: 'empty' }, 'Pick one or more metrics above.'));
-      return;
-    }
-    if (refetch) await loadSeries(state.runIds, state.keys);
-    document.body.dataset.fetchMs = String(Math.round(performance.now() - t0));
-    for (const key of state.keys) {
-      const host = el('section', { class: 'chart', 'data-key': key });
-      host.append(el('h2', {}, key), el('div', { class: 'plot' }), el('p', { class: 'note' }));
-      charts.append(host);
-      await renderChart(key, host);
-    }
-    document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
+/** Fetches what the shown charts lack (`refetch`: drop every series first, e.g. a new x axis) and redraws the visible charts that changed. */
+function draw(refetch: boolean): Promise<void> {
+  drawing = drawing
+    .then(async () => {
+      if (refetch) series.clear();
+      const sections = layoutGrid();
+      const t0 = performance.now();
+      await loadSeries(sections.map((s) => s.dataset.key!));
+      performance.mark('runlens:series');
+      const fetchMs = Math.round(performance.now() - t0);
+      // Before the observer's first report, the first row or two are the visible ones.
+      const onScreen = sections.filter((s) => visible.has(s.dataset.key!) || (visible.size === 0 && s.getBoundingClientRect().top < window.innerHeight));
+      let drawn = 0;
+      for (const host of onScreen) {
+        const key = host.dataset.key!;
+        const sig = signature(key, host.clientWidth);
+        if (drawnFrom.get(key) === sig) continue;
+        drawnFrom.set(key, sig);
+        await renderChart(key, host);
+        drawn++;
+      }
+      // The timings of the first draw that drew charts (the panel opening), not of later live redraws.
+      if (drawn > 0 && !document.body.dataset.renderMs) {
+        document.body.dataset.fetchMs = String(fetchMs);
+        document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
+      }
+    })
+    .catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));
+  return drawing;
+}
+
+function header(): void {
+  const parents = runs.filter((r) => runs.some((c) => c.parentRunId === r.runId));
+  const title =
+    parents.length === 1 && runs.length > 1
+      ? `Metrics of ${parents[0]!.name} and its ${runs.filter((r) => r.parentRunId === parents[0]!.runId).length} child runs`
+      : runs.length === 1
+        ? `Metrics of ${runs[0]!.name}`
+        : `Metrics of ${runs.length} runs`;
+  const colors = runColors(runs.length);
+  const hidden = new Set(state.hidden ?? []);
+  const legend = runLegend(
+    runs.map((r, i) => ({ runId: r.runId, label: labelOf(r), color: colors[i]!, child: Boolean(r.parentRunId) })),
+    hidden,
+    (runId) => {
+      state.hidden = hidden.has(runId) ? [...hidden].filter((x) => x !== runId) : [...hidden, runId];
+      save();
+      header();
+      void draw(false);
+    },
+  );
+  const bar = toolbar(state, keyInfos(runs), shownKeys(), {
+    keys: (keys) => {
+      state.keys = keys;
+      save();
+      void draw(false);
+    },
+    axis: () => void draw(true),
+    restyle: () => void draw(false),
+    save,
   });
-  return drawing.catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));
+  const grid = app.querySelector('.chart-grid') ?? el('div', { class: 'chart-grid' });
+  app.replaceChildren(el('h1', {}, title), bar, legend, grid);
+}
+
+/** The key list and run set as a string: a change rebuilds the toolbar and legend. */
+const shape = (): string => runs.map((r) => `${r.runId}:${r.name}:${r.metricKeys.join(',')}:${Object.values(r.latest).some((m) => m.step > 0)}`).join('|');
+
+/** Re-reads the runs (and children); a run whose latest values moved has its series read again. */
+async function reload(): Promise<void> {
+  const before = shape();
+  const old = new Map(runs.map((r) => [r.runId, r]));
+  runs = await transport.call({ kind: 'runs', runIds: state.runIds, withChildren: true });
+  for (const r of runs) {
+    const prev = old.get(r.runId);
+    if (prev && JSON.stringify(prev.latest) === JSON.stringify(r.latest)) continue;
+    for (const key of r.metricKeys) series.delete(sid(r.runId, key));
+  }
+  if (shape() !== before) header();
+  else updateKeyLabels(app, keyInfos(runs));
 }
 
 async function main(): Promise<void> {
@@ -184,29 +259,33 @@ async function main(): Promise<void> {
     showError('No runs selected. Open charts from runs in the Runlens explorer.');
     return;
   }
-  runs = await transport.call({ kind: 'runs', runIds: state.runIds });
-  const allKeys = [...new Set(runs.flatMap((r) => r.metricKeys))].sort();
-  if (state.keys.length === 0) state.keys = allKeys.slice(0, DEFAULT_KEYS);
-  state.keys = state.keys.filter((k) => allKeys.includes(k));
-  save();
-  const title = el('h1', {}, runs.length === 1 ? `Metrics of ${runs[0]!.name}` : `Metrics of ${runs.length} runs`);
-  app.replaceChildren(title, toolbar(allKeys), el('div', { class: 'charts' }));
-  if (allKeys.length === 0) {
-    app.querySelector('.charts')!.append(el('p', { class: 'empty' }, 'These runs have no metrics yet.'));
-    return;
-  }
-  await draw();
-  const timers = new Map<string, ReturnType<typeof setTimeout>>();
-  transport.onPush((push) => {
-    if (push.kind !== 'runChanged' || !state.runIds.includes(push.runId) || timers.has(push.runId)) return;
-    timers.set(
-      push.runId,
-      setTimeout(() => {
-        timers.delete(push.runId);
-        drawing = drawing.then(() => refreshRun(push.runId)).catch((err: unknown) => showError(String(err)));
-      }, 300),
-    );
+  await reload();
+  performance.mark('runlens:runs');
+  if (app.querySelector('.chart-grid') === null) header();
+  await draw(false);
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => void draw(false), 200);
   });
+  const experiments = new Set(runs.map((r) => r.experimentId));
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  let lastPush = 0;
+  const refresh = (): void => {
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      drawing = drawing.then(reload).catch((err: unknown) => showError(String(err)));
+      void draw(false);
+    }, 300);
+  };
+  transport.onPush((push) => {
+    // A run of ours changed, or a run appeared in our experiments (maybe a new child of a sweep).
+    if (push.kind !== 'runChanged' || !(runs.some((r) => r.runId === push.runId) || experiments.has(push.experimentId))) return;
+    lastPush = Date.now();
+    refresh();
+  });
+  // A safety net while runs are running: if no push came for a while, look anyway.
+  setInterval(() => {
+    if (Date.now() - lastPush > POLL_MS && runs.some((r) => r.status === 'RUNNING')) refresh();
+  }, POLL_MS);
 }
-
 main().catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));

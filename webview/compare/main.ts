@@ -1,25 +1,27 @@
 /**
  * Compare 2–N runs: params, latest metrics and tags side by side ("only differences" toggle,
- * differing rows marked, best metric value highlighted), a parallel-coordinates plot of numeric
- * params into a chosen metric, a scatter plot of any two numeric columns, and buttons for the
+ * differing rows marked, best metric value highlighted), a parallel-coordinates plot of the
+ * params (numeric and categorical axes) into a chosen metric, a scatter plot of any two numeric columns, and buttons for the
  * overlaid metric charts and (for two runs) the editor diff.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import embed, { type Result } from 'vega-embed';
-import { expressionInterpreter } from 'vega-interpreter';
 import type { TopLevelSpec } from 'vega-lite';
 import type { CompareState, RunRow } from '../../src/ui/protocol';
 import { themeColors, themeConfig } from '../charts/chartSpec';
 import { formatValue } from '../format';
 import { el } from '../dom';
 import { createTransport } from '../transport';
+import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
+import { parallelSpec } from './parallel';
+import { axisOf, numberOf, rawValue } from './parallelAxes';
 
 const transport = createTransport();
 const state: CompareState = { onlyDifferences: false, ...transport.loadState<CompareState>({ runIds: [] }) };
 const app = document.getElementById('app')!;
 let runs: RunRow[] = [];
-const views: Result[] = [];
+const views: VegaView[] = [];
+void preloadVega();
 const LOWER_IS_BETTER = /loss|err|mse|mae|rmse|perplexity|latency|time|cost/i;
 
 const save = (): void => transport.saveState(state);
@@ -85,53 +87,20 @@ function tableView(): HTMLElement {
   return t;
 }
 
-function numericColumns(): string[] {
+/** Params (numeric or not) and metrics; `numericOnly` keeps the columns a scatter plot can use. */
+function columns(numericOnly: boolean): string[] {
   const cols: string[] = [];
   for (const key of [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort()) {
-    if (runs.every((r) => r.params[key] === undefined || Number.isFinite(Number(r.params[key])))) cols.push(`param:${key}`);
+    if (!numericOnly || axisOf(runs, `param:${key}`).kind === 'number') cols.push(`param:${key}`);
   }
   for (const key of [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort()) cols.push(`metric:${key}`);
   return cols;
 }
 
-function valueOf(r: RunRow, col: string): number | undefined {
-  const [kind, key] = [col.slice(0, col.indexOf(':')), col.slice(col.indexOf(':') + 1)];
-  const v = kind === 'param' ? r.params[key] : r.metrics[key];
-  const n = v === undefined ? NaN : Number(v);
-  return Number.isFinite(n) ? n : undefined;
-}
+const valueOf = numberOf;
 
 async function plot(host: HTMLElement, spec: TopLevelSpec): Promise<void> {
-  const r = await embed(host, spec, { actions: false, renderer: 'canvas', ast: true, expr: expressionInterpreter, defaultStyle: false, tooltip: { theme: 'custom', disableDefaultStyle: true } });
-  views.push(r);
-}
-
-/** Parallel coordinates: each numeric column scaled to [0, 1], one line per run, colored by the chosen metric. */
-function parallelSpec(cols: string[], colorBy: string): TopLevelSpec {
-  const values = runs.flatMap((r) =>
-    cols.map((c) => {
-      const vs = runs.map((x) => valueOf(x, c)).filter((v): v is number => v !== undefined);
-      const [lo, hi] = [Math.min(...vs), Math.max(...vs)];
-      const v = valueOf(r, c);
-      return { run: label(r), dim: c.replace(':', ' '), value: v ?? null, norm: v === undefined ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5, color: valueOf(r, colorBy) ?? null };
-    }),
-  );
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: Math.max(360, cols.length * 130),
-    height: 260,
-    background: 'transparent',
-    config: themeConfig(),
-    data: { values },
-    mark: { type: 'line', point: true, strokeWidth: 2 },
-    encoding: {
-      x: { field: 'dim', type: 'nominal', sort: cols.map((c) => c.replace(':', ' ')), title: null, axis: { labelAngle: 0 } },
-      y: { field: 'norm', type: 'quantitative', title: 'scaled to the range of each column', scale: { domain: [0, 1] } },
-      detail: { field: 'run' },
-      color: { field: 'color', type: 'quantitative', title: colorBy.replace(':', ' '), scale: { scheme: 'viridis' } },
-      tooltip: [{ field: 'run' }, { field: 'dim', title: 'column' }, { field: 'value', title: 'value', format: '.6~g' }],
-    },
-  } as TopLevelSpec;
+  views.push(await renderSpec(host, spec));
 }
 
 function scatterSpec(x: string, y: string): TopLevelSpec {
@@ -183,17 +152,18 @@ async function render(): Promise<void> {
     bar.append(diff);
   }
   // Columns that differ between runs are the interesting ones; constant ones only add noise.
-  const varies = (c: string): boolean => new Set(runs.map((r) => valueOf(r, c))).size > 1;
-  const cols = numericColumns().filter(varies);
+  const varies = (c: string): boolean => new Set(runs.map((r) => String(rawValue(r, c)))).size > 1;
+  const cols = columns(true).filter(varies);
   const metrics = cols.filter((c) => c.startsWith('metric:'));
-  const params = cols.filter((c) => c.startsWith('param:'));
+  // Parallel coordinates take string params too (categorical axes); the scatter plot only numbers.
+  const params = columns(false).filter((c) => c.startsWith('param:') && varies(c));
   state.color = metrics.includes(state.color ?? '') ? state.color : metrics[0];
-  state.x = cols.includes(state.x ?? '') ? state.x : (params[0] ?? cols[0]);
+  state.x = cols.includes(state.x ?? '') ? state.x : (cols.find((c) => c.startsWith('param:')) ?? cols[0]);
   state.y = cols.includes(state.y ?? '') ? state.y : (metrics[0] ?? cols[1]);
   const parallelHost = el('div', { class: 'plot', id: 'parallel' });
   const scatterHost = el('div', { class: 'plot', id: 'scatter' });
   const plots = el('div', { class: 'plots' });
-  if (cols.length >= 2 && state.color) {
+  if (params.length >= 1 && state.color) {
     const p = el('section');
     const h = el('h2', {}, 'Parameters → ');
     h.append(select('color-by', metrics, state.color, (v) => ((state.color = v), save(), void render())));
@@ -208,7 +178,11 @@ async function render(): Promise<void> {
     plots.append(p);
   }
   app.replaceChildren(el('h1', {}, `Comparing ${runs.length} runs`), bar, tableView(), plots);
-  if (parallelHost.isConnected && state.color) await plot(parallelHost, parallelSpec([...params, state.color].slice(-8), state.color));
+  if (parallelHost.isConnected && state.color) {
+    const pcols = [...params.slice(0, 7), state.color];
+    parallelHost.dataset.axes = pcols.map((c) => `${c}=${axisOf(runs, c).kind}`).join(',');
+    await plot(parallelHost, parallelSpec(runs, label, pcols, state.color));
+  }
   if (scatterHost.isConnected && state.x && state.y) await plot(scatterHost, scatterSpec(state.x, state.y));
   save();
   document.body.dataset.renderedAt = String(Date.now());

@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
-import { renderPage } from '../../ui/pageHtml';
+import type { ChangeEvent } from '../../client/changeStream';
+import { renderPage, viewPreloads } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
@@ -17,6 +18,13 @@ import type { StoreSources } from '../sources/storeSources';
 import type { TrackingClient } from '../../client/trackingClient';
 import { artifactPathProblem } from '../../client/artifactPaths';
 import { proxyPath } from '../../domain/artifactUri';
+
+/** The push a store change means for the views, if any. */
+export function pushFor(change: ChangeEvent): ToView | undefined {
+  if (change.kind === 'run') return { type: 'push', push: { kind: 'runChanged', runId: change.runId, experimentId: change.experimentId } };
+  if (change.kind === 'trace') return { type: 'push', push: { kind: 'traceChanged', traceId: change.traceId, experimentId: change.experimentId } };
+  return undefined;
+}
 
 /** View type → the bundle it runs (dist/webview/<bundle>.js). */
 export const VIEWS = {
@@ -31,10 +39,24 @@ export const VIEWS = {
 } as const;
 export type ViewKind = keyof typeof VIEWS;
 
+/** Views opened on a selection of runs: a new selection reuses the panel, as VS Code's preview editors do. */
+const REUSED: ReadonlySet<ViewKind> = new Set<ViewKind>(['charts', 'compare']);
+
+interface PanelInfo {
+  kind: ViewKind;
+  /** The found store the panel reads (undefined: the workspace store); a reused panel may switch. */
+  source: string | undefined;
+  /** A pinned panel keeps its runs: the next selection opens another panel. */
+  pinned: boolean;
+}
+
 export class ViewPanels {
-  private readonly open = new Set<vscode.WebviewPanel>();
+  private readonly open = new Map<vscode.WebviewPanel, PanelInfo>();
+  /** The panel focused last, which the pin command acts on. */
+  private active: vscode.WebviewPanel | undefined;
   /** The OS user, named as the source of feedback given in the views (read once). */
   private user: string | undefined;
+  private manifest: string | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -47,62 +69,133 @@ export class ViewPanels {
         vscode.window.registerWebviewPanelSerializer(VIEWS[kind], {
           deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
             panel.webview.options = this.options();
-            this.attach(kind, panel, typeof state === 'object' && state !== null ? state : {});
+            // A panel restored after a reload is not reused: which one was the preview is not known.
+            this.attach(kind, panel, typeof state === 'object' && state !== null ? state : {}, undefined, true);
           },
         }),
       );
     }
     context.subscriptions.push(
+      vscode.commands.registerCommand('runlens.pinPanel', () => this.setPinned(true)),
+      vscode.commands.registerCommand('runlens.unpinPanel', () => this.setPinned(false)),
+    );
+    context.subscriptions.push(
       service.onDidChange((change) => {
-        let message: ToView;
-        if (change.kind === 'run') message = { type: 'push', push: { kind: 'runChanged', runId: change.runId, experimentId: change.experimentId } };
-        else if (change.kind === 'trace') message = { type: 'push', push: { kind: 'traceChanged', traceId: change.traceId, experimentId: change.experimentId } };
-        else return;
-        for (const panel of this.open) void panel.webview.postMessage(message);
+        const message = pushFor(change);
+        if (message) for (const panel of this.open.keys()) void panel.webview.postMessage(message);
       }),
     );
   }
 
   /** `source`: the found store's path when the view reads one (read-only), else the workspace store. */
   show(kind: ViewKind, state: object, title: string, source?: string): vscode.WebviewPanel {
+    const reuse = REUSED.has(kind) ? [...this.open].find(([, info]) => info.kind === kind && !info.pinned)?.[0] : undefined;
+    if (reuse) {
+      const info = this.open.get(reuse)!;
+      info.source = source;
+      reuse.title = title;
+      reuse.webview.html = this.page(reuse, kind, state);
+      reuse.reveal(undefined, false);
+      return reuse;
+    }
     const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
-    this.attach(kind, panel, state, source);
+    this.attach(kind, panel, state, source, !REUSED.has(kind));
     return panel;
+  }
+
+  /** Pins (or unpins) the focused charts/compare panel: a pinned panel is not reused for the next selection. */
+  setPinned(pinned: boolean): boolean {
+    const info = this.active ? this.open.get(this.active) : undefined;
+    if (!this.active || !info || !REUSED.has(info.kind)) return false;
+    info.pinned = pinned;
+    this.syncContext();
+    return true;
+  }
+
+  /** Whether a panel is kept (pinned); undefined for a panel this object does not manage. */
+  isPinned(panel: vscode.WebviewPanel): boolean | undefined {
+    return this.open.get(panel)?.pinned;
+  }
+
+  private syncContext(): void {
+    const info = this.active ? this.open.get(this.active) : undefined;
+    void vscode.commands.executeCommand('setContext', 'runlens.panelPinned', Boolean(info?.pinned));
+  }
+
+  private page(panel: vscode.WebviewPanel, kind: ViewKind, state: object): string {
+    const asset = (file: string): string => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
+    return renderPage({
+      title: panel.title,
+      nonce: randomBytes(16).toString('base64'),
+      source: panel.webview.cspSource,
+      connect: "'none'",
+      scriptUri: asset(`${kind}.js`),
+      preloadUris: this.preloads(kind).map(asset),
+      styleUris: [asset('webview.css')],
+      // A new opening in a reused panel must win over the state the webview kept from the last one.
+      state: { ...state, openedAt: Date.now() },
+    });
   }
 
   private options(): vscode.WebviewOptions {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview')] };
   }
 
-  private attach(kind: ViewKind, panel: vscode.WebviewPanel, state: object, source?: string): void {
-    const asset = (file: string): string => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
-    panel.webview.html = renderPage({
-      title: panel.title,
-      nonce: randomBytes(16).toString('base64'),
-      source: panel.webview.cspSource,
-      connect: "'none'",
-      scriptUri: asset(`${kind}.js`),
-      styleUris: [asset('webview.css')],
-      state,
+  private attach(kind: ViewKind, panel: vscode.WebviewPanel, state: object, source: string | undefined, pinned: boolean): void {
+    const info: PanelInfo = { kind, source, pinned };
+    this.open.set(panel, info);
+    panel.webview.html = this.page(panel, kind, state);
+    this.active = panel;
+    this.syncContext();
+    panel.onDidChangeViewState(() => {
+      if (panel.active) this.active = panel;
+      this.syncContext();
     });
-    this.open.add(panel);
-    panel.onDidDispose(() => this.open.delete(panel));
-    panel.webview.onDidReceiveMessage(async (message: unknown) => {
-      if (!isToHost(message)) return;
-      if (message.type === 'action') return this.act(message, source);
-      let reply: ToView;
+    panel.onDidDispose(() => {
+      this.open.delete(panel);
+      if (this.active === panel) this.active = undefined;
+    });
+    panel.webview.onDidReceiveMessage((message: unknown) => this.receive(kind, panel.webview, message, info.source));
+  }
+
+  /** Answers a view's request (or runs its action) on the store `source` names. */
+  async receive(kind: string, webview: vscode.Webview, message: unknown, source: string | undefined): Promise<void> {
+    if (!isToHost(message)) return;
+    if (message.type === 'action') return this.act(message, source);
+    let reply: ToView;
+    try {
+      const store = this.store(source);
+      await store.ready();
+      this.user ??= os.userInfo().username;
+      reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user).handle(message.request) };
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
+      reply = { type: 'response', id: message.id, ok: false, error: text };
+    }
+    void webview.postMessage(reply);
+  }
+
+  /** The HTML of a view outside a panel (the sidebar's Plots view). */
+  viewHtml(webview: vscode.Webview, bundle: string, title: string, state: object): string {
+    const asset = (file: string): string => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
+    return renderPage({ title, nonce: randomBytes(16).toString('base64'), source: webview.cspSource, connect: "'none'", scriptUri: asset(`${bundle}.js`), preloadUris: this.preloads(bundle).map(asset), styleUris: [asset('webview.css')], state, bodyClass: 'sidebar-view' });
+  }
+
+  /** A view's chunks from the build's manifest (read once: the build does not change under a running extension). */
+  private preloads(view: string): string[] {
+    this.manifest ??= (() => {
       try {
-        const store = this.store(source);
-        await store.ready();
-        this.user ??= os.userInfo().username;
-        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user).handle(message.request) };
-      } catch (err) {
-        const text = err instanceof Error ? err.message : String(err);
-        this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
-        reply = { type: 'response', id: message.id, ok: false, error: text };
+        return fs.readFileSync(path.join(this.context.extensionUri.fsPath, 'dist', 'webview', 'preload.json'), 'utf8');
+      } catch {
+        return '';
       }
-      void panel.webview.postMessage(reply);
-    });
+    })();
+    return viewPreloads(this.manifest, view);
+  }
+
+  webviewOptions(): vscode.WebviewOptions {
+    return this.options();
   }
 
   /** The store a panel reads: a found store (its path) or the workspace's. */

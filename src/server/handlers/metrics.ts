@@ -69,6 +69,26 @@ export function registerMetricRoutes(router: Router, store: TrackingStore): void
 
   // Runlens: a chart-ready series, downsampled on the server with a min/max envelope, so a
   // 1M-point history reaches a chart as a few thousand points.
+  // One key's series for many runs in one request: a sweep's chart is one round trip, not one per run.
+  router.plain('GET', '/runlens/api/metric-series-bulk', async ({ fields }) => {
+    const runIds = fields.strings('run_ids');
+    if (runIds.length === 0) throw missingParameter('run_ids');
+    if (runIds.length > BULK_INTERVAL_MAX_RUNS) throw invalidParameter(`At most ${BULK_INTERVAL_MAX_RUNS} run_ids per request, got ${runIds.length}.`);
+    const key = fields.requiredString('metric_key');
+    const axis = fields.enumValue('x', ['STEP', 'TIMESTAMP'], 'STEP') === 'TIMESTAMP' ? 'timestamp' : 'step';
+    const buckets = fields.int('buckets') ?? 2000;
+    if (buckets < 2 || buckets > SERIES_MAX_BUCKETS) throw invalidParameter(`buckets must be between 2 and ${SERIES_MAX_BUCKETS}, got ${buckets}.`);
+    const series = await Promise.all(runIds.map((runId) => store.getMetricSeries({ runId, key, axis, buckets })));
+    return {
+      series: series.map((s, i) => ({
+        run_id: runIds[i],
+        total_points: s.total,
+        downsampled: s.downsampled,
+        points: s.points.map((p) => ({ x: p.x, value: wireDouble(p.value), min: wireDouble(p.min), max: wireDouble(p.max), count: p.count })),
+      })),
+    };
+  });
+
   router.plain('GET', '/runlens/api/metric-series', async ({ fields }) => {
     const axis = fields.enumValue('x', ['STEP', 'TIMESTAMP'], 'STEP') === 'TIMESTAMP' ? 'timestamp' : 'step';
     const buckets = fields.int('buckets') ?? 2000;

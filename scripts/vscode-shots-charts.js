@@ -1,0 +1,106 @@
+// The charts of a sweep in a real VS Code (code-server) webview, driven by Debian chromium: the
+// charts panel opened on the sweep's parent (timed from the context-menu click to the first
+// chart drawn with data), the pin in the title bar, panel reuse, and the sidebar's Plots view
+// following the tree selection. Fails (exit 1) when an expected element does not appear.
+// `CS_SHOTS_PORT` as for vscode-shots.js (this uses port + 5); timings go to test-results/.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { ROOT } = require('./vscode-host');
+const { seed, inWorkbench, rowIn, clickMenuItem, shoot } = require('./vscode-shots');
+
+const PORT = Number(process.env.CS_SHOTS_PORT || 8091) + 5;
+
+const SWEEP = `
+import math, time, mlflow
+from mlflow.entities import Metric
+mlflow.set_experiment("rf-sweep")
+client = mlflow.MlflowClient()
+with mlflow.start_run(run_name="grid-search") as parent:
+    for i in range(24):
+        with mlflow.start_run(run_name=f"rf-{i:02d}", nested=True) as c:
+            mlflow.log_params({"max_depth": None if i % 4 == 0 else i % 4 * 2, "max_features": ("sqrt", "log2", "auto")[i % 3]})
+            now = int(time.time() * 1000)
+            client.log_batch(c.info.run_id, metrics=[Metric("val_loss", math.exp(-s / (20 + i)), now + s, s) for s in range(200)])
+            mlflow.log_metrics({"accuracy": 0.8 + 0.004 * i, "f1": 0.75 + 0.005 * i, "precision": 0.7 + 0.003 * i, "recall": 0.72 + 0.004 * i})
+`;
+
+function report(line) {
+  fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+  fs.appendFileSync(path.join(ROOT, 'test-results', 'vscode-measurements.txt'), `${new Date().toISOString()} ${line}\n`);
+  console.log(`measured: ${line}`);
+}
+
+/** The webview frame of the editor tab titled `title` (the active one). */
+const webviewFrame = (page) => page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+
+/** Opens charts from a run's context menu; the time until the first chart is drawn with data. */
+async function openCharts(page, label) {
+  const row = rowIn(page);
+  await row(label).click({ button: 'right' });
+  const t0 = Date.now();
+  await clickMenuItem(page, 'Show Metric Charts');
+  await page.locator('.tab', { hasText: `Metrics: ${label}` }).first().waitFor({ timeout: 30_000 });
+  const chart = webviewFrame(page).locator('.chart[data-kind="curve"][data-rendered-at]').first();
+  await chart.waitFor({ timeout: 60_000 });
+  const points = Number(await chart.getAttribute('data-points'));
+  const inPage = await webviewFrame(page).locator('body').getAttribute('data-ready-ms');
+  return { ms: Date.now() - t0, points, inPage };
+}
+
+async function chartsViews(page) {
+  const row = rowIn(page);
+  await row('rf-sweep').waitFor({ timeout: 30_000 });
+  await row('rf-sweep').click();
+  await row('grid-search').waitFor({ timeout: 15_000 });
+  await page.mouse.move(1300, 880);
+
+  const first = await openCharts(page, 'grid-search');
+  if (first.points < 24 * 200) throw new Error(`the sweep's curve has ${first.points} points, expected 24 × 200`);
+  report(`VS Code webview: charts on the sweep parent (25 runs), context-menu click → first curve drawn: ${first.ms} ms (in-page ready ${first.inPage} ms after the webview's navigation)`);
+  await page.mouse.move(1300, 880);
+  await shoot(page, '16-charts-sweep-parent-webview');
+
+  // Pin it from the title bar; the next run's charts open in a second panel.
+  const pin = page.locator('.editor-actions .action-label[aria-label*="Keep Panel Open"]').first();
+  await pin.waitFor({ timeout: 10_000 });
+  await pin.click();
+  await page.locator('.editor-actions .action-label[aria-label*="Unpin Panel"]').first().waitFor({ timeout: 10_000 });
+  await shoot(page, '17-charts-pinned');
+  const second = await openCharts(page, 'rf-03');
+  report(`VS Code webview: charts on one child (second panel, warm), click → first curve drawn: ${second.ms} ms (in-page ready ${second.inPage} ms)`);
+  // Not pinned: the next selection reuses it.
+  const third = await openCharts(page, 'rf-07');
+  report(`VS Code webview: charts on another child (reused panel), click → first curve drawn: ${third.ms} ms (in-page ready ${third.inPage} ms)`);
+  const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') || e.textContent || ''));
+  const chartTabs = tabs.filter((t) => /Metrics:/.test(t));
+  if (chartTabs.length !== 2) throw new Error(`expected the pinned and one reused charts tab, got ${JSON.stringify(chartTabs)}`);
+  await shoot(page, '18-charts-reused-panel');
+
+  // The sidebar's Plots view follows the selection.
+  await page.locator('.pane-header', { hasText: 'Plots' }).first().click();
+  await row('rf-05').click();
+  // A sidebar webview's iframe is laid over the workbench, not inside its pane: find it by content.
+  const plotted = async () => {
+    for (const f of page.frames()) if (await f.locator('body[data-rendered-at] .plot-small[data-key="val_loss"]').count().catch(() => 0)) return f;
+    return undefined;
+  };
+  let frame;
+  for (let i = 0; i < 120 && !(frame = await plotted()); i++) await page.waitForTimeout(500);
+  if (!frame) throw new Error('the Plots view did not draw the selected run');
+  if ((await frame.locator('.plots-title').innerText()) !== 'rf-05') throw new Error('the Plots view does not show the selected run');
+  // Give the Plots view the sidebar's height for the picture (it redraws to its new size).
+  await page.locator('.pane-header', { hasText: 'Experiments' }).first().click();
+  await page.waitForTimeout(1500);
+  await shoot(page, '19-plots-view-selection');
+}
+
+async function main() {
+  const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
+  await inWorkbench('shots-charts', PORT, python, (workspace) => seed(workspace, python, SWEEP), chartsViews);
+}
+
+main().catch((err) => {
+  console.error(`screenshots failed: ${err.stack || err}`);
+  process.exit(1);
+});

@@ -21,7 +21,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _wait_health(url, proc, timeout=180):
+def _wait_health(url, proc, timeout=300):
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         if proc.poll() is not None:
@@ -67,26 +67,53 @@ def _tree_rss_mb(pid):
     return total / 1024
 
 
+FML = ROOT / ".venv" / "fasttrackml" / "bin" / "fml"
+KINDS = ("runlens", "mlflow", "fasttrackml")
+LABELS = {"runlens": "runlens", "mlflow": "mlflow server", "fasttrackml": "FastTrackML"}
+
+
 class Target:
-    def __init__(self, kind, workdir):
+    """One server. `name` tells apart two servers of one kind (the loop-delay run has its own)."""
+
+    def __init__(self, kind, workdir, name=None, env=None):
         self.kind = kind
-        self.dir = Path(workdir) / kind
+        self.name = name or kind
+        self.dir = Path(workdir) / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.env = env
         self.proc = None
         self.url = None
+
+    def command(self, port):
+        if self.kind == "runlens":
+            # RUNLENS_BENCH_CPU_PROF=<dir>: a V8 CPU profile per server process, written when it stops.
+            prof = os.environ.get("RUNLENS_BENCH_CPU_PROF")
+            flags = ["--cpu-prof", "--cpu-prof-dir", prof] if prof else []
+            return ["node", *flags, str(CLI), "serve", "--port", str(port), "--root", str(self.dir / "mlruns")]
+        if self.kind == "mlflow":
+            # Artifacts proxied through the server, as Runlens serves them (the client never sees the path).
+            return [str(PY.parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{self.dir / 'mlflow.db'}",
+                    "--serve-artifacts", "--artifacts-destination", str(self.dir / "mlartifacts"),
+                    "--host", "127.0.0.1", "--port", str(port),
+                    # Its 4 default workers, but a loaded machine must not get them killed as unresponsive
+                    # while they import (uvicorn's 5 s health check restarts them in a loop there).
+                    "--uvicorn-opts", "--timeout-worker-healthcheck 120"]
+        # FastTrackML has no artifact proxy: runs get a local artifact root the client writes to itself.
+        return [str(FML), "server", "--listen-address", f"127.0.0.1:{port}",
+                "--database-uri", f"sqlite://{self.dir / 'fasttrackml.db'}", "--default-artifact-root", str(self.dir / "artifacts")]
 
     def start(self):
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         log = open(self.dir / "server.log", "ab")
         t0 = time.perf_counter()
-        if self.kind == "runlens":
-            cmd = ["node", str(CLI), "serve", "--port", str(port), "--root", str(self.dir / "mlruns")]
-        else:
-            cmd = [str(PY.parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{self.dir / 'mlflow.db'}",
-                   "--artifacts-destination", str(self.dir / "mlartifacts"), "--host", "127.0.0.1", "--port", str(port)]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=self.dir, start_new_session=True)
-        _wait_health(self.url, self.proc)
+        env = {**os.environ, **self.env} if self.env else None
+        self.proc = subprocess.Popen(self.command(port), stdout=log, stderr=log, cwd=self.dir, env=env, start_new_session=True)
+        try:
+            _wait_health(self.url, self.proc)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
         self.startup_s = time.perf_counter() - t0
         self.client = mlflow.MlflowClient(self.url)
         return self

@@ -128,6 +128,8 @@ def main():
                 if t.proc.poll() is not None:
                     t.start()
         wall[name] = time.perf_counter() - t0
+        # The report so far after every section: a run cut short still leaves its figures.
+        write(args, results, kinds, notes, state, wall, smoke, quiet=True)
 
     def ingest():
         what = f"{sizes['ingest_runs']} runs × (20 params, 10 tags, 10 metrics × 1000 steps) via log_batch"
@@ -353,7 +355,7 @@ def main():
         raise SystemExit("sidebyside: " + "; ".join(failed))
 
 
-def write(args, results, kinds, notes, state, wall, smoke):
+def write(args, results, kinds, notes, state, wall, smoke, quiet=False):
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     fml = subprocess.run([str(FML), "--version"], capture_output=True, text=True).stdout.strip() if "fasttrackml" in kinds else "FastTrackML not run"
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
@@ -386,7 +388,7 @@ def write(args, results, kinds, notes, state, wall, smoke):
             "- wall time per section: " + ", ".join(f"{k} {v:.0f} s" for k, v in wall.items()),
             *extra],
     }
-    write_report(results, args.out, meta)
+    write_report(results, args.out, meta, quiet)
 
 
 if __name__ == "__main__":

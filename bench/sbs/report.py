@@ -78,7 +78,7 @@ def table(results, kinds, failed, caveats, timed_out=()):
     return lines
 
 
-def write_report(results, out, meta):
+def write_report(results, out, meta, quiet=False):
     kinds = meta["kinds"]
     lines = [
         "# Runlens vs `mlflow server` vs FastTrackML — side by side",
@@ -101,4 +101,5 @@ def write_report(results, out, meta):
                                                           "failed": [[*k, v] for k, v in meta["failed"].items()],
                                                           "caveats": [[*k, v] for k, v in meta["caveats"].items()]}, indent=1, default=str))
     Path(out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    if not quiet:
+        print("\n".join(lines))

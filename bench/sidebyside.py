@@ -19,6 +19,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -32,7 +34,7 @@ os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "120"
 import mlflow  # noqa: E402
 
 from sbs.loopdelay import loop_delay_during  # noqa: E402
-from sbs.measure import CAVEATS, FAILED, TIMED_OUT, alternate, percentile, timed  # noqa: E402
+from sbs.measure import CAVEATS, FAILED, TIMED_OUT, alternate, is_timeout, percentile, timed  # noqa: E402
 from sbs.report import Results, write_report  # noqa: E402
 from sbs.scenarios import SEARCHES, bulk_interval, ingest_once, loop_once  # noqa: E402
 from sbs.seed import seed_all, seed_history, seed_row  # noqa: E402
@@ -53,6 +55,19 @@ def no_retries(fn, timeout_s):
         return fn()
     finally:
         os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"], os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = saved
+
+
+def server_answer(t, exp_id, flt, order):
+    """The status and body a server gives the search, for a footnote."""
+    body = json.dumps({"experiment_ids": [exp_id], "filter": flt, "order_by": order, "max_results": 100}).encode()
+    req = urllib.request.Request(f"{t.url}/api/2.0/mlflow/runs/search", data=body, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30):
+            return None
+    except urllib.error.HTTPError as err:
+        return f"HTTP {err.code}: {err.read().decode(errors='replace')[:160]}"
+    except OSError:
+        return None
 
 
 def tail(row):
@@ -166,7 +181,12 @@ def main():
                 expected = min(100, sum(1 for i in range(tier) if match(seed_row(i))))
 
                 def q(t, rep, flt=flt, order=order, expected=expected, label=label):
-                    d, runs = timed(t.client.search_runs, [exp_ids[t.kind]], flt, max_results=100, order_by=order)
+                    try:
+                        d, runs = timed(t.client.search_runs, [exp_ids[t.kind]], flt, max_results=100, order_by=order)
+                    except Exception as err:  # noqa: BLE001 - the client's retries hide the server's answer
+                        if is_timeout(err):
+                            raise
+                        raise RuntimeError(server_answer(t, exp_ids[t.kind], flt, order) or str(err)) from err
                     assert len(runs) == expected, (t.kind, label, len(runs), expected)
                     return d * 1000
                 what = f"{tier:,} runs: {label}, 100 results"

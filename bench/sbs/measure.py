@@ -25,7 +25,7 @@ def rotated(targets, rep):
     return targets[k:] + targets[:k]
 
 
-def _is_timeout(err):
+def is_timeout(err):
     return "timed out" in str(err).lower() or "timeout" in type(err).__name__.lower()
 
 
@@ -53,7 +53,7 @@ def alternate(targets, reps, fn, what, unit_ms=False, timeout_s=120):
                 if unit_ms and sample > SLOW_SAMPLE_S * 1000:
                     gave_up.add(t.kind)
             except Exception as err:  # noqa: BLE001 - a timeout surfaces as MlflowException or requests' errors
-                if unit_ms and _is_timeout(err):
+                if unit_ms and is_timeout(err):
                     samples[t.kind].append(timeout_s * 1000)
                     TIMED_OUT.append((t.kind, what))
                     gave_up.add(t.kind)

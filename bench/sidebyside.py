@@ -1,679 +1,414 @@
-"""Runlens vs the real `mlflow server`, same client, same workload, same machine, same run.
+"""Runlens vs the real `mlflow server` vs FastTrackML: same client, same workload, same machine, same run.
 
-Each target gets its own loopback port and a fresh store: `runlens serve` on its embedded store,
-`mlflow server` on SQLite with its default artifact proxy. Every scenario runs against both,
-alternating which goes first, several times; we report the median, the spread (min–max) and the
-ratio mlflow/runlens (above 1 means Runlens is faster). Big stores are seeded identically and
-fast: Runlens through its REST API, mlflow server by bulk SQL into its own schema (its REST path
-manages ~8 runs/s here, so seeding 100k runs through it would take hours).
+Each server gets its own loopback port and a fresh store: `runlens serve` on its embedded store,
+`mlflow server` on SQLite with its artifacts proxied (`--serve-artifacts --artifacts-destination`),
+FastTrackML (`fml server`, G-Research's Go drop-in, from its own venv) on SQLite. All three run at
+once; every scenario runs against each of them, the order rotated per repetition; we report the
+median, the spread (min–max) and the ratio peer/runlens (above 1 means Runlens is faster). Big
+stores hold the same rows everywhere (bench/sbs/seed.py says how each is seeded).
 
-Usage: python bench/sidebyside.py --out bench/RESULTS.md [--smoke]
+Usage: python bench/sidebyside.py --out bench/RESULTS.md [--smoke] [--sections a,b] [--servers runlens,mlflow]
 """
 import argparse
 import hashlib
 import json
 import os
 import platform
-import random
 import shutil
-import signal
-import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
 # A bounded wait per request. Searches run without retries (a retry would hide a slow answer);
 # other calls keep a few, since mlflow server answers 503 while its workers are saturated.
-SEARCH_TIMEOUT_S = 120
-SLOW_SAMPLE_S = 30  # after one sample this slow, a target is not asked again for that workload
 os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "3"
-os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(SEARCH_TIMEOUT_S)
-os.environ.setdefault("DO_NOT_TRACK", "true")
+os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "120"
 
 import mlflow  # noqa: E402
-from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-CLI = ROOT / "dist" / "cli.js"
-PY = Path(sys.executable)
+from sbs.loopdelay import loop_delay_during  # noqa: E402
+from sbs.measure import CAVEATS, FAILED, TIMED_OUT, alternate, is_timeout, percentile, timed  # noqa: E402
+from sbs.report import Results, write_report  # noqa: E402
+from sbs.scenarios import SEARCHES, bulk_interval, ingest_once, loop_once  # noqa: E402
+from sbs.seed import seed_all, seed_history, seed_row  # noqa: E402
+from sbs.servers import FML, KINDS, LABELS, ROOT, Target  # noqa: E402
+from sbs.traces import BIG_TRACE_ID, otlp_batches, otlp_big_trace, post_json, post_otlp  # noqa: E402
+from sbs.writers import Writers  # noqa: E402
+
+SECTIONS = ("ingest", "writers", "search", "big-store", "history", "artifacts", "traces", "start-up", "ceilings", "loop-delay")
+NO_PROXY = ("FastTrackML has no artifact proxy: its runs get a `file://` artifact root and the client copies the files there itself, "
+            "with no HTTP and no server involved, so this is a local file copy, not a server figure (ratio in parentheses)")
+
+
+def no_retries(fn, timeout_s):
+    """Runs fn with the client's retries off and its request timeout at timeout_s."""
+    saved = os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"], os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"]
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"], os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "0", str(timeout_s)
+    try:
+        return fn()
+    finally:
+        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"], os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = saved
+
+
+def server_answer(t, exp_id, flt, order):
+    """The status and body a server gives the search, for a footnote."""
+    body = json.dumps({"experiment_ids": [exp_id], "filter": flt, "order_by": order, "max_results": 100}).encode()
+    req = urllib.request.Request(f"{t.url}/api/2.0/mlflow/runs/search", data=body, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30):
+            return None
+    except urllib.error.HTTPError as err:
+        return f"HTTP {err.code}: {err.read().decode(errors='replace')[:160]}"
+    except OSError:
+        return None
+
+
+def tail(row):
+    return f"p99 {row['p99']} ms" if row["total"] else "none answered"
+
+
+def p(q):
+    return lambda lat: {k: [percentile(x, q) for x in v] for k, v in lat.items()}
 
-
-# ---- servers -------------------------------------------------------------------------------
-
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_health(url, proc, timeout=180):
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except Exception:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} not healthy after {timeout}s")
-
-
-def _tree(pid):
-    """A process and all its descendants (mlflow server runs uvicorn workers and job runners)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = open(f"/proc/{entry}/stat").read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4; the name in () may hold spaces
-        children.setdefault(ppid, []).append(int(entry))
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        todo += children.get(p, [])
-    return pids
-
-
-def _tree_rss_mb(pid):
-    total = 0
-    for p in _tree(pid):
-        try:
-            for line in open(f"/proc/{p}/status"):
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
-
-
-class Target:
-    def __init__(self, kind, workdir):
-        self.kind = kind
-        self.dir = Path(workdir) / kind
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.proc = None
-        self.url = None
-
-    def start(self):
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        log = open(self.dir / "server.log", "ab")
-        t0 = time.perf_counter()
-        if self.kind == "runlens":
-            cmd = ["node", str(CLI), "serve", "--port", str(port), "--root", str(self.dir / "mlruns")]
-        else:
-            cmd = [str(PY.parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{self.dir / 'mlflow.db'}",
-                   "--artifacts-destination", str(self.dir / "mlartifacts"), "--host", "127.0.0.1", "--port", str(port)]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=self.dir, start_new_session=True)
-        _wait_health(self.url, self.proc)
-        self.startup_s = time.perf_counter() - t0
-        self.client = mlflow.MlflowClient(self.url)
-        return self
-
-    def use(self):
-        # mlflow-artifacts:/ URIs resolve against the global tracking URI.
-        os.environ["MLFLOW_TRACKING_URI"] = self.url
-        mlflow.set_tracking_uri(self.url)
-        return self.client
-
-    def rss_mb(self):
-        return _tree_rss_mb(self.proc.pid)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            family = _tree(self.proc.pid)
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            for p in family:  # helpers that left the process group
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-
-
-# ---- measurement helpers ---------------------------------------------------------------------
-
-class Results:
-    def __init__(self):
-        self.rows = []  # (scenario, workload, unit, {kind: [samples]}, higher_is_better)
-
-    def add(self, scenario, workload, unit, samples, higher_is_better=False):
-        self.rows.append((scenario, workload, unit, samples, higher_is_better))
-
-
-def timed(fn, *a, **kw):
-    t = time.perf_counter()
-    out = fn(*a, **kw)
-    return time.perf_counter() - t, out
-
-
-TIMED_OUT = []  # (kind, what) for the report
-
-
-def alternate(targets, reps, fn, what="", unit_ms=False):
-    """Runs fn(target, rep) for each target, alternating order per repetition. A request that
-    times out is recorded as the timeout (a lower bound), the server restarted (it may still be
-    busy with it), and that target is not asked again for this workload."""
-    samples = {t.kind: [] for t in targets}
-    gave_up = set()
-    for rep in range(reps):
-        order = targets if rep % 2 == 0 else list(reversed(targets))
-        for t in order:
-            if t.kind in gave_up:
-                continue
-            t.use()
-            try:
-                sample = fn(t, rep)
-                samples[t.kind].append(sample)
-                if unit_ms and sample > SLOW_SAMPLE_S * 1000:
-                    gave_up.add(t.kind)
-            except Exception as err:  # noqa: BLE001 - a timeout surfaces as MlflowException or requests' errors
-                if not unit_ms or ("timed out" not in str(err).lower() and "timeout" not in type(err).__name__.lower()):
-                    raise
-                samples[t.kind].append(SEARCH_TIMEOUT_S * 1000)
-                TIMED_OUT.append((t.kind, what))
-                gave_up.add(t.kind)
-                t.stop()
-                t.start()
-    return samples
-
-
-def percentile(xs, p):
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(p * len(s)))]
-
-
-# ---- scenarios -----------------------------------------------------------------------------------
-
-def ingest_once(t, rep, n_runs):
-    c = t.client
-    exp = c.create_experiment(f"ingest-{rep}-{uuid.uuid4().hex[:6]}")
-    now = int(time.time() * 1000)
-
-    def one(i):
-        run = c.create_run(exp)
-        c.log_batch(run.info.run_id,
-                    params=[Param(f"param_{k}", f"v{i}-{k}") for k in range(20)],
-                    tags=[RunTag(f"tag_{k}", f"t{k}") for k in range(10)])
-        metrics = [Metric(f"metric_{k}", float(s % 97), now + s, s) for k in range(10) for s in range(1000)]
-        c.log_batch(run.info.run_id, metrics=metrics)  # the client splits this into 10 requests of 1000
-        c.set_terminated(run.info.run_id)
-
-    secs, _ = timed(lambda: [one(i) for i in range(n_runs)])
-    return secs
-
-
-def loop_once(t, rep, n_steps):
-    c = t.client
-    run = c.create_run("0")
-    lat = []
-    for s in range(n_steps):
-        d, _ = timed(c.log_metric, run.info.run_id, "loss", 1.0 / (s + 1), step=s)
-        lat.append(d * 1000)
-    return lat
-
-
-SEARCHES = [
-    ("metric filter, order_by metric", "metrics.acc > 0.5", ["metrics.acc DESC"]),
-    ("metric + param filter, order_by metric", "metrics.acc > 0.5 and params.model = 'cnn'", ["metrics.acc DESC"]),
-    ("param filter, order_by param + metric", "params.lr = '0.01'", ["params.model ASC", "metrics.loss DESC"]),
-]
-
-
-def seed_row(i):
-    return {
-        "name": f"run-{i}",
-        "acc": ((i * 7919) % 10007) / 10007,
-        "loss": ((i * 104729) % 10007) / 10007,
-        "model": ["cnn", "mlp", "rnn", "vit"][i % 4],
-        "lr": str([0.1, 0.01, 0.001][i % 3]),
-        "team": "a" if i % 2 else "b",
-    }
-
-
-def seed_runlens(t, exp_id, start, end):
-    """Through the REST API, 16 concurrent clients (what any client could do)."""
-    import requests
-
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16)
-    session.mount("http://", adapter)
-    api = f"{t.url}/api/2.0/mlflow"
-    now = int(time.time() * 1000)
-
-    def one(i):
-        r = seed_row(i)
-        run = session.post(f"{api}/runs/create", json={"experiment_id": exp_id, "run_name": r["name"], "start_time": now + i}).json()
-        rid = run["run"]["info"]["run_id"]
-        resp = session.post(f"{api}/runs/log-batch", json={
-            "run_id": rid,
-            "metrics": [{"key": "acc", "value": r["acc"], "timestamp": now, "step": 0},
-                        {"key": "loss", "value": r["loss"], "timestamp": now, "step": 0}],
-            "params": [{"key": "model", "value": r["model"]}, {"key": "lr", "value": r["lr"]}],
-            "tags": [{"key": "team", "value": r["team"]}],
-        })
-        resp.raise_for_status()
-
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(one, range(start, end)))
-
-
-def seed_mlflow(t, exp_id, start, end):
-    """Bulk SQL into mlflow's own schema: the same rows its REST API would have written."""
-    db = sqlite3.connect(t.dir / "mlflow.db", timeout=60)
-    now = int(time.time() * 1000)
-    runs, params, tags, latest, metrics = [], [], [], [], []
-    for i in range(start, end):
-        r = seed_row(i)
-        rid = uuid.uuid4().hex
-        runs.append((rid, r["name"], "UNKNOWN", "", "", "bench", "FINISHED", now + i, now + i, "", "active",
-                     f"mlflow-artifacts:/{exp_id}/{rid}/artifacts", int(exp_id)))
-        params += [("model", r["model"], rid), ("lr", r["lr"], rid)]
-        tags += [("team", r["team"], rid), ("mlflow.runName", r["name"], rid), ("mlflow.user", "bench", rid)]
-        for k in ("acc", "loss"):
-            latest.append((k, r[k], now, 0, 0, rid))
-            metrics.append((k, r[k], now, rid, 0, 0))
-    with db:
-        db.executemany("INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
-        db.executemany("INSERT INTO params (key, value, run_uuid) VALUES (?,?,?)", params)
-        db.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?,?,?)", tags)
-        db.executemany("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES (?,?,?,?,?,?)", latest)
-        db.executemany("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,?)", metrics)
-    db.close()
-
-
-def seed_history(t, points):
-    """One run with a `points`-long metric: Runlens via log_batch, mlflow via bulk SQL."""
-    run = t.client.create_run("0")
-    rid = run.info.run_id
-    now = int(time.time() * 1000)
-    if t.kind == "runlens":
-        import requests
-
-        api = f"{t.url}/api/2.0/mlflow/runs/log-batch"
-        s = requests.Session()
-        for start in range(0, points, 1000):
-            s.post(api, json={"run_id": rid, "metrics": [{"key": "loss", "value": (i % 1000) / 1000, "timestamp": now + i, "step": i} for i in range(start, min(points, start + 1000))]}).raise_for_status()
-    else:
-        db = sqlite3.connect(t.dir / "mlflow.db", timeout=60)
-        with db:
-            db.executemany("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,0)",
-                           (("loss", (i % 1000) / 1000, now + i, rid, i) for i in range(points)))
-            db.execute("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ('loss', ?, ?, ?, 0, ?)", ((points - 1) % 1000 / 1000, now + points - 1, points - 1, rid))
-        db.close()
-    return rid
-
-
-def bulk_interval(t, rid):
-    url = f"{t.url}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={rid}&metric_key=loss&max_results=1000"
-    with urllib.request.urlopen(url) as r:
-        body = json.loads(r.read())
-    return len(body.get("metrics", []))
-
-
-# ---- report -------------------------------------------------------------------------------------
-
-def fmt(x):
-    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
-
-
-def write_report(results, out, meta):
-    lines = [
-        "# Runlens vs `mlflow server` — side by side",
-        "",
-        f"Date: {meta['date']} · Machine: {meta['machine']} · Python {platform.python_version()} · Node {meta['node']}",
-        f"mlflow {mlflow.__version__} (`mlflow server`, SQLite backend, default artifact proxy) vs runlens {meta['runlens']}",
-        "",
-        "Same Python `mlflow` client for both, each server on its own loopback port with a fresh store; scenarios alternate",
-        "which server goes first. Figures are medians with the (min–max) spread over the repetitions; ratio = mlflow / runlens",
-        "(above 1: Runlens is faster / smaller; for throughput rows, runlens / mlflow). Generated by `npm run bench`" + (" **(smoke run: tiny sizes, not a result)**" if meta["smoke"] else "") + ".",
-        "",
-        "| scenario | workload | unit | runlens | mlflow server | ratio |",
-        "|---|---|---|---|---|---|",
-    ]
-    for scenario, workload, unit, samples, higher_is_better in results.rows:
-        rl, mf = samples["runlens"], samples["mlflow"]
-        mr, mm = statistics.median(rl), statistics.median(mf)
-        spread = lambda xs: f"{fmt(statistics.median(xs))} ({fmt(min(xs))}–{fmt(max(xs))})" if len(xs) > 1 else fmt(xs[0])
-        if higher_is_better:
-            ratio = mr / mm if mm > 0 else float("inf")
-        else:
-            ratio = mm / mr if mr > 0 else float("inf")
-        shown = f"**{ratio:.1f}×**" if ratio != float("inf") else "**∞** (mlflow: 0)"
-        lines.append(f"| {scenario} | {workload} | {unit} | {spread(rl)} | {spread(mf)} | {shown} |")
-    lines.append("")
-    lines += meta.get("notes", [])
-    Path(out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-
-
-
-# ---- traces -----------------------------------------------------------------------------------
-
-BIG_TRACE_ID = "tr-" + "cd" * 16
-
-
-def post_json(url, body):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=SEARCH_TIMEOUT_S) as r:
-        return json.loads(r.read())
-
-
-def post_otlp(base, exp_id, body):
-    req = urllib.request.Request(f"{base}/v1/traces", data=body, method="POST",
-                                 headers={"Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": exp_id})
-    with urllib.request.urlopen(req, timeout=300) as r:
-        assert r.status == 200
-
-
-def _otlp_span(trace_id, span_id, parent, name, kind, start, end):
-    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-    from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
-
-    s = Span(trace_id=trace_id, span_id=span_id, name=name, start_time_unix_nano=start, end_time_unix_nano=end,
-             status=Status(code=Status.STATUS_CODE_OK))
-    if parent:
-        s.parent_span_id = parent
-    s.attributes.append(KeyValue(key="mlflow.spanType", value=AnyValue(string_value=json.dumps(kind))))
-    s.attributes.append(KeyValue(key="mlflow.spanInputs", value=AnyValue(string_value=json.dumps({"q": name}))))
-    return s
-
-
-def _request(spans):
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-    req = ExportTraceServiceRequest()
-    req.resource_spans.add().scope_spans.add().spans.extend(spans)
-    return req.SerializeToString()
-
-
-def otlp_batches(n_traces, per_request):
-    """n traces of 3 spans (agent → llm, tool); every 10th tool is 'rare_tool'; varied latencies."""
-    now = time.time_ns() - 3600 * 10**9
-    for first in range(0, n_traces, per_request):
-        spans = []
-        for i in range(first, min(n_traces, first + per_request)):
-            tid = random.getrandbits(128).to_bytes(16, "big")
-            root = random.getrandbits(64).to_bytes(8, "big")
-            start = now + i * 1_000_000
-            dur = (1 + (i * 7919) % 997) * 100_000
-            spans.append(_otlp_span(tid, root, None, "agent", "AGENT", start, start + dur))
-            spans.append(_otlp_span(tid, random.getrandbits(64).to_bytes(8, "big"), root, "llm", "LLM", start + 10, start + dur // 2))
-            tool = "rare_tool" if i % 10 == 0 else "tool"
-            spans.append(_otlp_span(tid, random.getrandbits(64).to_bytes(8, "big"), root, tool, "TOOL", start + dur // 2, start + dur - 10))
-        yield _request(spans)
-
-
-def otlp_big_trace(n_spans):
-    tid = bytes.fromhex(BIG_TRACE_ID[3:])
-    start = time.time_ns() - 60 * 10**9
-    ids = [(i + 1).to_bytes(8, "big") for i in range(n_spans)]
-    spans = [_otlp_span(tid, ids[0], None, "pipeline", "CHAIN", start, start + n_spans * 200_000 + 1000)]
-    for i in range(1, n_spans):
-        parent = ids[0] if i < 50 else ids[1 + (i % 49)]
-        s = start + i * 200_000
-        spans.append(_otlp_span(tid, ids[i], parent, f"step-{i}", "TOOL", s, s + 150_000))
-    return _request(spans)
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     ap.add_argument("--smoke", action="store_true", help="tiny sizes so CI keeps the scripts alive")
-    ap.add_argument("--sections", default="all", help="comma-separated subset: ingest-search, big-store, history, artifacts, traces, start-up")
+    ap.add_argument("--sections", default="all", help="comma-separated subset of: " + ", ".join(SECTIONS))
+    ap.add_argument("--servers", default=",".join(KINDS), help="comma-separated subset of: " + ", ".join(KINDS))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one workload size")
     args = ap.parse_args()
     smoke = args.smoke
     reps = 2 if smoke else 3
+    # Full sizes fit about 25 minutes on this 2-core machine while other work loads it (load
+    # average ~30): `mlflow server` is the slow one everywhere (a 1000-point log_batch takes ~3 s
+    # there when loaded, a start ~4 min). --set key=value overrides one (e.g. --set search_tiers=10000,100000).
     sizes = {
-        "ingest_runs": 1 if smoke else 5,
-        "loop_steps": 50 if smoke else 500,
-        "search_tiers": [200, 400] if smoke else [10_000, 100_000],
-        "history_points": 20_000 if smoke else 1_000_000,
-        "big_mb": 2 if smoke else 100,
-        "small_files": 20 if smoke else 1000,
-        "traces": 300 if smoke else 10_000,
-        "big_trace_spans": 500 if smoke else 5000,
+        "ingest_runs": 1 if smoke else 2,
+        "loop_steps": 50 if smoke else 100,
+        "writers": 8,
+        "writer_s": 1.5 if smoke else 3,
+        "search_tiers": [200, 400] if smoke else [10_000, 30_000],
+        "search_timeout_s": 30,
+        "history_points": 20_000 if smoke else 100_000,
+        "big_mb": 2 if smoke else 50,
+        "small_files": 20 if smoke else 200,
+        "traces": 300 if smoke else 2000,
+        "big_trace_spans": 500 if smoke else 2000,
+        "ceiling_s": 2 if smoke else 3,
+        "startup_reps": 1,
+        "loop_delay_runs": 5 if smoke else 100,
+        "loop_delay_steps": 200,
     }
+    for item in args.set:
+        key, value = item.split("=", 1)
+        if key not in sizes:
+            raise SystemExit(f"sidebyside: no size {key!r} (one of {', '.join(sizes)})")
+        sizes[key] = [int(v) for v in value.split(",")] if isinstance(sizes[key], list) else type(sizes[key])(value)
+    kinds = [k for k in KINDS if k in args.servers.split(",")]
+    if "fasttrackml" in kinds and not FML.exists():
+        raise SystemExit(f"sidebyside: {FML} is missing; run scripts/setup-python.sh (or pass --servers runlens,mlflow)")
     work = Path(tempfile.mkdtemp(prefix="runlens-sbs-"))
     results = Results()
-    targets = [Target("runlens", work).start(), Target("mlflow", work).start()]
-    notes = []
-    state = {}
-
-    wanted = None if args.sections == "all" else set(args.sections.split(","))
-    section_keys = {"ingest and search": "ingest-search", "big-store loop and ceilings": "big-store", "history": "history", "artifacts": "artifacts", "traces": "traces", "start-up": "start-up"}
+    targets = [Target(k, work) for k in kinds]
+    try:
+        for t in targets:
+            t.start()
+    except BaseException:
+        for t in targets:
+            t.stop()
+        raise
+    notes, state = [], {}
+    wanted = set(SECTIONS) if args.sections == "all" else set(args.sections.split(","))
+    wall = {}
 
     def guarded(name, fn):
         """A failing section is reported, and the next one still runs."""
-        if wanted is not None and section_keys[name] not in wanted:
+        if name not in wanted:
             return
+        t0 = time.perf_counter()
         try:
             fn()
         except Exception as err:  # noqa: BLE001
             notes.append(f"- **{name} failed**: {type(err).__name__}: {str(err)[:300]}")
-            for t in targets:  # leave both servers in a usable state for what follows
+            for t in targets:  # leave every server usable for what follows
                 if t.proc.poll() is not None:
                     t.start()
+        wall[name] = time.perf_counter() - t0
+        # The report so far after every section: a run cut short still leaves its figures.
+        write(args, results, kinds, notes, state, wall, smoke, quiet=True)
 
-    try:
-        def section_0():
-            # 1. ingest
-            s = alternate(targets, reps, lambda t, rep: ingest_once(t, rep, sizes["ingest_runs"]))
-            results.add("ingest", f"{sizes['ingest_runs']} runs × (20 params, 10 tags, 10 metrics × 1000 steps) via log_batch", "s", s)
-            lat = state["lat"] = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]))
-            results.add("ingest", f"training loop: single log_metric, p50 over {sizes['loop_steps']} calls", "ms", {k: [percentile(x, 0.5) for x in v] for k, v in lat.items()})
-            results.add("ingest", "training loop: single log_metric, p95", "ms", {k: [percentile(x, 0.95) for x in v] for k, v in lat.items()})
+    def ingest():
+        what = f"{sizes['ingest_runs']} runs × (20 params, 10 tags, 10 metrics × 1000 steps) via log_batch"
+        results.add("ingest", what, "s", alternate(targets, reps, lambda t, rep: ingest_once(t, rep, sizes["ingest_runs"]), what))
+        what = f"training loop: single log_metric round trip, p50 over {sizes['loop_steps']} calls"
+        lat = state["lat"] = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]), what)
+        results.add("ingest", what, "ms", p(0.5)(lat))
+        results.add("ingest", "training loop: single log_metric round trip, p95", "ms", p(0.95)(lat))
 
-            # 2. search at two store sizes, seeded identically
-            exp_ids = state.setdefault("exp_ids", {})
-            seeded = 0
-            for tier in sizes["search_tiers"]:
-                for t in targets:
-                    t.use()
-                    if t.kind not in exp_ids:
-                        exp_ids[t.kind] = t.client.create_experiment("search")
-                    secs, _ = timed(seed_runlens if t.kind == "runlens" else seed_mlflow, t, exp_ids[t.kind], seeded, tier)
-                    notes.append(f"- seeding {tier - seeded:,} runs into {t.kind}: {secs:.1f} s ({'REST, 16 clients' if t.kind == 'runlens' else 'bulk SQL'})")
-                seeded = tier
-                for label, flt, order in SEARCHES:
-                    def q(t, rep, flt=flt, order=order):
-                        d, runs = timed(t.client.search_runs, [exp_ids[t.kind]], flt, max_results=100, order_by=order)
-                        return d * 1000
-                    what = f"{tier:,} runs: {label}, 100 results"
-                    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+    def writers():
+        n, secs = sizes["writers"], sizes["writer_s"]
+        exp = {t.kind: t.client.create_experiment(f"writers-{uuid.uuid4().hex[:6]}") for t in targets}
+        what = f"{n} OS processes, each its own mlflow client logging single log_metric for {secs:g} s: acknowledged writes/s"
+        pool = Writers(targets, exp, n)
+        try:
+            out = alternate(targets, reps, lambda t, rep: pool.run(t, secs), what)
+        finally:
+            pool.close()
+        results.add("writers", what, "writes/s", {k: [o["rate"] for o in v] for k, v in out.items()}, higher_is_better=True)
+        for q in ("p50", "p99"):
+            results.add("writers", f"{n} writers: log_metric latency {q}", "ms", {k: [o[q] for o in v] for k, v in out.items()})
+        for k, v in out.items():
+            if any(o["errors"] for o in v):
+                notes.append(f"- {LABELS[k]}: {sum(o['errors'] for o in v)} log_metric calls failed among the {n} writers")
+
+    def search():
+        exp_ids = state["exp_ids"] = {t.kind: t.client.create_experiment("search") for t in targets}
+        seeded = 0
+        for tier in sizes["search_tiers"]:
+            for kind, secs in seed_all(targets, exp_ids, seeded, tier).items():
+                notes.append(f"- seeding {tier - seeded:,} runs into {LABELS[kind]}: {secs:.1f} s ({'bulk SQL' if kind == 'mlflow' else 'REST, Node client, 16 in flight'})")
+            seeded = tier
+            for label, flt, order, match in SEARCHES:
+                expected = min(100, sum(1 for i in range(tier) if match(seed_row(i))))
+
+                def q(t, rep, flt=flt, order=order, expected=expected, label=label):
                     try:
-                        results.add("search", what, "ms", alternate(targets, reps * 2, q, what, unit_ms=True))
-                    finally:
-                        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "3"
-                def q_pandas(t, rep):
-                    d, df = timed(mlflow.search_runs, [exp_ids[t.kind]], "metrics.acc > 0.9", max_results=1000, order_by=["metrics.acc DESC"])
+                        d, runs = timed(t.client.search_runs, [exp_ids[t.kind]], flt, max_results=100, order_by=order)
+                    except Exception as err:  # noqa: BLE001 - the client's retries hide the server's answer
+                        if is_timeout(err):
+                            raise
+                        raise RuntimeError(server_answer(t, exp_ids[t.kind], flt, order) or str(err)) from err
+                    assert len(runs) == expected, (t.kind, label, len(runs), expected)
                     return d * 1000
-                what = f"{tier:,} runs: mlflow.search_runs → pandas, 1000 results"
-                os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-                try:
-                    results.add("search", what, "ms", alternate(targets, reps, q_pandas, what, unit_ms=True))
-                finally:
-                    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "3"
+                what = f"{tier:,} runs: {label}, 100 results"
+                results.add("search", what, "ms", no_retries(lambda: alternate(targets, reps, q, what, unit_ms=True, timeout_s=sizes["search_timeout_s"]), sizes["search_timeout_s"]))
 
-        guarded('ingest and search', section_0)
-        def section_1():
-            lat, exp_ids = state["lat"], state["exp_ids"]
-            # Per-write cost with the big store in place (compare with the fresh-store loop above).
-            lat_big = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]))
-            results.add("ingest", f"training loop p50 with the {sizes['search_tiers'][-1]:,}-run store", "ms", {k: [percentile(x, 0.5) for x in v] for k, v in lat_big.items()})
-            for kind in ("runlens", "mlflow"):
-                notes.append(f"- {kind}: single log_metric p50 {statistics.median([percentile(x, 0.5) for x in lat[kind]]):.2f} ms on a fresh store, "
-                             f"{statistics.median([percentile(x, 0.5) for x in lat_big[kind]]):.2f} ms with {sizes['search_tiers'][-1]:,} runs")
-
-            # Server ceilings without the Python client (autocannon, 16 connections).
-            ceilings = {}
-            for t in targets:
-                t.use()
-                run = t.client.create_run(exp_ids[t.kind])
-                out = subprocess.run(["node", str(ROOT / "bench" / "load.mjs"), t.url, run.info.run_id, exp_ids[t.kind], str(3 if smoke else 10)],
-                                     capture_output=True, text=True, check=True).stdout
-                ceilings[t.kind] = json.loads(out.strip().splitlines()[-1])
-            for i, row in enumerate(ceilings["runlens"]):
-                other = ceilings["mlflow"][i]
-                p99 = lambda r: f"p99 {r['p99']} ms" if r["total"] else "none answered in time"
-                results.add("ceiling", f"autocannon, 16 connections: {row['title']} (runlens {p99(row)}; mlflow {p99(other)})", "req/s",
-                            {"runlens": [row["requestsPerSec"]], "mlflow": [other["requestsPerSec"]]}, higher_is_better=True)
-            # A saturated server keeps working through its queue (mlflow server then refuses
-            # requests for minutes: its DB pool is exhausted): start both afresh.
-            for t in targets:
-                t.stop()
-                t.start()
-                for kind, r in (("runlens", row), ("mlflow", other)):
-                    if r["failed"]:
-                        notes.append(f"- {kind}: {r['failed']} of {r['total']} requests failed in '{r['title']}'")
-
-        guarded('big-store loop and ceilings', section_1)
-        def section_2():
-            # 3. metric history
-            rids = {}
-            for t in targets:
-                t.use()
-                rids[t.kind] = seed_history(t, sizes["history_points"])
-            def hist(t, rep):
-                d, h = timed(t.client.get_metric_history, rids[t.kind], "loss")
-                assert len(h) == sizes["history_points"], (t.kind, len(h))
+            def q_pandas(t, rep):
+                d, df = timed(mlflow.search_runs, [exp_ids[t.kind]], "metrics.acc > 0.9", max_results=1000, order_by=["metrics.acc DESC"])
                 return d * 1000
-            results.add("history", f"get_metric_history, {sizes['history_points']:,} points", "ms", alternate(targets, reps, hist))
-            def chart(t, rep):
-                d, n = timed(bulk_interval, t, rids[t.kind])
-                return d * 1000
-            results.add("history", "chart query (get-history-bulk-interval, 1000 points)", "ms", alternate(targets, reps * 2, chart))
+            what = f"{tier:,} runs: mlflow.search_runs → pandas, 1000 results"
+            results.add("search", what, "ms", no_retries(lambda: alternate(targets, reps, q_pandas, what, unit_ms=True, timeout_s=sizes["search_timeout_s"]), sizes["search_timeout_s"]))
 
-        guarded('history', section_2)
-        def section_3():
-            # 4. artifacts
-            src = work / "art"
-            src.mkdir()
-            big = src / "big.bin"
-            with open(big, "wb") as f:
-                for _ in range(sizes["big_mb"]):
-                    f.write(os.urandom(1 << 20))
-            small_dir = src / "small"
-            small_dir.mkdir()
-            for i in range(sizes["small_files"]):
-                (small_dir / f"f{i:04d}.bin").write_bytes(os.urandom(10 * 1024))
-            big_sha = hashlib.sha256(big.read_bytes()).hexdigest()
-            art_runs = {}
-            def up_big(t, rep):
-                run = t.client.create_run("0")
-                art_runs.setdefault(t.kind, run.info.run_id)
-                d, _ = timed(t.client.log_artifact, run.info.run_id, str(big))
-                return d
-            def down_big(t, rep):
-                dst = work / f"dl-{t.kind}-{rep}"
-                d, p = timed(mlflow.artifacts.download_artifacts, run_id=art_runs[t.kind], artifact_path="big.bin", dst_path=str(dst))
-                assert hashlib.sha256(Path(p).read_bytes()).hexdigest() == big_sha
-                shutil.rmtree(dst)
-                return d
-            results.add("artifacts", f"upload 1 × {sizes['big_mb']} MB", "s", alternate(targets, reps, up_big))
-            results.add("artifacts", f"download 1 × {sizes['big_mb']} MB", "s", alternate(targets, reps, down_big))
-            small_runs = {}
-            def up_small(t, rep):
-                run = t.client.create_run("0")
-                small_runs.setdefault(t.kind, run.info.run_id)
-                d, _ = timed(t.client.log_artifacts, run.info.run_id, str(small_dir), "small")
-                return d
-            def down_small(t, rep):
-                dst = work / f"dls-{t.kind}-{rep}"
-                d, p = timed(mlflow.artifacts.download_artifacts, run_id=small_runs[t.kind], artifact_path="small", dst_path=str(dst))
-                assert len(os.listdir(p)) == sizes["small_files"]
-                shutil.rmtree(dst)
-                return d
-            results.add("artifacts", f"upload {sizes['small_files']} × 10 KB (log_artifacts)", "s", alternate(targets, reps, up_small))
-            results.add("artifacts", f"download {sizes['small_files']} × 10 KB (download_artifacts)", "s", alternate(targets, reps, down_small))
+    def big_store():
+        lat, exp_ids = state.get("lat"), state["exp_ids"]
+        what = f"training loop p50 with the {sizes['search_tiers'][-1]:,}-run store"
+        lat_big = alternate(targets, reps, lambda t, rep: loop_once(t, rep, sizes["loop_steps"]), what)
+        results.add("ingest", what, "ms", p(0.5)(lat_big))
+        for kind in kinds:
+            if lat and lat.get(kind) and lat_big.get(kind):
+                notes.append(f"- {LABELS[kind]}: single log_metric p50 {statistics.median(p(0.5)(lat)[kind]):.2f} ms on a fresh store, "
+                             f"{statistics.median(p(0.5)(lat_big)[kind]):.2f} ms with {sizes['search_tiers'][-1]:,} runs")
 
-        guarded('artifacts', section_3)
+    def ceilings_():
+        # Server ceilings without the Python client (autocannon, 16 connections), one server at a
+        # time. Last of the shared-server sections: a saturated mlflow server keeps working through
+        # its queue and refuses requests for minutes (its DB pool is exhausted).
+        exp_ids = state["exp_ids"]
+        ceilings = {}
+        for t in targets:
+            t.use()
+            run = t.client.create_run(exp_ids[t.kind])
+            out = subprocess.run(["node", str(ROOT / "bench" / "load.mjs"), t.url, run.info.run_id, exp_ids[t.kind], str(sizes["ceiling_s"])],
+                                 capture_output=True, text=True, check=True).stdout
+            ceilings[t.kind] = json.loads(out.strip().splitlines()[-1])
+        for i, row in enumerate(ceilings["runlens"]):
+            p99 = "; ".join(f"{LABELS[k]} {tail(c[i])}" for k, c in ceilings.items())
+            results.add("ceiling", f"autocannon, 16 connections, {sizes['ceiling_s']} s: {row['title']} ({p99})", "req/s",
+                        {k: [c[i]["requestsPerSec"]] for k, c in ceilings.items()}, higher_is_better=True)
+            for k, c in ceilings.items():
+                if c[i]["failed"]:
+                    notes.append(f"- {LABELS[k]}: {c[i]['failed']} of {c[i]['total']} requests failed in '{row['title']}'")
 
-        def section_traces():
-            # 5. traces: the same OTLP exports into both servers, then search and open.
-            exp_ids = {}
-            for t in targets:
-                t.use()
-                exp_ids[t.kind] = t.client.create_experiment(f"traces-{uuid.uuid4().hex[:6]}")
+    def history():
+        rids = {}
+        for t in targets:
+            t.use()
+            rids[t.kind] = seed_history(t, sizes["history_points"])
+
+        def hist(t, rep):
+            d, h = timed(t.client.get_metric_history, rids[t.kind], "loss")
+            assert len(h) == sizes["history_points"], (t.kind, len(h))
+            return d * 1000
+        what = f"get_metric_history, {sizes['history_points']:,} points"
+        results.add("history", what, "ms", alternate(targets, reps, hist, what))
+
+        def chart(t, rep):
+            d, n = timed(bulk_interval, t, rids[t.kind])
+            return d * 1000
+        what = f"chart query (get-history-bulk-interval, 1000 of {sizes['history_points']:,} points)"
+        results.add("history", what, "ms", alternate(targets, reps, chart, what))
+
+    def artifacts():
+        src = work / "art"
+        src.mkdir(exist_ok=True)
+        big = src / "big.bin"
+        with open(big, "wb") as f:
+            for _ in range(sizes["big_mb"]):
+                f.write(os.urandom(1 << 20))
+        small_dir = src / "small"
+        small_dir.mkdir(exist_ok=True)
+        for i in range(sizes["small_files"]):
+            (small_dir / f"f{i:04d}.bin").write_bytes(os.urandom(10 * 1024))
+        big_sha = hashlib.sha256(big.read_bytes()).hexdigest()
+        art_runs, small_runs = {}, {}
+
+        def up_big(t, rep):
+            run = t.client.create_run("0")
+            art_runs.setdefault(t.kind, run.info.run_id)
+            return timed(t.client.log_artifact, run.info.run_id, str(big))[0]
+
+        def down_big(t, rep):
+            dst = work / f"dl-{t.kind}-{rep}"
+            d, path = timed(mlflow.artifacts.download_artifacts, run_id=art_runs[t.kind], artifact_path="big.bin", dst_path=str(dst))
+            assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == big_sha
+            shutil.rmtree(dst)
+            return d
+
+        def up_small(t, rep):
+            run = t.client.create_run("0")
+            small_runs.setdefault(t.kind, run.info.run_id)
+            return timed(t.client.log_artifacts, run.info.run_id, str(small_dir), "small")[0]
+
+        def down_small(t, rep):
+            dst = work / f"dls-{t.kind}-{rep}"
+            d, path = timed(mlflow.artifacts.download_artifacts, run_id=small_runs[t.kind], artifact_path="small", dst_path=str(dst))
+            assert len(os.listdir(path)) == sizes["small_files"]
+            shutil.rmtree(dst)
+            return d
+
+        for what, fn in ((f"upload 1 × {sizes['big_mb']} MB", up_big), (f"download 1 × {sizes['big_mb']} MB", down_big),
+                         (f"upload {sizes['small_files']} × 10 KB (log_artifacts)", up_small),
+                         (f"download {sizes['small_files']} × 10 KB (download_artifacts)", down_small)):
+            CAVEATS[("fasttrackml", what)] = NO_PROXY
+            results.add("artifacts", what, "s", alternate(targets, reps, fn, what))
+
+    def traces():
+        n = f"{sizes['traces']:,} traces"
+        workloads = [f"search_traces first page, {n}", f"search_traces span.name filter (1 in 10 match), {n}",
+                     f"search_traces status + time filter, order by latency, {n}", f"get_trace with {sizes['big_trace_spans']:,} spans (client)"]
+        exp_ids, able = {}, []
+        for t in targets:
+            t.use()
+            exp_ids[t.kind] = t.client.create_experiment(f"traces-{uuid.uuid4().hex[:6]}")
+            try:
                 for body in otlp_batches(sizes["traces"], 500):
                     post_otlp(t.url, exp_ids[t.kind], body)
                 post_otlp(t.url, exp_ids[t.kind], otlp_big_trace(sizes["big_trace_spans"]))
-            def search(filter_string, expected, order_by=None):
-                def run(t, rep):
-                    body = {"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp_ids[t.kind]}}], "max_results": 100}
-                    if filter_string:
-                        body["filter"] = filter_string
-                    if order_by:
-                        body["order_by"] = order_by
-                    d, res = timed(post_json, f"{t.url}/api/3.0/mlflow/traces/search", body)
-                    assert len(res.get("traces", [])) == min(100, expected), (t.kind, filter_string, len(res.get("traces", [])))
-                    return d * 1000
-                return run
-            n = f"{sizes['traces']:,} traces"
-            results.add("traces", f"search_traces first page, {n}", "ms", alternate(targets, reps * 2, search(None, sizes["traces"] + 1)))
-            results.add("traces", f"search_traces span.name filter (1 in 10 match), {n}", "ms", alternate(targets, reps * 2, search("span.name = 'rare_tool'", (sizes["traces"] + 9) // 10)))
-            results.add("traces", f"search_traces status + time filter, order by latency, {n}", "ms",
-                        alternate(targets, reps * 2, search("trace.status = 'OK' AND trace.timestamp_ms > 0", sizes["traces"] + 1, ["execution_time_ms DESC"])))
-            def open_big(t, rep):
-                d, tr = timed(mlflow.get_trace, BIG_TRACE_ID)
-                assert len(tr.data.spans) == sizes["big_trace_spans"], (t.kind, len(tr.data.spans))
-                return d * 1000
-            results.add("traces", f"get_trace with {sizes['big_trace_spans']:,} spans (client)", "ms", alternate(targets, reps, open_big))
+                able.append(t)
+            except Exception as err:  # noqa: BLE001 - a peer without MLflow 3's trace routes
+                if t.kind == "runlens":
+                    raise
+                for what in workloads:
+                    FAILED[(t.kind, what)] = f"OTLP export to /v1/traces refused: {str(err)[:120]}"
 
-        guarded('traces', section_traces)
-        def section_4():
-            exp_ids = state["exp_ids"]
-            # 5. start-up with the big store, and memory after loading it
-            startup = {t.kind: [] for t in targets}
-            rss = {t.kind: [] for t in targets}
-            for rep in range(reps):
-                for t in (targets if rep % 2 == 0 else list(reversed(targets))):
-                    t.stop()
-                    t.start()
-                    t.use()
-                    t.client.search_runs([exp_ids[t.kind]], max_results=1)  # touch the store
-                    startup[t.kind].append(t.startup_s)
-                    rss[t.kind].append(t.rss_mb())
-            results.add("start-up", f"process start → /health OK, {sizes['search_tiers'][-1]:,}-run store", "s", startup)
-            results.add("start-up", "RSS after loading (process tree)", "MB", rss)
-        guarded('start-up', section_4)
+        def search(filter_string, expected, order_by=None):
+            def run(t, rep):
+                body = {"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp_ids[t.kind]}}], "max_results": 100}
+                if filter_string:
+                    body["filter"] = filter_string
+                if order_by:
+                    body["order_by"] = order_by
+                d, res = timed(post_json, f"{t.url}/api/3.0/mlflow/traces/search", body)
+                assert len(res.get("traces", [])) == min(100, expected), (t.kind, filter_string, len(res.get("traces", [])))
+                return d * 1000
+            return run
+
+        def open_big(t, rep):
+            d, tr = timed(mlflow.get_trace, BIG_TRACE_ID)
+            assert len(tr.data.spans) == sizes["big_trace_spans"], (t.kind, len(tr.data.spans))
+            return d * 1000
+
+        fns = [search(None, sizes["traces"] + 1), search("span.name = 'rare_tool'", (sizes["traces"] + 9) // 10),
+               search("trace.status = 'OK' AND trace.timestamp_ms > 0", sizes["traces"] + 1, ["execution_time_ms DESC"]), open_big]
+        for what, fn in zip(workloads, fns):
+            results.add("traces", what, "ms", alternate(able, reps, fn, what))
+
+    def start_up():
+        exp_ids = state["exp_ids"]
+        startup, rss = {k: [] for k in kinds}, {k: [] for k in kinds}
+        for rep in range(sizes["startup_reps"]):
+            for t in targets[rep % len(targets):] + targets[:rep % len(targets)]:
+                t.stop()
+                t.start()
+                t.use()
+                t.client.search_runs([exp_ids[t.kind]], max_results=1)  # touch the store
+                startup[t.kind].append(t.startup_s)
+                rss[t.kind].append(t.rss_mb())
+        results.add("start-up", f"process start → /health OK, {sizes['search_tiers'][-1]:,}-run store", "s", startup)
+        results.add("start-up", "RSS after loading (process tree)", "MB", rss)
+
+    def loop_delay():
+        runs = sizes["loop_delay_runs"]
+        steps = sizes["loop_delay_steps"]
+        stats, secs = loop_delay_during(work, lambda t: ingest_once(t, 0, runs, steps))
+        state["loop_delay"] = (runs, steps, stats, secs)
+
+    try:
+        guarded("ingest", ingest)
+        guarded("writers", writers)
+        guarded("search", search)
+        if "exp_ids" in state:
+            guarded("big-store", big_store)
+        guarded("history", history)
+        guarded("artifacts", artifacts)
+        guarded("traces", traces)
+        if "exp_ids" in state:
+            guarded("start-up", start_up)
+            guarded("ceilings", ceilings_)
+        guarded("loop-delay", loop_delay)
     finally:
         for t in targets:
             t.stop()
+    write(args, results, kinds, notes, state, wall, smoke)
+    shutil.rmtree(work, ignore_errors=True)
+    failed = [n for n in notes if "failed**" in n]
+    if failed:
+        raise SystemExit("sidebyside: " + "; ".join(failed))
+
+
+def write(args, results, kinds, notes, state, wall, smoke, quiet=False):
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    runlens_version = json.loads((ROOT / "package.json").read_text())["version"]
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    fml = subprocess.run([str(FML), "--version"], capture_output=True, text=True).stdout.strip() if "fasttrackml" in kinds else "FastTrackML not run"
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    extra = []
+    if "loop_delay" in state:
+        runs, steps, stats, secs = state["loop_delay"]
+        extra += ["", f"## Event-loop delay during a {runs}-run ingest (Runlens)", ""]
+        if stats is None:
+            extra.append(f"Not measured (server has no recorder): `RUNLENS_LOOP_DELAY_FILE` produced no file; the {runs}-run ingest took {secs:.1f} s.")
+        else:
+            extra.append(f"{runs} runs × (20 params, 10 tags, 10 metrics × {steps} steps) through the Python client in {secs:.1f} s, on a server of its own "
+                         f"with `RUNLENS_LOOP_DELAY_FILE` (perf_hooks.monitorEventLoopDelay, 1 ms resolution, window opened after start-up): "
+                         f"**max {stats['max_ms']} ms**, p99 {stats['p99_ms']} ms, p50 {stats['p50_ms']} ms over {stats['samples']:,} samples "
+                         f"(target: no stall over 5 ms — {'met' if stats['max_ms'] <= 5 else 'missed'}).")
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{os.cpu_count()} × {cpu}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GB RAM, {platform.system()} {platform.release()}",
         "node": node,
-        "runlens": runlens_version,
+        "runlens": json.loads((ROOT / "package.json").read_text())["version"],
+        "fasttrackml": fml,
         "smoke": smoke,
+        "kinds": kinds,
+        "failed": FAILED,
+        "caveats": CAVEATS,
+        "timed_out": TIMED_OUT,
         "notes": [
-            *([f"**Timed out** (no answer within {SEARCH_TIMEOUT_S} s; the figure shown is that lower bound, the ratio a lower bound too):"]
-              + [f"- {kind}: {what}" for kind, what in TIMED_OUT] + [""] if TIMED_OUT else []),
-            "Seeding (not part of any figure):", *notes],
+            *([f"**Timed out** (no answer in time; the figure shown is that lower bound, the ratio a lower bound too):"]
+              + [f"- {LABELS[kind]}: {what}" for kind, what in TIMED_OUT] + [""] if TIMED_OUT else []),
+            "Seeding and notes (not part of any figure):", *notes,
+            "- wall time per section: " + ", ".join(f"{k} {v:.0f} s" for k, v in wall.items()),
+            *extra],
     }
-    write_report(results, args.out, meta)
-    shutil.rmtree(work, ignore_errors=True)
+    write_report(results, args.out, meta, quiet)
 
 
 if __name__ == "__main__":

@@ -61,3 +61,21 @@ else
   tail -5 /tmp/runlens-v2-venv.log >&2 || true
   rm -rf .venv/v2
 fi
+
+# FastTrackML 0.6.0 (G-Research's Go MLflow-compatible server), the third server of `npm run bench`.
+# Its wheel ships the Go binary `fml` and declares mlflow<3, which only its Python helpers use:
+# --no-deps keeps an old mlflow out of its venv. A failure is a warning: the bench then runs
+# without it and says so.
+FASTTRACKML="${FASTTRACKML_VERSION:-0.6.0}"
+if [ -x .venv/fasttrackml/bin/fml ] && [ "$(cat .venv/fasttrackml/.runlens-req 2>/dev/null)" = "fasttrackml==$FASTTRACKML" ]; then
+  :
+elif rm -rf .venv/fasttrackml && "$PYTHON" -m venv .venv/fasttrackml \
+    && .venv/fasttrackml/bin/python -m pip install -q --disable-pip-version-check --no-deps "fasttrackml==$FASTTRACKML" 2>/tmp/runlens-fasttrackml-venv.log \
+    && .venv/fasttrackml/bin/fml --version >/dev/null; then
+  echo "fasttrackml==$FASTTRACKML" > .venv/fasttrackml/.runlens-req
+else
+  echo "setup-python: WARNING: fasttrackml==$FASTTRACKML did not install here; the bench runs without FastTrackML" >&2
+  tail -5 /tmp/runlens-fasttrackml-venv.log >&2 || true
+  rm -rf .venv/fasttrackml
+fi
+if [ -x .venv/fasttrackml/bin/fml ]; then echo "setup-python: .venv/fasttrackml has $(.venv/fasttrackml/bin/fml --version)"; fi

@@ -23,6 +23,8 @@ export interface Transport {
   saveState(state: unknown): void;
   /** Asks the editor to act on runs; in a browser, the matching page opens instead. */
   action(action: HostAction, runIds: string[], path?: string, traceId?: string): void;
+  /** Opens a source file at a line in the editor (VS Code only; see tracebackLinks.ts). */
+  openSource(path: string, line: number): void;
 }
 
 function initialState(): unknown {
@@ -60,6 +62,7 @@ function vscodeTransport(api: VsCodeApi): Transport {
     loadState: <T>(fallback: T) => (api.getState() as T | undefined) ?? (initialState() as T | undefined) ?? fallback,
     saveState: (s) => api.setState(s),
     action: (action, runIds, path, traceId) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}), ...(traceId ? { traceId } : {}) }),
+    openSource: (path, line) => api.postMessage({ type: 'openSource', path, line }),
   };
 }
 
@@ -108,6 +111,8 @@ function browserTransport(): Transport {
       };
       window.open(`${pages[action]}&theme=${theme}`, '_blank', 'noopener');
     },
+    // A browser has no editor to open: traceback lines render as vscode:// links instead.
+    openSource: () => undefined,
   };
 }
 

@@ -4,6 +4,7 @@
  * page by UiBackend over HTTP. Views never touch the store or the network themselves.
  */
 import type { WireRunStatus, WireSessionSummary } from '../client/wireTypes';
+import type { DatasetView } from './datasetDetails';
 
 export type Axis = 'step' | 'timestamp';
 
@@ -65,7 +66,7 @@ export interface RunDetail extends RunRow {
   sourceName?: string;
   gitCommit?: string;
   systemTags: Record<string, string>;
-  inputs: { name: string; digest: string; context?: string; sourceType?: string }[];
+  inputs: DatasetView[];
   children: { runId: string; name: string; status: WireRunStatus }[];
   parentName?: string;
 }
@@ -234,7 +235,11 @@ export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'op
 export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace', 'openRunTraces'];
 
 /** `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace; openRunTraces lists runIds[0]'s traces. */
-export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string };
+export type ToHost =
+  | { type: 'request'; id: number; request: UiRequest }
+  | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string }
+  /** A traceback line was clicked: open `path` (absolute, as Python printed it) at `line` if it is in the workspace. */
+  | { type: 'openSource'; path: string; line: number };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
 
 /** What a runs table keeps across reloads. */
@@ -250,10 +255,14 @@ export interface RunPageState {
   runId: string;
   /** The artifact to preview (path inside the run). */
   artifact?: string;
+  /** The image gallery's step per image key. */
+  imageSteps?: Record<string, number>;
 }
 
 export interface CompareState {
   runIds: string[];
+  /** The image gallery's step per image key. */
+  imageSteps?: Record<string, number>;
   onlyDifferences?: boolean;
   x?: string;
   y?: string;
@@ -308,6 +317,10 @@ export function isToHost(m: unknown): m is ToHost {
   if (t === 'action') {
     const a = m as { action?: unknown; runIds?: unknown };
     return (HOST_ACTIONS as readonly string[]).includes(String(a.action)) && Array.isArray(a.runIds) && a.runIds.every((x) => typeof x === 'string');
+  }
+  if (t === 'openSource') {
+    const o = m as { path?: unknown; line?: unknown };
+    return typeof o.path === 'string' && o.path.length > 0 && Number.isInteger(o.line) && (o.line as number) >= 1;
   }
   return t === 'request' && typeof (m as { id?: unknown }).id === 'number' && typeof (m as { request?: { kind?: unknown } }).request?.kind === 'string';
 }

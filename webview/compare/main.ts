@@ -14,6 +14,7 @@ import { themeColors, themeConfig } from '../charts/chartSpec';
 import { formatValue } from '../format';
 import { el } from '../dom';
 import { createTransport } from '../transport';
+import { imageGallery } from '../imageGallery';
 
 const transport = createTransport();
 const state: CompareState = { onlyDifferences: false, ...transport.loadState<CompareState>({ runIds: [] }) };
@@ -207,7 +208,13 @@ async function render(): Promise<void> {
     p.append(h, scatterHost);
     plots.append(p);
   }
-  app.replaceChildren(el('h1', {}, `Comparing ${runs.length} runs`), bar, tableView(), plots);
+  const gallerySlot = el('div', { class: 'gallery-slot' });
+  app.replaceChildren(el('h1', {}, `Comparing ${runs.length} runs`), bar, tableView(), plots, gallerySlot);
+  state.imageSteps ??= {};
+  void imageGallery(transport, runs.map((r) => ({ runId: r.runId, label: label(r) })), state.imageSteps, save).then((g) => {
+    if (g) gallerySlot.replaceChildren(g);
+    document.body.dataset.galleryReady = '1';
+  });
   if (parallelHost.isConnected && state.color) await plot(parallelHost, parallelSpec([...params, state.color].slice(-8), state.color));
   if (scatterHost.isConnected && state.x && state.y) await plot(scatterHost, scatterSpec(state.x, state.y));
   save();

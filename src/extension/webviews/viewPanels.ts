@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import { renderPage } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
+import { openSourceAt } from './openSource';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
 import type { StoreSources } from '../sources/storeSources';
@@ -89,6 +90,7 @@ export class ViewPanels {
     panel.webview.onDidReceiveMessage(async (message: unknown) => {
       if (!isToHost(message)) return;
       if (message.type === 'action') return this.act(message, source);
+      if (message.type === 'openSource') return void (await openSourceAt(message.path, message.line));
       let reply: ToView;
       try {
         const store = this.store(source);

@@ -57,7 +57,9 @@ function checkWritable(root: string): void {
   // Checked without creating anything: the store folder is made on the first write.
   try {
     const state = path.join(root, '.runlens');
-    fs.accessSync(fs.existsSync(state) ? state : nearestExisting(root), fs.constants.W_OK);
+    const dir = fs.existsSync(state) ? state : nearestExisting(root);
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
+    fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     throw new BackendStartError(

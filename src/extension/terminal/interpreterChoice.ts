@@ -147,6 +147,11 @@ export function missingMlflowMessage(i: Interpreter): string {
   return `Runlens: mlflow is not installed in ${[i.command, ...i.prefixArgs].join(' ')} (chosen from ${describeSource(i)}). The script would fail with "No module named 'mlflow'".`;
 }
 
+/** A POSIX shell word for `arg` (the command line shown and tagged, the pip line typed). */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The shell line that installs mlflow into exactly that interpreter. */
 export function pipInstallCommand(i: Interpreter, quote: (s: string) => string): string {
   return [i.command, ...i.prefixArgs, '-m', 'pip', 'install', 'mlflow'].map(quote).join(' ');

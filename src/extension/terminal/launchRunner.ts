@@ -18,7 +18,7 @@ import { readSettings, workspaceRoot } from '../config';
 import { uploadArtifact } from '../../client/artifactUpload';
 import { guarded } from '../commands/guard';
 import { OutputCapture } from './outputCapture';
-import { checkMlflow, describeSource, type Interpreter } from './interpreterChoice';
+import { checkMlflow, describeSource, shellQuote as quote, type Interpreter } from './interpreterChoice';
 import { chooseInterpreter, offerMlflowInstall, type LaunchNotice } from './pythonInterpreter';
 
 export const OUTPUT_ARTIFACT = 'runlens/terminal-output.log';
@@ -29,10 +29,6 @@ export interface LaunchResult {
   signal: string | null;
   runIds: string[];
   closedRuns: { runId: string; status: WireRunStatus }[];
-}
-
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Closes what a finished process left behind: status, exit code tag, output artifact. */

@@ -4,7 +4,7 @@
  * and offers to install it into that very interpreter.
  */
 import * as vscode from 'vscode';
-import { fallbackInterpreter, fromPythonExtensionApi, missingMlflowMessage, pipInstallCommand, type Interpreter } from './interpreterChoice';
+import { fallbackInterpreter, fromPythonExtensionApi, missingMlflowMessage, pipInstallCommand, shellQuote, type Interpreter } from './interpreterChoice';
 
 export const PYTHON_EXTENSION_ID = 'ms-python.python';
 export const INSTALL_ACTION = 'Install mlflow';
@@ -30,10 +30,6 @@ export async function chooseInterpreter(resource: vscode.Uri | undefined, config
     }
   }
   return fallbackInterpreter(configured, root);
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Runs `pip install mlflow` with the interpreter, in a terminal the user watches. */

@@ -150,7 +150,7 @@ async function inWorkbench(name, port, python, prepare, drive) {
 /** A first-time user: empty store → welcome view → sample script → run it from the editor → live tree. */
 async function firstRun(page) {
   const row = rowIn(page);
-  const create = page.locator('.welcome-view-content a', { hasText: 'Create Sample Script' }).first();
+  const create = page.locator('.welcome-view-content a', { hasText: 'Log a First Run' }).first();
   await create.waitFor({ timeout: 30_000 });
   await shoot(page, '00-welcome-empty-store');
   await create.click();
@@ -344,12 +344,22 @@ async function modelsView(page) {
   await shoot(page, '18-run-page-models-webview');
 }
 
+/** The Welcome page walkthrough, opened from the palette as a new user would find it. */
+async function walkthroughView(page) {
+  await palette(page, 'Runlens: Get Started with Runlens');
+  await page.locator('.gettingStartedContainer', { hasText: 'Log a first run' }).first().waitFor({ timeout: 30_000 });
+  await page.locator('.getting-started-step', { hasText: 'Log a first run' }).first().click().catch(() => undefined);
+  await page.mouse.move(1300, 880);
+  await shoot(page, '16-walkthrough');
+}
+
 async function main() {
   const t0 = Date.now();
   const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
   fs.mkdirSync(OUT, { recursive: true });
   const only = process.env.SHOTS_ONLY;
   if (!only || only === 'first') await inWorkbench('shots-first', PORT + 1, python, async () => undefined, firstRun);
+  if (!only || only === 'walkthrough') await inWorkbench('shots-walkthrough', PORT + 4, python, async () => undefined, walkthroughView);
   if (!only || only === 'seeded') await inWorkbench('shots', PORT, python, (workspace) => seed(workspace, python), seededViews);
   if (!only || only === 'displaced') await inWorkbench('shots-displaced', PORT + 3, python, (workspace) => seedLegacyMlruns(workspace, python), displacedView);
   if (!only || only === 'sources') await inWorkbench('shots-sources', PORT + 2, python, (workspace) => seedWithMlflowDb(workspace, python), sourcesView);

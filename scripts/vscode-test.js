@@ -6,7 +6,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { ROOT, startCodeServer, workbenchUrl, launchBrowser, newRunDir, removeRunDir } = require('./vscode-host');
 
-const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS || 420_000);
+// The whole suite runs in one extension host: about 7 min on a quiet 2-core machine, more under load.
+const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS || 720_000);
 const PORT = Number(process.env.CS_PORT || 8090);
 
 async function main() {
@@ -53,7 +54,10 @@ async function main() {
     for (const e of errors.slice(-15)) console.error(`  ${e.slice(0, 2000)}`);
   }
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] extension host finished the tests with exit code ${code}`);
-  const lockFile = path.join(workspace, 'mlruns', '.runlens', 'lock.json');
+  // The real lock once the store exists; before its first write, the pending lock (see storeLock.ts)
+  // in the extension host's TMPDIR, which is the run dir.
+  const realLock = path.join(workspace, 'mlruns', '.runlens', 'lock.json');
+  const lockFile = fs.existsSync(realLock) ? realLock : pendingLockFile(runDir, path.join(workspace, 'mlruns'));
   const serverPids = readPids(path.join(artifactsDir, 'server-pids.txt'));
   const lockPid = readLockPid(lockFile);
   if (lockPid) serverPids.push(lockPid);
@@ -69,6 +73,12 @@ async function main() {
 function readPids(file) {
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+}
+
+function pendingLockFile(tmpDir, root) {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : require('node:os').userInfo().username;
+  const key = require('node:crypto').createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32);
+  return path.join(tmpDir, `runlens-locks-${uid}`, `${key}.json`);
 }
 
 function readLockPid(file) {

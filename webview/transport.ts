@@ -23,6 +23,8 @@ export interface Transport {
   saveState(state: unknown): void;
   /** Asks the editor to act on runs; in a browser, the matching page opens instead. */
   action(action: HostAction, runIds: string[], path?: string, traceId?: string, model?: ModelTarget): void;
+  /** Opens a source file at a line in the editor (VS Code only; see tracebackLinks.ts). */
+  openSource(path: string, line: number): void;
 }
 
 function initialState(): unknown {
@@ -66,6 +68,7 @@ function vscodeTransport(api: VsCodeApi): Transport {
     },
     saveState: (s) => api.setState(s),
     action: (action, runIds, path, traceId, model) => api.postMessage({ type: 'action', action, runIds, ...(path ? { path } : {}), ...(traceId ? { traceId } : {}), ...(model ? { model } : {}) }),
+    openSource: (path, line) => api.postMessage({ type: 'openSource', path, line }),
   };
 }
 
@@ -115,6 +118,8 @@ function browserTransport(): Transport {
       };
       window.open(`${pages[action]}&theme=${theme}`, '_blank', 'noopener');
     },
+    // A browser has no editor to open: traceback lines render as vscode:// links instead.
+    openSource: () => undefined,
   };
 }
 

@@ -11,6 +11,7 @@ import { MlflowStoreView } from './readonly/storeView';
 import { detectMlflowStore, openMlflowSource, type MlflowStoreKind } from './transfer/detect';
 import { LocalStore, type LocalStoreOptions } from '../store/localStore';
 import { StoreLock } from '../store/storeLock';
+import { isRunlensStore } from './storeRoot';
 
 export type BackendTarget = { kind: 'runlens'; root: string } | { kind: MlflowStoreKind; path: string } | { kind: 'server'; url: string };
 
@@ -62,9 +63,11 @@ export interface OpenOptions extends Omit<LocalStoreOptions, 'root'> {
 export async function openBackend(target: BackendTarget, opts: OpenOptions): Promise<OpenedBackend> {
   if (target.kind === 'server') throw new Error(`${describeTarget(target)} is a server: point the mlflow client at it directly, or import it with 'runlens import ${target.url}'.`);
   if (target.kind === 'runlens') {
-    const lock = StoreLock.acquire(target.root);
+    // A store not made yet is served from memory under a pending lock; the first write creates it.
+    const lazy = !isRunlensStore(target.root);
+    const lock = lazy ? StoreLock.acquirePending(target.root) : StoreLock.acquire(target.root);
     try {
-      const store = await LocalStore.open({ ...opts, root: target.root });
+      const store = await LocalStore.open({ ...opts, root: target.root, lazy: lazy ? { create: () => lock.promote() } : undefined });
       return {
         target,
         backend: store,

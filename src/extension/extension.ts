@@ -11,7 +11,7 @@ import { registerLogArtifact, RunDropController } from './commands/logArtifact';
 import { registerRunCommands } from './commands/runCommands';
 import { affects, readSettings } from './config';
 import { COMPARE_SCHEME, RUN_SCHEME, RunDocumentProvider } from './runDocument/runDocumentProvider';
-import { createSampleScript } from './sampleScript';
+import { createSampleScript, createTraceSample, WALKTHROUGH_ID } from './sampleScript';
 import { showStatusMenu, StatusBar } from './statusBar';
 import { LaunchRunner } from './terminal/launchRunner';
 import { ShellCommandTagger } from './terminal/shellCommandTagger';
@@ -159,6 +159,8 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   reg('runlens.openSettings', 'Open Settings', () => Promise.resolve(vscode.commands.executeCommand('workbench.action.openSettings', '@ext:runlens.runlens')));
   reg('runlens.showStatusMenu', 'Runlens Menu', () => showStatusMenu(service));
   reg('runlens.createSampleScript', 'Create Sample Script', () => createSampleScript());
+  reg('runlens.createTraceSample', 'Create Traced LLM Sample', () => createTraceSample());
+  reg('runlens.openWalkthrough', 'Get Started with Runlens', () => Promise.resolve(vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH_ID, false)));
   reg('runlens.refreshModels', 'Refresh Models', async () => models.refresh());
 
   void service.ready();

@@ -19,7 +19,7 @@ import { EvalDatasets } from './datasets/evalDatasets';
 import { Scorers } from './datasets/scorers';
 import { applyOp, type JournalDataset, type Op } from './ops';
 import type { JournalMetric, KV } from './opTypes';
-import { Persistence } from './persistence';
+import { Persistence, type LazyCreation } from './persistence';
 import type { ImportTarget } from './import/importTarget';
 import { loadExperiments, loadRuns } from './runReads';
 import { dedupeMetrics, validateBatchLimits, validateDatasetInput, validateMetric } from './runValidation';
@@ -62,6 +62,8 @@ export interface LocalStoreOptions {
   pointIndexCap?: number;
   /** Open a store whose newest snapshot is damaged, from what survives (see StoreDamagedError). */
   recover?: boolean;
+  /** Create a store that does not exist yet on its first write, not at open (see persistence.ts). */
+  lazy?: LazyCreation;
   /** Leave out the Default experiment a new store gets (a mirror of another store brings its own). */
   noDefaultExperiment?: boolean;
 }
@@ -94,7 +96,7 @@ export class LocalStore implements TrackingStore {
     const core = { db: this.db, write: (op: Op, change?: StoreChange) => this.write(op, change) };
     this.loggedModels = new LoggedModels(core);
     this.registry = new ModelRegistry(core, opts.root);
-    this.artifacts = new ArtifactStore(opts.root, { maxArtifactBytes: opts.maxArtifactBytes });
+    this.artifacts = new ArtifactStore(opts.root, { maxArtifactBytes: opts.maxArtifactBytes, beforeWrite: () => persistence.ensureCreated() });
     this.traces = new Traces(core, this.artifacts);
     this.evalDatasets = new EvalDatasets(core);
     this.scorers = new Scorers(core);
@@ -106,9 +108,17 @@ export class LocalStore implements TrackingStore {
     const swept = store.artifacts.sweepInterruptedUploads();
     if (swept > 0) opts.log.warn(`removed ${swept} artifact upload(s) interrupted before the last shutdown`);
     if (!opts.noDefaultExperiment && store.db.value('SELECT 1 FROM experiments WHERE experiment_id = 0') === undefined) {
-      await store.write({ t: 'exp.create', id: 0, name: 'Default', artifactLocation: store.artifactLocation(0), time: Date.now(), tags: [] });
+      // Not a client's write: a lazy store holds it back until the first one (commitOwn).
+      const op: Op = { t: 'exp.create', id: 0, name: 'Default', artifactLocation: store.artifactLocation(0), time: Date.now(), tags: [] };
+      applyOp(store.db, op);
+      await persistence.commitOwn(op);
     }
     return store;
+  }
+
+  /** False while a lazy store has not been created on disk (nothing written yet). */
+  get created(): boolean {
+    return this.persistence.created;
   }
 
   get recovery(): Persistence['recovery'] {

@@ -7,6 +7,12 @@
  *   journal/NNNNNNNN.log  write-ahead journal generations, kept back to the previous snapshot
  *   series/ab/<run>.bin   metric histories (see seriesFiles.ts)
  *
+ * A store opened `lazy` whose folder does not exist yet creates no file until its first write
+ * (opening a workspace must not leave an empty `mlruns/` behind): until then it serves an empty
+ * database from memory; the first commit creates the folder (through `lazy.create`, which takes
+ * the real lock), fsyncs every new directory entry, journals what was held back (the Default
+ * experiment) and only then the write itself.
+ *
  * A write that fails (a full disk, an I/O error) is never acknowledged and never stays visible:
  * the journal is cut back to its durable end and memory is rebuilt from the files, then writes
  * are refused with 503 until the disk takes them again — no restart needed.
@@ -15,6 +21,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { freeBytes, isDiskFull, syncDir } from './durableFiles';
+import { applyOp } from './ops';
+import { mkdirsDurably } from './storeLock';
 import { MlflowError } from '../domain/errors';
 import { encodeRecord, JournalWriter } from './journal';
 import type { Logger } from '../domain/logger';
@@ -22,7 +30,7 @@ import type { Op, SeriesWrite } from './ops';
 import { SeriesFiles } from './seriesFiles';
 import { writeSnapshot } from './snapshot';
 import { loadSqlJs, SqlDb } from './sqlite';
-import { journalName, listGens, loadState, openImage, type RecoveryReport } from './storeLoad';
+import { emptyState, journalName, listGens, loadState, openImage, type RecoveryReport } from './storeLoad';
 
 export { StoreDamagedError, type RecoveryReport } from './storeLoad';
 
@@ -39,6 +47,20 @@ export interface PersistenceOptions {
   checkpointBytes?: number;
   /** Start even though the newest snapshot is damaged or missing: see StoreDamagedError. */
   recover?: boolean;
+  /** Defer creating a store that does not exist yet until its first write. */
+  lazy?: LazyCreation;
+}
+
+export interface LazyCreation {
+  /** Called before the first file is written (may run again after a failed attempt): takes the real lock. */
+  create(): void;
+}
+
+interface QueuedCommit {
+  op: Op;
+  write: SeriesWrite | undefined;
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 interface Unavailable {
@@ -53,12 +75,18 @@ export class Persistence {
   private checkpointing: Promise<void> | undefined;
   private closed = false;
   private unavailable: Unavailable | undefined;
+  /** Lazy store not created yet: ops applied in memory that open() itself made (no client asked). */
+  private held: Op[] = [];
+  /** Lazy store being created: commits waiting for the journal, in order. */
+  private queued: QueuedCommit[] = [];
+  private creating: Promise<void> | undefined;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
     readonly db: SqlDb,
     readonly series: SeriesFiles,
-    private journal: JournalWriter,
+    /** Undefined while a lazy store has not been created on disk. */
+    private journal: JournalWriter | undefined,
     private gen: number,
     /** Generation of store.sqlite on disk; the journal is kept back to the previous snapshot's. */
     private snapshotGen: number,
@@ -74,9 +102,13 @@ export class Persistence {
   static async open(opts: PersistenceOptions): Promise<Persistence> {
     const dir = Persistence.stateDir(opts.root);
     const journalDir = path.join(dir, 'journal');
-    fs.mkdirSync(journalDir, { recursive: true });
     const SQL = await loadSqlJs();
     const series = new SeriesFiles(path.join(dir, 'series'), (msg) => opts.log.warn(msg));
+    if (opts.lazy && !fs.existsSync(dir)) {
+      const state = emptyState(SQL);
+      return new Persistence(SQL, new SqlDb(state), series, undefined, 1, 1, dir, opts, { snapshotLoaded: false, journalRecords: 0, repairs: [] });
+    }
+    fs.mkdirSync(journalDir, { recursive: true });
     const state = loadState(SQL, dir, opts.root, opts.log, series, { recover: opts.recover ?? false });
     let persistence: Persistence | undefined;
     const journal = await JournalWriter.open(path.join(journalDir, journalName(state.lastGen)), {
@@ -89,6 +121,80 @@ export class Persistence {
       await persistence.checkpoint().catch((err: Error) => opts.log.error(`checkpoint after recovery failed: ${err.message}`));
     }
     return persistence;
+  }
+
+  /** Whether the store has files yet (a lazy store before its first write has none). */
+  get created(): boolean {
+    return this.journal !== undefined;
+  }
+
+  /**
+   * Journals an op open() made on its own (the Default experiment): for a lazy store not created
+   * yet it is held, in memory only, and journaled ahead of the first write.
+   */
+  commitOwn(op: Op): Promise<void> {
+    if (this.journal || this.creating) return this.commit(op, undefined);
+    this.held.push(op);
+    return Promise.resolve();
+  }
+
+  private commitFirst(op: Op, write: SeriesWrite | undefined): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.queued.push({ op, write, resolve, reject }));
+    this.startCreating();
+    return done;
+  }
+
+  private startCreating(): Promise<void> {
+    this.creating ??= this.create().finally(() => {
+      this.creating = undefined;
+    });
+    return this.creating;
+  }
+
+  /** Creates a lazy store's files now: something (an artifact) is about to be written under its root. */
+  async ensureCreated(): Promise<void> {
+    if (this.journal) return;
+    if (this.closed) throw new Error('store is closed');
+    await this.startCreating();
+    if (!this.journal) throw this.unavailableError(new Error('the store folder could not be created'));
+  }
+
+  /** Creates a lazy store's files durably, then journals the held and queued ops in order. */
+  private async create(): Promise<void> {
+    const journalDir = path.join(this.dir, 'journal');
+    let journal: JournalWriter | undefined;
+    try {
+      this.opts.lazy?.create();
+      const made = mkdirsDurably(journalDir);
+      journal = await JournalWriter.open(path.join(journalDir, journalName(1)), { onFailure: (err) => this.writeFailed(err) });
+      // The journal file's own entry, and every new directory up to one that existed, must
+      // survive a crash for the first acknowledged write to.
+      for (const d of [journalDir, ...made.filter((d) => d !== journalDir)]) await syncDir(d);
+      // Held ops first and on their own: if the first write fails, they are on disk regardless.
+      await Promise.all(this.held.map((op) => journal!.append(encodeRecord(op))));
+    } catch (err) {
+      await journal?.close().catch(() => undefined);
+      this.unavailable = undefined;
+      const queued = this.queued;
+      this.queued = [];
+      // Nothing queued was kept: memory goes back to the empty store plus what open() made.
+      const raw = emptyState(this.SQL);
+      this.db.replaceWith(raw);
+      for (const op of this.held) applyOp(this.db, op);
+      const failure = this.unavailableError(err as Error);
+      for (const q of queued) {
+        if (q.write) this.series.settle(q.write);
+        q.reject(failure);
+      }
+      this.opts.log.error(`could not create the store at ${this.opts.root}: ${(err as Error).message}`);
+      return;
+    }
+    this.journal = journal;
+    this.held = [];
+    this.opts.log.info(`created the store at ${this.opts.root} on its first write`);
+    const queued = this.queued;
+    this.queued = [];
+    for (const q of queued) this.append(q.op, q.write).then(q.resolve, q.reject);
   }
 
   /** Rebuilds memory from the files: what the failed write (and all after it) changed is gone. */
@@ -134,7 +240,7 @@ export class Persistence {
     if (Date.now() < u.retryAt || (free !== undefined && free < MIN_FREE_BYTES)) throw this.unavailableError(u.cause);
     try {
       if (u.stale) this.rebuild();
-      this.journal.resume();
+      this.journal?.resume();
     } catch (err) {
       u.retryAt = Date.now() + u.backoffMs;
       throw this.unavailableError(err as Error);
@@ -150,8 +256,14 @@ export class Persistence {
   commit(op: Op, write: SeriesWrite | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     if (write) this.series.expect(write);
-    const done = this.journal.append(encodeRecord(op), write ? () => this.series.write(write) : undefined);
-    if (this.journal.size >= (this.opts.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES) && !this.checkpointing) {
+    if (!this.journal) return this.commitFirst(op, write);
+    return this.append(op, write);
+  }
+
+  private append(op: Op, write: SeriesWrite | undefined): Promise<void> {
+    const journal = this.journal!;
+    const done = journal.append(encodeRecord(op), write ? () => this.series.write(write) : undefined);
+    if (journal.size >= (this.opts.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES) && !this.checkpointing) {
       void this.checkpoint().catch((err: Error) => this.opts.log.error(`checkpoint failed: ${err.message}`));
     }
     return done.catch((err: Error) => {
@@ -177,23 +289,25 @@ export class Persistence {
 
   private async doCheckpoint(): Promise<void> {
     if (this.unavailable) throw new Error(`skipped: the store cannot write (${this.unavailable.cause.message})`);
+    const journal = this.journal;
+    if (!journal) return; // a lazy store with nothing written has nothing to snapshot
     const started = Date.now();
     const journalDir = path.join(this.dir, 'journal');
     const nextGen = this.gen + 1;
-    const failures = this.journal.failureCount;
+    const failures = journal.failureCount;
     const nextHandle = await JournalWriter.openNext(path.join(journalDir, journalName(nextGen)));
-    if (this.journal.failureCount !== failures || this.unavailable) {
+    if (journal.failureCount !== failures || this.unavailable) {
       await nextHandle.close();
       throw new Error('skipped: a journal write failed meanwhile');
     }
     // Synchronous from here to export(): the image holds exactly the ops journaled before the switch.
-    const oldDrained = this.journal.switchTo(nextHandle);
+    const oldDrained = journal.switchTo(nextHandle);
     this.gen = nextGen;
     this.db.run("INSERT OR REPLACE INTO meta VALUES ('journal_gen', ?)", [String(nextGen)]);
     const image = this.db.export();
 
     await oldDrained; // every op in the image is settled and its series bytes written
-    if (this.journal.failureCount !== failures) {
+    if (journal.failureCount !== failures) {
       throw new Error('a journal write failed during the checkpoint; the old snapshot and journal stay in place');
     }
     await this.series.syncAll();
@@ -221,7 +335,8 @@ export class Persistence {
    */
   async close(opts: { checkpoint?: boolean } = {}): Promise<void> {
     if (this.closed) return;
-    await this.journal.whenIdle();
+    await this.creating;
+    await this.journal?.whenIdle();
     // A size-triggered checkpoint may be under way: let it finish before files are released.
     await this.checkpointing?.catch(() => undefined);
     if (!this.unavailable && opts.checkpoint !== false) {
@@ -230,7 +345,7 @@ export class Persistence {
       );
     }
     this.closed = true;
-    await this.journal.close();
+    await this.journal?.close();
     await this.series.close();
     this.db.close();
   }

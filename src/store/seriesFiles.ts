@@ -43,7 +43,7 @@ export class SeriesFiles {
     private readonly dir: string,
     private readonly onDamage: (message: string) => void = () => undefined,
   ) {
-    fs.mkdirSync(dir, { recursive: true });
+    // No mkdir here: a lazy store must not create files before its first write (fd() makes them).
   }
 
   fileFor(runUuid: string): string {

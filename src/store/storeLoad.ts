@@ -119,6 +119,25 @@ function recoveryOptions(SQL: SqlJsStatic, dir: string, root: string, gens: numb
   return `${what} To recover, run: runlens serve --recover --root ${root}  (or 'runlens doctor --root ${root}' to see the details first). The damaged file is kept beside it.`;
 }
 
+/** Schema and session pragmas on a database image; refuses an image from a newer Runlens. */
+function prepareSchema(raw: Database, db: SqlDb, root: string): void {
+  // The in-memory image is not the durability layer (the journal is), so skip SQLite's own journal.
+  raw.exec('PRAGMA journal_mode = MEMORY; PRAGMA case_sensitive_like = ON;');
+  raw.exec(SCHEMA_SQL);
+  const version = db.value("SELECT value FROM meta WHERE key = 'schema_version'");
+  if (version === undefined) db.run("INSERT INTO meta VALUES ('schema_version', ?)", [String(SCHEMA_VERSION)]);
+  else if (Number(version) > SCHEMA_VERSION) {
+    throw new Error(`store at ${root} was written by a newer Runlens (schema ${String(version)} > ${SCHEMA_VERSION})`);
+  }
+}
+
+/** The image of a store with nothing in it yet, built in memory without touching any file. */
+export function emptyState(SQL: SqlJsStatic): Database {
+  const raw = new SQL.Database();
+  prepareSchema(raw, new SqlDb(raw), '(new store)');
+  return raw;
+}
+
 /**
  * Loads the newest good state from disk: a snapshot, then every journal record after it, skipping
  * damaged records and reporting them. Synchronous, so it can also rebuild memory after a failed
@@ -179,14 +198,7 @@ export function loadState(SQL: SqlJsStatic, dir: string, root: string, log: Logg
   const raw = base?.raw ?? new SQL.Database();
   const db = new SqlDb(raw);
   try {
-    // The in-memory image is not the durability layer (the journal is), so skip SQLite's own journal.
-    raw.exec('PRAGMA journal_mode = MEMORY; PRAGMA case_sensitive_like = ON;');
-    raw.exec(SCHEMA_SQL);
-    const version = db.value("SELECT value FROM meta WHERE key = 'schema_version'");
-    if (version === undefined) db.run("INSERT INTO meta VALUES ('schema_version', ?)", [String(SCHEMA_VERSION)]);
-    else if (Number(version) > SCHEMA_VERSION) {
-      throw new Error(`store at ${root} was written by a newer Runlens (schema ${String(version)} > ${SCHEMA_VERSION})`);
-    }
+    prepareSchema(raw, db, root);
     const snapshotGen = base?.gen ?? gens[0] ?? 1;
     const replay = gens.filter((g) => g >= snapshotGen);
     let replayedBytes = 0;

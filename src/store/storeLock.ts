@@ -2,10 +2,17 @@
  * One owner per store root: `<root>/.runlens/lock.json` holds the owner's pid and, once it is
  * listening, its URL. A second server on the same root is refused and told who owns it (the
  * extension uses the URL to attach instead). A lock whose pid is gone is stale and taken over.
+ *
+ * A store that does not exist yet is served before its folder is made (opening a workspace must
+ * not create `mlruns/`): its owner holds a *pending* lock outside the folder, in a per-user lock
+ * directory keyed by the root's path, and promotes it to the real lock on the first write. Every
+ * reader and taker looks at both, so a second window still finds and attaches to the owner.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fsyncDir } from './durableFiles';
 
 export interface LockOwner {
   pid: number;
@@ -37,16 +44,43 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-export function readLockOwner(root: string): LockOwner | undefined {
+function readOwnerFile(file: string): LockOwner | undefined {
   try {
-    return JSON.parse(fs.readFileSync(lockPath(root), 'utf8')) as LockOwner;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
   } catch {
     return undefined;
   }
 }
 
+/** The owner of a store: the real lock's, else the pending lock's of a store not created yet. */
+export function readLockOwner(root: string): LockOwner | undefined {
+  return readOwnerFile(lockPath(root)) ?? readOwnerFile(pendingLockPath(root));
+}
+
 export function lockPath(root: string): string {
   return path.join(root, '.runlens', 'lock.json');
+}
+
+/** Where pending locks live: per user (a shared /tmp must not mix users), overridable for tests. */
+export function pendingLockDir(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : os.userInfo().username;
+  return process.env.RUNLENS_LOCK_DIR ?? path.join(os.tmpdir(), `runlens-locks-${uid}`);
+}
+
+/** The pending lock of a store root that has no folder yet. */
+export function pendingLockPath(root: string): string {
+  const key = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32);
+  return path.join(pendingLockDir(), `${key}.json`);
+}
+
+/** The live owner of a lock file (a stale one is removed and yields undefined). */
+function liveOwner(file: string): LockOwner | undefined {
+  const existing = readOwnerFile(file);
+  if (!existing) return undefined;
+  if (existing.hostname !== os.hostname()) return existing;
+  if (existing.pid === process.pid ? heldHere.has(file) : processAlive(existing.pid)) return existing;
+  fs.rmSync(file, { force: true }); // stale: its process is gone
+  return undefined;
 }
 
 /** Lock files held by this process: a second acquire from the same process is refused too. */
@@ -54,33 +88,67 @@ const heldHere = new Set<string>();
 
 export class StoreLock {
   private constructor(
-    private readonly file: string,
+    private readonly root: string,
+    private file: string,
     private owner: LockOwner,
   ) {}
 
-  /** Takes the lock or throws StoreLockedError naming the live owner. */
+  /** Takes the lock of an existing (or explicitly created) store, or throws StoreLockedError. */
   static acquire(root: string): StoreLock {
     const file = lockPath(root);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString() };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        fs.writeFileSync(file, JSON.stringify(owner), { flag: 'wx' });
-        heldHere.add(file);
-        return new StoreLock(file, owner);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const existing = readLockOwner(root);
-      const ours = existing?.pid === process.pid;
-      if (existing && ours && heldHere.has(file)) throw new StoreLockedError(existing, file);
-      if (existing && existing.hostname === os.hostname() && !ours && processAlive(existing.pid)) {
-        throw new StoreLockedError(existing, file);
-      }
-      if (existing && existing.hostname !== os.hostname()) throw new StoreLockedError(existing, file);
-      fs.rmSync(file, { force: true }); // stale: its process is gone
+    const owner = newOwner();
+    takeFile(file, owner);
+    // Taken first, checked second (the pending side does the same the other way round): of two
+    // racing takers at least one sees the other.
+    const pending = liveOwner(pendingLockPath(root));
+    if (pending) {
+      dropFile(file);
+      throw new StoreLockedError(pending, pendingLockPath(root));
     }
-    throw new Error(`could not take the store lock ${file}`);
+    return new StoreLock(root, file, owner);
+  }
+
+  /** Takes the pending lock of a store whose folder does not exist yet (see promote()). */
+  static acquirePending(root: string): StoreLock {
+    const file = pendingLockPath(root);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const owner = newOwner();
+    takeFile(file, owner);
+    const real = liveOwner(lockPath(root));
+    if (real) {
+      dropFile(file);
+      throw new StoreLockedError(real, lockPath(root));
+    }
+    return new StoreLock(root, file, owner);
+  }
+
+  /** Whether this is still the pending lock of a store not created yet. */
+  get pending(): boolean {
+    return this.file !== lockPath(this.root);
+  }
+
+  /**
+   * Creates the store's state folder and moves the lock into it, durably (every new directory
+   * entry fsynced up to the first folder that existed), before the pending lock is dropped: a
+   * reader sees one lock or the other at every moment. Refused if another process made the
+   * store meanwhile. Idempotent once promoted.
+   */
+  promote(): void {
+    if (!this.pending) return;
+    const real = lockPath(this.root);
+    const created = mkdirsDurably(path.dirname(real));
+    takeFile(real, this.owner);
+    try {
+      fsyncFile(real);
+      for (const dir of created) fsyncDir(dir);
+    } catch (err) {
+      dropFile(real);
+      throw err;
+    }
+    const pendingFile = this.file;
+    this.file = real;
+    dropFile(pendingFile);
   }
 
   /** Records where the owner can be reached, for clients that want to attach. */
@@ -92,8 +160,63 @@ export class StoreLock {
   }
 
   release(): void {
-    const current = readLockOwner(path.dirname(path.dirname(this.file)));
-    if (current?.pid === process.pid) fs.rmSync(this.file, { force: true });
+    if (readOwnerFile(this.file)?.pid === process.pid) fs.rmSync(this.file, { force: true });
     heldHere.delete(this.file);
   }
+}
+
+function newOwner(): LockOwner {
+  return { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString() };
+}
+
+/** Creates `file` exclusively for `owner`, taking over a stale one; throws StoreLockedError. */
+function takeFile(file: string, owner: LockOwner): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, JSON.stringify(owner), { flag: 'wx' });
+      heldHere.add(file);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const existing = readOwnerFile(file);
+    const ours = existing?.pid === process.pid;
+    if (existing && ours && heldHere.has(file)) throw new StoreLockedError(existing, file);
+    if (existing && existing.hostname === os.hostname() && !ours && processAlive(existing.pid)) throw new StoreLockedError(existing, file);
+    if (existing && existing.hostname !== os.hostname()) throw new StoreLockedError(existing, file);
+    fs.rmSync(file, { force: true }); // stale: its process is gone
+  }
+  throw new Error(`could not take the store lock ${file}`);
+}
+
+function dropFile(file: string): void {
+  fs.rmSync(file, { force: true });
+  heldHere.delete(file);
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * mkdir -p that returns the directories whose entries must be fsynced for the new ones to
+ * survive a crash: each created directory and the parent of the topmost one.
+ */
+export function mkdirsDurably(dir: string): string[] {
+  const missing: string[] = [];
+  let cur = path.resolve(dir);
+  while (!fs.existsSync(cur)) {
+    missing.unshift(cur);
+    const up = path.dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+  if (missing.length === 0) return [];
+  fs.mkdirSync(dir, { recursive: true });
+  return [path.dirname(missing[0]!), ...missing];
 }

@@ -5,6 +5,7 @@
  */
 import type { WireRunStatus, WireSessionSummary } from '../client/wireTypes';
 import type { ModelCalls } from './modelProtocol';
+import type { DatasetView } from './datasetDetails';
 
 export type Axis = 'step' | 'timestamp';
 
@@ -70,7 +71,7 @@ export interface RunDetail extends RunRow {
   sourceName?: string;
   gitCommit?: string;
   systemTags: Record<string, string>;
-  inputs: { name: string; digest: string; context?: string; sourceType?: string }[];
+  inputs: DatasetView[];
   children: { runId: string; name: string; status: WireRunStatus }[];
   parentName?: string;
 }
@@ -255,7 +256,11 @@ export interface ModelTarget {
  * `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace; openRunTraces lists runIds[0]'s traces;
  * `model` for openModel (runIds empty).
  */
-export type ToHost = { type: 'request'; id: number; request: UiRequest } | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string; model?: ModelTarget };
+export type ToHost =
+  | { type: 'request'; id: number; request: UiRequest }
+  | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string; model?: ModelTarget }
+  /** A traceback line was clicked: open `path` (absolute, as Python printed it) at `line` if it is in the workspace. */
+  | { type: 'openSource'; path: string; line: number };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
 
 /** What a runs table keeps across reloads. */
@@ -271,10 +276,14 @@ export interface RunPageState {
   runId: string;
   /** The artifact to preview (path inside the run). */
   artifact?: string;
+  /** The image gallery's step per image key. */
+  imageSteps?: Record<string, number>;
 }
 
 export interface CompareState {
   runIds: string[];
+  /** The image gallery's step per image key. */
+  imageSteps?: Record<string, number>;
   onlyDifferences?: boolean;
   x?: string;
   y?: string;
@@ -340,6 +349,10 @@ export function isToHost(m: unknown): m is ToHost {
   if (t === 'action') {
     const a = m as { action?: unknown; runIds?: unknown };
     return (HOST_ACTIONS as readonly string[]).includes(String(a.action)) && Array.isArray(a.runIds) && a.runIds.every((x) => typeof x === 'string');
+  }
+  if (t === 'openSource') {
+    const o = m as { path?: unknown; line?: unknown };
+    return typeof o.path === 'string' && o.path.length > 0 && Number.isInteger(o.line) && (o.line as number) >= 1;
   }
   return t === 'request' && typeof (m as { id?: unknown }).id === 'number' && typeof (m as { request?: { kind?: unknown } }).request?.kind === 'string';
 }

@@ -1,4 +1,5 @@
 /** Answers view requests from a tracking server (fetch only: runs in the extension host and in a browser page). */
+import { datasetView } from './datasetDetails';
 import type { TrackingClient } from '../client/trackingClient';
 import { artifactPathProblem } from '../client/artifactPaths';
 import { proxyPath } from '../domain/artifactUri';
@@ -239,10 +240,7 @@ export class UiBackend {
       ...row,
       experimentName: experiment?.name ?? run.info.experiment_id,
       systemTags: Object.fromEntries(Object.entries(tags).filter(([k]) => k.startsWith('mlflow.'))),
-      inputs: (run.inputs?.dataset_inputs ?? []).map((d) => {
-        const context = d.tags?.find((t) => t.key === 'mlflow.data.context')?.value;
-        return { name: d.dataset.name, digest: d.dataset.digest, ...(context ? { context } : {}), ...(d.dataset.source_type ? { sourceType: d.dataset.source_type } : {}) };
-      }),
+      inputs: (run.inputs?.dataset_inputs ?? []).map(datasetView),
       children: children.runs.map((c) => ({ runId: c.info.run_id, name: c.info.run_name || c.info.run_id, status: c.info.status })),
     };
     if (run.info.artifact_uri) detail.artifactUri = run.info.artifact_uri;

@@ -15,6 +15,7 @@ import { createTransport } from '../transport';
 import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
 import { parallelSpec } from './parallel';
 import { axisOf, numberOf, rawValue } from './parallelAxes';
+import { imageGallery } from '../imageGallery';
 
 const transport = createTransport();
 const state: CompareState = { onlyDifferences: false, ...transport.loadState<CompareState>({ runIds: [] }) };
@@ -177,7 +178,13 @@ async function render(): Promise<void> {
     p.append(h, scatterHost);
     plots.append(p);
   }
-  app.replaceChildren(el('h1', {}, `Comparing ${runs.length} runs`), bar, tableView(), plots);
+  const gallerySlot = el('div', { class: 'gallery-slot' });
+  app.replaceChildren(el('h1', {}, `Comparing ${runs.length} runs`), bar, tableView(), plots, gallerySlot);
+  state.imageSteps ??= {};
+  void imageGallery(transport, runs.map((r) => ({ runId: r.runId, label: label(r) })), state.imageSteps, save).then((g) => {
+    if (g) gallerySlot.replaceChildren(g);
+    document.body.dataset.galleryReady = '1';
+  });
   if (parallelHost.isConnected && state.color) {
     const pcols = [...params.slice(0, 7), state.color];
     parallelHost.dataset.axes = pcols.map((c) => `${c}=${axisOf(runs, c).kind}`).join(',');

@@ -1,7 +1,8 @@
 /**
  * The run page: overview (status, duration, source, git commit, parent and children), params,
- * latest metrics with sparklines, tags, an editable Markdown note, inputs, and an artifact
- * browser with previews and "Open in Editor". Live while the run logs.
+ * latest metrics with sparklines, tags, an editable Markdown note, dataset inputs (source, schema,
+ * profile), a gallery of images logged per step, and an artifact browser with previews and
+ * "Open in Editor". Live while the run logs.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { runTracesFilter, type ArtifactEntry, type RunDetail, type RunPageState } from '../../src/ui/protocol';
@@ -10,6 +11,9 @@ import { formatDuration, formatValue, rowDurationMs } from '../format';
 import { createTransport } from '../transport';
 import { modelsSection } from './models';
 import { renderMarkdown, renderPreview } from './previews';
+import { datasetInputs } from './datasetInputs';
+import { imageGallery } from '../imageGallery';
+import { tracebackPre } from '../tracebackText';
 
 const transport = createTransport();
 const state: RunPageState = transport.loadState<RunPageState>({ runId: '' });
@@ -144,7 +148,7 @@ async function showArtifact(): Promise<void> {
       open.addEventListener('click', () => transport.action('openArtifact', [state.runId], path));
       head.append(open);
     }
-    pane.replaceChildren(head, renderPreview(path, preview));
+    pane.replaceChildren(head, renderPreview(path, preview, (text) => tracebackPre(text, transport, 'text')));
   } catch (err) {
     pane.replaceChildren(el('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
   }
@@ -208,13 +212,17 @@ function render(): void {
   left.append(modelsSection(d.runId, transport));
   const tags = Object.entries(d.tags).sort(([a], [b]) => a.localeCompare(b));
   left.append(el('h2', {}, `Tags (${tags.length})`), tags.length ? kv(tags, 'tags') : el('p', { class: 'empty' }, 'None.'));
-  if (d.inputs.length) {
-    left.append(el('h2', {}, `Inputs (${d.inputs.length})`), kv(d.inputs.map((i) => [i.name, `${i.digest}${i.context ? ` · ${i.context}` : ''}${i.sourceType ? ` · ${i.sourceType}` : ''}`])));
-  }
+  left.append(...datasetInputs(d.inputs));
   left.append(noteSection(d));
   const right = el('div', { class: 'artifacts' });
   const list = el('div', { class: 'art-list' });
-  right.append(el('h2', {}, 'Artifacts'), list, el('div', { class: 'art-preview' }));
+  const gallerySlot = el('div', { class: 'gallery-slot' });
+  right.append(gallerySlot, el('h2', {}, 'Artifacts'), list, el('div', { class: 'art-preview' }));
+  state.imageSteps ??= {};
+  void imageGallery(transport, [{ runId: d.runId, label: d.name }], state.imageSteps, save).then((g) => {
+    if (g) gallerySlot.replaceChildren(g);
+    document.body.dataset.galleryReady = '1';
+  });
   sections.append(left, right);
   app.replaceChildren(header, sections);
   void artifactList(undefined, list).then(() => {

@@ -92,7 +92,8 @@ function mlmodelSummary(doc: Record<string, unknown>): HTMLElement {
   return box;
 }
 
-export function renderPreview(path: string, p: ArtifactPreview): HTMLElement {
+/** `plainText` renders plain text (the run page links traceback frames in it); a bare `<pre>` by default. */
+export function renderPreview(path: string, p: ArtifactPreview, plainText: (text: string) => HTMLElement = (t) => el('pre', { class: 'text' }, t)): HTMLElement {
   const name = path.split('/').pop() ?? path;
   const ext = name.includes('.') ? name.toLowerCase().split('.').pop()! : '';
   const box = el('div', { class: 'preview', 'data-kind': '' });
@@ -124,7 +125,7 @@ export function renderPreview(path: string, p: ArtifactPreview): HTMLElement {
       box.append(renderMarkdown(p.text));
     } else {
       box.dataset.kind = 'text';
-      box.append(el('pre', { class: 'text' }, p.text));
+      box.append(plainText(p.text));
     }
   } catch (err) {
     box.dataset.kind = 'text';

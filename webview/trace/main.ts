@@ -12,6 +12,7 @@ import { el } from '../dom';
 import { formatDuration } from '../format';
 import { tree as jsonTree } from '../jsonTree';
 import { createTransport } from '../transport';
+import { tracebackPre } from '../tracebackText';
 import { estimateCost, formatCost } from '../../src/domain/pricing';
 import { buildTree, flatten, reveal, searchSpans, type FlatRow, type SpanTree } from './spanTree';
 
@@ -326,7 +327,7 @@ function renderDetails(): void {
   for (const ex of span.events.filter((e) => e.name === 'exception')) {
     const box = el('div', { class: 'exception', role: 'alert' });
     box.append(el('b', {}, `${String(ex.attributes['exception.type'] ?? 'Exception')}: ${String(ex.attributes['exception.message'] ?? '')}`));
-    if (ex.attributes['exception.stacktrace']) box.append(el('pre', { class: 'stack' }, String(ex.attributes['exception.stacktrace'])));
+    if (ex.attributes['exception.stacktrace']) box.append(tracebackPre(String(ex.attributes['exception.stacktrace']), transport, 'stack'));
     parts.push(section('Exception', box));
   }
   if (span.messages?.length) {

@@ -47,10 +47,20 @@ async function attachable(owner: LockOwner | undefined): Promise<string | undefi
   return (await new TrackingClient(owner.url).health()) ? owner.url : undefined;
 }
 
+/** The folder a store will be created in, if it does not exist yet: the nearest existing ancestor. */
+function nearestExisting(dir: string): string {
+  let cur = dir;
+  while (!fs.existsSync(cur) && path.dirname(cur) !== cur) cur = path.dirname(cur);
+  return cur;
+}
+
 function checkWritable(root: string): void {
+  // Checked without creating anything: the store folder is made on the first write.
   try {
-    fs.mkdirSync(path.join(root, '.runlens'), { recursive: true });
-    fs.accessSync(path.join(root, '.runlens'), fs.constants.W_OK);
+    const state = path.join(root, '.runlens');
+    const dir = fs.existsSync(state) ? state : nearestExisting(root);
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
+    fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     throw new BackendStartError(

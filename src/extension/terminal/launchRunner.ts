@@ -18,6 +18,8 @@ import { readSettings, workspaceRoot } from '../config';
 import { uploadArtifact } from '../../client/artifactUpload';
 import { guarded } from '../commands/guard';
 import { OutputCapture } from './outputCapture';
+import { checkMlflow, describeSource, shellQuote as quote, type Interpreter } from './interpreterChoice';
+import { chooseInterpreter, offerMlflowInstall, type LaunchNotice } from './pythonInterpreter';
 
 export const OUTPUT_ARTIFACT = 'runlens/terminal-output.log';
 
@@ -27,20 +29,6 @@ export interface LaunchResult {
   signal: string | null;
   runIds: string[];
   closedRuns: { runId: string; status: WireRunStatus }[];
-}
-
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The interpreter: the setting, else the workspace's .venv, else python3 on PATH. */
-export function resolvePython(configured: string, root: string | undefined): string {
-  if (configured) return configured;
-  for (const rel of ['.venv/bin/python', 'venv/bin/python', '.venv/Scripts/python.exe']) {
-    const p = root ? path.join(root, rel) : '';
-    if (p && fs.existsSync(p)) return p;
-  }
-  return process.platform === 'win32' ? 'python' : 'python3';
 }
 
 /** Closes what a finished process left behind: status, exit code tag, output artifact. */
@@ -77,10 +65,21 @@ export async function finishLaunch(client: TrackingClient, launchId: string, exi
   return { runIds: runs.map((r) => r.info.run_id), closedRuns };
 }
 
+/** What the command returns: a launch id, or why nothing was launched. */
+export interface LaunchOutcome {
+  launchId?: string;
+  interpreter: Interpreter;
+  /** Set when nothing ran: the interpreter lacks mlflow, or does not start. */
+  refused?: 'mlflowMissing' | 'noInterpreter';
+}
+
 export class LaunchRunner {
   private readonly results = new Map<string, Promise<LaunchResult>>();
   private readonly finishedEmitter = new vscode.EventEmitter<LaunchResult>();
   readonly onDidFinish = this.finishedEmitter.event;
+  private readonly noticeEmitter = new vscode.EventEmitter<LaunchNotice>();
+  /** Fires with each warning a launch shows (before it is shown), so tests can read it. */
+  readonly onDidNotice = this.noticeEmitter.event;
 
   constructor(
     private readonly service: TrackingService,
@@ -95,6 +94,7 @@ export class LaunchRunner {
   register(context: vscode.ExtensionContext): void {
     context.subscriptions.push(
       this.finishedEmitter,
+      this.noticeEmitter,
       vscode.commands.registerCommand(
         'runlens.runPythonFile',
         guarded(this.log, 'Run Python File with Tracking', async (arg?: unknown, extraArgs?: unknown) => {
@@ -103,20 +103,49 @@ export class LaunchRunner {
           const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file!.toString());
           if (open?.isDirty) await open.save();
           const args = Array.isArray(extraArgs) ? extraArgs.map(String) : [];
-          return { launchId: await this.launch(file.fsPath, args) };
+          return this.launchChecked(file, args);
         }),
       ),
     );
   }
 
-  async launch(file: string, args: string[]): Promise<string> {
+  /**
+   * Picks the interpreter and checks it has mlflow before anything runs: a launch that can only
+   * die with ModuleNotFoundError is replaced by a notice that says which interpreter and offers
+   * the install (not awaited: the command returns while the notice is up).
+   */
+  async launchChecked(file: vscode.Uri, args: string[]): Promise<LaunchOutcome> {
+    const root = workspaceRoot();
+    const interpreter = await chooseInterpreter(file, readSettings().pythonPath, root);
+    const cwd = this.cwdFor(file.fsPath, root);
+    const check = await checkMlflow(interpreter, cwd);
+    this.log.info(`launch interpreter: ${interpreter.command} (${describeSource(interpreter)}): mlflow ${check.kind}`);
+    if (check.kind === 'missing') {
+      void offerMlflowInstall(interpreter, cwd, (n) => this.noticeEmitter.fire(n));
+      return { interpreter, refused: 'mlflowMissing' };
+    }
+    if (check.kind === 'noInterpreter') {
+      const message = `Runlens: could not start ${interpreter.command} (chosen from ${describeSource(interpreter)}): ${check.error}. Select an interpreter in the Python extension or set "runlens.python.path".`;
+      this.noticeEmitter.fire({ message, actions: ['Open Settings'], interpreter });
+      void vscode.window.showErrorMessage(message, 'Open Settings').then((c) => c && vscode.commands.executeCommand('workbench.action.openSettings', 'runlens.python.path'));
+      return { interpreter, refused: 'noInterpreter' };
+    }
+    // 'unknown': the probe itself failed oddly; the launch shows the real error in its terminal.
+    return { interpreter, launchId: await this.launch(file.fsPath, args, interpreter) };
+  }
+
+  private cwdFor(file: string, root: string | undefined): string {
+    return root && file.startsWith(root + path.sep) ? root : path.dirname(file);
+  }
+
+  async launch(file: string, args: string[], interpreter: Interpreter): Promise<string> {
     await this.service.ready();
     const client = this.service.client;
     const root = workspaceRoot();
     const settings = readSettings();
-    const python = resolvePython(settings.pythonPath, root);
-    const cwd = root && file.startsWith(root + path.sep) ? root : path.dirname(file);
-    const argv = [file, ...args];
+    const python = interpreter.command;
+    const cwd = this.cwdFor(file, root);
+    const argv = [...interpreter.prefixArgs, file, ...args];
     const commandLine = [python, ...argv].map(quote).join(' ');
     const launchId = await client.registerLaunch([
       { key: 'runlens.launch.command', value: commandLine },

@@ -185,6 +185,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     const empty = experiments.length <= 1 && !this.filter && (await this.storeHasNoRuns(experiments));
     this.rootEmpty = empty;
     await vscode.commands.executeCommand('setContext', 'runlens.storeEmpty', empty);
+    // The walkthrough's "Log a first run" step completes on it (storeEmpty is unset at first).
+    if (!empty) await vscode.commands.executeCommand('setContext', 'runlens.hasRuns', true);
     this.refreshedEmitter.fire(undefined);
     return empty ? [] : experiments;
   }

@@ -12,6 +12,7 @@ import type { Logger } from '../../domain/logger';
 import type { ChangeEvent } from '../../client/changeStream';
 import { renderPage, viewPreloads } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
+import { openSourceAt } from './openSource';
 import { UiBackend } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
 import type { StoreSources } from '../sources/storeSources';
@@ -162,6 +163,7 @@ export class ViewPanels {
   async receive(kind: string, webview: vscode.Webview, message: unknown, source: string | undefined): Promise<void> {
     if (!isToHost(message)) return;
     if (message.type === 'action') return this.act(message, source);
+    if (message.type === 'openSource') return void (await openSourceAt(message.path, message.line));
     let reply: ToView;
     try {
       const store = this.store(source);

@@ -69,7 +69,14 @@ export function resolveInside(root: string, rel: string): string {
   const full = path.join(root, ...rel.split('/').filter(Boolean));
   // The native realpath gives the name as stored on disk: its letter case on macOS and Windows,
   // and long names for Windows' 8.3 short ones (RUNLEN~1).
-  const realRoot = fs.realpathSync.native(root);
+  let realRoot: string;
+  try {
+    realRoot = fs.realpathSync.native(root);
+  } catch (err) {
+    // A lazy store not created yet: nothing under it exists, so nothing can point outside it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return full;
+    throw err;
+  }
   const internal = foldCase(path.join(realRoot, INTERNAL_DIR));
   let probe = full;
   for (;;) {

@@ -17,6 +17,8 @@ import { INTERNAL_DIR, normaliseArtifactPath, resolveInside } from './artifactPa
 export interface ArtifactStoreOptions {
   /** Largest single artifact accepted, in bytes (default: no limit). */
   maxArtifactBytes?: number;
+  /** Runs before anything is written under the root (a lazy store creates itself there). */
+  beforeWrite?: () => Promise<void>;
 }
 
 export interface MultipartCredential {
@@ -130,6 +132,7 @@ export class ArtifactStore implements ArtifactRepository {
     const { rel, full } = this.file(rawPath);
     const created = !fs.existsSync(full);
     checkParentIsDirectory(path.dirname(full), rel, 'append to');
+    if (this.opts.beforeWrite) await this.opts.beforeWrite();
     fs.mkdirSync(path.dirname(full), { recursive: true });
     await appendSynced(full, data);
     if (created) await syncDir(path.dirname(full));
@@ -141,6 +144,17 @@ export class ArtifactStore implements ArtifactRepository {
     if (fs.existsSync(full) && fs.statSync(full).isDirectory()) throw invalidParameter(`Cannot write artifact '${rel}': it is a directory.`);
     // Refused before a byte of the body is read, rather than after it all streamed to a temp file.
     checkParentIsDirectory(path.dirname(full), rel, 'write');
+    if (this.opts.beforeWrite) {
+      // The body may fail while the store is being created: keep its error for the pipeline below
+      // (which reports a stream's stored error) instead of letting it go unhandled.
+      const hold = (): void => undefined;
+      body.on('error', hold);
+      try {
+        await this.opts.beforeWrite();
+      } finally {
+        body.off('error', hold);
+      }
+    }
     fs.mkdirSync(this.uploads, { recursive: true });
     const tmp = path.join(this.uploads, randomUUID());
     const limit = this.opts.maxArtifactBytes;
@@ -282,6 +296,7 @@ export class ArtifactStore implements ArtifactRepository {
     if (!Number.isInteger(numParts) || numParts < 1 || numParts > 10_000) {
       throw invalidParameter(`Invalid num_parts ${numParts}: expected 1 to 10000.`);
     }
+    if (this.opts.beforeWrite) await this.opts.beforeWrite();
     const uploadId = randomUUID();
     fs.mkdirSync(path.join(this.uploads, `mpu-${uploadId}`), { recursive: true });
     fs.writeFileSync(path.join(this.uploads, `mpu-${uploadId}`, 'target'), rawPath);

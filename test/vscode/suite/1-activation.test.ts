@@ -6,11 +6,33 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendStartError, startOrAttach } from '../../../src/extension/backend/startOrAttach';
 import type { Logger } from '../../../src/domain/logger';
-import { CLI_PATH, python, report, runlens, runlensServe, waitFor, workspaceDir } from './helpers';
+import { readLockOwner } from '../../../src/store/storeLock';
+import { CLI_PATH, python, report, runlens, runlensServe, runPython, waitFor, workspaceDir, writeScript } from './helpers';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describe('activation and the embedded server', () => {
+  // First in the first suite: nothing has written to the workspace store yet.
+  it('creates no store when the folder opens, and creates it on the first run', async () => {
+    const api = await runlens();
+    const state = api.service.state;
+    assert.equal(state.kind, 'ready');
+    if (state.kind !== 'ready') return;
+    assert.equal(fs.existsSync(state.root), false, `opening the folder created ${state.root}`);
+    assert.deepEqual(fs.readdirSync(workspaceDir()).filter((f) => f === 'mlruns' || f === '.runlens-store'), []);
+    assert.equal(readLockOwner(state.root)?.pid, state.pid, 'the server is findable (pending lock) before the store exists');
+    const experiments = (await api.service.client.listExperiments('ALL')).map((e) => e.name);
+    assert.deepEqual(experiments, ['Default'], 'reads answer from the empty store');
+    assert.equal(fs.existsSync(state.root), false, 'reads created nothing');
+    const file = writeScript('first_run.py', 'import mlflow\nwith mlflow.start_run(run_name="first"):\n    mlflow.log_metric("x", 1.0)\n');
+    await runPython(file, state.url);
+    fs.rmSync(file);
+    assert.ok(fs.existsSync(path.join(state.root, '.runlens', 'journal', '00000001.log')), 'the first run created the store');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(state.root, '.runlens', 'lock.json'), 'utf8')).pid, state.pid, 'and moved the lock into it');
+    const runs = await api.service.client.searchRuns({ experimentIds: ['0'], maxResults: 10 });
+    assert.deepEqual(runs.runs.map((r) => r.info.run_name), ['first']);
+  });
+
   it('activates, serves the workspace store on 127.0.0.1 and reports its timings', async () => {
     const api = await runlens();
     const state = api.service.state;

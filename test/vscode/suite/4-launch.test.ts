@@ -1,8 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { OUTPUT_ARTIFACT, type LaunchResult } from '../../../src/extension/terminal/launchRunner';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OUTPUT_ARTIFACT, type LaunchOutcome, type LaunchResult } from '../../../src/extension/terminal/launchRunner';
+import type { LaunchNotice } from '../../../src/extension/terminal/pythonInterpreter';
 import { tagValue } from '../../../src/client/wireTypes';
-import { runlens, waitFor, writeScript } from './helpers';
+import { python, runlens, waitFor, workspaceDir, writeScript } from './helpers';
 
 const CRASH = `
 import os, sys, traceback
@@ -76,5 +79,62 @@ describe('Run Python File with Tracking', () => {
     const run = await api.service.client.getRun(result.runIds[0]!);
     assert.equal(run.info.status, 'FINISHED');
     assert.equal(tagValue(run, 'runlens.launch.exit_code'), '0');
+  });
+});
+
+/** An executable that runs the test interpreter with `extra` flags (a stand-in environment). */
+function wrapper(file: string, extra = ''): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `#!/bin/sh\nexec "${python()}" ${extra} "$@"\n`, { mode: 0o755 });
+  return file;
+}
+
+async function withPythonSetting<T>(value: string, body: () => Promise<T>): Promise<T> {
+  const config = vscode.workspace.getConfiguration('runlens');
+  const before = config.inspect<string>('python.path')?.globalValue;
+  await config.update('python.path', value, vscode.ConfigurationTarget.Global);
+  try {
+    return await body();
+  } finally {
+    await vscode.workspace.getConfiguration('runlens').update('python.path', before, vscode.ConfigurationTarget.Global);
+  }
+}
+
+describe('Run Python File with Tracking: the interpreter', () => {
+  it('picks the workspace .venv when no interpreter is selected or set, and it logs there', async () => {
+    const api = await runlens();
+    const venvPython = wrapper(path.join(workspaceDir(), '.venv', 'bin', 'python'));
+    try {
+      const outcome = await withPythonSetting('', async () => vscode.commands.executeCommand<LaunchOutcome>('runlens.runPythonFile', vscode.Uri.file(writeScript('venv_pick.py', OK))));
+      assert.ok(outcome?.launchId, JSON.stringify(outcome));
+      assert.deepEqual([outcome.interpreter.command, outcome.interpreter.source], [venvPython, 'workspace-venv']);
+      const result = await api.launches.result(outcome.launchId)!;
+      assert.equal(result.exitCode, 0);
+      const run = await api.service.client.getRun(result.runIds[0]!);
+      assert.match(tagValue(run, 'runlens.launch.command') ?? '', new RegExp(`^${venvPython.replace(/[.]/g, '\\.')} `));
+    } finally {
+      fs.rmSync(path.join(workspaceDir(), '.venv'), { recursive: true, force: true });
+    }
+  });
+
+  it('says which interpreter lacks mlflow and how it was chosen, offers the install, and runs nothing', async () => {
+    const api = await runlens();
+    // -S: no site-packages, so this interpreter has no mlflow (as a fresh system python3)
+    const bare = wrapper(path.join(workspaceDir(), 'no-mlflow', 'python'), '-S');
+    const notices: LaunchNotice[] = [];
+    const sub = api.launches.onDidNotice((n) => notices.push(n));
+    try {
+      const outcome = await withPythonSetting(bare, async () => vscode.commands.executeCommand<LaunchOutcome>('runlens.runPythonFile', vscode.Uri.file(writeScript('needs_mlflow.py', OK))));
+      assert.equal(outcome?.refused, 'mlflowMissing');
+      assert.equal(outcome.launchId, undefined, 'nothing was launched');
+      assert.equal(notices.length, 1);
+      assert.ok(notices[0]!.message.includes(`mlflow is not installed in ${bare}`), notices[0]!.message);
+      assert.match(notices[0]!.message, /chosen from the "runlens\.python\.path" setting/);
+      assert.deepEqual(notices[0]!.actions, ['Install mlflow', 'Choose Interpreter']);
+      assert.equal(vscode.window.terminals.some((t) => t.name === 'Runlens: needs_mlflow.py'), false, 'no launch terminal');
+    } finally {
+      sub.dispose();
+      fs.rmSync(path.dirname(bare), { recursive: true, force: true });
+    }
   });
 });

@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import { renderPage } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
-import { UiBackend } from '../../ui/uiBackend';
+import { UiBackend, type ViewPrefs } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
 import type { StoreSources } from '../sources/storeSources';
 import type { TrackingClient } from '../../client/trackingClient';
@@ -94,7 +94,7 @@ export class ViewPanels {
         const store = this.store(source);
         await store.ready();
         this.user ??= os.userInfo().username;
-        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user).handle(message.request) };
+        reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user, this.prefs(source)).handle(message.request) };
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
@@ -102,6 +102,13 @@ export class ViewPanels {
       }
       void panel.webview.postMessage(reply);
     });
+  }
+
+  /** View preferences in the workspace memento, per store, so a layout outlives its panel. */
+  private prefs(source: string | undefined): ViewPrefs {
+    const scope = `runlens.viewPrefs:${source ?? ''}:`;
+    const memento = this.context.workspaceState;
+    return { get: (key) => memento.get(scope + key), set: async (key, value) => memento.update(scope + key, value) };
   }
 
   /** The store a panel reads: a found store (its path) or the workspace's. */
@@ -119,7 +126,7 @@ export class ViewPanels {
       if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`, source);
       return;
     }
-    const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.showRunPage', compare: 'runlens.compareRuns' } as const;
+    const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.openRun', compare: 'runlens.compareRuns' } as const;
     // A found store's view opens the next view on the same store.
     const arg = source ? { runIds: message.runIds, source } : message.action === 'openRun' ? message.runIds[0] : message.runIds;
     await vscode.commands.executeCommand(commands[message.action], arg);

@@ -63,8 +63,9 @@ export class ViewPanels {
   }
 
   /** `source`: the found store's path when the view reads one (read-only), else the workspace store. */
-  show(kind: ViewKind, state: object, title: string, source?: string): vscode.WebviewPanel {
-    const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
+  /** `preserveFocus`: open beside the user's focus (a preview from a tree click keeps the tree focused). */
+  show(kind: ViewKind, state: object, title: string, source?: string, preserveFocus = false): vscode.WebviewPanel {
+    const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
     this.attach(kind, panel, state, source);
     return panel;
   }

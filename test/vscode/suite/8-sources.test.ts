@@ -118,9 +118,9 @@ describe('MLflow stores in the workspace', function () {
     assert.match(text, /legacy-churn/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     // A view of the store opens the next view (here the run page) on the same store, as its actions do.
-    assert.equal(await vscode.commands.executeCommand('runlens.showRunPage', { runIds: [run.run.info.run_id], source: dbPath }), run.run.info.run_id);
+    assert.equal(await vscode.commands.executeCommand('runlens.openRun', { runIds: [run.run.info.run_id], source: dbPath }), run.run.info.run_id);
     // The same run id against the workspace store (not imported yet) is not found: the routing matters.
-    assert.equal(await vscode.commands.executeCommand('runlens.showRunPage', run.run.info.run_id), undefined);
+    assert.equal(await vscode.commands.executeCommand('runlens.openRun', run.run.info.run_id), undefined);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 

@@ -110,8 +110,11 @@ describe('MLflow stores in the workspace', function () {
 
   it('opens a run of the store as a document, read from that store', async () => {
     const run = runs.find((r) => r.run.info.run_name === 'xgb-lr0.1')!;
+    // A click previews the run page, on that store (the click passes the node, so its source).
     const clicked = api.experiments.getTreeItem(run).command!;
-    const editor = (await vscode.commands.executeCommand(clicked.command, ...(clicked.arguments ?? []))) as vscode.TextEditor;
+    assert.equal(clicked.command, 'runlens.previewRun');
+    assert.equal(await vscode.commands.executeCommand(clicked.command, ...(clicked.arguments ?? [])), run.run.info.run_id);
+    const editor = (await vscode.commands.executeCommand('runlens.openRunDocument', run)) as vscode.TextEditor;
     const text = editor.document.getText();
     assert.match(text, /xgb-lr0\.1/);
     assert.match(text, /val_auc/);

@@ -311,7 +311,7 @@ describe('runs table in a browser (runlens serve + chromium)', function () {
       assert.ok(Number(d.renderedRows) < 100, `rendered ${d.renderedRows} rows`);
       if (k === 0) {
         await page.screenshot({ path: path.join(SHOTS, 'runs-table-10k-light.png') });
-        await page.locator('.tbody').evaluate((v) => (v.scrollTop = v.scrollHeight));
+        await page.locator('.runs-grid').evaluate((v) => (v.scrollTop = v.scrollHeight)); // the grid scrolls both ways
         await page.waitForFunction(() => [...document.querySelectorAll('.run-link')].some((a) => a.textContent === 'r0'));
         assert.ok(Number(await page.evaluate(() => document.body.dataset.renderedRows)) < 100);
       }

@@ -178,6 +178,13 @@ async function seededViews(page) {
   if ((await level('gbm-lr0.05-d4')) !== (await level('sweep')) + 1) throw new Error('child runs are not nested under their parent');
   await row('gbm-lr0.1-d3').click();
   await shot('02-explorer-nested-runs');
+  // A click previews the run page beside the tree and leaves the focus in the tree: ArrowDown moves there.
+  await page.locator('.tab', { hasText: 'Run: gbm-lr0.1-d3' }).first().waitFor({ timeout: 20_000 });
+  await page.waitForTimeout(800);
+  await page.keyboard.press('ArrowDown');
+  const inTree = await page.evaluate(() => Boolean(document.activeElement && document.activeElement.closest('.monaco-list') && document.activeElement.closest('.pane-body')));
+  if (!inTree) throw new Error('the click on a run moved the focus out of the tree');
+  await shot('02b-explorer-click-previews-run-page');
 
   await row('gbm-lr0.05-d4').hover();
   await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ timeout: 10_000 });
@@ -204,7 +211,7 @@ async function seededViews(page) {
   await row('gbm-lr0.02-d6').click({ button: 'right' });
   await clickMenuItem(page, 'Show Metric Charts');
   await page.mouse.move(1300, 880);
-  const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  const frame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
   const chart = frame.locator('.chart[data-key="val_auc"][data-rendered-at]');
   await chart.waitFor({ timeout: 30_000 });
   if ((await chart.getAttribute('data-series')) !== '3') throw new Error('the chart does not show the three runs');
@@ -217,10 +224,14 @@ async function seededViews(page) {
   const tableFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
   await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.05-d4' }).waitFor({ timeout: 30_000 });
   await shot('07-runs-table-webview');
+  // Scrolled sideways: rows stay as wide as the header and the run names stay pinned.
+  await tableFrame.locator('.runs-grid').evaluate((g) => (g.scrollLeft = g.scrollWidth));
+  await shot('07b-runs-table-scrolled-sideways');
 
   // A run link in the table opens the run page (view → host action → another webview).
   await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.1-d3' }).click();
-  const runFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+  // The run was previewed from the tree before, so its page is revealed rather than opened anew: the visible webview.
+  const runFrame = page.frameLocator('iframe.webview.ready:visible >> nth=-1').frameLocator('iframe#active-frame');
   await runFrame.locator('body[data-artifacts-listed]').waitFor({ timeout: 30_000 });
   await runFrame.locator('.art-file[data-path="importance.csv"] a').click();
   await runFrame.locator('.preview[data-kind="table"]').waitFor({ timeout: 15_000 });

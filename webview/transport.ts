@@ -5,7 +5,7 @@
  */
 import { TrackingClient } from '../src/client/trackingClient';
 import type { HostAction, ModelTarget, ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
-import { UiBackend } from '../src/ui/uiBackend';
+import { UiBackend, type ViewPrefs } from '../src/ui/uiBackend';
 
 interface VsCodeApi {
   postMessage(message: ToHost): void;
@@ -72,8 +72,27 @@ function vscodeTransport(api: VsCodeApi): Transport {
   };
 }
 
+/** A browser remembers view preferences per origin, so a reopened page finds its layout. */
+const localPrefs: ViewPrefs = {
+  get: (key) => {
+    try {
+      const text = window.localStorage.getItem(`runlens:${key}`);
+      return text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  set: (key, value) => {
+    try {
+      window.localStorage.setItem(`runlens:${key}`, JSON.stringify(value));
+    } catch {
+      // storage full or disabled: the layout is simply not remembered
+    }
+  },
+};
+
 function browserTransport(): Transport {
-  const backend = new UiBackend(new TrackingClient(window.location.origin));
+  const backend = new UiBackend(new TrackingClient(window.location.origin), undefined, localPrefs);
   const listeners: ((p: UiPush) => void)[] = [];
   const events = new EventSource('/runlens/api/changes');
   events.onmessage = (e: MessageEvent<string>) => {

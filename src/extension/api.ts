@@ -1,5 +1,7 @@
 /** What `activate` returns: the extension's live parts, for tests and for other extensions. */
+import type * as vscode from 'vscode';
 import type { TrackingService } from './backend/trackingService';
+import type { ExplorerNode } from './tree/nodes';
 import type { SourcesTree } from './tree/sourcesTree';
 import type { StoreSources } from './sources/storeSources';
 import type { ModelsTree } from './tree/modelsTree';
@@ -12,6 +14,8 @@ export interface RunlensApi {
   /** MLflow stores found in the workspace, each served read-only. */
   readonly sources: StoreSources;
   readonly experiments: SourcesTree;
+  /** The explorer's tree view (selection, reveal). */
+  readonly explorer: vscode.TreeView<ExplorerNode>;
   readonly models: ModelsTree;
   readonly launches: LaunchRunner;
   readonly statusBar: StatusBar;

@@ -22,7 +22,8 @@ import { SourcesTree } from './tree/sourcesTree';
 import { StoreSources } from './sources/storeSources';
 import { registerImportCommands } from './sources/importCommands';
 import { serverLevel } from './backend/trackingService';
-import { WORKSPACE_SOURCE } from './tree/nodes';
+import { isRunNode, WORKSPACE_SOURCE } from './tree/nodes';
+import { revealAfterNewRuns } from './tree/followNewRuns';
 import { ViewPanels } from './webviews/viewPanels';
 import { PlotsView } from './webviews/plotsView';
 import type { ExplorerNode } from './tree/nodes';
@@ -82,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
 
   // Live updates: the server's change feed drives the tree, documents and status bar.
   const newRuns = new Set<string>();
+  let keptSelection: string[] = [];
   context.subscriptions.push(
     service.onDidChange((change) => {
       if (change.kind === 'experiment') {
@@ -102,9 +104,19 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
       if (!experimentId || newRuns.size === 0) return;
       const ids = [...newRuns];
       newRuns.clear();
-      if (!readSettings().autoRevealNewRuns || !explorer.visible) return;
-      const node = await experiments.findRunNode(ids[ids.length - 1]!);
-      if (node) await explorer.reveal(node, { select: false, focus: false, expand: false }).then(undefined, () => undefined);
+      if (!explorer.visible) return;
+      const current = explorer.selection.filter(isRunNode).map((n) => n.run.info.run_id);
+      // Re-reading an experiment can drop the tree's selection: put the user's back, without focus.
+      const selected = current.length ? current : keptSelection;
+      const target = revealAfterNewRuns(selected, ids, readSettings().autoRevealNewRuns);
+      const node = target ? await experiments.findRunNode(target) : undefined;
+      const restore = current.length === 0 && target !== undefined && target === keptSelection[0];
+      if (node) await explorer.reveal(node, { select: restore, focus: false, expand: false }).then(undefined, () => undefined);
+    }),
+    explorer.onDidChangeSelection((e) => {
+      const runs = e.selection.filter(isRunNode).map((n) => n.run.info.run_id);
+      // An empty selection right after a refresh is the tree's doing, not the user's.
+      if (runs.length) keptSelection = runs;
     }),
     service.onDidChangeState((state) => {
       log.info(`tracking server: ${state.kind}${state.kind === 'ready' ? ` ${state.url}` : ''}`);
@@ -136,7 +148,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
 
   const views = new ViewPanels(context, service, log, sources);
   new PlotsView(views, service, explorer, context);
-  registerRunCommands(context, service, log, views, sources);
+  registerRunCommands(context, service, log, views, sources, () => explorer.selection);
   registerImportCommands(context, service, sources, experiments, log);
   registerExperimentCommands(context, service, experiments, explorer, log, views);
   registerLogArtifact(context, service, log, refreshRun);
@@ -170,7 +182,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   void service.ready().then(() => {
     if (service.startupMs !== undefined) log.info(`tracking server ready ${service.startupMs} ms after activation`);
   });
-  return { service, sources, experiments, models, launches, statusBar, drop, activationMs };
+  return { service, sources, experiments, explorer, models, launches, statusBar, drop, activationMs };
 }
 
 /** Awaited by VS Code: the server process checkpoints the store and releases its lock before the host exits. */

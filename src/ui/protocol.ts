@@ -229,6 +229,9 @@ export interface UiCalls extends ModelCalls {
   evalDatasets: [{ experimentIds: string[] }, EvalDatasetRow[]];
   /** A dataset with one page of records (the next page with `pageToken`). */
   evalDataset: [{ datasetId: string; pageToken?: string }, EvalDatasetDetail];
+  /** A view's saved preferences (host memento in VS Code, localStorage in a browser); undefined when none. */
+  getPrefs: [{ key: string }, unknown];
+  setPrefs: [{ key: string; value: unknown }, { ok: true }];
 }
 
 export type UiRequestKind = keyof UiCalls;
@@ -263,13 +266,38 @@ export type ToHost =
   | { type: 'openSource'; path: string; line: number };
 export type ToView = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string } | { type: 'push'; push: UiPush };
 
-/** What a runs table keeps across reloads. */
-export interface RunsTableState {
-  experimentIds: string[];
+/** The layout a runs table keeps per experiment (and a saved view names). */
+export interface RunsTableLayout {
   filter?: string;
   orderBy?: string[];
+  /** Column ids in display order; undefined: the default columns for the shown runs. */
   columns?: string[];
+  /** Column id → width in px, for the columns the user resized. */
+  widths?: Record<string, number>;
+  /** '' (flat), 'parent' (children under their parent) or a column id such as `params.lr`. */
+  groupBy?: string;
+}
+
+/** A named layout the user saved in a runs table. */
+export interface SavedTableView extends RunsTableLayout {
+  name: string;
+}
+
+/** What a runs table keeps across reloads (webview state) and per experiment (prefs). */
+export interface RunsTableState extends RunsTableLayout {
+  experimentIds: string[];
+  /** Older states: true meant groupBy 'parent'. */
   groupChildren?: boolean;
+}
+
+/** What the host remembers per experiment set for the runs table, so it survives closing the panel. */
+export interface RunsTablePrefs extends RunsTableLayout {
+  views?: SavedTableView[];
+}
+
+/** The prefs key of a runs table on these experiments (order does not matter). */
+export function runsTablePrefsKey(experimentIds: string[]): string {
+  return `runsTable:${[...experimentIds].map(String).sort().join(',')}`;
 }
 
 export interface RunPageState {

@@ -74,13 +74,23 @@ function summaryOf(r: WireRun, parentRunId: string | undefined): RunSummary {
   };
 }
 
+/** Where views keep their preferences: VS Code's workspace memento, a browser's localStorage. */
+export interface ViewPrefs {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void | Promise<void>;
+}
+
+/** Largest preference value kept (a runs table's layout is a few KB; this stops a runaway view). */
+const MAX_PREFS_CHARS = 256 * 1024;
+
 export class UiBackend {
   private readonly models: ModelViews;
 
-  /** `user` names the person behind human feedback given in the views. */
+  /** `user` names the person behind human feedback given in the views; without `prefs` nothing is remembered. */
   constructor(
     private readonly client: TrackingClient,
     private readonly user = 'runlens-user',
+    private readonly prefs?: ViewPrefs,
   ) {
     this.models = new ModelViews(client);
   }
@@ -174,6 +184,14 @@ export class UiBackend {
       case 'evalDataset': {
         const r = request as UiRequest<'evalDataset'>;
         return (await this.evalDataset(String(r.datasetId), r.pageToken ? String(r.pageToken) : undefined)) as UiResult<K>;
+      }
+      case 'getPrefs':
+        return this.prefs?.get(String((request as UiRequest<'getPrefs'>).key)) as UiResult<K>;
+      case 'setPrefs': {
+        const r = request as UiRequest<'setPrefs'>;
+        if (JSON.stringify(r.value ?? null).length > MAX_PREFS_CHARS) throw new Error('These view preferences are too large to keep.');
+        await this.prefs?.set(String(r.key), r.value);
+        return { ok: true } as UiResult<K>;
       }
       default:
         throw new Error(`Unknown request '${String((request as { kind: unknown }).kind)}'`);

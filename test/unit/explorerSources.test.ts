@@ -7,7 +7,7 @@ import type { WireExperiment, WireRun } from '../../src/client/wireTypes';
 import { readOnlyContextValue, sourceOf, WORKSPACE_SOURCE, type ExperimentNode, type RunNode } from '../../src/extension/tree/nodes';
 
 const WRITE = ['runlens.deleteRun', 'runlens.restoreRun', 'runlens.renameRun', 'runlens.setRunTag', 'runlens.editRunNote', 'runlens.logArtifact', 'runlens.renameExperiment', 'runlens.deleteExperiment', 'runlens.restoreExperiment', 'runlens.setDefaultExperiment'];
-const READ_RUN = ['runlens.openRun', 'runlens.showRunPage', 'runlens.showCharts', 'runlens.diffRuns', 'runlens.copyRunId', 'runlens.copyRunUri'];
+const READ_RUN = ['runlens.openRun', 'runlens.openRunDocument', 'runlens.showCharts', 'runlens.diffRuns', 'runlens.copyRunId', 'runlens.copyRunUri'];
 
 interface MenuEntry {
   command: string;

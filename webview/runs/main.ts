@@ -1,33 +1,39 @@
 /**
  * The runs table: one or more experiments, columns for attributes, params, latest metrics and
- * tags (column chooser), server-side sort on any sortable column, MLflow filter box with inline
- * errors, child runs grouped under parents, virtualised rows (10k runs scroll smoothly: only the
- * visible rows exist in the DOM), selection → charts / compare / diff, live refresh.
+ * tags (chooser, drag to reorder, drag an edge to resize), server-side sort, MLflow filter box,
+ * grouping by parent or by a value, virtualised rows, a pinned name column, keyboard navigation,
+ * selection → charts / compare / diff, live refresh. The layout persists per experiment.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import type { RunRow, RunsTableState } from '../../src/ui/protocol';
+import { type RunRow, type RunsTableState } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { createTransport } from '../transport';
-import { ATTRIBUTE_COLUMNS, discoverKeys, formatCell, groupRows, keyColumn, type Column } from './columns';
+import { availableColumns, defaultColumnIds, discoverKeys, resolveColumns, totalWidth, LEAD_WIDTH, type Column } from './columns';
+import { arrange, type Entry } from './grouping';
+import { renderHeader } from './header';
+import { renderChooser, renderGroupSelect, savedViewsControl } from './layoutControls';
+import { TablePrefs } from './tablePrefs';
+import { RowsView } from './rows';
 
-const ROW_H = 26;
-const OVERSCAN = 12;
 const PAGE = 1000;
 const MAX_ROWS = 50_000;
-const DEFAULT_KEY_COLUMNS = 12;
 
 const transport = createTransport();
-const state: RunsTableState = { filter: '', orderBy: ['attributes.start_time DESC'], groupChildren: true, ...transport.loadState<RunsTableState>({ experimentIds: [] }) };
+const loaded = transport.loadState<RunsTableState>({ experimentIds: [] });
+const state: RunsTableState = { filter: '', orderBy: ['attributes.start_time DESC'], groupBy: loaded.groupChildren === false ? '' : 'parent', ...loaded };
+delete state.groupChildren;
+const prefs = new TablePrefs(transport, state);
 let rows: RunRow[] = [];
-let ordered: { row: RunRow; depth: number }[] = [];
+let entries: Entry[] = [];
+let available: Column[] = [];
 let columns: Column[] = [];
+let experimentNames: Map<string, string> | undefined;
 const selected = new Set<string>();
+const collapsed = new Set<string>();
 let generation = 0;
 const app = document.getElementById('app')!;
-
-const save = (): void => transport.saveState(state);
 
 // --- layout ---------------------------------------------------------------------------------
 
@@ -35,137 +41,108 @@ const title = el('h1', {}, 'Runs');
 const filter = el('vscode-textfield', { id: 'filter', placeholder: "Filter: metrics.loss < 0.2 and params.optimizer = 'adam'", 'aria-label': 'filter runs' }) as HTMLElement & { value: string };
 const filterError = el('div', { class: 'filter-error', role: 'alert' });
 const status = el('span', { class: 'count', id: 'count' });
-const group = el('vscode-checkbox', { label: 'Group child runs', id: 'group' }) as HTMLElement & { checked: boolean };
+const groupSelect = el('vscode-single-select', { id: 'group', 'aria-label': 'group runs by' }) as HTMLElement & { value: string };
 const chooseBtn = el('vscode-button', { id: 'columns', secondary: '' }, 'Columns…');
+const resetBtn = el('vscode-button', { id: 'reset-columns', secondary: '' }, 'Default Columns');
 const chartsBtn = el('vscode-button', { id: 'charts', disabled: '' }, 'Charts');
 const compareBtn = el('vscode-button', { id: 'compare', disabled: '' }, 'Compare');
 const chooser = el('div', { class: 'chooser', hidden: '' });
+const scroller = el('div', { class: 'table runs-grid', role: 'grid', tabindex: '0', 'aria-label': 'runs (arrow keys move, Enter opens, Space selects)' });
 const header = el('div', { class: 'thead', role: 'row' });
-const viewport = el('div', { class: 'tbody', role: 'rowgroup' });
-const spacer = el('div', { class: 'spacer' });
+const body = el('div', { class: 'tbody', role: 'rowgroup' });
 const empty = el('p', { class: 'empty', hidden: '' });
-viewport.append(spacer);
+scroller.append(header, body);
 
-function gridTemplate(): string {
-  return ['28px', ...columns.map((c) => `${c.width}px`)].join(' ');
+const rowsView = new RowsView(scroller, body, header, {
+  entries: () => entries,
+  columns: () => columns,
+  isSelected: (id) => selected.has(id),
+  toggle: (id, on) => {
+    if (on) selected.add(id);
+    else selected.delete(id);
+    afterSelection();
+  },
+  open: (id) => transport.action('openRun', [id]),
+  toggleGroup: (key) => {
+    if (collapsed.has(key)) collapsed.delete(key);
+    else collapsed.add(key);
+    reorder();
+    rowsView.render(true);
+  },
+});
+
+function afterSelection(): void {
+  updateButtons();
+  updateCount();
+  rowsView.render(true);
+  drawHeader();
 }
 
-function allColumns(): Column[] {
-  const keys = discoverKeys(rows);
-  return [...ATTRIBUTE_COLUMNS, ...keys.metrics.map((k) => keyColumn('metrics', k)), ...keys.params.map((k) => keyColumn('params', k)), ...keys.tags.map((k) => keyColumn('tags', k))];
+function columnIds(): string[] {
+  return state.columns ?? defaultColumnIds(rows, state.experimentIds.length > 1);
 }
 
 function chooseColumns(): void {
-  const all = allColumns();
-  if (!state.columns) {
-    const keyed = all.filter((c) => c.entity === 'metrics' || c.entity === 'params').slice(0, DEFAULT_KEY_COLUMNS);
-    state.columns = [...ATTRIBUTE_COLUMNS, ...keyed].map((c) => c.id);
-  }
-  const wanted = new Set(state.columns);
-  columns = all.filter((c) => wanted.has(c.id));
+  available = availableColumns(rows, experimentNames);
+  columns = resolveColumns(columnIds(), available, state.widths);
+  applyWidths();
 }
 
-function renderHeader(): void {
-  header.style.gridTemplateColumns = gridTemplate();
-  const cells: HTMLElement[] = [el('div', { class: 'th' })];
-  const sort = state.orderBy?.[0] ?? '';
-  for (const c of columns) {
-    const th = el('div', { class: `th ${c.numeric ? 'num' : ''} ${c.orderField ? 'sortable' : ''}`, role: 'columnheader', 'data-col': c.id, title: c.orderField ? `Sort by ${c.id}` : c.id });
-    const dir = c.orderField && sort.startsWith(c.orderField + ' ') ? (sort.endsWith('ASC') ? ' ▲' : ' ▼') : '';
-    if (c.entity !== 'attributes') th.append(el('span', { class: `ent ent-${c.entity}`, title: c.entity }, c.entity === 'metrics' ? 'M' : c.entity === 'params' ? 'P' : 'T'));
-    th.append(`${c.label}${dir}`);
-    if (dir) th.setAttribute('aria-sort', dir.includes('▲') ? 'ascending' : 'descending');
-    if (c.orderField) {
-      th.addEventListener('click', () => {
-        // Same column: flip the direction; a new column starts high-to-low for numbers, A→Z for text.
-        const current = sort.startsWith(`${c.orderField} `);
-        const desc = current ? sort.endsWith('ASC') : c.numeric;
-        state.orderBy = [`${c.orderField} ${desc ? 'DESC' : 'ASC'}`];
-        save();
-        void load();
-      });
-    }
-    cells.push(th);
-  }
-  header.replaceChildren(...cells);
+/** Header and rows share one grid template and one width, set as CSS variables on the table. */
+function applyWidths(): void {
+  scroller.style.setProperty('--cols', [`${LEAD_WIDTH}px`, ...columns.map((c) => `${c.width}px`)].join(' '));
+  scroller.style.setProperty('--row-w', `${totalWidth(columns)}px`);
+  scroller.style.setProperty('--pin-left', `${LEAD_WIDTH}px`);
 }
 
-function renderChooser(): void {
-  const keys = discoverKeys(rows);
-  const wanted = new Set(state.columns);
-  chooser.replaceChildren();
-  const groups: [string, Column[]][] = [
-    ['Attributes', ATTRIBUTE_COLUMNS],
-    ['Metrics', keys.metrics.map((k) => keyColumn('metrics', k))],
-    ['Parameters', keys.params.map((k) => keyColumn('params', k))],
-    ['Tags', keys.tags.map((k) => keyColumn('tags', k))],
-  ];
-  for (const [name, cols] of groups) {
-    if (cols.length === 0) continue;
-    const box = el('fieldset');
-    box.append(el('legend', {}, name));
-    for (const c of cols) {
-      const cb = el('vscode-checkbox', { label: c.label, 'data-col': c.id }) as HTMLElement & { checked: boolean };
-      cb.checked = wanted.has(c.id);
-      cb.addEventListener('change', () => {
-        state.columns = cb.checked ? [...(state.columns ?? []), c.id] : (state.columns ?? []).filter((id) => id !== c.id);
-        save();
-        redraw();
-      });
-      box.append(cb);
-    }
-    chooser.append(box);
-  }
-}
-
-// --- rows (virtualised) ----------------------------------------------------------------------
-
-let lastRange = '';
-
-function renderRows(force = false): void {
-  const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_H) - OVERSCAN);
-  const last = Math.min(ordered.length, Math.ceil((viewport.scrollTop + viewport.clientHeight) / ROW_H) + OVERSCAN);
-  const range = `${first}:${last}:${ordered.length}`;
-  if (!force && range === lastRange) return;
-  lastRange = range;
-  spacer.style.height = `${ordered.length * ROW_H}px`;
-  const template = gridTemplate();
-  const out: HTMLElement[] = [];
-  for (let i = first; i < last; i++) {
-    const { row, depth } = ordered[i]!;
-    const tr = el('div', { class: `tr status-${row.status.toLowerCase()}${row.deleted ? ' deleted' : ''}${selected.has(row.runId) ? ' selected' : ''}`, role: 'row', 'data-run': row.runId });
-    tr.style.top = `${i * ROW_H}px`;
-    tr.style.gridTemplateColumns = template;
-    const pick = el('input', { type: 'checkbox', 'aria-label': `select ${row.name}` });
-    pick.checked = selected.has(row.runId);
-    pick.addEventListener('change', () => {
-      if (pick.checked) selected.add(row.runId);
-      else selected.delete(row.runId);
-      tr.classList.toggle('selected', pick.checked);
-      updateButtons();
-    });
-    const lead = el('div', { class: 'td' });
-    lead.append(pick);
-    tr.append(lead);
-    for (const c of columns) {
-      const v = c.value(row);
-      const td = el('div', { class: `td ${c.numeric ? 'num' : ''}`, role: 'cell' }, formatCell(c, v));
-      if (c.id === 'attributes.name') {
-        td.textContent = '';
-        td.style.paddingLeft = `${6 + depth * 16}px`;
-        const link = el('a', { href: '#', class: 'run-link', title: row.runId }, (depth > 0 ? '↳ ' : '') + row.name);
-        link.addEventListener('click', (e) => {
-          e.preventDefault();
-          transport.action('openRun', [row.runId]);
-        });
-        td.append(link);
+function drawHeader(): void {
+  const n = rows.length === 0 ? 0 : rows.filter((r) => selected.has(r.runId)).length;
+  renderHeader(header, {
+    columns: () => columns,
+    sort: () => state.orderBy?.[0] ?? '',
+    onSort: (c) => {
+      // Same column: flip the direction; a new column starts high-to-low for numbers, A→Z for text.
+      const sort = state.orderBy?.[0] ?? '';
+      const desc = sort.startsWith(`${c.orderField} `) ? sort.endsWith('ASC') : c.numeric;
+      state.orderBy = [`${c.orderField} ${desc ? 'DESC' : 'ASC'}`];
+      prefs.save();
+      void load();
+    },
+    onMove: (id, beforeId) => {
+      const ids = columnIds().filter((x) => x !== id);
+      const at = ids.indexOf(beforeId);
+      ids.splice(at < 0 ? ids.length : at, 0, id);
+      state.columns = ids;
+      prefs.save();
+      redraw();
+    },
+    onResize: (id, width, done) => {
+      state.widths = { ...state.widths, [id]: width };
+      columns = resolveColumns(columnIds(), available, state.widths);
+      applyWidths();
+      if (done) {
+        prefs.save();
+        drawHeader();
       }
-      tr.append(td);
-    }
-    out.push(tr);
-  }
-  viewport.replaceChildren(spacer, ...out);
-  document.body.dataset.renderedRows = String(out.length);
+    },
+    selection: () => (n === 0 ? 'none' : n === rows.length ? 'all' : 'some'),
+    onSelectAll: (on) => {
+      for (const r of rows) {
+        if (on) selected.add(r.runId);
+        else selected.delete(r.runId);
+      }
+      afterSelection();
+    },
+  });
+}
+
+function drawChooser(): void {
+  renderChooser(chooser, available, new Set(columnIds()), (id, on) => {
+    const ids = columnIds();
+    state.columns = on ? [...ids.filter((x) => x !== id), id] : ids.filter((x) => x !== id);
+    prefs.save();
+    redraw();
+  });
 }
 
 function updateButtons(): void {
@@ -178,19 +155,25 @@ function updateButtons(): void {
 }
 
 function reorder(): void {
-  ordered = state.groupChildren ? groupRows(rows) : rows.map((row) => ({ row, depth: 0 }));
-  status.textContent = `${rows.length.toLocaleString()} run${rows.length === 1 ? '' : 's'}${rows.length >= MAX_ROWS ? '+' : ''}`;
-  document.body.dataset.totalRows = String(rows.length);
+  entries = arrange(rows, state.groupBy ?? '', (id) => available.find((c) => c.id === id), collapsed);
+  updateCount();
   empty.hidden = rows.length > 0;
   empty.textContent = state.filter ? 'No runs match the filter.' : 'No runs in this experiment yet.';
+}
+
+function updateCount(): void {
+  status.textContent = `${rows.length.toLocaleString()} run${rows.length === 1 ? '' : 's'}${rows.length >= MAX_ROWS ? '+' : ''}${selected.size ? ` · ${selected.size} selected` : ''}`;
+  document.body.dataset.totalRows = String(rows.length);
 }
 
 /** Columns, header and visible rows from `rows` and the state. */
 function redraw(): void {
   chooseColumns();
-  renderHeader();
+  drawHeader();
   reorder();
-  renderRows(true);
+  renderGroupSelect(groupSelect, discoverKeys(rows).params, state.groupBy ?? '');
+  rowsView.render(true);
+  if (!chooser.hidden) drawChooser();
 }
 
 // --- loading ---------------------------------------------------------------------------------
@@ -219,7 +202,6 @@ async function load(keep?: number): Promise<void> {
     } while (token && next.length < (keep ?? MAX_ROWS));
     rows = next;
     redraw();
-    if (!chooser.hidden) renderChooser();
     document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
     document.body.dataset.loadedAt = String(Date.now());
   } catch (err) {
@@ -240,36 +222,53 @@ async function main(): Promise<void> {
     app.replaceChildren(el('div', { class: 'error', role: 'alert' }, 'No experiment selected. Open the runs table from an experiment in the Runlens explorer.'));
     return;
   }
-  const experiments = await transport.call({ kind: 'experiments', experimentIds: state.experimentIds });
+  const [experiments] = await Promise.all([transport.call({ kind: 'experiments', experimentIds: state.experimentIds }), prefs.restore(loaded)]);
+  if (state.experimentIds.length > 1) experimentNames = new Map(experiments.map((e) => [e.experimentId, e.name]));
   title.textContent = experiments.length === 1 ? `Runs of ${experiments[0]!.name}` : `Runs of ${experiments.length} experiments`;
   filter.value = state.filter ?? '';
-  group.checked = state.groupChildren !== false;
+  const views = savedViewsControl({
+    views: () => prefs.views,
+    save: (name) => prefs.saveView(name),
+    apply: (view) => {
+      prefs.apply(view);
+      filter.value = state.filter ?? '';
+      void load();
+    },
+    remove: (name) => prefs.removeView(name),
+  });
   const bar = el('div', { class: 'toolbar' });
-  bar.append(filter, group, chooseBtn, chartsBtn, compareBtn, status);
-  const table = el('div', { class: 'table', role: 'table' });
-  table.append(header, viewport);
-  app.replaceChildren(title, bar, filterError, chooser, table, empty);
+  bar.append(filter, groupSelect, chooseBtn, resetBtn, chartsBtn, compareBtn, status);
+  const viewsBar = el('div', { class: 'toolbar views-bar' });
+  viewsBar.append(views.element);
+  app.replaceChildren(title, bar, viewsBar, filterError, chooser, scroller, empty);
 
   filter.addEventListener('keydown', (e: KeyboardEvent) => {
     if (e.key !== 'Enter') return;
     state.filter = filter.value.trim();
-    save();
+    prefs.save();
     void load();
   });
-  group.addEventListener('change', () => {
-    state.groupChildren = group.checked;
-    save();
+  groupSelect.addEventListener('change', () => {
+    state.groupBy = groupSelect.value;
+    collapsed.clear();
+    prefs.save();
     reorder();
-    renderRows(true);
+    rowsView.cursor = -1;
+    rowsView.render(true);
   });
   chooseBtn.addEventListener('click', () => {
     chooser.hidden = !chooser.hidden;
-    if (!chooser.hidden) renderChooser();
+    if (!chooser.hidden) drawChooser();
+  });
+  resetBtn.addEventListener('click', () => {
+    delete state.columns;
+    delete state.widths;
+    prefs.save();
+    redraw();
   });
   chartsBtn.addEventListener('click', () => transport.action('openCharts', [...selected]));
   compareBtn.addEventListener('click', () => transport.action(selected.size === 2 ? 'openDiff' : 'compare', [...selected]));
-  viewport.addEventListener('scroll', () => renderRows(), { passive: true });
-  window.addEventListener('resize', () => renderRows(true));
+  window.addEventListener('resize', () => rowsView.render(true));
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   transport.onPush((push) => {

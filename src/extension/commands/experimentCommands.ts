@@ -4,7 +4,8 @@ import type { Logger } from '../../domain/logger';
 import type { TrackingService } from '../backend/trackingService';
 import { TrackingApiError } from '../../client/trackingClient';
 import { readSettings, updateSetting } from '../config';
-import { DEFAULT_SORT, type ExperimentsTree, type ExplorerSort } from '../tree/experimentsTree';
+import { DEFAULT_SORT, type ExperimentsTree } from '../tree/experimentsTree';
+import { pickSort } from './sortRuns';
 import { isExperimentNode, type LoadMoreNode } from '../tree/nodes';
 import { guarded } from './guard';
 import type { ViewPanels } from '../webviews/viewPanels';
@@ -71,7 +72,9 @@ export function registerExperimentCommands(context: vscode.ExtensionContext, ser
   reg('runlens.openRunsTable', 'Open Runs Table', async (arg, selection) => {
     const exps = await experimentsFor(arg, selection, 'Open Runs Table');
     if (exps.length === 0) return undefined;
-    views.show('runs', { experimentIds: exps.map((e) => e.id) }, exps.length === 1 ? `Runs: ${exps[0]!.name}` : `Runs: ${exps.length} experiments`, experimentSource(arg, selection));
+    // The sidebar's filter and sort carry over; otherwise the table's remembered layout applies.
+    const carried = { ...(tree.filter ? { filter: tree.filter } : {}), ...(tree.sort !== DEFAULT_SORT ? { orderBy: tree.sort.orderBy } : {}) };
+    views.show('runs', { experimentIds: exps.map((e) => e.id), ...carried }, exps.length === 1 ? `Runs: ${exps[0]!.name}` : `Runs: ${exps.length} experiments`, experimentSource(arg, selection));
     return exps.map((e) => e.id);
   });
 
@@ -146,21 +149,9 @@ export function registerExperimentCommands(context: vscode.ExtensionContext, ser
   });
 
   reg('runlens.sortRuns', 'Sort Runs', async () => {
-    const options: ExplorerSort[] = [
-      DEFAULT_SORT,
-      { label: 'Start time (oldest first)', orderBy: ['attributes.start_time ASC'] },
-      { label: 'Name', orderBy: ['attributes.run_name ASC'] },
-    ];
-    const picked = await vscode.window.showQuickPick([...options.map((o) => ({ label: o.label, sort: o })), { label: 'Metric…', sort: undefined }], { title: 'Sort Runs By' });
-    if (!picked) return;
-    let sort = picked.sort;
-    if (!sort) {
-      const key = await vscode.window.showInputBox({ title: 'Sort by metric', placeHolder: 'metric key, e.g. val_loss' });
-      if (!key) return;
-      const dir = await vscode.window.showQuickPick(['Ascending (lowest first)', 'Descending (highest first)'], { title: `Sort by ${key}` });
-      if (!dir) return;
-      sort = { label: `${key} ${dir.startsWith('A') ? '↑' : '↓'}`, orderBy: [`metrics.\`${key}\` ${dir.startsWith('A') ? 'ASC' : 'DESC'}`] };
-    }
+    await service.ready();
+    const sort = await pickSort(service.client, tree.knownExperiments().map((e) => e.experiment_id));
+    if (!sort) return;
     tree.sort = sort;
     updateViewMessage();
     tree.refreshAll();

@@ -14,6 +14,8 @@ import type { TrackingClient } from '../../client/trackingClient';
 import type { ViewPanels } from '../webviews/viewPanels';
 import { guarded } from './guard';
 import { pickRuns } from './pickRun';
+import { RunPageOpener } from './runPageOpener';
+import { fromKeybinding } from './treeSelectionArg';
 
 /** Runs of a found store named by a view of that store (its actions open more views on it). */
 export interface StoreRunsArg {
@@ -42,7 +44,8 @@ export function sourceFromArgs(arg: unknown, selection: unknown): string | undef
   return node ? sourceOf(node as ExplorerNode) : undefined;
 }
 
-export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger, views: ViewPanels, sources: StoreSources): void {
+/** `treeSelection`: the explorer's selected nodes, for commands run from a keybinding. */
+export function registerRunCommands(context: vscode.ExtensionContext, service: TrackingService, log: Logger, views: ViewPanels, sources: StoreSources, treeSelection: () => readonly unknown[] = () => []): void {
   // Commands act on the store their runs are in (the read-only stores' menus offer read actions
   // only). Each invocation resolves its own store, so commands running at once never cross stores.
   interface Target {
@@ -76,11 +79,31 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
     return { at, ids: (await pickRuns(at.client(), { title, canPickMany: true }))?.map((r) => r.info.run_id) ?? [] };
   };
   const reg = (id: string, title: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
-    context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, fn)));
+    context.subscriptions.push(vscode.commands.registerCommand(id, guarded(log, title, (...args: unknown[]) => fn(...fromKeybinding(args, treeSelection)))));
   };
 
-  reg('runlens.openRun', 'Open Run', async (arg, selection) => {
+  const pages = new RunPageOpener(views);
+  // The run page is what "open" means; the text document is for diffs and plain-text reading.
+  const openPage = async (arg: unknown, selection: unknown): Promise<string | undefined> => {
     const { at, run } = await one(arg, selection, 'Open Run');
+    if (!run) return undefined;
+    pages.open(run.info.run_id, `Run: ${runLabel(run)}`, at.source, false);
+    return run.info.run_id;
+  };
+  reg('runlens.openRun', 'Open Run', openPage);
+  // The id older links and views use; one command, not a second entry in the palette.
+  reg('runlens.showRunPage', 'Open Run', openPage);
+
+  reg('runlens.previewRun', 'Preview Run', async (arg, selection) => {
+    const clickedAt = Date.now(); // before reading the run, so a slow read does not split a double click
+    const { at, run } = await one(arg, selection, 'Preview Run');
+    if (!run) return undefined;
+    pages.click(run.info.run_id, `Run: ${runLabel(run)}`, at.source, clickedAt);
+    return run.info.run_id;
+  });
+
+  reg('runlens.openRunDocument', 'Open Run as Text', async (arg, selection) => {
+    const { at, run } = await one(arg, selection, 'Open Run as Text');
     if (!run) return undefined;
     const doc = await vscode.workspace.openTextDocument(runDocumentUri(run.info.run_id, runLabel(run), at.source));
     return vscode.window.showTextDocument(doc, { preview: true });
@@ -112,13 +135,6 @@ export function registerRunCommands(context: vscode.ExtensionContext, service: T
     }
     views.show('compare', { runIds: ids }, `Compare ${ids.length} runs`, at.source);
     return ids;
-  });
-
-  reg('runlens.showRunPage', 'Open Run Page', async (arg, selection) => {
-    const { at, run } = await one(arg, selection, 'Open Run Page');
-    if (!run) return undefined;
-    views.show('run', { runId: run.info.run_id }, `Run: ${runLabel(run)}`, at.source);
-    return run.info.run_id;
   });
 
   reg('runlens.compareRunsMarkdown', 'Compare Runs as Markdown', async (arg, selection) => {

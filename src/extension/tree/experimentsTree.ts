@@ -10,6 +10,7 @@ import { TrackingApiError } from '../../client/trackingClient';
 import { PARENT_RUN_TAG, type WireExperiment, type WireRun } from '../../client/wireTypes';
 import { readSettings, type RunlensSettings } from '../config';
 import { KeyedThrottle } from '../throttle';
+import { missingAncestors, placeAncestors } from './filterAncestors';
 import { buildRunForest, mergeRuns } from './runForest';
 import { experimentTreeItem, runTreeItem } from './treeItems';
 import type { ExperimentNode, ExplorerNode, LoadMoreNode, RunNode } from './nodes';
@@ -23,6 +24,8 @@ export const DEFAULT_SORT: ExplorerSort = { label: 'Start time (newest first)', 
 
 interface ExperimentRuns {
   runs: WireRun[];
+  /** Runs shown only as the ancestors of runs that match the filter. */
+  contextIds?: Set<string>;
   /** Undefined when the server cannot count traces (not a Runlens server). */
   traceCount?: number;
   nextPageToken?: string;
@@ -147,8 +150,16 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
         runs = mergeRuns(runs, page.runs);
         token = page.nextPageToken;
       } while (token && runs.length < target);
+      let contextIds: Set<string> | undefined;
+      if (this.filter) {
+        const before = replace ? undefined : this.runsByExperiment.get(experimentId)?.contextIds;
+        const matching = before ? runs.filter((r) => !before.has(r.info.run_id)) : runs;
+        const ancestors = await missingAncestors(client, experimentId, matching, this.showDeleted ? 'ALL' : 'ACTIVE_ONLY');
+        contextIds = new Set(ancestors.map((r) => r.info.run_id));
+        runs = placeAncestors(matching, ancestors);
+      }
       const traces = await traceCount;
-      this.runsByExperiment.set(experimentId, { runs, nextPageToken: token, ...(traces !== undefined ? { traceCount: traces } : {}) });
+      this.runsByExperiment.set(experimentId, { runs, nextPageToken: token, ...(contextIds?.size ? { contextIds } : {}), ...(traces !== undefined ? { traceCount: traces } : {}) });
       this.lastReloadMs = Date.now() - t0;
     } catch (err) {
       this.runsByExperiment.set(experimentId, { runs: [], error: err instanceof Error ? err.message : String(err) });
@@ -258,10 +269,10 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
       case 'experiment':
       {
         const state = this.runsByExperiment.get(node.experiment.experiment_id);
-        return experimentTreeItem(node.experiment, state?.error ? undefined : state?.runs.length, Boolean(state?.nextPageToken));
+        return experimentTreeItem(node.experiment, state?.error ? undefined : state && state.runs.length - (state.contextIds?.size ?? 0), Boolean(state?.nextPageToken));
       }
       case 'run':
-        return runTreeItem(node.run, node.loadedChildren.length > 0, this.settings.descriptionMetric);
+        return runTreeItem(node.run, node.loadedChildren.length > 0, this.descriptionMetric(), this.isContext(node.run));
       case 'loadMore': {
         const item = new vscode.TreeItem(`Load more runs… (${node.shown} shown)`);
         item.id = `loadMore:${node.parent.experiment.experiment_id}`;
@@ -287,6 +298,17 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
         return item;
       }
     }
+  }
+
+  /** The metric the runs are sorted by (its value is what the user compares), else the setting's. */
+  descriptionMetric(): string {
+    const m = /^metrics\.(?:`([^`]+)`|(\S+))\s/.exec(this.sort.orderBy[0] ?? '');
+    return m ? (m[1] ?? m[2]!) : this.settings.descriptionMetric;
+  }
+
+  /** Whether a run is shown only as the ancestor of runs that match the filter. */
+  isContext(run: WireRun): boolean {
+    return this.runsByExperiment.get(run.info.experiment_id)?.contextIds?.has(run.info.run_id) ?? false;
   }
 
   async loadMore(node: LoadMoreNode): Promise<void> {

@@ -11,28 +11,37 @@ const STATUS_ICONS: Record<string, vscode.ThemeIcon> = {
   KILLED: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground')),
 };
 
-const TOOLTIP_ROWS = 15;
+/** A tooltip is a glance, not the run page: a few metrics and params, then a link to the rest. */
+const TOOLTIP_METRICS = 6;
+const TOOLTIP_PARAMS = 6;
+const TOOLTIP_TAGS = 4;
 
 function mdEscape(s: string): string {
   return oneLine(s).replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
-function table(title: string, rows: [string, string][]): string {
-  if (rows.length === 0) return '';
-  const shown = rows.slice(0, TOOLTIP_ROWS).map(([k, v]) => `| ${mdEscape(k)} | ${mdEscape(v.length > 80 ? `${v.slice(0, 80)}…` : v)} |`);
-  const more = rows.length > TOOLTIP_ROWS ? `\n\n_…and ${rows.length - TOOLTIP_ROWS} more_` : '';
-  return `\n\n**${title}**\n\n| | |\n|---|---|\n${shown.join('\n')}${more}`;
+function table(title: string, rows: [string, string][], cap: number): { text: string; hidden: number } {
+  if (rows.length === 0) return { text: '', hidden: 0 };
+  const shown = rows.slice(0, cap).map(([k, v]) => `| ${mdEscape(k)} | ${mdEscape(v.length > 80 ? `${v.slice(0, 80)}…` : v)} |`);
+  return { text: `\n\n**${title}**\n\n| | |\n|---|---|\n${shown.join('\n')}`, hidden: Math.max(0, rows.length - cap) };
 }
 
-export function runTooltip(run: WireRun): vscode.MarkdownString {
+/** Status, duration and the key metrics first (the one the tree sorts or describes by leads), params capped, "more" opens the run page. */
+export function runTooltip(run: WireRun, keyMetric = ''): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   md.supportThemeIcons = true;
+  md.isTrusted = { enabledCommands: ['runlens.openRun'] };
   const { info } = run;
-  md.appendMarkdown(`**${mdEscape(runLabel(run))}** — ${info.status}${info.lifecycle_stage === 'deleted' ? ' (deleted)' : ''}\n\n`);
-  md.appendMarkdown(`\`${info.run_id}\` · started ${isoTime(info.start_time)} · ${runDuration(run) || 'no duration'}`);
-  md.appendMarkdown(table('Parameters', (run.data.params ?? []).map((p) => [p.key, p.value])));
-  md.appendMarkdown(table('Latest metrics', (run.data.metrics ?? []).map((m) => [m.key, `${formatValue(m.value)} (step ${m.step})`])));
-  md.appendMarkdown(table('Tags', (run.data.tags ?? []).filter((t) => !t.key.startsWith('mlflow.')).map((t) => [t.key, t.value])));
+  const icon = info.lifecycle_stage === 'deleted' ? 'trash' : STATUS_ICONS[info.status]?.id.replace('~spin', '') ?? 'circle-outline';
+  md.appendMarkdown(`$(${icon}) **${info.status.charAt(0)}${info.status.slice(1).toLowerCase()}**${info.lifecycle_stage === 'deleted' ? ' (deleted)' : ''} · ${runDuration(run) || 'no duration'} · **${mdEscape(runLabel(run))}**\n\n`);
+  const metrics = [...(run.data.metrics ?? [])].sort((a, b) => Number(b.key === keyMetric) - Number(a.key === keyMetric) || a.key.localeCompare(b.key));
+  const m = table('Metrics', metrics.map((x) => [x.key, `${formatValue(x.value)} (step ${x.step})`]), TOOLTIP_METRICS);
+  const p = table('Parameters', (run.data.params ?? []).map((x) => [x.key, x.value]), TOOLTIP_PARAMS);
+  const t = table('Tags', (run.data.tags ?? []).filter((x) => !x.key.startsWith('mlflow.')).map((x) => [x.key, x.value]), TOOLTIP_TAGS);
+  md.appendMarkdown(m.text + p.text + t.text);
+  const hidden = [m.hidden && `${m.hidden} metrics`, p.hidden && `${p.hidden} params`, t.hidden && `${t.hidden} tags`].filter(Boolean).join(', ');
+  const link = `command:runlens.openRun?${encodeURIComponent(JSON.stringify([info.run_id]))}`;
+  md.appendMarkdown(`\n\n[${hidden ? `${hidden} more on the run page` : 'Open the run page'}](${link}) · \`${info.run_id}\` · started ${isoTime(info.start_time)}`);
   return md;
 }
 
@@ -48,14 +57,17 @@ export function runContextValue(run: WireRun): string {
   return `runlens.run;${run.info.lifecycle_stage === 'deleted' ? 'deleted' : 'active'};${run.info.status.toLowerCase()}`;
 }
 
-export function runTreeItem(run: WireRun, hasLoadedChildren: boolean, metricKey: string): vscode.TreeItem {
+/** `context`: shown only because a descendant matches the explorer's filter (dimmed, described so). */
+export function runTreeItem(run: WireRun, hasLoadedChildren: boolean, metricKey: string, context = false): vscode.TreeItem {
   const item = new vscode.TreeItem(runLabel(run), hasLoadedChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
   item.id = `run:${run.info.run_id}`;
-  item.description = runDescription(run, metricKey);
-  item.tooltip = runTooltip(run);
-  item.iconPath = run.info.lifecycle_stage === 'deleted' ? new vscode.ThemeIcon('trash') : (STATUS_ICONS[run.info.status] ?? new vscode.ThemeIcon('circle-outline'));
+  item.description = context ? `not matching · ${runDescription(run, metricKey)}` : runDescription(run, metricKey);
+  item.tooltip = runTooltip(run, metricKey);
+  const status = STATUS_ICONS[run.info.status] ?? new vscode.ThemeIcon('circle-outline');
+  item.iconPath = run.info.lifecycle_stage === 'deleted' ? new vscode.ThemeIcon('trash') : context ? new vscode.ThemeIcon(status.id, new vscode.ThemeColor('disabledForeground')) : status;
   item.contextValue = runContextValue(run);
-  item.command = { command: 'runlens.openRun', title: 'Open Run', arguments: [run.info.run_id] };
+  // A click previews without taking focus from the tree; Enter or a double click opens.
+  item.command = { command: 'runlens.previewRun', title: 'Preview Run', arguments: [run.info.run_id] };
   item.accessibilityInformation = { label: `Run ${runLabel(run)}, ${run.info.status.toLowerCase()}` };
   return item;
 }

@@ -13,7 +13,7 @@ import type { ChangeEvent } from '../../client/changeStream';
 import { renderPage, viewPreloads } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { openSourceAt } from './openSource';
-import { UiBackend } from '../../ui/uiBackend';
+import { UiBackend, type ViewPrefs } from '../../ui/uiBackend';
 import type { TrackingService } from '../backend/trackingService';
 import type { StoreSources } from '../sources/storeSources';
 import type { TrackingClient } from '../../client/trackingClient';
@@ -89,17 +89,18 @@ export class ViewPanels {
   }
 
   /** `source`: the found store's path when the view reads one (read-only), else the workspace store. */
-  show(kind: ViewKind, state: object, title: string, source?: string): vscode.WebviewPanel {
+  /** `preserveFocus`: open beside the user's focus (a preview from a tree click keeps the tree focused). */
+  show(kind: ViewKind, state: object, title: string, source?: string, preserveFocus = false): vscode.WebviewPanel {
     const reuse = REUSED.has(kind) ? [...this.open].find(([, info]) => info.kind === kind && !info.pinned)?.[0] : undefined;
     if (reuse) {
       const info = this.open.get(reuse)!;
       info.source = source;
       reuse.title = title;
       reuse.webview.html = this.page(reuse, kind, state);
-      reuse.reveal(undefined, false);
+      reuse.reveal(undefined, preserveFocus);
       return reuse;
     }
-    const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
+    const panel = vscode.window.createWebviewPanel(VIEWS[kind], title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, { ...this.options(), retainContextWhenHidden: kind === 'runs' || kind === 'traces' });
     this.attach(kind, panel, state, source, !REUSED.has(kind));
     return panel;
   }
@@ -169,7 +170,7 @@ export class ViewPanels {
       const store = this.store(source);
       await store.ready();
       this.user ??= os.userInfo().username;
-      reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user).handle(message.request) };
+      reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user, this.prefs(source)).handle(message.request) };
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
       this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
@@ -200,6 +201,13 @@ export class ViewPanels {
     return this.options();
   }
 
+  /** View preferences in the workspace memento, per store, so a layout outlives its panel. */
+  private prefs(source: string | undefined): ViewPrefs {
+    const scope = `runlens.viewPrefs:${source ?? ''}:`;
+    const memento = this.context.workspaceState;
+    return { get: (key) => memento.get(scope + key), set: async (key, value) => memento.update(scope + key, value) };
+  }
+
   /** The store a panel reads: a found store (its path) or the workspace's. */
   private store(source: string | undefined): { ready(): Promise<void>; readonly client: TrackingClient } {
     if (!source) return this.service;
@@ -220,7 +228,7 @@ export class ViewPanels {
       if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`, source);
       return;
     }
-    const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.showRunPage', compare: 'runlens.compareRuns' } as const;
+    const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.openRun', compare: 'runlens.compareRuns' } as const;
     // A found store's view opens the next view on the same store.
     const arg = source ? { runIds: message.runIds, source } : message.action === 'openRun' ? message.runIds[0] : message.runIds;
     await vscode.commands.executeCommand(commands[message.action], arg);

@@ -80,8 +80,16 @@ describe('experiment explorer', () => {
     const tree = api.experiments;
     tree.filter = "params.lr = '0.1'";
     tree.refreshAll();
-    let names = runNodes(await treeSnapshot(api)).map((n) => n.run.info.run_name);
-    assert.deepEqual(names, ['trial-0']);
+    const filtered = await treeSnapshot(api);
+    let names = runNodes(filtered).map((n) => n.run.info.run_name);
+    // The parent does not match but stays, dimmed, so its matching child is not shown flat.
+    assert.deepEqual(names, ['sweep-parent', 'trial-0']);
+    const [parentRow, childRow] = filtered.filter((s) => s.node.type === 'run');
+    assert.equal(childRow!.depth, parentRow!.depth + 1, 'the match stays under its parent');
+    const parentItem = api.experiments.getTreeItem(parentRow!.node);
+    assert.match(String(parentItem.description), /^not matching/);
+    assert.equal(((parentItem.iconPath as vscode.ThemeIcon).color as vscode.ThemeColor).id, 'disabledForeground');
+    assert.doesNotMatch(String(api.experiments.getTreeItem(childRow!.node).description), /not matching/);
     tree.filter = '';
     tree.sort = { label: 'loss ↑', orderBy: ['metrics.`loss` ASC'] };
     tree.refreshAll();

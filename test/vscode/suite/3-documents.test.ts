@@ -52,7 +52,7 @@ describe('run documents and the diff editor', () => {
 
   it('re-renders an open run document when the run changes', async () => {
     const api = await runlens();
-    await vscode.commands.executeCommand('runlens.openRun', ids[0]);
+    await vscode.commands.executeCommand('runlens.openRunDocument', ids[0]);
     const editor = await waitFor('the run document', () => (vscode.window.activeTextEditor?.document.uri.scheme === 'runlens-run' ? vscode.window.activeTextEditor : undefined));
     await api.service.client.setTag(ids[0]!, 'reviewed', 'yes');
     await waitFor('the new tag in the document', () => (editor.document.getText().includes('reviewed = yes') ? true : undefined), 10_000);
@@ -72,7 +72,7 @@ describe('run documents and the diff editor', () => {
   it('gives a clear message for a run that no longer exists (stale tree item)', async () => {
     const api = await runlens();
     const { runs } = await api.service.client.searchRuns({ experimentIds: ['0'], maxResults: 1 });
-    const result = await vscode.commands.executeCommand('runlens.openRun', 'ffffffffffffffffffffffffffffffff');
+    const result = await vscode.commands.executeCommand('runlens.openRunDocument', 'ffffffffffffffffffffffffffffffff');
     assert.equal(result, undefined, 'the command reports instead of throwing');
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: 'runlens-run', path: '/ffffffffffffffffffffffffffffffff/gone.run' }));
     assert.match(doc.getText(), /Could not load/);

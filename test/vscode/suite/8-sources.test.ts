@@ -110,17 +110,20 @@ describe('MLflow stores in the workspace', function () {
 
   it('opens a run of the store as a document, read from that store', async () => {
     const run = runs.find((r) => r.run.info.run_name === 'xgb-lr0.1')!;
+    // A click previews the run page, on that store (the click passes the node, so its source).
     const clicked = api.experiments.getTreeItem(run).command!;
-    const editor = (await vscode.commands.executeCommand(clicked.command, ...(clicked.arguments ?? []))) as vscode.TextEditor;
+    assert.equal(clicked.command, 'runlens.previewRun');
+    assert.equal(await vscode.commands.executeCommand(clicked.command, ...(clicked.arguments ?? [])), run.run.info.run_id);
+    const editor = (await vscode.commands.executeCommand('runlens.openRunDocument', run)) as vscode.TextEditor;
     const text = editor.document.getText();
     assert.match(text, /xgb-lr0\.1/);
     assert.match(text, /val_auc/);
     assert.match(text, /legacy-churn/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     // A view of the store opens the next view (here the run page) on the same store, as its actions do.
-    assert.equal(await vscode.commands.executeCommand('runlens.showRunPage', { runIds: [run.run.info.run_id], source: dbPath }), run.run.info.run_id);
+    assert.equal(await vscode.commands.executeCommand('runlens.openRun', { runIds: [run.run.info.run_id], source: dbPath }), run.run.info.run_id);
     // The same run id against the workspace store (not imported yet) is not found: the routing matters.
-    assert.equal(await vscode.commands.executeCommand('runlens.showRunPage', run.run.info.run_id), undefined);
+    assert.equal(await vscode.commands.executeCommand('runlens.openRun', run.run.info.run_id), undefined);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 

@@ -7,7 +7,7 @@
 import { invalidParameter } from '../../domain/errors';
 import { placeholders, type Params } from '../sqlite';
 import type { ViewType } from '../../domain/types';
-import { parseFilterWithNullChecks, parseOrderBy, type Clause, type Comparator, type NullClause } from './filterParser';
+import { parseFilterWithNullChecks, parseOrderBy, type Clause, type Comparator, type NullClause } from '../../filter/filterParser';
 import { compareSql } from './sqlComparison';
 
 type EntityType = 'metric' | 'parameter' | 'tag' | 'attribute' | 'dataset';

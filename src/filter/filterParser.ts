@@ -6,7 +6,7 @@
  * not part of the language. Searches that support it (runs, as MLflow 3.x) also take
  * `identifier IS NULL` / `identifier IS NOT NULL`, without a value (`parseFilterWithNullChecks`). This module only parses; each search kind validates and compiles.
  */
-import { invalidParameter, type MlflowError } from '../../domain/errors';
+import { invalidParameter, type MlflowError } from '../domain/errors';
 
 export type Comparator = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
 

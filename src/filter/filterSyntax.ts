@@ -17,7 +17,10 @@ const COMPARATOR_HELP = 'expected a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE
 
 /** Thrown inside the parser to abandon the current clause; never escapes this module. */
 class ClauseError {
-  constructor(readonly diagnostic: FilterDiagnostic) {}
+  constructor(
+    readonly diagnostic: FilterDiagnostic,
+    readonly token: Token | undefined,
+  ) {}
 }
 
 const isWord = (t: Token | undefined, w: string): boolean => t?.kind === 'word' && t.text.toUpperCase() === w;
@@ -43,8 +46,8 @@ class Parser {
   }
 
   fail(what: string, token: Token | undefined): never {
-    if (!token) throw new ClauseError(syntaxDiagnostic(this.source, `${what}, but the filter ended`, this.source.length, this.source.length));
-    throw new ClauseError(syntaxDiagnostic(this.source, what, token.position, tokenEnd(token), token.text));
+    if (!token) throw new ClauseError(syntaxDiagnostic(this.source, `${what}, but the filter ended`, this.source.length, this.source.length), undefined);
+    throw new ClauseError(syntaxDiagnostic(this.source, what, token.position, tokenEnd(token), token.text), token);
   }
 
   /** `entity.key`, `key`, with quoting; a key may itself contain dots. */
@@ -186,6 +189,8 @@ export function parseFilterText(filter: string | undefined | null, options: { nu
       if (!(err instanceof ClauseError)) throw err;
       grammar.push(err.diagnostic);
       clauseBroken = true;
+      // `tags.t LIKE and …`: the AND that broke the clause still starts the next one.
+      if (isWord(err.token, 'AND') || isWord(err.token, 'OR')) p.i = p.tokens.indexOf(err.token!);
     }
     if (clauseBroken) {
       if (!p.resync()) break;

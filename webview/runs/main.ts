@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { RunRow, RunsTableState } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { createTransport } from '../transport';
+import { watchFilterInput } from '../filterDiagnostics';
 import { ATTRIBUTE_COLUMNS, discoverKeys, formatCell, groupRows, keyColumn, type Column } from './columns';
 
 const ROW_H = 26;
@@ -250,6 +251,8 @@ async function main(): Promise<void> {
   table.append(header, viewport);
   app.replaceChildren(title, bar, filterError, chooser, table, empty);
 
+  // Keys are not checked here: the table holds one page of runs, not every key of the experiment.
+  watchFilterInput(filter, filterError, 'runs');
   filter.addEventListener('keydown', (e: KeyboardEvent) => {
     if (e.key !== 'Enter') return;
     state.filter = filter.value.trim();

@@ -27,6 +27,8 @@ await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli.ts' }, banner: { js: '#!/usr/bin/env node' } }),
   // `vscode` is provided by the extension host at run time.
   build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] }),
+  // The filter language server: its own Node process, started by the extension over stdio.
+  build({ ...common, entryPoints: { languageServer: 'src/languageServer/main.ts' } }),
   // Views: one browser bundle per panel, the same file in VS Code webviews and in a browser.
   build({ ...common, platform: 'browser', format: 'iife', target: 'es2022', outdir: 'dist/webview', entryPoints: { charts: 'webview/charts/main.ts', runs: 'webview/runs/main.ts', run: 'webview/run/main.ts', compare: 'webview/compare/main.ts', traces: 'webview/traces/main.ts', trace: 'webview/trace/main.ts', datasets: 'webview/datasets/main.ts' }, sourcemap: false, minify: true }),
 ]);

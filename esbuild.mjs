@@ -50,10 +50,12 @@ function writePreloads(metafile) {
   writeFileSync('dist/webview/preload.json', JSON.stringify(preloads));
 }
 
-const [, , views] = await Promise.all([
+const [, , , views] = await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli.ts' }, banner: { js: '#!/usr/bin/env node' } }),
   // `vscode` is provided by the extension host at run time.
   build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] }),
+  // The filter language server: its own Node process, started by the extension over stdio.
+  build({ ...common, entryPoints: { languageServer: 'src/languageServer/main.ts' } }),
   // Views: one ES module per panel, the same files in VS Code webviews and in a browser. Code
   // splitting puts what views share (vega, the elements, the transport) into chunks loaded once
   // and cached, instead of a copy inside every view's bundle; the page's nonce covers the imports.

@@ -14,6 +14,8 @@ const ts = require('typescript');
 const LAYERS = [
   ['src/domain/', 'domain'],
   ['src/governance/', 'governance'],
+  ['src/filter/', 'filter'],
+  ['src/languageServer/', 'languageServer'],
   ['src/backend/api/', 'api'],
   ['src/backend/', 'backend'],
   ['src/store/', 'local'],
@@ -32,9 +34,13 @@ const LAYERS = [
 /** What each layer may import (besides itself). */
 const MAY_IMPORT = {
   domain: [],
+  // The MLflow filter languages: one recovering parser (AST + diagnostics with ranges) and the
+  // per-search vocabularies as data. Pure and browser-safe, so the search compilers, the views'
+  // filter boxes, the explorer and the language server parse alike and never disagree.
+  filter: ['domain'],
   api: ['domain'],
   // The local store (journal, sql.js, series, artifacts, traces).
-  local: ['api', 'domain'],
+  local: ['api', 'domain', 'filter'],
   // Other backends (readers of MLflow's stores, import/export): never the server or the UI.
   backend: ['api', 'domain', 'local', 'client'],
   // A decorator over any backend: budgets, policies, the cost ledger and the audit trail.
@@ -43,11 +49,13 @@ const MAY_IMPORT = {
   // The messages between the extension and the server process it forks.
   ipc: ['domain'],
   // The server also hosts the views' browser build: the page shell and a view's initial state.
-  server: ['api', 'domain', 'ui'],
-  ui: ['client', 'domain'],
-  extension: ['ui', 'client', 'domain', 'api', 'ipc'],
+  server: ['api', 'domain', 'ui', 'filter'],
+  ui: ['client', 'domain', 'filter'],
+  extension: ['ui', 'client', 'domain', 'api', 'ipc', 'filter'],
+  // The filter language server (its own process): reads the store only over REST.
+  languageServer: ['filter', 'client', 'domain'],
   cli: [],
-  webview: ['ui', 'client', 'domain'],
+  webview: ['ui', 'client', 'domain', 'filter'],
 };
 
 /** Files that assemble a running program: they may import any layer (the server or the local store). */
@@ -71,9 +79,9 @@ const SHARED_WITH_SERVER = new Set([
 const SHARED_WITH_EXTENSION = new Set(['src/store/storeLock.ts']);
 
 /** Layers whose code must run in a browser: no Node built-ins, here or in anything they reach. */
-const BROWSER_SAFE = new Set(['domain', 'ui', 'webview']);
+const BROWSER_SAFE = new Set(['domain', 'filter', 'ui', 'webview']);
 /** Layers that import no npm package (only the Node built-ins listed). */
-const NO_PACKAGES = { domain: [], api: ['node:stream'] };
+const NO_PACKAGES = { domain: [], filter: [], api: ['node:stream'] };
 
 function layerOf(rel) {
   for (const [prefix, layer] of LAYERS) if (rel === prefix || rel.startsWith(prefix)) return layer;

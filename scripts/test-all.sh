@@ -22,6 +22,9 @@ if node scripts/check-layers.js > "$log/layers.txt" 2>&1; then layers_passed=1; 
 
 npx mocha --config .mocharc.json 'out/test/unit/**/*.test.js' 2>&1 | tee "$log/unit.txt"
 npx mocha --config .mocharc.json --timeout 240000 'out/test/crash/**/*.test.js' 2>&1 | tee "$log/crash.txt"
+# The filter language server over stdio against a store seeded by the real mlflow client (~30 s).
+echo "== language server (node dist/languageServer.js --stdio)"
+npx mocha --config .mocharc.json --timeout 120000 'out/test/lsp/**/*.test.js' 2>&1 | tee "$log/lsp.txt"
 bash scripts/test-interop.sh 2>&1 | tee "$log/interop.txt"
 interop_rc=${PIPESTATUS[0]}
 
@@ -60,8 +63,8 @@ if [ -x .venv/latest/bin/python ]; then
 fi
 
 count() { grep -Eo "[0-9]+ $2" "$1" | awk '{s += $1} END {print s + 0}'; }
-passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + $(count "$log/browser.txt" passing) + $(count "$log/safety.txt" passing) + layers_passed + bench_passed + pkg_passed + shots_passed ))
-failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + $(count "$log/browser.txt" failing) + $(count "$log/safety.txt" failing) + layers_failed + bench_failed + pkg_failed + shots_failed ))
+passed=$(( $(count "$log/unit.txt" passing) + $(count "$log/crash.txt" passing) + $(count "$log/lsp.txt" passing) + $(count "$log/interop.txt" passed) + $(count "$log/vscode.txt" passing) + $(count "$log/browser.txt" passing) + $(count "$log/safety.txt" passing) + layers_passed + bench_passed + pkg_passed + shots_passed ))
+failed=$(( $(count "$log/unit.txt" failing) + $(count "$log/crash.txt" failing) + $(count "$log/lsp.txt" failing) + $(count "$log/interop.txt" failed) + $(count "$log/interop.txt" error) + $(count "$log/vscode.txt" failing) + $(count "$log/browser.txt" failing) + $(count "$log/safety.txt" failing) + layers_failed + bench_failed + pkg_failed + shots_failed ))
 if [ "$passed" -eq 0 ] || { [ "$interop_rc" -ne 0 ] && [ "$failed" -eq 0 ]; } || { [ "$vscode_rc" -ne 0 ] && [ "$(count "$log/vscode.txt" failing)" -eq 0 ]; } \
   || { [ "$browser_rc" -ne 0 ] && [ "$(count "$log/browser.txt" failing)" -eq 0 ]; } \
   || { [ "$safety_rc" -ne 0 ] && [ "$(count "$log/safety.txt" failing)" -eq 0 ]; }; then
@@ -71,7 +74,7 @@ if [ "$failed" -gt 0 ]; then
   # Repeat what failed at the end, where a truncated CI log still shows it.
   echo
   echo "== what failed"
-  for suite in unit crash vscode browser safety; do
+  for suite in unit crash lsp vscode browser safety; do
     grep -qE '^ *[0-9]+ failing' "$log/$suite.txt" && { echo "-- $suite"; sed -n '/^ *[0-9]* failing/,$p' "$log/$suite.txt" | head -60; }
   done
   grep -qE '^(FAILED|ERROR) ' "$log/interop.txt" && { echo "-- interop"; grep -E '^(==.*interop|FAILED|ERROR |E  )' "$log/interop.txt" | head -60; }

@@ -364,6 +364,40 @@ async function walkthroughView(page) {
   await shoot(page, '16-walkthrough');
 }
 
+const ANALYSIS_LINES = ['import mlflow', '', 'runs = mlflow.search_runs(filter_string="val_auc > 0.8 and metrics.")', 'best = mlflow.search_runs(filter_string="metrics.val_auc > 0.75", order_by=["metrics.val_auc DESC"])', ''];
+
+/** Puts the cursor at a 1-based line and column with Go to Line. */
+async function goTo(page, line, column) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`:${line}:${column}`);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+/** The language server in a Python file: a bad filter in Problems, key completion, a hover with values. */
+async function languageViews(page) {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').fill('analysis.py');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'analysis.py' }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 60_000 });
+  await palette(page, 'View: Focus Problems');
+  await page.locator('.markers-panel', { hasText: 'did you mean' }).first().waitFor({ timeout: 30_000 });
+  await shoot(page, '40-lsp-filter-problems');
+  const line3 = ANALYSIS_LINES[2];
+  await goTo(page, 3, line3.indexOf('metrics."') + 'metrics.'.length + 1);
+  await page.keyboard.press('Control+Space');
+  await page.locator('.suggest-widget .monaco-list-row', { hasText: 'val_auc' }).first().waitFor({ timeout: 30_000 });
+  await shoot(page, '41-lsp-key-completion');
+  await page.keyboard.press('Escape');
+  await goTo(page, 4, ANALYSIS_LINES[3].indexOf('metrics.val_auc') + 12);
+  await palette(page, 'Show or Focus Hover');
+  await page.locator('.monaco-hover', { hasText: 'runs' }).first().waitFor({ timeout: 30_000 });
+  await shoot(page, '42-lsp-key-hover');
+}
+
 async function main() {
   const t0 = Date.now();
   const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
@@ -373,6 +407,11 @@ async function main() {
   if (!only || only === 'walkthrough') await inWorkbench('shots-walkthrough', PORT + 4, python, async () => undefined, walkthroughView);
   if (!only || only === 'seeded') await inWorkbench('shots', PORT, python, (workspace) => seed(workspace, python), seededViews);
   if (!only || only === 'displaced') await inWorkbench('shots-displaced', PORT + 3, python, (workspace) => seedLegacyMlruns(workspace, python), displacedView);
+  if (!only || only === 'language')
+    await inWorkbench('shots-language', PORT, python, async (workspace) => {
+      await seed(workspace, python);
+      fs.writeFileSync(path.join(workspace, 'analysis.py'), ANALYSIS_LINES.join('\n'));
+    }, languageViews);
   if (!only || only === 'sources') await inWorkbench('shots-sources', PORT + 2, python, (workspace) => seedWithMlflowDb(workspace, python), sourcesView);
   if (!only || only === 'models') await inWorkbench('shots-models', PORT + 4, python, (workspace) => seed(workspace, python, MODELS_SEED), modelsView);
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { RunlensApi } from './api';
 import { TrackingService } from './backend/trackingService';
 import { registerExperimentCommands } from './commands/experimentCommands';
+import { startLanguageClient } from './languageClient';
 import { guarded } from './commands/guard';
 import { registerLogArtifact, RunDropController } from './commands/logArtifact';
 import { registerRunCommands } from './commands/runCommands';
@@ -151,6 +152,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   registerRunCommands(context, service, log, views, sources, () => explorer.selection);
   registerImportCommands(context, service, sources, experiments, log);
   registerExperimentCommands(context, service, experiments, explorer, log, views);
+  startLanguageClient(context, service, log);
   registerLogArtifact(context, service, log, refreshRun);
   registerModelCommands(context, service, models, views, log);
   launches.register(context);

@@ -44,7 +44,7 @@ describe('layer rules (scripts/check-layers.js)', () => {
   it('names a handler that imports the concrete local store, and the root that may', () => {
     const { problems } = checkLayers(tree({ ...CLEAN, 'src/server/handlers/bad.ts': "import { store } from '../../store/localStore';\nexport const x = store;\n" }));
     assert.equal(problems.length, 1);
-    assert.match(problems[0]!, /^src\/server\/handlers\/bad\.ts:1 imports src\/store\/localStore\.ts: server\/ may import server, api, domain, ui, not local \(only a composition root may: src\/cli\.ts, .*src\/server\/serve\.ts/);
+    assert.match(problems[0]!, /^src\/server\/handlers\/bad\.ts:1 imports src\/store\/localStore\.ts: server\/ may import server, api, domain, ui, filter, not local \(only a composition root may: src\/cli\.ts, .*src\/server\/serve\.ts/);
   });
 
   it('refuses concrete imports in backend/api and Node or packages in domain', () => {
@@ -83,6 +83,20 @@ describe('layer rules (scripts/check-layers.js)', () => {
       tree({ ...CLEAN, 'src/unplaced/budget.ts': 'export const b = 1;\n', 'src/extension/client.ts': 'export const c = 1;\n', 'webview/x.ts': "import { c } from '../src/extension/client';\nexport const x = c;\n" }),
     );
     assert.ok(problems.some((p) => p.startsWith('src/unplaced/budget.ts: belongs to no layer')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('webview/x.ts:1 imports src/extension/client.ts: webview/ may import webview, ui, client, domain, not extension')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('webview/x.ts:1 imports src/extension/client.ts: webview/ may import webview, ui, client, domain, filter, not extension')), problems.join('\n'));
+  });
+
+  it('keeps the filter layer pure: domain only, no Node built-ins, usable by the language server', () => {
+    const { problems } = checkLayers(
+      tree({
+        ...CLEAN,
+        'src/filter/filterParser.ts': "import type { Run } from '../domain/types';\nimport { get } from '../client/trackingClient';\nimport * as fs from 'node:fs';\nexport const p = [get, fs] as unknown as Run;\n",
+        'src/languageServer/server.ts': "import { p } from '../filter/filterParser';\nimport { get } from '../client/trackingClient';\nexport const s = [p, get];\n",
+      }),
+    );
+    assert.deepEqual(problems.sort(), [
+      "src/filter/filterParser.ts:2 imports src/client/trackingClient.ts: filter/ may import filter, domain, not client",
+      "src/filter/filterParser.ts:3 imports 'node:fs': filter/ imports no package or Node built-in",
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { MlflowError } from '../../src/domain/errors';
-import { parseFilter, parseOrderBy } from '../../src/store/search/filterParser';
+import { parseFilter, parseOrderBy } from '../../src/filter/filterParser';
 
 function parseError(filter: string): MlflowError {
   try {

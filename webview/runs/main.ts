@@ -16,6 +16,7 @@ import { renderHeader } from './header';
 import { renderChooser, renderGroupSelect, savedViewsControl } from './layoutControls';
 import { TablePrefs } from './tablePrefs';
 import { RowsView } from './rows';
+import { watchFilterInput } from '../filterDiagnostics';
 
 const PAGE = 1000;
 const MAX_ROWS = 50_000;
@@ -242,6 +243,8 @@ async function main(): Promise<void> {
   viewsBar.append(views.element);
   app.replaceChildren(title, bar, viewsBar, filterError, chooser, scroller, empty);
 
+  // Keys are not checked here: the table holds one page of runs, not every key of the experiment.
+  watchFilterInput(filter, filterError, 'runs');
   filter.addEventListener('keydown', (e: KeyboardEvent) => {
     if (e.key !== 'Enter') return;
     state.filter = filter.value.trim();

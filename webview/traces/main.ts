@@ -6,6 +6,7 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import { watchFilterInput } from '../filterDiagnostics';
 import { filterString, type SessionRow, type TraceRow, type TracesViewState } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { formatLatency } from '../format';
@@ -245,6 +246,7 @@ tabSessions.addEventListener('click', () => {
   showTab();
 });
 filter.value = state.filter ?? '';
+watchFilterInput(filter, filterError, 'traces');
 filter.addEventListener('keydown', (e) => {
   if ((e as KeyboardEvent).key !== 'Enter') return;
   state.filter = filter.value.trim();

@@ -8,6 +8,8 @@ import { DEFAULT_SORT, type ExperimentsTree } from '../tree/experimentsTree';
 import { pickSort } from './sortRuns';
 import { isExperimentNode, type LoadMoreNode } from '../tree/nodes';
 import { guarded } from './guard';
+import { checkFilter, describeDiagnostic } from '../../filter/filterCheck';
+import { VOCABULARIES } from '../../filter/vocabulary';
 import type { ViewPanels } from '../webviews/viewPanels';
 
 async function pickExperiment(service: TrackingService, arg: unknown, title: string, viewType: 'ACTIVE_ONLY' | 'DELETED_ONLY' = 'ACTIVE_ONLY'): Promise<{ id: string; name: string } | undefined> {
@@ -21,9 +23,19 @@ async function pickExperiment(service: TrackingService, arg: unknown, title: str
   return picked ? { id: picked.id, name: picked.label } : undefined;
 }
 
-/** Validates a filter against the server (the same parser the search uses) and returns its error, if any. */
-async function filterError(service: TrackingService, filter: string): Promise<string | undefined> {
+/**
+ * Validates a filter as you type: first with the filter parser and the runs vocabulary (every
+ * problem with its column and a did-you-mean: `accuracy > 0.9` → `metrics.accuracy`), then — when
+ * those find nothing — against the server, which has the last word.
+ */
+async function filterError(service: TrackingService, filter: string): Promise<vscode.InputBoxValidationMessage | string | undefined> {
   if (!filter.trim()) return undefined;
+  const { diagnostics } = checkFilter(VOCABULARIES.runs, filter);
+  if (diagnostics.length) {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    const text = diagnostics.map(describeDiagnostic).join(' · ');
+    return { message: text, severity: errors.length ? vscode.InputBoxValidationSeverity.Error : vscode.InputBoxValidationSeverity.Warning };
+  }
   try {
     await service.client.searchRuns({ experimentIds: ['0'], filter, maxResults: 1 });
     return undefined;

@@ -5,7 +5,7 @@
  * ILIKE and, unlike the registry, `!=` only matches datasets that have the tag.
  */
 import { invalidParameter } from '../../domain/errors';
-import { parseFilter, parseOrderBy, type Comparator } from '../search/filterParser';
+import { parseFilter, parseOrderBy, type Comparator } from '../../filter/filterParser';
 import { compareSql } from '../search/sqlComparison';
 import type { Params } from '../sqlite';
 

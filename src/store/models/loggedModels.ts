@@ -44,7 +44,7 @@ const ATTRIBUTE_COLUMNS: Record<string, string> = {
 };
 const NUMERIC_ATTRIBUTES = new Set(['lm.creation_time', 'lm.last_updated_time']);
 
-const SEARCH_SPEC: EntitySearchSpec = {
+export const SEARCH_SPEC: EntitySearchSpec = {
   what: 'logged models',
   attributes: Object.fromEntries(
     Object.entries(ATTRIBUTE_COLUMNS).map(([k, column]) => [

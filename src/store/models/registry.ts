@@ -42,19 +42,19 @@ interface ModelRow {
   next_version: number;
 }
 
-const REGISTERED_MODEL_SEARCH: EntitySearchSpec = {
+export const REGISTERED_MODEL_SEARCH: EntitySearchSpec = {
   what: 'registered models',
   attributes: { name: { column: 'rm.name', comparators: STRING_OPS } },
   keyValues: tagSets('registered_model_tags', 'kv.name = rm.name'),
 };
-const REGISTERED_MODEL_ORDER: Record<string, string> = {
+export const REGISTERED_MODEL_ORDER: Record<string, string> = {
   name: 'rm.name',
   timestamp: 'rm.last_updated_time',
   last_updated_timestamp: 'rm.last_updated_time',
   creation_timestamp: 'rm.creation_time',
 };
 
-const VERSION_SEARCH: EntitySearchSpec = {
+export const VERSION_SEARCH: EntitySearchSpec = {
   what: 'model versions',
   attributes: {
     name: { column: 'mv.name', comparators: [...STRING_OPS, 'IN'] },
@@ -64,7 +64,7 @@ const VERSION_SEARCH: EntitySearchSpec = {
   },
   keyValues: tagSets('model_version_tags', 'kv.name = mv.name AND kv.version = mv.version'),
 };
-const VERSION_ORDER: Record<string, string> = {
+export const VERSION_ORDER: Record<string, string> = {
   name: 'mv.name',
   version_number: 'mv.version',
   creation_timestamp: 'mv.creation_time',

@@ -5,7 +5,7 @@
  */
 import { invalidParameter } from '../../domain/errors';
 import type { Params } from '../sqlite';
-import { parseFilter, parseOrderBy, type Comparator } from './filterParser';
+import { parseFilter, parseOrderBy, type Comparator } from '../../filter/filterParser';
 import { compareSql } from './sqlComparison';
 
 export const STRING_OPS: Comparator[] = ['=', '!=', 'LIKE', 'ILIKE'];

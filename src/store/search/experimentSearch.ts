@@ -2,7 +2,7 @@
 import { invalidParameter } from '../../domain/errors';
 import type { Params } from '../sqlite';
 import type { ViewType } from '../../domain/types';
-import { parseFilter, parseOrderBy, type Comparator } from './filterParser';
+import { parseFilter, parseOrderBy, type Comparator } from '../../filter/filterParser';
 import { lifecycleStages } from './runSearch';
 import { compareSql } from './sqlComparison';
 

@@ -8,7 +8,7 @@ import { invalidParameter } from '../../domain/errors';
 import type { SqlValue } from 'sql.js';
 import { placeholders, type Params } from '../sqlite';
 import type { ViewType } from '../../domain/types';
-import { parseFilterWithNullChecks, parseOrderBy, type Clause, type Comparator, type NullClause } from './filterParser';
+import { parseFilterWithNullChecks, parseOrderBy, type Clause, type Comparator, type NullClause } from '../../filter/filterParser';
 import { compareSql } from './sqlComparison';
 
 type EntityType = 'metric' | 'parameter' | 'tag' | 'attribute' | 'dataset';

@@ -1,5 +1,5 @@
 /** Shared SQL fragments for filter comparators. Values are always bound, never spliced. */
-import type { Comparator } from './filterParser';
+import type { Comparator } from '../../filter/filterParser';
 import { placeholders, type Params } from '../sqlite';
 
 /** `column <comparator> ?` with case-sensitive LIKE (the store sets case_sensitive_like). */

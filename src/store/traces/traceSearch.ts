@@ -4,7 +4,7 @@
  * only to confirm a text search on the traces the span text index could not rule out.
  */
 import { invalidParameter } from '../../domain/errors';
-import { parseFilter, parseOrderBy, type Clause, type Comparator } from '../search/filterParser';
+import { parseFilter, parseOrderBy, type Clause, type Comparator } from '../../filter/filterParser';
 import { compareSql } from '../search/sqlComparison';
 import type { Params } from '../sqlite';
 import { requiredBits, TEXT_BLOOM_KEY } from './spanText';

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import CLI, RunlensServer
 
+import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -44,13 +45,20 @@ def governed(tmp_path, monkeypatch):
         servers.append(srv)
         # Refusals must reach the test at once, not after the client's back-off.
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        # Older clients resolve mlflow-artifacts: URIs against the global tracking URI.
+        # Older clients resolve mlflow-artifacts: URIs against the global tracking URI; the
+        # fluent API uses it too (set here, reset below, so no test inherits another's server).
         monkeypatch.setenv("MLFLOW_TRACKING_URI", srv.url)
+        mlflow.set_tracking_uri(srv.url)
         return srv, MlflowClient(tracking_uri=srv.url, registry_uri=srv.url)
 
-    yield start
-    for s in servers:
-        s.stop()
+    try:
+        yield start
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+        for s in servers:
+            s.stop()
 
 
 def _get(srv, path):
@@ -118,10 +126,8 @@ def test_parent_cost_includes_children_and_children_inherit(governed):
 
 def test_fluent_runs_with_nested_children(governed):
     srv, client = governed("defaults: {team: fluent}\n")
-    import mlflow
-
-    mlflow.set_tracking_uri(srv.url)
-    with mlflow.start_run() as parent:
+    # An explicit experiment: the fluent API would otherwise use whatever an earlier test set active.
+    with mlflow.start_run(experiment_id="0") as parent:
         for i in range(2):
             with mlflow.start_run(nested=True):
                 mlflow.log_metric("x", i)
@@ -130,7 +136,6 @@ def test_fluent_runs_with_nested_children(governed):
     charged = [e for e in audit if e["outcome"] == "ok"]
     # The parent's total is every charged call of the parent and its children.
     assert cost == len(charged) * TRACK and len(charged) >= 8
-    mlflow.set_tracking_uri(None)
 
 
 def test_model_registry_workflow_is_costed_as_registry_operations(governed):
@@ -346,9 +351,6 @@ def test_operations_exported_over_otlp_with_attribution(governed):
 @pytest.mark.mlflow3("MLflow 3 tracing")
 def test_llm_tokens_in_traces_are_costed_once(governed):
     srv, client = governed("defaults: {team: genai}\npricing:\n  llm: {test-model: {input_per_million: 1000, output_per_million: 2000}}\n")
-    import mlflow
-
-    mlflow.set_tracking_uri(srv.url)
     exp = client.create_experiment("llm-costs")
     mlflow.set_experiment(experiment_id=exp)
 
@@ -372,4 +374,3 @@ def test_llm_tokens_in_traces_are_costed_once(governed):
         time.sleep(0.5)
     # 100 input tokens at $1000/M + 50 output tokens at $2000/M = $0.2, charged once.
     assert llm.quantize(Decimal("0.000000001")) == Decimal("0.2"), trace_ops
-    mlflow.set_tracking_uri(None)

@@ -24,6 +24,7 @@ const LAYERS = [
   ['src/cli.ts', 'cli'],
   ['src/cliImport.ts', 'cli'],
   ['src/cliExport.ts', 'cli'],
+  ['src/cliPublish.ts', 'cli'],
   ['webview/', 'webview'],
 ];
 
@@ -47,7 +48,7 @@ const MAY_IMPORT = {
 };
 
 /** Files that assemble a running program: they may import any layer (the server or the local store). */
-const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/cliExport.ts', 'src/serverIpc/childSide.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts', 'src/extension/sources/localStores.ts']);
+const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/cliExport.ts', 'src/cliPublish.ts', 'src/serverIpc/childSide.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts', 'src/extension/sources/localStores.ts']);
 
 /**
  * Local-store modules the server still uses, each a node-side helper with MLflow's semantics

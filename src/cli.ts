@@ -8,6 +8,7 @@ import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
 import { chooseStoreRoot } from './backend/storeRoot';
 import { importCommand } from './cliImport';
+import { publishCommand } from './cliPublish';
 import { parentChannel } from './serverIpc/childSide';
 import { CliError, runExport } from './cliExport';
 
@@ -15,6 +16,8 @@ const HELP = `Usage: runlens serve [options]
        runlens doctor [--root <dir>] [--repair]
        runlens import <mlflow.db | mlruns dir | http(s)://server> [--root <dir>]   (copy an MLflow store in)
        runlens export --to sqlite:///PATH/mlflow.db [--artifacts <dir>] [--root <dir>] [--force]
+       runlens publish --to <http(s)://mlflow-server> [--root <dir>] [--experiment NAME ...] [--run ID ...]
+                                                              (copy local runs to a team server)
 
 Serve the MLflow tracking REST API on a local Runlens store.
 Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
@@ -265,6 +268,10 @@ function main(argv: string[]): void {
   }
   if (command === 'import') {
     importCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
+    return;
+  }
+  if (command === 'publish') {
+    publishCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
     return;
   }
   if (command === 'export') {

@@ -8,6 +8,8 @@ export interface RunlensSettings {
   storePath: string;
   port: number;
   injectEnvironment: boolean;
+  /** An MLflow server new terminals log to instead of the workspace's own (empty: the workspace's). */
+  trackingServer: string;
   defaultExperiment: string;
   autoRevealNewRuns: boolean;
   descriptionMetric: string;
@@ -23,6 +25,7 @@ export function readSettings(): RunlensSettings {
     storePath: c.get<string>('storePath', 'mlruns') || 'mlruns',
     port: c.get<number>('server.port', 0),
     injectEnvironment: c.get<boolean>('terminal.injectEnvironment', true),
+    trackingServer: c.get<string>('terminal.trackingServer', ''),
     defaultExperiment: c.get<string>('defaultExperiment', ''),
     autoRevealNewRuns: c.get<boolean>('explorer.autoRevealNewRuns', true),
     descriptionMetric: c.get<string>('explorer.descriptionMetric', ''),

@@ -22,6 +22,7 @@ import { registerImportCommands } from './sources/importCommands';
 import { serverLevel } from './backend/trackingService';
 import { WORKSPACE_SOURCE } from './tree/nodes';
 import { ViewPanels } from './webviews/viewPanels';
+import { terminalEnvironment } from './terminal/terminalEnvironment';
 import type { ExplorerNode } from './tree/nodes';
 
 function updateTerminalEnvironment(context: vscode.ExtensionContext, service: TrackingService): void {
@@ -29,12 +30,15 @@ function updateTerminalEnvironment(context: vscode.ExtensionContext, service: Tr
   const settings = readSettings();
   const state = service.state;
   env.clear();
-  if (!settings.injectEnvironment || state.kind !== 'ready') return;
-  env.replace('MLFLOW_TRACKING_URI', state.url);
-  if (settings.defaultExperiment) env.replace('MLFLOW_EXPERIMENT_NAME', settings.defaultExperiment);
-  env.description = new vscode.MarkdownString(
-    `Runlens: \`MLFLOW_TRACKING_URI=${state.url}\`${settings.defaultExperiment ? `, \`MLFLOW_EXPERIMENT_NAME=${settings.defaultExperiment}\`` : ''} — runs log to this workspace's store.`,
-  );
+  const wanted = terminalEnvironment({
+    inject: settings.injectEnvironment,
+    localUrl: state.kind === 'ready' ? state.url : undefined,
+    trackingServer: settings.trackingServer,
+    defaultExperiment: settings.defaultExperiment,
+  });
+  if (!wanted) return;
+  for (const [k, v] of Object.entries(wanted.vars)) env.replace(k, v);
+  env.description = new vscode.MarkdownString(wanted.description);
 }
 
 let active: TrackingService | undefined;
@@ -123,7 +127,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (affects(e, 'storePath', 'server.port')) void service.restart();
-      else if (affects(e, 'terminal.injectEnvironment', 'defaultExperiment')) updateTerminalEnvironment(context, service);
+      else if (affects(e, 'terminal.injectEnvironment', 'terminal.trackingServer', 'defaultExperiment')) updateTerminalEnvironment(context, service);
       if (affects(e, 'explorer')) experiments.refreshAll();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void service.restart()),

@@ -2,6 +2,7 @@
 import type { TrackingService } from './backend/trackingService';
 import type { SourcesTree } from './tree/sourcesTree';
 import type { StoreSources } from './sources/storeSources';
+import type { RemoteServers } from './sources/remoteSources';
 import type { ModelsTree } from './tree/modelsTree';
 import type { LaunchRunner } from './terminal/launchRunner';
 import type { StatusBar } from './statusBar';
@@ -11,6 +12,8 @@ export interface RunlensApi {
   readonly service: TrackingService;
   /** MLflow stores found in the workspace, each served read-only. */
   readonly sources: StoreSources;
+  /** Team MLflow servers (`runlens.remoteServers`), shown as sources. */
+  readonly remotes: RemoteServers;
   readonly experiments: SourcesTree;
   readonly models: ModelsTree;
   readonly launches: LaunchRunner;

@@ -1,6 +1,7 @@
 /** The extension's settings, read in one place (names match package.json `contributes.configuration`). */
 import * as vscode from 'vscode';
 import { chooseStoreRoot, type StoreRootChoice } from './sources/localStores';
+import { parseRemoteServers, type RemoteServerConfig } from './sources/remoteServerConfig';
 
 const SECTION = 'runlens';
 
@@ -33,6 +34,11 @@ export function readSettings(): RunlensSettings {
     pythonPath: c.get<string>('python.path', ''),
     mlflowStores: (c.get<unknown[]>('mlflowStores', []) ?? []).filter((p): p is string => typeof p === 'string' && p.trim() !== ''),
   };
+}
+
+/** The team MLflow servers of `runlens.remoteServers` (no secrets there: see remoteServerConfig.ts). */
+export function readRemoteServers(): { servers: RemoteServerConfig[]; skipped: string[] } {
+  return parseRemoteServers(vscode.workspace.getConfiguration(SECTION).get<unknown>('remoteServers', []));
 }
 
 export async function updateSetting(key: string, value: unknown): Promise<void> {

@@ -19,6 +19,9 @@ import { ModelsTree } from './tree/modelsTree';
 import { SourcesTree } from './tree/sourcesTree';
 import { StoreSources } from './sources/storeSources';
 import { registerImportCommands } from './sources/importCommands';
+import { registerPublishCommand } from './sources/publishCommand';
+import { registerRemoteCommands } from './sources/remoteCommands';
+import { RemoteServers } from './sources/remoteSources';
 import { serverLevel } from './backend/trackingService';
 import { WORKSPACE_SOURCE } from './tree/nodes';
 import { ViewPanels } from './webviews/viewPanels';
@@ -59,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     },
   };
   activeSources = sources;
+  const remotes = new RemoteServers(sources, context.secrets, log);
   const experiments = new SourcesTree(workspaceStore, sources);
   const models = new ModelsTree(service);
   const documents = new RunDocumentProvider(workspaceStore, sources);
@@ -73,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     dragAndDropController: drop,
   });
   const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: models, showCollapseAll: true });
-  context.subscriptions.push(log, service, sources, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
+  context.subscriptions.push(log, service, sources, remotes, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(RUN_SCHEME, documents),
     vscode.workspace.registerTextDocumentContentProvider(COMPARE_SCHEME, documents),
@@ -136,6 +140,8 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   const views = new ViewPanels(context, service, log, sources);
   registerRunCommands(context, service, log, views, sources);
   registerImportCommands(context, service, sources, experiments, log);
+  registerRemoteCommands(context, remotes, sources, log);
+  registerPublishCommand(context, remotes, sources, log);
   registerExperimentCommands(context, service, experiments, explorer, log, views);
   registerLogArtifact(context, service, log, refreshRun);
   launches.register(context);
@@ -165,7 +171,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   void service.ready().then(() => {
     if (service.startupMs !== undefined) log.info(`tracking server ready ${service.startupMs} ms after activation`);
   });
-  return { service, sources, experiments, models, launches, statusBar, drop, activationMs };
+  return { service, sources, remotes, experiments, models, launches, statusBar, drop, activationMs };
 }
 
 /** Awaited by VS Code: the server process checkpoints the store and releases its lock before the host exits. */

@@ -29,6 +29,8 @@ export class RemoteServerSource implements SourceHandle {
   readonly contextValue = 'runlens.source;remote';
   private _client: TrackingClient | undefined;
   private connecting: Promise<void> | undefined;
+  /** The refusal already shown: the tree asks again on every refresh, the user is told once. */
+  private shownRefusal: string | undefined;
 
   constructor(
     readonly config: RemoteServerConfig,
@@ -66,6 +68,7 @@ export class RemoteServerSource implements SourceHandle {
   /** Drops the connection, so the next read signs in again (after the credentials changed). */
   forget(): void {
     this._client = undefined;
+    this.shownRefusal = undefined;
   }
 
   ready(): Promise<void> {
@@ -92,9 +95,12 @@ export class RemoteServerSource implements SourceHandle {
     });
     this.log.info(`connected to the MLflow server ${name} at ${url}`);
     this._client = client;
+    this.shownRefusal = undefined;
   }
 
   private refused(message: string): RemoteAuthError {
+    if (this.shownRefusal === message) return new RemoteAuthError(this.config.name, message);
+    this.shownRefusal = message;
     this.log.warn(message);
     void vscode.window.showErrorMessage(`Runlens: ${message}`, 'Re-enter Credentials').then((c) => {
       if (c) void vscode.commands.executeCommand(REENTER_CREDENTIALS, this.config.name);

@@ -84,11 +84,12 @@ describe('a team MLflow server with basic auth', function () {
       ids.push(id);
     }
     api.experiments.refreshAll();
+    let expNode: ExperimentNode | undefined;
     const runs = await waitFor('the two runs in the workspace tree', async () => {
       const root = await api.experiments.getChildren();
       const ws = root.find((n) => n.type === 'source' && n.key === 'workspace');
       const exps = ws ? await api.experiments.getChildren(ws) : root;
-      const exp = exps.find((n): n is ExperimentNode => n.type === 'experiment' && n.experiment.name === expName);
+      const exp = (expNode = exps.find((n): n is ExperimentNode => n.type === 'experiment' && n.experiment.name === expName));
       const r = exp ? (await api.experiments.getChildren(exp)).filter((n): n is RunNode => n.type === 'run') : [];
       return r.length === 2 ? r : undefined;
     });
@@ -130,8 +131,8 @@ describe('a team MLflow server with basic auth', function () {
     assert.match(editor.document.getText(), /lr[\s\S]*0\.0?1/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
 
-    // A second publish changes nothing.
-    const again = await vscode.commands.executeCommand<PublishOutcome | undefined>('runlens.publishTo', runs[0], runs, NAME);
+    // Publishing the whole experiment again changes nothing.
+    const again = await vscode.commands.executeCommand<PublishOutcome | undefined>('runlens.publishTo', expNode, [expNode], NAME);
     assert.deepEqual(again && { created: again.created, updated: again.updated, unchanged: again.unchanged }, { created: 0, updated: 0, unchanged: 2 });
   });
 });

@@ -4,6 +4,7 @@
 // "Publish to…", checked on the server over REST.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunlensApi } from '../../../src/extension/api';
@@ -134,5 +135,42 @@ describe('a team MLflow server with basic auth', function () {
     // Publishing the whole experiment again changes nothing.
     const again = await vscode.commands.executeCommand<PublishOutcome | undefined>('runlens.publishTo', expNode, [expNode], NAME);
     assert.deepEqual(again && { created: again.created, updated: again.updated, unchanged: again.unchanged }, { created: 0, updated: 0, unchanged: 2 });
+  });
+
+  it('signs in with a bearer token too (a gateway that takes tokens in front of the server)', async () => {
+    // Accepts only its token, and forwards as the server's admin: what a token-checking proxy does.
+    const token = 'runlens-test-token';
+    const gateway = http.createServer((req, res) => {
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error_code":"UNAUTHENTICATED","message":"bad token"}');
+        return;
+      }
+      const target = new URL(req.url ?? '/', server.url);
+      const up = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host, authorization: auth } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.writeHead(502).end());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(gateway.address() as { port: number }).port}`;
+    try {
+      await vscode.commands.executeCommand('runlens.addRemoteServer', { name: 'gateway', url, auth: 'bearer', secret: token });
+      const node = await waitFor('the gateway as a source', async () => (await api.experiments.getChildren()).find((n): n is SourceNode => n.type === 'source' && n.key === 'remote:gateway'));
+      const exps = await waitFor('experiments through the gateway', async () => {
+        const c = await api.experiments.getChildren(node);
+        return c.filter((n) => n.type === 'experiment').length >= 2 ? c : undefined;
+      });
+      assert.ok(exps.some((n) => n.type === 'experiment' && n.experiment.name.startsWith('publish-')));
+      // The CLI gets the token as MLFLOW_TRACKING_TOKEN: the runs are found there, unchanged.
+      const ws = (await api.experiments.getChildren()).find((n) => n.type === 'source' && n.key === 'workspace')!;
+      const expNode = (await api.experiments.getChildren(ws)).find((n): n is ExperimentNode => n.type === 'experiment' && n.experiment.name.startsWith('publish-'))!;
+      const outcome = await vscode.commands.executeCommand<PublishOutcome | undefined>('runlens.publishTo', expNode, [expNode], 'gateway');
+      assert.deepEqual(outcome && { created: outcome.created, unchanged: outcome.unchanged }, { created: 0, unchanged: 2 });
+    } finally {
+      await vscode.commands.executeCommand('runlens.removeRemoteServer', 'gateway');
+      gateway.close();
+    }
   });
 });

@@ -28,6 +28,7 @@ const LAYERS = [
   ['src/cliImport.ts', 'cli'],
   ['src/cliExport.ts', 'cli'],
   ['src/cliGovernance.ts', 'cli'],
+  ['src/cliPublish.ts', 'cli'],
   ['webview/', 'webview'],
 ];
 
@@ -59,7 +60,7 @@ const MAY_IMPORT = {
 };
 
 /** Files that assemble a running program: they may import any layer (the server or the local store). */
-const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/cliExport.ts', 'src/cliGovernance.ts', 'src/serverIpc/childSide.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts', 'src/extension/sources/localStores.ts']);
+const COMPOSITION_ROOTS = new Set(['src/cli.ts', 'src/cliImport.ts', 'src/cliExport.ts', 'src/cliGovernance.ts', 'src/cliPublish.ts', 'src/serverIpc/childSide.ts', 'src/server/serve.ts', 'src/extension/backend/startOrAttach.ts', 'src/extension/sources/localStores.ts']);
 
 /**
  * Local-store modules the server still uses, each a node-side helper with MLflow's semantics

@@ -41,6 +41,17 @@ mkdir -p .venv
 make_venv .venv/pinned "mlflow==$PINNED"
 echo "setup-python: .venv/pinned has mlflow $(.venv/pinned/bin/python -c 'import mlflow; print(mlflow.__version__)')"
 
+# `mlflow server` of the pinned release on PostgreSQL (test/interop/pg_server.py), with basic
+# auth: the pinned venv's own server does not start (its resolver picks SQLAlchemy 2.1, which
+# mlflow 3.6's server predates), so the server gets its own venv with SQLAlchemy < 2.1.
+if make_venv .venv/pgserver "mlflow[auth]==$PINNED" psycopg2-binary "sqlalchemy<2.1" 2>/tmp/runlens-pgserver-venv.log; then
+  echo "setup-python: .venv/pgserver has mlflow server $(.venv/pgserver/bin/python -c 'import mlflow; print(mlflow.__version__)') for PostgreSQL"
+else
+  echo "setup-python: WARNING: .venv/pgserver did not install; the PostgreSQL interop tests are skipped" >&2
+  tail -5 /tmp/runlens-pgserver-venv.log >&2 || true
+  rm -rf .venv/pgserver
+fi
+
 # The newest release that installs here (cached once made; delete .venv/latest to refresh).
 if make_venv .venv/latest "mlflow" --upgrade 2>/tmp/runlens-latest-venv.log; then
   echo "setup-python: .venv/latest has mlflow $(.venv/latest/bin/python -c 'import mlflow; print(mlflow.__version__)')"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-python.sh
+bash scripts/setup-postgres.sh
 export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
 status=0
 for venv in .venv/pinned .venv/latest .venv/v2; do

@@ -94,14 +94,16 @@ async function openWorkbench(runDir, workspace, python, port) {
   return { server, browser, page };
 }
 
-async function palette(page, command) {
+/** `asks`: the command opens inputs of its own, so the quick input stays open. */
+async function palette(page, command, asks = false) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(`>${command}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  if (asks) await page.locator('.quick-input-widget .quick-input-title', { hasText: 'URL' }).first().waitFor({ timeout: 10_000 });
+  else await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
 
 /** Clicks a context-menu entry; the menu animates in, so a first click can land on nothing. */
@@ -398,6 +400,69 @@ async function languageViews(page) {
   await shoot(page, '42-lsp-key-hover');
 }
 
+/** Types an answer into the open quick input (input box or quick pick) and accepts it. */
+async function answer(page, text, title) {
+  if (title) await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ timeout: 10_000 });
+  const input = page.locator('.quick-input-widget input').first();
+  await input.waitFor({ timeout: 10_000 });
+  await page.waitForTimeout(200);
+  await input.fill(text);
+  await page.waitForTimeout(200);
+  await page.keyboard.press('Enter');
+}
+
+/** A basic-auth team server with a few runs of its own (seeded by the real client, signed in). */
+async function startTeamServer(python) {
+  const { startBasicAuthMlflow } = require(path.join(ROOT, 'out/test/support/basicAuthMlflow.js'));
+  const team = await startBasicAuthMlflow();
+  const script = `
+import mlflow
+mlflow.set_experiment("team-baselines")
+for name, n in (("rf-200", 200), ("rf-500", 500)):
+    with mlflow.start_run(run_name=name):
+        mlflow.log_param("n_estimators", n)
+        mlflow.log_metric("val_auc", 0.8 + n / 10000)
+`;
+  execFileSync(python, ['-c', script], { env: { ...process.env, MLFLOW_TRACKING_URI: team.url, MLFLOW_TRACKING_USERNAME: team.username, MLFLOW_TRACKING_PASSWORD: team.password, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' }, stdio: 'ignore' });
+  return team;
+}
+
+/** "Add MLflow Server…" answered through its inputs, the team server browsed, a workspace run published to it. */
+function remoteView(team) {
+  return async (page) => {
+    const row = rowIn(page);
+    await row('baseline-models').waitFor({ timeout: 30_000 });
+    await palette(page, 'Runlens: Add MLflow Server…', true);
+    await answer(page, team.url, 'URL');
+    await answer(page, 'team', 'name in the explorer');
+    await answer(page, 'Username and password', 'authentication');
+    await answer(page, team.username, 'team: username');
+    await answer(page, team.password, 'team: password');
+    await row('Workspace store').waitFor({ timeout: 30_000 });
+    await row('team').waitFor({ timeout: 30_000 });
+    await row('team').click();
+    await row('team-baselines').waitFor({ timeout: 30_000 });
+    await row('team-baselines').click();
+    await row('rf-500').waitFor({ timeout: 30_000 });
+    await row('baseline-models').click();
+    await row('logreg-C1').waitFor({ timeout: 30_000 });
+    await page.mouse.move(1300, 880);
+    await shoot(page, '16-explorer-team-server');
+    await row('logreg-C1').click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: 'Publish to…' }).first().waitFor({ timeout: 10_000 });
+    await shoot(page, '17-publish-to-context-menu');
+    await clickMenuItem(page, 'Publish to…');
+    // The published run's experiment appears under the team server too.
+    const rows = page.locator('.monaco-list-row').filter({ has: page.locator('.label-name >> text="baseline-models"') });
+    for (let i = 0; i < 120 && (await rows.count()) < 2; i++) await page.waitForTimeout(500);
+    if ((await rows.count()) < 2) throw new Error('the published experiment does not show under the team server');
+    await palette(page, 'Notifications: Show Notifications');
+    await page.locator('.notifications-center', { hasText: 'published to team' }).first().waitFor({ timeout: 30_000 });
+    await page.mouse.move(1300, 880);
+    await shoot(page, '18-after-publish');
+  };
+}
+
 async function main() {
   const t0 = Date.now();
   const python = process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python');
@@ -414,6 +479,14 @@ async function main() {
     }, languageViews);
   if (!only || only === 'sources') await inWorkbench('shots-sources', PORT + 2, python, (workspace) => seedWithMlflowDb(workspace, python), sourcesView);
   if (!only || only === 'models') await inWorkbench('shots-models', PORT + 4, python, (workspace) => seed(workspace, python, MODELS_SEED), modelsView);
+  if (!only || only === 'remote') {
+    const team = await startTeamServer(python);
+    try {
+      await inWorkbench('shots-remote', PORT + 4, python, (workspace) => seed(workspace, python), remoteView(team));
+    } finally {
+      await team.stop();
+    }
+  }
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] screenshots done`);
 }
 

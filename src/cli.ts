@@ -10,6 +10,7 @@ import { auditCommand, governanceCommand } from './cliGovernance';
 import { readGovernanceFile } from './governance/open';
 import { chooseStoreRoot } from './backend/storeRoot';
 import { importCommand } from './cliImport';
+import { publishCommand } from './cliPublish';
 import { parentChannel } from './serverIpc/childSide';
 import { CliError, runExport } from './cliExport';
 
@@ -19,6 +20,8 @@ const HELP = `Usage: runlens serve [options]
        runlens export --to sqlite:///PATH/mlflow.db [--artifacts <dir>] [--root <dir>] [--force]
        runlens governance check [--governance FILE] [--root <dir>]
        runlens audit verify|export [--root <dir>] [--since ISO] [--out FILE]
+       runlens publish --to <http(s)://mlflow-server> [--root <dir>] [--experiment NAME ...] [--run ID ...]
+                                                              (copy local runs to a team server)
 
 Serve the MLflow tracking REST API on a local Runlens store.
 Point any mlflow client at it:  MLFLOW_TRACKING_URI=http://127.0.0.1:5000
@@ -280,6 +283,10 @@ function main(argv: string[]): void {
   }
   if (command === 'import') {
     importCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
+    return;
+  }
+  if (command === 'publish') {
+    publishCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
     return;
   }
   if (command === 'export') {

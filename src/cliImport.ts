@@ -38,7 +38,7 @@ function parseArgs(argv: string[]): ImportArgs | string {
 }
 
 /** MLflow's client reads these; the import reads them the same way. */
-function authFromEnv(env: NodeJS.ProcessEnv): RestSourceOptions {
+export function authFromEnv(env: NodeJS.ProcessEnv): RestSourceOptions {
   const opts: RestSourceOptions = {};
   if (env.MLFLOW_TRACKING_TOKEN) opts.token = env.MLFLOW_TRACKING_TOKEN;
   if (env.MLFLOW_TRACKING_USERNAME !== undefined) opts.username = env.MLFLOW_TRACKING_USERNAME;

@@ -76,12 +76,16 @@ export interface WireImportJob {
 }
 
 export class TrackingClient {
-  constructor(readonly baseUrl: string) {}
+  /** `headers` go on every request: a team server's Authorization, never logged. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Readonly<Record<string, string>> = {},
+  ) {}
 
   /** One REST call: JSON in and out, MLflow errors as TrackingApiError (also used by the per-resource clients). */
   async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
     let url = `${this.baseUrl}${route}`;
-    const init: RequestInit = { method, headers: {} };
+    const init: RequestInit = { method, headers: { ...this.headers } };
     if (method === 'GET' && body) {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(body)) {
@@ -113,7 +117,7 @@ export class TrackingClient {
 
   async health(timeoutMs = 2000): Promise<boolean> {
     try {
-      const res = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(`${this.baseUrl}/health`, { headers: this.headers, signal: AbortSignal.timeout(timeoutMs) });
       return res.ok && (await res.text()) === 'OK';
     } catch {
       return false;
@@ -230,7 +234,7 @@ export class TrackingClient {
     const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${artifactPath.split('/').map(encodeURIComponent).join('/')}`;
     let res: Response;
     try {
-      res = await fetch(url);
+      res = await fetch(url, { headers: this.headers });
     } catch (err) {
       throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${(err as Error).message}`, 0);
     }

@@ -4,6 +4,7 @@ import type { TrackingService } from './backend/trackingService';
 import type { ExplorerNode } from './tree/nodes';
 import type { SourcesTree } from './tree/sourcesTree';
 import type { StoreSources } from './sources/storeSources';
+import type { RemoteServers } from './sources/remoteSources';
 import type { ModelsTree } from './tree/modelsTree';
 import type { LaunchRunner } from './terminal/launchRunner';
 import type { StatusBar } from './statusBar';
@@ -13,6 +14,8 @@ export interface RunlensApi {
   readonly service: TrackingService;
   /** MLflow stores found in the workspace, each served read-only. */
   readonly sources: StoreSources;
+  /** Team MLflow servers (`runlens.remoteServers`), shown as sources. */
+  readonly remotes: RemoteServers;
   readonly experiments: SourcesTree;
   /** The explorer's tree view (selection, reveal). */
   readonly explorer: vscode.TreeView<ExplorerNode>;

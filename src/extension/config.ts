@@ -1,6 +1,7 @@
 /** The extension's settings, read in one place (names match package.json `contributes.configuration`). */
 import * as vscode from 'vscode';
 import { chooseStoreRoot, type StoreRootChoice } from './sources/localStores';
+import { parseRemoteServers, type RemoteServerConfig } from './sources/remoteServerConfig';
 
 const SECTION = 'runlens';
 
@@ -8,6 +9,8 @@ export interface RunlensSettings {
   storePath: string;
   port: number;
   injectEnvironment: boolean;
+  /** An MLflow server new terminals log to instead of the workspace's own (empty: the workspace's). */
+  trackingServer: string;
   defaultExperiment: string;
   autoRevealNewRuns: boolean;
   descriptionMetric: string;
@@ -23,6 +26,7 @@ export function readSettings(): RunlensSettings {
     storePath: c.get<string>('storePath', 'mlruns') || 'mlruns',
     port: c.get<number>('server.port', 0),
     injectEnvironment: c.get<boolean>('terminal.injectEnvironment', true),
+    trackingServer: c.get<string>('terminal.trackingServer', ''),
     defaultExperiment: c.get<string>('defaultExperiment', ''),
     autoRevealNewRuns: c.get<boolean>('explorer.autoRevealNewRuns', true),
     descriptionMetric: c.get<string>('explorer.descriptionMetric', ''),
@@ -30,6 +34,11 @@ export function readSettings(): RunlensSettings {
     pythonPath: c.get<string>('python.path', ''),
     mlflowStores: (c.get<unknown[]>('mlflowStores', []) ?? []).filter((p): p is string => typeof p === 'string' && p.trim() !== ''),
   };
+}
+
+/** The team MLflow servers of `runlens.remoteServers` (no secrets there: see remoteServerConfig.ts). */
+export function readRemoteServers(): { servers: RemoteServerConfig[]; skipped: string[] } {
+  return parseRemoteServers(vscode.workspace.getConfiguration(SECTION).get<unknown>('remoteServers', []));
 }
 
 export async function updateSetting(key: string, value: unknown): Promise<void> {

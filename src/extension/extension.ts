@@ -22,11 +22,15 @@ import { MODEL_SCHEME, ModelDocumentProvider } from './models/modelDocument';
 import { SourcesTree } from './tree/sourcesTree';
 import { StoreSources } from './sources/storeSources';
 import { registerImportCommands } from './sources/importCommands';
+import { registerPublishCommand } from './sources/publishCommand';
+import { registerRemoteCommands } from './sources/remoteCommands';
+import { RemoteServers } from './sources/remoteSources';
 import { serverLevel } from './backend/trackingService';
 import { isRunNode, WORKSPACE_SOURCE } from './tree/nodes';
 import { revealAfterNewRuns } from './tree/followNewRuns';
 import { ViewPanels } from './webviews/viewPanels';
 import { PlotsView } from './webviews/plotsView';
+import { terminalEnvironment } from './terminal/terminalEnvironment';
 import type { ExplorerNode } from './tree/nodes';
 
 function updateTerminalEnvironment(context: vscode.ExtensionContext, service: TrackingService): void {
@@ -34,12 +38,15 @@ function updateTerminalEnvironment(context: vscode.ExtensionContext, service: Tr
   const settings = readSettings();
   const state = service.state;
   env.clear();
-  if (!settings.injectEnvironment || state.kind !== 'ready') return;
-  env.replace('MLFLOW_TRACKING_URI', state.url);
-  if (settings.defaultExperiment) env.replace('MLFLOW_EXPERIMENT_NAME', settings.defaultExperiment);
-  env.description = new vscode.MarkdownString(
-    `Runlens: \`MLFLOW_TRACKING_URI=${state.url}\`${settings.defaultExperiment ? `, \`MLFLOW_EXPERIMENT_NAME=${settings.defaultExperiment}\`` : ''} — runs log to this workspace's store.`,
-  );
+  const wanted = terminalEnvironment({
+    inject: settings.injectEnvironment,
+    localUrl: state.kind === 'ready' ? state.url : undefined,
+    trackingServer: settings.trackingServer,
+    defaultExperiment: settings.defaultExperiment,
+  });
+  if (!wanted) return;
+  for (const [k, v] of Object.entries(wanted.vars)) env.replace(k, v);
+  env.description = new vscode.MarkdownString(wanted.description);
 }
 
 let active: TrackingService | undefined;
@@ -60,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     },
   };
   activeSources = sources;
+  const remotes = new RemoteServers(sources, context.secrets, log);
   const experiments = new SourcesTree(workspaceStore, sources);
   const models = new ModelsTree(service);
   const documents = new RunDocumentProvider(workspaceStore, sources);
@@ -75,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   });
   // Several versions can be selected: Compare Model Versions diffs two.
   const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: models, showCollapseAll: true, canSelectMany: true });
-  context.subscriptions.push(log, service, sources, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
+  context.subscriptions.push(log, service, sources, remotes, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(RUN_SCHEME, documents),
     vscode.workspace.registerTextDocumentContentProvider(COMPARE_SCHEME, documents),
@@ -141,7 +149,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (affects(e, 'storePath', 'server.port')) void service.restart();
-      else if (affects(e, 'terminal.injectEnvironment', 'defaultExperiment')) updateTerminalEnvironment(context, service);
+      else if (affects(e, 'terminal.injectEnvironment', 'terminal.trackingServer', 'defaultExperiment')) updateTerminalEnvironment(context, service);
       if (affects(e, 'explorer')) experiments.refreshAll();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void service.restart()),
@@ -151,6 +159,8 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   new PlotsView(views, service, explorer, context);
   registerRunCommands(context, service, log, views, sources, () => explorer.selection);
   registerImportCommands(context, service, sources, experiments, log);
+  registerRemoteCommands(context, remotes, sources, log);
+  registerPublishCommand(context, remotes, sources, log);
   registerExperimentCommands(context, service, experiments, explorer, log, views);
   startLanguageClient(context, service, log);
   registerLogArtifact(context, service, log, refreshRun);
@@ -184,7 +194,7 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   void service.ready().then(() => {
     if (service.startupMs !== undefined) log.info(`tracking server ready ${service.startupMs} ms after activation`);
   });
-  return { service, sources, experiments, explorer, models, launches, statusBar, drop, activationMs };
+  return { service, sources, remotes, experiments, explorer, models, launches, statusBar, drop, activationMs };
 }
 
 /** Awaited by VS Code: the server process checkpoints the store and releases its lock before the host exits. */

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { WireExperiment, WireRun } from '../../src/client/wireTypes';
 import { readOnlyContextValue, sourceOf, WORKSPACE_SOURCE, type ExperimentNode, type RunNode } from '../../src/extension/tree/nodes';
 
-const WRITE = ['runlens.deleteRun', 'runlens.restoreRun', 'runlens.renameRun', 'runlens.setRunTag', 'runlens.editRunNote', 'runlens.logArtifact', 'runlens.renameExperiment', 'runlens.deleteExperiment', 'runlens.restoreExperiment', 'runlens.setDefaultExperiment'];
+// Publish is not a write to the store, but it is offered only on the workspace's own runs.
+const WRITE = ['runlens.deleteRun', 'runlens.restoreRun', 'runlens.renameRun', 'runlens.setRunTag', 'runlens.editRunNote', 'runlens.logArtifact', 'runlens.renameExperiment', 'runlens.deleteExperiment', 'runlens.restoreExperiment', 'runlens.setDefaultExperiment', 'runlens.publishTo'];
 const READ_RUN = ['runlens.openRun', 'runlens.openRunDocument', 'runlens.showCharts', 'runlens.diffRuns', 'runlens.copyRunId', 'runlens.copyRunUri'];
 
 interface MenuEntry {

@@ -30,6 +30,17 @@ export interface RestClientOptions extends RestAuth {
   maxBackoff?: number;
   /** Per-request timeout, seconds (MLFLOW_HTTP_REQUEST_TIMEOUT, default 120). */
   timeout?: number;
+  /** What the requests are for: the User-Agent the server logs (`runlens-<purpose>`) and the permission a 403 asks for. */
+  purpose?: 'import' | 'publish' | 'browse';
+}
+
+/** A request body that can be sent again on a retry (a stream is read once). */
+export interface UploadBody {
+  open(): Readable;
+  size: number;
+  /** Default `application/octet-stream`. */
+  contentType?: string;
+  headers?: Record<string, string>;
 }
 
 /** A failed request, with MLflow's error code when the server sent one. */
@@ -78,7 +89,7 @@ export class RestClient {
   }
 
   /** A JSON API call; GET sends `body` as a query string, as MLflow's client does. */
-  async json<T>(method: 'GET' | 'POST', route: string, body: Query = {}): Promise<T> {
+  async json<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', route: string, body: Query = {}): Promise<T> {
     const res = await this.send(method, route, body);
     try {
       const text = await res.text();
@@ -111,13 +122,27 @@ export class RestClient {
     return stream;
   }
 
+  /** Streams a file to a route with PUT (the artifact proxy's upload); the body is reopened on a retry. */
+  async put(route: string, body: UploadBody, method: 'PUT' | 'POST' = 'PUT'): Promise<void> {
+    const res = await this.send(method, route, {}, body);
+    try {
+      await res.arrayBuffer();
+    } finally {
+      this.release();
+    }
+  }
+
   /** Sends with retries; resolves holding a slot (the caller releases it after reading the body). */
-  private async send(method: string, route: string, query: Query): Promise<Response> {
+  private async send(method: string, route: string, query: Query, upload?: UploadBody): Promise<Response> {
     let url = `${this.baseUrl}${route}`;
-    const init: RequestInit = { method, headers: { 'User-Agent': 'runlens-import' } };
+    const init: RequestInit = { method, headers: { 'User-Agent': `runlens-${this.opts.purpose ?? 'import'}` } };
     const headers = init.headers as Record<string, string>;
     if (this.authHeader) headers.Authorization = this.authHeader;
-    if (method === 'GET') {
+    if (upload) {
+      Object.assign(headers, upload.headers ?? {});
+      headers['Content-Type'] = upload.contentType ?? 'application/octet-stream';
+      headers['Content-Length'] = String(upload.size);
+    } else if (method === 'GET') {
       const q = toQuery(query);
       if (q) url += `${url.includes('?') ? '&' : '?'}${q}`;
     } else {
@@ -129,7 +154,9 @@ export class RestClient {
       await this.acquire();
       let res: Response;
       try {
-        res = await fetch(url, { ...init, signal: AbortSignal.timeout((this.opts.timeout ?? 120) * 1000) });
+        // A stream body needs half-duplex in Node's fetch; it is reopened for every attempt.
+        const body = upload ? { body: Readable.toWeb(upload.open()), duplex: 'half' } : {};
+        res = await fetch(url, { ...init, ...body, signal: AbortSignal.timeout((this.opts.timeout ?? 120) * 1000) } as RequestInit);
       } catch (err) {
         this.release();
         const code = errorCode(err);
@@ -198,7 +225,7 @@ export class RestClient {
       const who = this.opts.username ? `user '${this.opts.username}'` : this.authHeader ? 'the token given' : 'an anonymous client';
       return new RestError(
         `The MLflow server at ${this.baseUrl} refused ${route} for ${who} (403${body?.message ? `: ${body.message}` : ''}). ` +
-          'Importing needs read permission on every experiment and registered model; use credentials (MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN) that have it.',
+          `${this.opts.purpose === 'publish' ? 'Publishing needs write (EDIT) permission on the experiments it writes to' : 'Importing needs read permission on every experiment and registered model'}; use credentials (MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN) that have it.`,
         403,
         body?.error_code ?? 'PERMISSION_DENIED',
       );

@@ -21,7 +21,7 @@ function progressLine(job: WireImportJob): string {
 async function storePathFrom(arg: unknown, sources: StoreSources): Promise<string | undefined> {
   if (typeof arg === 'string' && arg) return arg;
   if (typeof arg === 'object' && arg !== null && (arg as { type?: string }).type === 'source') return (arg as { key: string }).key;
-  const found = sources.list();
+  const found = sources.found();
   if (found.length === 0) {
     void vscode.window.showInformationMessage('Runlens: no MLflow store (mlflow.db, mlruns/) found in this workspace. List others in the "runlens.mlflowStores" setting.');
     return undefined;

@@ -22,8 +22,18 @@ export interface StoreHandle {
   readonly client: TrackingClient;
 }
 
+/** A source shown at the explorer's root beside the workspace store: a found store or a team server. */
+export interface SourceHandle extends StoreHandle {
+  readonly label: string;
+  readonly description: string;
+  readonly icon: string;
+  readonly tooltip: string;
+  /** The source node's context value (`runlens.source;<kind>`), which its menus match. */
+  readonly contextValue: string;
+}
+
 /** One found store and the read-only server process that serves it while this window needs it. */
-export class FoundStoreSource implements StoreHandle {
+export class FoundStoreSource implements SourceHandle {
   readonly readOnly = true;
   private server: ServerProcess | undefined;
   private starting: Promise<void> | undefined;
@@ -43,6 +53,17 @@ export class FoundStoreSource implements StoreHandle {
 
   get label(): string {
     return path.basename(this.store.path);
+  }
+
+  readonly description = 'read-only';
+  readonly contextValue = 'runlens.source;mlflow';
+
+  get icon(): string {
+    return this.store.kind === 'mlruns' ? 'folder-library' : 'lock';
+  }
+
+  get tooltip(): string {
+    return foundStoreTooltip(this.store);
   }
 
   get client(): TrackingClient {
@@ -109,6 +130,8 @@ export function foundStoreTooltip(store: FoundStore): string {
 
 export class StoreSources implements vscode.Disposable {
   private readonly sources = new Map<string, FoundStoreSource>();
+  /** Team MLflow servers (remoteSources.ts keeps them in step with the setting). */
+  private remotes: SourceHandle[] = [];
   private readonly emitter = new vscode.EventEmitter<void>();
   /** Fires when the set of found stores changed. */
   readonly onDidChange = this.emitter.event;
@@ -143,12 +166,31 @@ export class StoreSources implements vscode.Disposable {
   }
 
   /** The found stores, in discovery order (setting, .env, workspace). */
-  list(): FoundStoreSource[] {
+  found(): FoundStoreSource[] {
     return [...this.sources.values()];
   }
 
-  get(key: string): FoundStoreSource | undefined {
+  /** Every source besides the workspace store: the found stores, then the team servers. */
+  list(): SourceHandle[] {
+    return [...this.sources.values(), ...this.remotes];
+  }
+
+  get(key: string): SourceHandle | undefined {
+    return this.sources.get(key) ?? this.remotes.find((r) => r.key === key);
+  }
+
+  getFound(key: string): FoundStoreSource | undefined {
     return this.sources.get(key);
+  }
+
+  setRemotes(remotes: SourceHandle[]): void {
+    this.remotes = remotes;
+    this.emitter.fire();
+  }
+
+  /** Makes the source's tree read it again (after its credentials changed). */
+  reload(key: string): void {
+    this.contentEmitter.fire(key);
   }
 
   private scheduleDiscover(): void {
@@ -181,7 +223,7 @@ export class StoreSources implements vscode.Disposable {
 
   async stop(): Promise<void> {
     clearTimeout(this.timer);
-    await Promise.all(this.list().map((s) => s.stop()));
+    await Promise.all(this.found().map((s) => s.stop()));
   }
 
   dispose(): void {

@@ -5,7 +5,7 @@
  * no found store the root is the workspace's experiments, exactly as without this layer.
  */
 import * as vscode from 'vscode';
-import { foundStoreTooltip, type StoreHandle, type StoreSources } from '../sources/storeSources';
+import type { StoreHandle, StoreSources } from '../sources/storeSources';
 import { ExperimentsTree } from './experimentsTree';
 import { readOnlyContextValue, sourceOf, WORKSPACE_SOURCE, type ExplorerNode, type LoadMoreNode, type SourceNode } from './nodes';
 
@@ -152,10 +152,10 @@ export class SourcesTree extends ExperimentsTree {
     const source = this.sources.get(node.key);
     const item = new vscode.TreeItem(source?.label ?? node.key, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `source:${node.key}`;
-    item.description = 'read-only';
-    item.iconPath = new vscode.ThemeIcon(source?.store.kind === 'mlruns' ? 'folder-library' : 'lock');
-    item.tooltip = source ? foundStoreTooltip(source.store) : node.key;
-    item.contextValue = 'runlens.source;mlflow';
+    item.description = source?.description ?? 'read-only';
+    item.iconPath = new vscode.ThemeIcon(source?.icon ?? 'lock');
+    item.tooltip = source?.tooltip ?? node.key;
+    item.contextValue = source?.contextValue ?? 'runlens.source;mlflow';
     return item;
   }
 

@@ -86,7 +86,7 @@ describe('MLflow stores in the workspace', function () {
     const churn = experiments.find((e) => label(api, e) === 'legacy-churn')!;
     runs = (await api.experiments.getChildren(churn)).filter((n): n is RunNode => n.type === 'run');
     assert.deepEqual(runs.map((r) => r.run.info.run_name).sort(), ['xgb-lr0.01', 'xgb-lr0.03', 'xgb-lr0.1']);
-    const found = api.sources.get(dbPath)!;
+    const found = api.sources.getFound(dbPath)!;
     assert.ok(found.pid && found.pid !== process.pid && found.pid !== (api.service.state.kind === 'ready' ? api.service.state.pid : 0));
     fs.appendFileSync(path.join(resultsDir(), 'server-pids.txt'), `${found.pid}\n`);
     const info = (await (await fetch(`${found.client.baseUrl}/runlens/api/store`)).json()) as { read_only: boolean };
@@ -145,7 +145,7 @@ describe('MLflow stores in the workspace', function () {
   });
 
   it('goes back to the plain tree when the store disappears, stopping its server', async () => {
-    const pid = api.sources.get(dbPath)!.pid!;
+    const pid = api.sources.getFound(dbPath)!.pid!;
     fs.rmSync(dbPath, { force: true });
     await waitFor('the explorer without sources', async () => ((await api.experiments.getChildren()).every((c) => c.type === 'experiment') ? true : undefined), 30_000);
     await waitFor('the read-only server to exit', () => {

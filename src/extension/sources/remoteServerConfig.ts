@@ -1,0 +1,108 @@
+/**
+ * The team MLflow servers the explorer shows (`runlens.remoteServers`). The setting holds only
+ * what is safe to share in a workspace's settings.json (name, URL, auth kind, username); the
+ * password or token lives in VS Code's SecretStorage under `secretKey(name)`. vscode-free, so
+ * the parsing and the header are unit-tested.
+ */
+
+export type RemoteAuthKind = 'none' | 'basic' | 'bearer';
+
+export interface RemoteServerConfig {
+  name: string;
+  url: string;
+  auth: RemoteAuthKind;
+  /** Basic auth only. */
+  username?: string;
+}
+
+const KINDS: readonly RemoteAuthKind[] = ['none', 'basic', 'bearer'];
+
+/** Why a URL cannot name a team server, or undefined when it can. */
+export function invalidServerUrl(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'Give the http(s) URL of an MLflow server, e.g. https://mlflow.example.com';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'The URL must start with http:// or https://';
+  // A URL carrying credentials would put the secret into settings.json.
+  if (parsed.username || parsed.password) return 'Leave credentials out of the URL; choose basic or bearer auth instead';
+  return undefined;
+}
+
+/** The URL as requests are built from it: no trailing slash. */
+export function normalizeServerUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '');
+}
+
+/** The well-formed entries of the setting; a malformed one is skipped (and named in `skipped`). */
+export function parseRemoteServers(value: unknown): { servers: RemoteServerConfig[]; skipped: string[] } {
+  const servers: RemoteServerConfig[] = [];
+  const skipped: string[] = [];
+  const names = new Set<string>();
+  for (const entry of Array.isArray(value) ? value : []) {
+    const e = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const name = typeof e.name === 'string' ? e.name.trim() : '';
+    const url = typeof e.url === 'string' ? normalizeServerUrl(e.url) : '';
+    const auth = (typeof e.auth === 'string' && (KINDS as readonly string[]).includes(e.auth) ? e.auth : e.auth === undefined ? 'none' : undefined) as RemoteAuthKind | undefined;
+    const username = typeof e.username === 'string' && e.username !== '' ? e.username : undefined;
+    const why = !name ? 'no name' : names.has(name) ? `the name '${name}' is used twice` : invalidServerUrl(url) ?? (!auth ? `unknown auth '${String(e.auth)}'` : auth === 'basic' && !username ? 'basic auth needs a username' : undefined);
+    if (why) {
+      skipped.push(`${name || JSON.stringify(entry)}: ${why}`);
+      continue;
+    }
+    names.add(name);
+    servers.push({ name, url, auth: auth!, ...(auth === 'basic' ? { username } : {}) });
+  }
+  return { servers, skipped };
+}
+
+/** Where a server's password or token is kept in SecretStorage. */
+export function secretKey(name: string): string {
+  return `runlens.remoteServer.${name}`;
+}
+
+/** The Authorization header for a server, given its secret (the password or token). */
+export function authHeaders(server: RemoteServerConfig, secret: string | undefined): Record<string, string> {
+  if (server.auth === 'none' || secret === undefined) return {};
+  if (server.auth === 'bearer') return { Authorization: `Bearer ${secret}` };
+  return { Authorization: `Basic ${Buffer.from(`${server.username ?? ''}:${secret}`, 'utf8').toString('base64')}` };
+}
+
+/** The variables the MLflow client (and `runlens publish`) read credentials from. */
+export function credentialEnv(server: RemoteServerConfig, secret: string | undefined): Record<string, string> {
+  if (server.auth === 'basic' && secret !== undefined) return { MLFLOW_TRACKING_USERNAME: server.username ?? '', MLFLOW_TRACKING_PASSWORD: secret };
+  if (server.auth === 'bearer' && secret !== undefined) return { MLFLOW_TRACKING_TOKEN: secret };
+  return {};
+}
+
+/** Summary and conflict lines of `runlens publish`'s stdout (publishTypes.ts formats them). */
+export interface PublishOutcome {
+  created: number;
+  updated: number;
+  unchanged: number;
+  conflicts: string[];
+  summary: string;
+}
+
+export function parsePublishOutput(stdout: string): PublishOutcome | undefined {
+  const lines = stdout.split('\n');
+  const summary = lines.find((l) => l.startsWith('published '));
+  const m = summary && /\((\d+) new, (\d+) updated\)/.exec(summary);
+  if (!summary || !m) return undefined;
+  const unchanged = /unchanged (\d+) runs/.exec(stdout);
+  return {
+    created: Number(m[1]),
+    updated: Number(m[2]),
+    unchanged: unchanged ? Number(unchanged[1]) : 0,
+    conflicts: lines.filter((l) => l.startsWith('conflict: ')).map((l) => l.slice('conflict: '.length)),
+    summary,
+  };
+}
+
+/** A progress line of `runlens publish`'s stderr: runs done and total. */
+export function parsePublishProgress(line: string): { done: number; total: number } | undefined {
+  const m = /^\s*(\d+)\/(\d+) runs,/.exec(line);
+  return m ? { done: Number(m[1]), total: Number(m[2]) } : undefined;
+}

@@ -129,7 +129,7 @@ def test_fluent_runs_with_nested_children(governed):
     # An explicit experiment: the fluent API would otherwise use whatever an earlier test set active.
     with mlflow.start_run(experiment_id="0") as parent:
         for i in range(2):
-            with mlflow.start_run(nested=True):
+            with mlflow.start_run(experiment_id="0", nested=True):
                 mlflow.log_metric("x", i)
     cost = _run_cost(client, parent.info.run_id)
     audit = _get(srv, f"/runlens/api/governance/audit?limit=1000")["entries"]

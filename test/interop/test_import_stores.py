@@ -111,7 +111,10 @@ def test_artifacts_copied_into_the_store(imported):
 
 
 def test_registry_copied(imported):
-    _, _, _, ours, theirs = imported
+    kind, _, _, ours, theirs = imported
+    # MLflow's file registry store looks up each version's logged model with a bare MlflowClient(),
+    # i.e. through the global tracking URI: point it at the same store (the autouse fixture resets it).
+    mlflow.set_tracking_uri(store_uri(kind))
     for m in theirs.search_registered_models():
         mine = ours.get_registered_model(m.name)
         assert (mine.description or "") == (m.description or "")

@@ -75,6 +75,7 @@ export async function imageGallery(transport: Transport, runs: GalleryRun[], ste
         const label = runs.length > 1 ? `${c.run.label} · ` : '';
         if (!image) {
           c.img.removeAttribute('src');
+          c.img.dataset.path = '';
           c.figure.dataset.path = '';
           c.caption.textContent = `${label}no image yet at step ${step}`;
           continue;
@@ -83,7 +84,13 @@ export async function imageGallery(transport: Transport, runs: GalleryRun[], ste
         c.caption.textContent = `${label}step ${image.step}${image.step !== step ? ' (latest before)' : ''}`;
         const wantedPath = image.thumbnail ?? image.path;
         void dataUrl(c.run.runId, wantedPath).then((url) => {
-          if (c.figure.dataset.path === image.path && url) c.img.src = url;
+          if (c.figure.dataset.path !== image.path || !url) return;
+          // The image element says which file it shows once it shows it (the fetch is async, so
+          // until then it still holds the previous step's picture).
+          c.img.onload = () => {
+            c.img.dataset.path = image.path;
+          };
+          c.img.src = url;
         });
       }
     };

@@ -70,7 +70,7 @@ describe('images per step, dataset details and traceback links in a browser (run
       ([s, n]) => {
         const card = document.querySelector<HTMLElement>('.gallery-card[data-key="samples"]');
         const imgs = [...document.querySelectorAll<HTMLImageElement>('.gallery-card[data-key="samples"] img')];
-        return card?.dataset.step === String(s) && imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0 && i.closest('figure')?.dataset.path?.includes(`+step+${s}+`));
+        return card?.dataset.step === String(s) && imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0 && i.dataset.path?.includes(`+step+${s}+`));
       },
       [step, cells] as const,
       { timeout: 20_000 },

@@ -126,7 +126,7 @@ describe('a team MLflow server with basic auth', function () {
     }, 30_000);
     assert.deepEqual(remoteRuns.map((n: ExplorerNode) => api.experiments.getTreeItem(n).label).sort(), ['lr-0.01', 'lr-0.1']);
     // Read actions read the team server (with the auth header): a run opens as a document.
-    const editor = await vscode.commands.executeCommand<vscode.TextEditor | undefined>('runlens.openRun', remoteRuns[0]);
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor | undefined>('runlens.openRunDocument', remoteRuns[0]);
     assert.ok(editor);
     assert.equal(new URLSearchParams(editor.document.uri.query).get('source'), KEY);
     assert.match(editor.document.getText(), /lr[\s\S]*0\.0?1/);

@@ -119,6 +119,11 @@ async function clickMenuItem(page, label) {
 // Exact label match (text="…"), so 'sweep' does not also match 'churn-sweep'.
 const rowIn = (page) => (label) => page.locator('.monaco-list-row').filter({ has: page.locator(`.label-name >> text="${label}"`) }).first();
 
+/** Opens a tree row by its twistie: a click on the label selects it and may run its command instead. */
+async function expandRow(row) {
+  if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+}
+
 async function shoot(page, name) {
   const file = path.join(OUT, `${name}.png`);
   await page.waitForTimeout(600);
@@ -272,9 +277,9 @@ async function sourcesView(page) {
   const row = rowIn(page);
   await row('Workspace store').waitFor({ timeout: 30_000 });
   await row('mlflow.db').waitFor({ timeout: 30_000 });
-  await row('mlflow.db').click();
+  await expandRow(row('mlflow.db'));
   await row('legacy-churn').waitFor({ timeout: 30_000 });
-  await row('legacy-churn').click();
+  await expandRow(row('legacy-churn'));
   await row('xgb-lr0.1').waitFor({ timeout: 30_000 });
   await row('churn-sweep').waitFor({ timeout: 30_000 });
   await row('xgb-lr0.03').hover();

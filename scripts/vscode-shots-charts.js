@@ -37,7 +37,17 @@ const webviewFrame = (page) => page.frameLocator('iframe.webview.ready >> nth=-1
 /** Opens charts from a run's context menu; the time until the first chart is drawn with data. */
 async function openCharts(page, label) {
   const row = rowIn(page);
-  await row(label).click({ button: 'right' });
+  // A run's tooltip (a hover over the tree) can lie over the row and take the click: move away,
+  // and try the context menu again if it did not open.
+  const item = page.locator('.context-view .action-label', { hasText: 'Show Metric Charts' }).first();
+  for (let attempt = 0; ; attempt++) {
+    await page.mouse.move(1300, 880);
+    await page.waitForTimeout(300);
+    await row(label).click({ button: 'right', force: true });
+    if (await item.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+    if (attempt === 3) throw new Error(`no context menu on ${label}`);
+    await page.keyboard.press('Escape');
+  }
   const t0 = Date.now();
   await clickMenuItem(page, 'Show Metric Charts');
   await page.locator('.tab', { hasText: `Metrics: ${label}` }).first().waitFor({ timeout: 30_000 });

@@ -1,4 +1,7 @@
 /** Page-token loops and bounded, order-keeping prefetch, shared by the REST source's readers. */
+import type { LoggedModel } from '../../domain/modelTypes';
+import type { RestClient } from './restClient';
+import * as wire from './restWire';
 
 export interface RestPage<T> {
   items: T[];
@@ -48,4 +51,19 @@ export async function* mapAhead<T, R>(items: Iterable<T>, ahead: number, fn: (it
     refill();
     yield r;
   }
+}
+
+/**
+ * An experiment's logged models, page by page (MLflow 3's logged-models/search). A 2.x server has
+ * no such endpoint: the RestError with endpointMissing reaches the caller, which decides.
+ */
+export function loggedModelPages(client: RestClient, what: string, experimentId: string): AsyncIterable<LoggedModel[]> {
+  return allPages(what, async (token) => {
+    const r = await client.json<{ models?: unknown[]; next_page_token?: string }>('POST', '/api/2.0/mlflow/logged-models/search', {
+      experiment_ids: [experimentId],
+      max_results: 100,
+      page_token: token,
+    });
+    return { items: (r.models ?? []).map(wire.loggedModel), next: r.next_page_token };
+  });
 }

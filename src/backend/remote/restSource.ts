@@ -14,7 +14,7 @@ import type { Experiment, Metric } from '../../domain/types';
 import type { ArtifactLocation, MlflowSource, SourceRegisteredModel, SourceRun, SourceTrace } from '../api/source';
 import { loggedModelArtifacts, runArtifacts } from './restArtifacts';
 import { RestClient, RestError, type RestClientOptions } from './restClient';
-import { allPages } from './restPaging';
+import { allPages, loggedModelPages } from './restPaging';
 import { RestTraces } from './restTraces';
 import * as wire from './restWire';
 
@@ -243,16 +243,7 @@ class RestSource implements MlflowSource {
   async *loggedModels(experimentId: string): AsyncIterable<LoggedModel> {
     if (this.noLoggedModels) return;
     try {
-      for await (const page of allPages(`logged models of experiment ${experimentId}`, async (token) => {
-        const r = await this.client.json<{ models?: unknown[]; next_page_token?: string }>('POST', '/api/2.0/mlflow/logged-models/search', {
-          experiment_ids: [experimentId],
-          max_results: 100,
-          page_token: token,
-        });
-        return { items: (r.models ?? []).map(wire.loggedModel), next: r.next_page_token };
-      })) {
-        yield* page;
-      }
+      for await (const page of loggedModelPages(this.client, `logged models of experiment ${experimentId}`, experimentId)) yield* page;
     } catch (err) {
       // A 2.x server has no logged models (the endpoint is 3.x's): none to import.
       if (!(err instanceof RestError && err.endpointMissing)) throw err;

@@ -10,7 +10,7 @@ import type { Assessment, SpanDict, TraceInfo } from '../../../domain/traceTypes
 import { encodeSpans } from './otlpEncode';
 import { proxyPath, PROXY_ROUTE } from '../../../domain/artifactUri';
 import { RestError, type RestClient } from '../restClient';
-import { allPages } from '../restPaging';
+import { allPages, loggedModelPages } from '../restPaging';
 import * as wire from '../restWire';
 
 export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100 } as const;
@@ -145,16 +145,7 @@ export class RemoteWriter {
 
   async *loggedModels(experimentId: string): AsyncIterable<LoggedModel> {
     try {
-      for await (const page of allPages(`logged models of remote experiment ${experimentId}`, async (token) => {
-        const r = await this.client.json<{ models?: unknown[]; next_page_token?: string }>('POST', '/api/2.0/mlflow/logged-models/search', {
-          experiment_ids: [experimentId],
-          max_results: 100,
-          page_token: token,
-        });
-        return { items: (r.models ?? []).map(wire.loggedModel), next: r.next_page_token };
-      })) {
-        yield* page;
-      }
+      for await (const page of loggedModelPages(this.client, `logged models of remote experiment ${experimentId}`, experimentId)) yield* page;
     } catch (err) {
       if (!(err instanceof RestError && err.endpointMissing)) throw err;
     }

@@ -13,7 +13,7 @@ import { describeAttribution, inScope, type Attribution } from './attribution';
 import { AuditLog, AUDIT_FILE, type AuditEntry, type AuditFields } from './auditLog';
 import type { Budget, GovernanceConfig } from './config';
 import { dayOf, GROUP_BYS, Ledger, type GroupBy } from './ledger';
-import { formatUsd, fromNano } from './pricing';
+import { formatUsd, fromNano, toNano } from './pricing';
 import * as path from 'node:path';
 
 /** Receives every recorded operation (the OpenTelemetry exporter); must never block or throw. */
@@ -120,11 +120,11 @@ export class Governance implements GovernanceApi {
   private overBy(b: Budget, extraNano: number, nowMs: number, strictlyOver = false): string | undefined {
     const s = this.spent(b, nowMs);
     const exceeds = (spent: number, limitUsd: number) => {
-      const limit = Math.round(limitUsd * 1e9);
+      const limit = toNano(limitUsd);
       return strictlyOver ? spent > limit : spent + extraNano > limit;
     };
-    if (b.dailyUsd !== undefined && exceeds(s.today, b.dailyUsd)) return `spent ${formatUsd(s.today)} of ${formatUsd(Math.round(b.dailyUsd * 1e9))} today (UTC)`;
-    if (b.monthlyUsd !== undefined && exceeds(s.month, b.monthlyUsd)) return `spent ${formatUsd(s.month)} of ${formatUsd(Math.round(b.monthlyUsd * 1e9))} this month`;
+    if (b.dailyUsd !== undefined && exceeds(s.today, b.dailyUsd)) return `spent ${formatUsd(s.today)} of ${formatUsd(toNano(b.dailyUsd))} today (UTC)`;
+    if (b.monthlyUsd !== undefined && exceeds(s.month, b.monthlyUsd)) return `spent ${formatUsd(s.month)} of ${formatUsd(toNano(b.monthlyUsd))} this month`;
     return undefined;
   }
 
@@ -192,7 +192,7 @@ export class Governance implements GovernanceApi {
     const now = Date.now();
     return this.config.budgets.map((b) => {
       const s = this.spent(b, now);
-      const over = (b.dailyUsd !== undefined && s.today > Math.round(b.dailyUsd * 1e9)) || (b.monthlyUsd !== undefined && s.month > Math.round(b.monthlyUsd * 1e9));
+      const over = (b.dailyUsd !== undefined && s.today > toNano(b.dailyUsd)) || (b.monthlyUsd !== undefined && s.month > toNano(b.monthlyUsd));
       return { name: b.label, scope: b.scope as Record<string, string>, mode: b.mode, daily_usd: b.dailyUsd, monthly_usd: b.monthlyUsd, spent_today_usd: fromNano(s.today), spent_month_usd: fromNano(s.month), state: over ? 'exceeded' : 'ok' };
     });
   }

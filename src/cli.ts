@@ -1,5 +1,7 @@
 /** `runlens serve`: the MLflow-compatible tracking server on a local store, outside VS Code. */
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { SAFE_EXIT_NODE_FLAG } from './domain/nodeExit';
 import type { Logger } from './domain/logger';
 import { inspectStore, type DoctorReport } from './store/doctor';
 import { LocalStore } from './store/localStore';
@@ -262,8 +264,30 @@ async function doctor(argv: string[]): Promise<number> {
   return after.problems.length === 0 ? 0 : 1;
 }
 
+/**
+ * Runs a one-shot command in a child Node with SAFE_EXIT_NODE_FLAG (see domain/nodeExit.ts), unless
+ * this process already has it; passes signals on and exits with the child's status. True when it did.
+ */
+function reexecForSafeExit(argv: string[]): boolean {
+  if (process.execArgv.includes(SAFE_EXIT_NODE_FLAG)) return false;
+  const child = spawn(process.execPath, [SAFE_EXIT_NODE_FLAG, ...process.execArgv, __filename, ...argv], { stdio: 'inherit' });
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const sig of signals) process.on(sig, () => child.kill(sig));
+  child.on('error', (err) => fail(`could not start ${process.execPath}: ${err.message}`));
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      for (const sig of signals) process.removeAllListeners(sig);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
+  return true;
+}
+
 function main(argv: string[]): void {
   const [command, ...rest] = argv;
+  const oneShot = ['doctor', 'governance', 'audit', 'import', 'publish', 'export'];
+  if (command !== undefined && oneShot.includes(command) && reexecForSafeExit(argv)) return;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(HELP);
     return;

@@ -68,7 +68,8 @@ def dumper(tmp_path_factory):
     shutil.copy(ROOT / "node_modules" / "sql.js" / "dist" / "sql-wasm.wasm", out / "sql-wasm.wasm")
 
     def dump(path, *args, env=None):
-        r = subprocess.run(["node", str(out / "dump.js"), str(path), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+        # --no-concurrent-recompilation: see src/domain/nodeExit.ts (Node can hang at exit after a large dump).
+        r = subprocess.run(["node", "--no-concurrent-recompilation", str(out / "dump.js"), str(path), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
 

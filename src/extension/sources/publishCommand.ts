@@ -5,6 +5,7 @@
  * cancellable progress notification fed by its progress lines, and the summary at the end.
  */
 import { spawn } from 'node:child_process';
+import { SAFE_EXIT_NODE_FLAG } from '../../domain/nodeExit';
 import * as vscode from 'vscode';
 import { guarded } from '../commands/guard';
 import { readSettings, storeRoot } from '../config';
@@ -32,7 +33,7 @@ async function runPublish(cliPath: string, root: string, server: RemoteServerSou
   // The server's own credentials only: none inherited from the window's environment.
   for (const k of ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN']) delete env[k];
   Object.assign(env, credentialEnv(server.config, await server.secret()));
-  const child = spawn(process.execPath, [cliPath, 'publish', '--root', root, '--to', server.config.url, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SAFE_EXIT_NODE_FLAG, cliPath, 'publish', '--root', root, '--to', server.config.url, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const cancel = token.onCancellationRequested(() => child.kill('SIGTERM'));
   let stdout = '';
   let stderr = '';

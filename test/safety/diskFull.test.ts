@@ -21,7 +21,7 @@ async function call(url: string, route: string, body?: unknown): Promise<{ statu
 
 /** Fills the file system holding `dir` to the last byte; returns the filler to delete. */
 function fill(dir: string): string {
-  const filler = path.join(dir, `filler-${Date.now()}`);
+  const filler = path.join(dir, `filler-${process.hrtime.bigint()}`);
   const fd = fs.openSync(filler, 'w');
   const chunk = Buffer.alloc(64 * 1024, 1);
   try {
@@ -95,7 +95,9 @@ describe('safety: a full disk (tmpfs)', function () {
     assert.ok(refused.length > 0, `some writes were refused: ${JSON.stringify([...statuses])}`);
     console.log(`      while full: ${acked.size} acknowledged, ${refused.length} refused (${JSON.stringify([...statuses])})`);
 
-    // An artifact upload on the full disk: 503, and no file appears.
+    // An artifact upload on the full disk: 503, and no file appears. A failed checkpoint deletes its
+    // half-written snapshot, which frees space again: fill that up first, so the disk is full.
+    const topUp = fill(mnt);
     const upload = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp.json.experiment_id}/${runId}/artifacts/big.bin`, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/octet-stream' },
@@ -124,6 +126,7 @@ describe('safety: a full disk (tmpfs)', function () {
 
     // Free the space: writes are taken again by the same process.
     fs.unlinkSync(filler);
+    fs.unlinkSync(topUp);
     const deadline = Date.now() + 15_000;
     while ((await send()) !== 200) {
       assert.ok(Date.now() < deadline, 'the server takes writes again within 15 s of space being freed');

@@ -24,14 +24,14 @@ if [ "${1:-}" = "--smoke" ]; then
   shift
   out="$(mktemp --suffix=.md)"
   "$PY" bench/sidebyside.py --smoke --servers "$servers" --out "$out" "$@"
-  node bench/http-runlens.mjs --smoke --append "$out"
+  node --no-concurrent-recompilation bench/http-runlens.mjs --smoke --append "$out"
   echo "bench smoke: OK ($out)"
 else
   start=$(date +%s)
   "$PY" bench/sidebyside.py --servers "$servers" --out bench/RESULTS.md "$@" || status=$?
   # 20k runs keeps the whole bench near 25 minutes on a loaded 2-core machine; the 100k-run
   # figures are the side-by-side's.
-  node bench/http-runlens.mjs --runs 20000 --append bench/RESULTS.md || status=$?
+  node --no-concurrent-recompilation bench/http-runlens.mjs --runs 20000 --append bench/RESULTS.md || status=$?
   echo "bench: done in $(( $(date +%s) - start )) s (exit $status)"
 fi
 exit "$status"

@@ -35,6 +35,9 @@ echo "== layer rules (npm run check:layers)"
 layers_passed=0 layers_failed=0
 if node scripts/check-layers.js > "$log/layers.txt" 2>&1; then layers_passed=1; cat "$log/layers.txt"; else layers_failed=1; cat "$log/layers.txt"; fi
 
+# The venvs with the real mlflow client first: unit and language-server tests run it too.
+echo "== Python venvs with the real mlflow client (scripts/setup-python.sh)"
+bounded 1800 bash scripts/setup-python.sh 2>&1 | tail -8
 echo "== unit"
 bounded 900 "${MOCHA[@]}" --config .mocharc.json 'out/test/unit/**/*.test.js' 2>&1 | tee "$log/unit.txt"
 echo "== crash"

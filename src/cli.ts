@@ -284,10 +284,30 @@ function reexecForSafeExit(argv: string[]): boolean {
   return true;
 }
 
+/** Exit code 1 and the export's own wording: scripts check `runlens export` for that. */
+function exportFailed(err: Error): never {
+  process.stderr.write(`runlens: ${err instanceof CliError ? err.message : `export failed: ${err.message}`}\n`);
+  process.exit(1);
+}
+
+/** The commands that run once and exit with their status; each fails in its own words. */
+const ONE_SHOT: Record<string, { run: (argv: string[]) => Promise<number>; failed: (err: Error) => never }> = {
+  doctor: { run: doctor, failed: (err) => fail(err.message) },
+  governance: { run: governanceCommand, failed: (err) => fail(err.message) },
+  audit: { run: auditCommand, failed: (err) => fail(err.message) },
+  import: { run: importCommand, failed: (err) => fail(err.message) },
+  publish: { run: publishCommand, failed: (err) => fail(err.message) },
+  export: { run: runExport, failed: exportFailed },
+};
+
 function main(argv: string[]): void {
   const [command, ...rest] = argv;
-  const oneShot = ['doctor', 'governance', 'audit', 'import', 'publish', 'export'];
-  if (command !== undefined && oneShot.includes(command) && reexecForSafeExit(argv)) return;
+  const oneShot = command !== undefined && Object.hasOwn(ONE_SHOT, command) ? ONE_SHOT[command] : undefined;
+  if (oneShot) {
+    if (reexecForSafeExit(argv)) return;
+    oneShot.run(rest).then((code) => process.exit(code), oneShot.failed);
+    return;
+  }
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(HELP);
     return;
@@ -295,32 +315,6 @@ function main(argv: string[]): void {
   if (command === '-v' || command === '--version') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     process.stdout.write(`${(require('../package.json') as { version: string }).version}\n`);
-    return;
-  }
-  if (command === 'doctor') {
-    doctor(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
-    return;
-  }
-  if (command === 'governance' || command === 'audit') {
-    (command === 'governance' ? governanceCommand(rest) : auditCommand(rest)).then((code) => process.exit(code), (err: Error) => fail(err.message));
-    return;
-  }
-  if (command === 'import') {
-    importCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
-    return;
-  }
-  if (command === 'publish') {
-    publishCommand(rest).then((code) => process.exit(code), (err: Error) => fail(err.message));
-    return;
-  }
-  if (command === 'export') {
-    runExport(rest).then(
-      (code) => process.exit(code),
-      (err: Error) => {
-        process.stderr.write(`runlens: ${err instanceof CliError ? err.message : `export failed: ${err.message}`}\n`);
-        process.exit(1);
-      },
-    );
     return;
   }
   if (command !== 'serve') fail(`unknown command '${command}'. See 'runlens --help'.`);

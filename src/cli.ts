@@ -5,7 +5,7 @@ import { SAFE_EXIT_NODE_FLAG } from './domain/nodeExit';
 import type { Logger } from './domain/logger';
 import { inspectStore, type DoctorReport } from './store/doctor';
 import { LocalStore } from './store/localStore';
-import { StoreLock, StoreLockedError } from './store/storeLock';
+import { releaseHeldLocks, StoreLock, StoreLockedError, SUPERVISOR_ENV } from './store/storeLock';
 import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
 import { auditCommand, governanceCommand } from './cliGovernance';
@@ -267,10 +267,18 @@ async function doctor(argv: string[]): Promise<number> {
 /**
  * Runs a one-shot command in a child Node with SAFE_EXIT_NODE_FLAG (see domain/nodeExit.ts), unless
  * this process already has it; passes signals on and exits with the child's status. True when it did.
+ * The child ends with this process even when it is killed outright (SIGKILL cannot be passed on):
+ * an IPC channel ties them, and the child drops its store locks and exits when it closes.
  */
 function reexecForSafeExit(argv: string[]): boolean {
-  if (process.execArgv.includes(SAFE_EXIT_NODE_FLAG)) return false;
-  const child = spawn(process.execPath, [SAFE_EXIT_NODE_FLAG, ...process.execArgv, __filename, ...argv], { stdio: 'inherit' });
+  if (process.execArgv.includes(SAFE_EXIT_NODE_FLAG)) {
+    endWithSupervisor();
+    return false;
+  }
+  const child = spawn(process.execPath, [SAFE_EXIT_NODE_FLAG, ...process.execArgv, __filename, ...argv], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [SUPERVISOR_ENV]: String(process.pid) },
+  });
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const sig of signals) process.on(sig, () => child.kill(sig));
   child.on('error', (err) => fail(`could not start ${process.execPath}: ${err.message}`));
@@ -282,6 +290,17 @@ function reexecForSafeExit(argv: string[]): boolean {
     process.exit(code ?? 1);
   });
   return true;
+}
+
+/** In the re-exec'd child: exit, locks dropped, as soon as the supervising CLI process is gone. */
+function endWithSupervisor(): void {
+  const supervised = process.env[SUPERVISOR_ENV] === String(process.ppid) && process.channel !== undefined;
+  if (!supervised) return;
+  process.channel?.unref();
+  process.on('disconnect', () => {
+    releaseHeldLocks();
+    process.exit(1);
+  });
 }
 
 /** Exit code 1 and the export's own wording: scripts check `runlens export` for that. */

@@ -19,6 +19,11 @@ export interface LockOwner {
   hostname: string;
   url?: string;
   startedAt: string;
+  /**
+   * The process that started the owner and waits for it (the CLI's safe-exit re-exec, see
+   * cli.ts): when it is gone, the owner is ending too, so a taker waits a moment for it.
+   */
+  supervisor?: number;
 }
 
 export class StoreLockedError extends Error {
@@ -73,12 +78,35 @@ export function pendingLockPath(root: string): string {
   return path.join(pendingLockDir(), `${key}.json`);
 }
 
+/** How long a taker waits for an owner whose supervisor is gone to end (it ends at once). */
+const ORPHAN_WAIT_MS = 10_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Whether another process on this machine still owns `file` as `owner`. An owner whose supervisor
+ * is gone (its CLI process was killed) drops its locks and exits as soon as it notices: wait for
+ * that rather than refuse a user who restarts the command at once.
+ */
+function ownerRunning(file: string, owner: LockOwner): boolean {
+  if (!processAlive(owner.pid)) return false;
+  if (owner.supervisor === undefined || processAlive(owner.supervisor)) return true;
+  const deadline = Date.now() + ORPHAN_WAIT_MS;
+  while (Date.now() < deadline) {
+    sleepSync(50);
+    if (!processAlive(owner.pid) || readOwnerFile(file)?.pid !== owner.pid) return false;
+  }
+  return true;
+}
+
 /** The live owner of a lock file (a stale one is removed and yields undefined). */
 function liveOwner(file: string): LockOwner | undefined {
   const existing = readOwnerFile(file);
   if (!existing) return undefined;
   if (existing.hostname !== os.hostname()) return existing;
-  if (existing.pid === process.pid ? heldHere.has(file) : processAlive(existing.pid)) return existing;
+  if (existing.pid === process.pid ? heldHere.has(file) : ownerRunning(file, existing)) return existing;
   fs.rmSync(file, { force: true }); // stale: its process is gone
   return undefined;
 }
@@ -165,8 +193,25 @@ export class StoreLock {
   }
 }
 
+/**
+ * Drops every lock this process holds, for a process that is about to exit without running its
+ * own cleanup (a one-shot command whose supervising CLI process was killed).
+ */
+export function releaseHeldLocks(): void {
+  for (const file of heldHere) {
+    if (readOwnerFile(file)?.pid === process.pid) fs.rmSync(file, { force: true });
+  }
+  heldHere.clear();
+}
+
+/** The env variable by which the CLI's supervising process names itself to its child. */
+export const SUPERVISOR_ENV = 'RUNLENS_SUPERVISOR_PID';
+
 function newOwner(): LockOwner {
-  return { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString() };
+  const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString() };
+  const supervisor = Number(process.env[SUPERVISOR_ENV]);
+  if (Number.isInteger(supervisor) && supervisor > 0 && supervisor === process.ppid) owner.supervisor = supervisor;
+  return owner;
 }
 
 /** Creates `file` exclusively for `owner`, taking over a stale one; throws StoreLockedError. */
@@ -182,7 +227,7 @@ function takeFile(file: string, owner: LockOwner): void {
     const existing = readOwnerFile(file);
     const ours = existing?.pid === process.pid;
     if (existing && ours && heldHere.has(file)) throw new StoreLockedError(existing, file);
-    if (existing && existing.hostname === os.hostname() && !ours && processAlive(existing.pid)) throw new StoreLockedError(existing, file);
+    if (existing && existing.hostname === os.hostname() && !ours && ownerRunning(file, existing)) throw new StoreLockedError(existing, file);
     if (existing && existing.hostname !== os.hostname()) throw new StoreLockedError(existing, file);
     fs.rmSync(file, { force: true }); // stale: its process is gone
   }

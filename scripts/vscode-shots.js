@@ -312,8 +312,9 @@ async function displacedView(page) {
   const row = rowIn(page);
   await row('Workspace store').waitFor({ timeout: 30_000 });
   await row('mlruns').waitFor({ timeout: 30_000 });
-  await row('mlruns').click();
-  await row('old-file-store').click();
+  await expandRow(row('mlruns'));
+  await row('old-file-store').waitFor({ timeout: 30_000 });
+  await expandRow(row('old-file-store'));
   await row('rf-100').waitFor({ timeout: 30_000 });
   // The harness's workbench keeps notifications in the center (no toasts): open it to show the notice.
   await palette(page, 'Notifications: Show Notifications');
@@ -445,9 +446,9 @@ function remoteView(team) {
     await answer(page, team.password, 'team: password');
     await row('Workspace store').waitFor({ timeout: 30_000 });
     await row('team').waitFor({ timeout: 30_000 });
-    await row('team').click();
+    await expandRow(row('team'));
     await row('team-baselines').waitFor({ timeout: 30_000 });
-    await row('team-baselines').click();
+    await expandRow(row('team-baselines'));
     await row('rf-500').waitFor({ timeout: 30_000 });
     await row('baseline-models').click();
     await row('logreg-C1').waitFor({ timeout: 30_000 });

@@ -85,6 +85,10 @@ async function chartsViews(page) {
   const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') || e.textContent || ''));
   const chartTabs = tabs.filter((t) => /Metrics:/.test(t));
   if (chartTabs.length !== 2) throw new Error(`expected the pinned and one reused charts tab, got ${JSON.stringify(chartTabs)}`);
+  // The tree's run tooltip from the right-click would lie over the chart: move away and let it go.
+  await page.mouse.move(1300, 880);
+  await page.keyboard.press('Escape');
+  await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
   await shoot(page, '18-charts-reused-panel');
 
   // The sidebar's Plots view follows the selection.

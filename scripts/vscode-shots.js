@@ -184,10 +184,11 @@ async function seededViews(page) {
   const level = async (label) => Number(await row(label).getAttribute('aria-level'));
   if ((await level('gbm-lr0.05-d4')) !== (await level('sweep')) + 1) throw new Error('child runs are not nested under their parent');
   await row('gbm-lr0.1-d3').click();
-  await shot('02-explorer-nested-runs');
   // A click previews the run page beside the tree and leaves the focus in the tree: ArrowDown moves there.
   await page.locator('.tab', { hasText: 'Run: gbm-lr0.1-d3' }).first().waitFor({ timeout: 20_000 });
-  await page.waitForTimeout(800);
+  const previewed = page.frameLocator('iframe.webview.ready:visible >> nth=-1').frameLocator('iframe#active-frame');
+  await previewed.locator('body[data-artifacts-listed]').waitFor({ timeout: 30_000 });
+  await shot('02-explorer-nested-runs');
   await page.keyboard.press('ArrowDown');
   const inTree = await page.evaluate(() => Boolean(document.activeElement && document.activeElement.closest('.monaco-list') && document.activeElement.closest('.pane-body')));
   if (!inTree) throw new Error('the click on a run moved the focus out of the tree');
@@ -231,9 +232,21 @@ async function seededViews(page) {
   const tableFrame = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
   await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.05-d4' }).waitFor({ timeout: 30_000 });
   await shot('07-runs-table-webview');
-  // Scrolled sideways: rows stay as wide as the header and the run names stay pinned.
-  await tableFrame.locator('.runs-grid').evaluate((g) => (g.scrollLeft = g.scrollWidth));
+  // Scrolled sideways in a narrower window (the table overflows it): rows stay as wide as the
+  // header and the run names stay pinned.
+  await page.setViewportSize({ width: 900, height: 900 });
+  await page.waitForTimeout(1000);
+  const sideways = await tableFrame.locator('.runs-grid').evaluate((g) => {
+    g.scrollLeft = g.scrollWidth;
+    const row = g.querySelector('.tr[data-run]');
+    return { left: g.scrollLeft, head: g.querySelector('.thead').getBoundingClientRect().width, row: row ? row.getBoundingClientRect().width : 0 };
+  });
+  if (sideways.left <= 0) throw new Error('the runs table does not overflow a 900 px window, so the sideways picture would show nothing');
+  if (Math.round(sideways.row) !== Math.round(sideways.head)) throw new Error(`scrolled sideways, a row is ${sideways.row} px wide and the header ${sideways.head} px`);
+  await page.mouse.move(600, 760);
   await shot('07b-runs-table-scrolled-sideways');
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.waitForTimeout(800);
 
   // A run link in the table opens the run page (view → host action → another webview).
   await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.1-d3' }).click();

@@ -97,7 +97,7 @@ async function renderChart(key: string, host: HTMLElement): Promise<void> {
     host.dataset.kind = 'values';
     host.dataset.series = String(rows.length);
     host.dataset.points = String(rows.length);
-    note.textContent = `one value per run · ${rows.length} runs`;
+    note.textContent = `one value per run · ${rows.length} ${rows.length === 1 ? 'run' : 'runs'}`;
     spec = barSpec({ key, width, runs: labels, colors, logScale: Boolean(state.logScale) }, rows);
   } else {
     const { rows, downsampled, seriesCount, total } = lineRows(key, shown);

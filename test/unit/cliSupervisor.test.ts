@@ -7,11 +7,9 @@ import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
 import { processAlive, readLockOwner, StoreLock } from '../../src/store/storeLock';
-import { call, startTestServer, type TestServer } from './helpers';
-
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
+import { CLI_PATH } from '../support/runlensServe';
+import { call, startTestServer, until, type TestServer } from './helpers';
 
 /** A proxy to `target` that answers reads (searches too) and holds every write open: a publish that never ends. */
 function stallingProxy(target: string): Promise<{ url: string; writes: () => number; close: () => Promise<void> }> {
@@ -47,14 +45,6 @@ function stallingProxy(target: string): Promise<{ url: string; writes: () => num
   });
 }
 
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('CLI: a one-shot command killed outright leaves no process and no lock behind', function () {
   this.timeout(60_000);
   let local: TestServer;
@@ -78,8 +68,8 @@ describe('CLI: a one-shot command killed outright leaves no process and no lock 
     const proxy = await stallingProxy(remote.server.url);
     try {
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLFLOW_TRACKING_')));
-      proc = spawn(process.execPath, [CLI, 'publish', '--root', local.root, '--to', proxy.url, '--experiment', 'pub'], { stdio: 'ignore', env });
-      await until('the publish to start writing', () => proxy.writes() > 0);
+      proc = spawn(process.execPath, [CLI_PATH, 'publish', '--root', local.root, '--to', proxy.url, '--experiment', 'pub'], { stdio: 'ignore', env });
+      await until('the publish to start writing', () => proxy.writes() > 0, 20_000);
       const owner = readLockOwner(local.root);
       assert.ok(owner, 'the publish holds the store lock');
       assert.notEqual(owner.pid, proc.pid, 'the lock is held by the re-exec\'d worker');

@@ -6,6 +6,15 @@ import { LocalStore, type LocalStoreOptions } from '../../src/store/localStore';
 import type { Logger } from '../../src/domain/logger';
 import { startServer, type RunningServer } from '../../src/server/httpServer';
 
+/** Polls `probe` until it holds; fails naming `what` after `ms`. */
+export async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export function tempRoot(prefix = 'runlens-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

@@ -8,14 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeRecord, JournalWriter, parseJournal, PREALLOCATE_BYTES, readJournal } from '../../src/store/journal';
-import { openStore, tempRoot } from './helpers';
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !ok(); ) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { openStore, tempRoot, until } from './helpers';
 
 const records = (n: number, tag: string): Buffer[] => Array.from({ length: n }, (_, i) => encodeRecord({ [tag]: i, pad: 'x'.repeat(i % 50) }));
 

@@ -11,15 +11,7 @@ import { asToChild, asToParent } from '../../src/serverIpc/protocol';
 import { processAlive, readLockOwner } from '../../src/store/storeLock';
 import type { Logger } from '../../src/domain/logger';
 import { CLI_PATH } from '../support/runlensServe';
-import { MemoryLogger, openStore, tempRoot } from './helpers';
-
-async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { MemoryLogger, openStore, tempRoot, until } from './helpers';
 
 describe('extension: the server process', function () {
   this.timeout(60_000);

@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS runs (
   series_len INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id, start_time);
+-- Ordering by an attribute walks one of these in order and stops at the page (search/runOrder.ts).
+CREATE INDEX IF NOT EXISTS runs_by_experiment_name ON runs (experiment_id, name, start_time);
+CREATE INDEX IF NOT EXISTS runs_by_experiment_status ON runs (experiment_id, status, start_time);
+CREATE INDEX IF NOT EXISTS runs_by_experiment_end ON runs (experiment_id, end_time, start_time);
+CREATE INDEX IF NOT EXISTS runs_by_experiment_user ON runs (experiment_id, user_id, start_time);
 CREATE TABLE IF NOT EXISTS params (
   run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run, key)
 ) WITHOUT ROWID;

@@ -67,7 +67,7 @@ const [, , , views] = await Promise.all([
     chunkNames: 'chunk-[hash]',
     target: 'es2022',
     outdir: 'dist/webview',
-    entryPoints: { charts: 'webview/charts/main.ts', plots: 'webview/plots/main.ts', runs: 'webview/runs/main.ts', run: 'webview/run/main.ts', compare: 'webview/compare/main.ts', traces: 'webview/traces/main.ts', trace: 'webview/trace/main.ts', datasets: 'webview/datasets/main.ts', model: 'webview/model/main.ts' },
+    entryPoints: { charts: 'webview/charts/main.ts', plots: 'webview/plots/main.ts', runs: 'webview/runs/main.ts', run: 'webview/run/main.ts', compare: 'webview/compare/main.ts', traces: 'webview/traces/main.ts', trace: 'webview/trace/main.ts', datasets: 'webview/datasets/main.ts', model: 'webview/model/main.ts', governance: 'webview/governance/main.ts' },
     sourcemap: false,
     minify: true,
     metafile: true,

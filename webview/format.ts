@@ -3,7 +3,7 @@ import type { RunRow } from '../src/ui/protocol';
 
 import { formatDuration } from '../src/ui/runFormat';
 
-export { formatDuration, formatValue } from '../src/ui/runFormat';
+export { formatDuration, formatUsd, formatValue } from '../src/ui/runFormat';
 
 /** A request's latency: milliseconds under a second, then the explorer's duration format. */
 export function formatLatency(ms: number | undefined): string {

@@ -133,6 +133,7 @@ function browserTransport(): Transport {
         openArtifact: `/runlens/ui/run?run=${ids}&artifact=${encodeURIComponent(path ?? '')}`,
         openTrace: `/runlens/ui/trace?trace=${encodeURIComponent(traceId ?? '')}`,
         openRunTraces: `/runlens/ui/traces?run=${ids}`,
+        openRunsTable: `/runlens/ui/runs?experiments=${ids}`,
         openModel: `/runlens/ui/model?name=${encodeURIComponent(model?.name ?? '')}${model?.version ? `&version=${encodeURIComponent(model.version)}` : ''}`,
       };
       window.open(`${pages[action]}&theme=${theme}`, '_blank', 'noopener');

@@ -2,17 +2,14 @@
  * Who a run's spend belongs to. Stored as run tags with GenOps' `genops.` prefix, so GenOps users
  * and MLflow's own UI see the same attribution Runlens aggregates by.
  */
+import { ATTRIBUTES, GENOPS_PREFIX, type Attribute } from '../domain/genopsTags';
 import type { Tag } from '../domain/types';
 
-export const ATTRIBUTES = ['team', 'project', 'customer_id', 'environment', 'cost_center'] as const;
-export type Attribute = (typeof ATTRIBUTES)[number];
+export { ATTRIBUTES, GENOPS_PREFIX, VIOLATION_TAG_PREFIX, type Attribute } from '../domain/genopsTags';
 export type Attribution = Partial<Record<Attribute, string>>;
 
-export const GENOPS_PREFIX = 'genops.';
 export const PARENT_RUN_TAG = 'mlflow.parentRunId';
 export const USER_TAG = 'mlflow.user';
-/** Tags Runlens sets on a run that broke a warn-mode budget or policy (value: the reason). */
-export const VIOLATION_TAG_PREFIX = 'genops.violation.';
 
 export function attributeTag(a: Attribute): string {
   return GENOPS_PREFIX + a;

@@ -163,17 +163,18 @@ export class Governance implements GovernanceApi {
 
   // ---- GovernanceApi --------------------------------------------------------------------------
 
-  summary(q: { groupBy: string; since?: string | undefined; until?: string | undefined; experimentId?: string | undefined }): CostSummary {
+  summary(q: { groupBy: string; since?: string | undefined; until?: string | undefined; experimentId?: string | undefined; series?: string | undefined }): CostSummary {
+    if (q.series !== undefined && q.series !== 'day') throw new MlflowError('INVALID_PARAMETER_VALUE', `series must be 'day' (got '${q.series}')`);
     if (!(GROUP_BYS as readonly string[]).includes(q.groupBy)) throw new MlflowError('INVALID_PARAMETER_VALUE', `group_by must be one of ${GROUP_BYS.join(', ')} (got '${q.groupBy}')`);
     for (const [k, v] of [['since', q.since], ['until', q.until]] as const) {
       if (v !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new MlflowError('INVALID_PARAMETER_VALUE', `${k} must be a day as YYYY-MM-DD (got '${v}')`);
     }
-    const s = this.ledger.summary({ groupBy: q.groupBy as GroupBy, since: q.since, until: q.until, experimentId: q.experimentId });
+    const s = this.ledger.summary({ groupBy: q.groupBy as GroupBy, since: q.since, until: q.until, experimentId: q.experimentId, byDay: q.series === 'day' });
     return {
       group_by: q.groupBy,
       ...(q.since ? { since: q.since } : {}),
       ...(q.until ? { until: q.until } : {}),
-      rows: s.rows.map((r) => ({ key: r.key, cost_usd: fromNano(r.cost_nano), cost: formatUsd(r.cost_nano), operations: r.operations })),
+      rows: s.rows.map((r) => ({ key: r.key, cost_usd: fromNano(r.cost_nano), cost: formatUsd(r.cost_nano), operations: r.operations, ...(r.by_day ? { by_day: usdByDay(r.by_day) } : {}) })),
       total_usd: fromNano(s.total_nano),
       total: formatUsd(s.total_nano),
     };
@@ -193,7 +194,9 @@ export class Governance implements GovernanceApi {
     return this.config.budgets.map((b) => {
       const s = this.spent(b, now);
       const over = (b.dailyUsd !== undefined && s.today > toNano(b.dailyUsd)) || (b.monthlyUsd !== undefined && s.month > toNano(b.monthlyUsd));
-      return { name: b.label, scope: b.scope as Record<string, string>, mode: b.mode, daily_usd: b.dailyUsd, monthly_usd: b.monthlyUsd, spent_today_usd: fromNano(s.today), spent_month_usd: fromNano(s.month), state: over ? 'exceeded' : 'ok' };
+      const today = dayOf(now);
+      const byDay = usdByDay(this.ledger.spendByDayNano(b.scope, today.slice(0, 8) + '01', today));
+      return { name: b.label, scope: b.scope as Record<string, string>, mode: b.mode, daily_usd: b.dailyUsd, monthly_usd: b.monthlyUsd, spent_today_usd: fromNano(s.today), spent_month_usd: fromNano(s.month), state: over ? 'exceeded' : 'ok', by_day: byDay };
     });
   }
 
@@ -216,6 +219,7 @@ export class Governance implements GovernanceApi {
         continue;
       }
       if (q.since !== undefined && e.ts < q.since) break;
+      if (q.beforeSeq !== undefined && e.seq >= q.beforeSeq) continue;
       if (q.op && e.op !== q.op) continue;
       if (q.runId && e.target.run_id !== q.runId) continue;
       if (q.outcome && e.outcome !== q.outcome) continue;
@@ -228,6 +232,10 @@ export class Governance implements GovernanceApi {
     await this.trail.close();
     await this.sink?.close().catch(() => undefined);
   }
+}
+
+function usdByDay(nano: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...nano].sort(([a], [b]) => a.localeCompare(b)).map(([day, n]) => [day, fromNano(n)]));
 }
 
 function violationOfEntry(e: AuditEntry): Violation {

@@ -10,6 +10,7 @@ import type { GovernanceApi } from '../backend/api/governance';
 import type { TraceStore } from '../backend/api/traces';
 import type { CreateRunRequest, LogBatchRequest, TrackingStore, UpdateRunRequest } from '../backend/api/tracking';
 import { MlflowError } from '../domain/errors';
+import { COST_TAG } from '../domain/genopsTags';
 import { spanModel, spanTokenUsage } from '../domain/spanDict';
 import { TraceKeys } from '../domain/traceTypes';
 import type { Run, Tag } from '../domain/types';
@@ -19,7 +20,7 @@ import type { Governance } from './governance';
 import { llmCostNano, toNano } from './pricing';
 
 /** The tag a governed backend adds to runs it returns: the run's spend, its children included. */
-export const COST_TAG = 'genops.cost.total_usd';
+export { COST_TAG };
 
 type Kind = 'tracking' | 'registry';
 

@@ -35,6 +35,8 @@ export interface SummaryRow {
   key: string;
   cost_nano: number;
   operations: number;
+  /** With `byDay`: the row's spend per day (YYYY-MM-DD → nano-dollars), for charts over time. */
+  by_day?: Map<string, number>;
 }
 
 export interface SummaryQuery {
@@ -45,6 +47,8 @@ export interface SummaryQuery {
   experimentId?: string | undefined;
   /** Count storage accrued up to this time (default now). */
   nowMs?: number | undefined;
+  /** Also split each row's spend by day (the Governance view's spend-over-time chart). */
+  byDay?: boolean | undefined;
 }
 
 export function dayOf(ms: number): string {
@@ -156,12 +160,22 @@ export class Ledger {
     return total;
   }
 
+  /** A budget scope's spend per day over [fromDay, toDay] (its burn-down), days without spend left out. */
+  spendByDayNano(scope: Attribution, fromDay: string, toDay: string): Map<string, number> {
+    const tracked = this.scopeSpend.find((s) => s.scope === scope);
+    if (!tracked) throw new Error('spendByDayNano: scope is not a budget scope of this ledger');
+    const out = new Map<string, number>();
+    for (const [day, nano] of [...tracked.byDay].sort(([a], [b]) => a.localeCompare(b))) if (day >= fromDay && day <= toDay && nano) out.set(day, nano);
+    return out;
+  }
+
   summary(q: SummaryQuery): { rows: SummaryRow[]; total_nano: number } {
     const groups = new Map<string, SummaryRow>();
-    const add = (key: string, nano: number, ops: number) => {
-      const g = groups.get(key) ?? { key, cost_nano: 0, operations: 0 };
+    const add = (key: string, nano: number, ops: number, day: string) => {
+      const g = groups.get(key) ?? { key, cost_nano: 0, operations: 0, ...(q.byDay ? { by_day: new Map<string, number>() } : {}) };
       g.cost_nano += nano;
       g.operations += ops;
+      g.by_day?.set(day, (g.by_day.get(day) ?? 0) + nano);
       groups.set(key, g);
     };
     const keyOf = (c: { runId?: string | undefined; experimentId?: string | undefined; attribution: Attribution; day: string; actor?: string; op?: string }): string => {
@@ -186,7 +200,7 @@ export class Ledger {
     for (const c of this.charges) {
       if (!inRange(c.day)) continue;
       if (q.experimentId && c.experimentId !== q.experimentId) continue;
-      add(keyOf(c), c.nano, 1);
+      add(keyOf(c), c.nano, 1, c.day);
     }
     // Storage accrues per day stored: split it over the days it was kept within the range.
     const now = q.nowMs ?? Date.now();
@@ -197,7 +211,7 @@ export class Ledger {
           const day = dayOf(t);
           if (!inRange(day)) continue;
           const nano = storageCostNano(this.pricing, s.bytes, t, Math.min(nextDay(t), now));
-          if (nano) add(keyOf({ runId, experimentId: r.experimentId, attribution: r.attribution, day }), nano, 0);
+          if (nano) add(keyOf({ runId, experimentId: r.experimentId, attribution: r.attribution, day }), nano, 0, day);
         }
       }
     }

@@ -1,6 +1,7 @@
 /**
  * The views' browser build: `GET /runlens/ui/charts?runs=<id>,<id>`, `/runlens/ui/runs?experiments=<id>,…`,
- * `/runlens/ui/datasets?experiments=<id>,…[&dataset=<id>]`, `/runlens/ui/model?name=<model>[&version=<n>]`
+ * `/runlens/ui/datasets?experiments=<id>,…[&dataset=<id>]`, `/runlens/ui/model?name=<model>[&version=<n>]`,
+ * `/runlens/ui/governance[?group_by=team|project|customer_id&days=N]`
  * (`&theme=dark|light|hc`) serve the
  * same bundle VS Code loads in a webview, under the same strict CSP (nonce'd script, same-origin
  * fetch/EventSource only). Assets come only from the bundled `webview/` folder.
@@ -25,6 +26,7 @@ const PAGES: Record<string, string> = {
   trace: 'Runlens — Trace',
   datasets: 'Runlens — Evaluation datasets',
   model: 'Runlens — Model',
+  governance: 'Runlens — Governance',
 };
 const THEMES = new Set(['dark', 'light', 'hc']);
 
@@ -48,6 +50,8 @@ async function pageState(page: string, param: (name: string) => string | undefin
       return { experimentIds: list('experiments'), ...(param('dataset') ? { datasetId: param('dataset') } : {}) };
     case 'model':
       return { name: param('name') ?? '', ...(param('version') ? { version: param('version') } : {}) };
+    case 'governance':
+      return { ...(param('group_by') ? { groupBy: param('group_by') } : {}), ...(param('days') ? { days: Number(param('days')) } : {}) };
     case 'trace':
       return { traceId: param('trace') ?? '', ...(param('span') ? { span: param('span') } : {}) };
     default:

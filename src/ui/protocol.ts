@@ -5,6 +5,7 @@
  */
 import type { WireRunStatus, WireSessionSummary } from '../client/wireTypes';
 import type { ModelCalls } from './modelProtocol';
+import type { GovernanceCalls } from './governanceProtocol';
 import type { DatasetView } from './datasetDetails';
 
 export type Axis = 'step' | 'timestamp';
@@ -208,7 +209,7 @@ export type SessionRow = WireSessionSummary;
 export type FeedbackValue = boolean | number | string;
 
 /** Request kind → [request fields, result]. */
-export interface UiCalls extends ModelCalls {
+export interface UiCalls extends ModelCalls, GovernanceCalls {
   /** `withChildren`: each run's child runs follow it (a sweep is charted through its parent). */
   runs: [{ runIds: string[]; withChildren?: boolean }, RunSummary[]];
   series: [{ runId: string; key: string; axis: Axis; buckets: number }, SeriesResult];
@@ -246,8 +247,8 @@ export type UiPush =
   | { kind: 'selection'; runIds: string[] };
 
 /** Actions a view asks the editor for (in a browser they navigate or do nothing). */
-export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace' | 'openRunTraces' | 'openModel';
-export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace', 'openRunTraces', 'openModel'];
+export type HostAction = 'openDiff' | 'openCharts' | 'openRun' | 'compare' | 'openArtifact' | 'openTrace' | 'openRunTraces' | 'openModel' | 'openRunsTable';
+export const HOST_ACTIONS: readonly HostAction[] = ['openDiff', 'openCharts', 'openRun', 'compare', 'openArtifact', 'openTrace', 'openRunTraces', 'openModel', 'openRunsTable'];
 
 /** A registered model (its page) or one of its versions (the version page), for openModel. */
 export interface ModelTarget {
@@ -257,7 +258,7 @@ export interface ModelTarget {
 
 /**
  * `path` is set for openArtifact (an artifact of runIds[0]); `traceId` for openTrace; openRunTraces lists runIds[0]'s traces;
- * `model` for openModel (runIds empty).
+ * `model` for openModel (runIds empty); openRunsTable opens the runs table of the experiment ids in `runIds`.
  */
 export type ToHost =
   | { type: 'request'; id: number; request: UiRequest }

@@ -1,5 +1,6 @@
 /** Plain-text presentation of runs shared by the tree, quick picks and run documents (no vscode import). */
 import type { WireMetric, WireRun } from '../client/wireTypes';
+import { ATTRIBUTES, COST_TAG, GENOPS_PREFIX, type Attribute } from '../domain/genopsTags';
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '';
@@ -103,4 +104,29 @@ export function formatRunDocument({ run, experimentName, artifacts, artifactsTru
   section('System tags', systemTags.length);
   for (const t of systemTags) lines.push(`${t.key} = ${oneLine(t.value)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A governed run's cost (the tag a governed server adds on read) and its `genops.*` attribution; undefined when it has neither. */
+export function runGovernance(tags: readonly { key: string; value: string }[]): { costUsd?: number; attribution: [Attribute, string][] } | undefined {
+  const byKey = new Map(tags.map((t) => [t.key, t.value]));
+  const cost = byKey.get(COST_TAG);
+  const attribution = ATTRIBUTES.flatMap((a): [Attribute, string][] => {
+    const v = byKey.get(GENOPS_PREFIX + a);
+    return v ? [[a, v]] : [];
+  });
+  const costUsd = cost !== undefined && cost !== '' && Number.isFinite(Number(cost)) ? Number(cost) : undefined;
+  if (costUsd === undefined && attribution.length === 0) return undefined;
+  return { ...(costUsd !== undefined ? { costUsd } : {}), attribution };
+}
+
+/** Whether a tag is one runGovernance shows (a tooltip lists it there, not among the tags). */
+export function isGovernanceShownTag(key: string): boolean {
+  return key === COST_TAG || ATTRIBUTES.some((a) => key === GENOPS_PREFIX + a);
+}
+
+/** Dollars for a glance: cents from a dollar up, up to 4 significant digits below. */
+export function formatUsd(v: number): string {
+  if (v === 0) return '$0';
+  if (Math.abs(v) >= 1) return `$${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return `$${Number(v.toPrecision(4)).toString()}`;
 }

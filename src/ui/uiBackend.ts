@@ -5,6 +5,7 @@ import { artifactPathProblem } from '../client/artifactPaths';
 import { proxyPath } from '../domain/artifactUri';
 import type { WireChartSeries, WireRun } from '../client/wireTypes';
 import { ModelViews } from './modelViews';
+import { GovernanceViews } from './governanceViews';
 import { schemaOf, toEvalDatasetRow, toEvalRecordView } from './datasetViews';
 import { toAssessmentView, toSpanView, toTraceRow } from './traceViews';
 import { filterString, type ArtifactPreview, type Axis, type EvalDatasetDetail, type RunDetail, type RunPage, type RunRow, type RunSummary, type SeriesResult, type UiRequest, type UiRequestKind, type UiResult } from './protocol';
@@ -85,6 +86,7 @@ const MAX_PREFS_CHARS = 256 * 1024;
 
 export class UiBackend {
   private readonly models: ModelViews;
+  private readonly governance: GovernanceViews;
 
   /** `user` names the person behind human feedback given in the views; without `prefs` nothing is remembered. */
   constructor(
@@ -93,11 +95,14 @@ export class UiBackend {
     private readonly prefs?: ViewPrefs,
   ) {
     this.models = new ModelViews(client);
+    this.governance = new GovernanceViews(client);
   }
 
   async handle<K extends UiRequestKind>(request: UiRequest<K>): Promise<UiResult<K>> {
     const model = this.models.handle(request);
     if (model) return (await model) as UiResult<K>;
+    const governed = this.governance.handle(request);
+    if (governed) return (await governed) as UiResult<K>;
     switch (request.kind) {
       case 'runs': {
         const r = request as UiRequest<'runs'>;

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { seededServer, SHOTS, type SeededServer } from '../support/browserTests';
+import { openView, seededServer, SHOTS, type SeededServer } from '../support/browserTests';
 
 const SEED = `
 import mlflow
@@ -39,17 +39,7 @@ describe('evaluation datasets view in a browser (runlens serve + chromium)', fun
     await seeded?.close();
   });
 
-  async function open(url: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const violations: string[] = [];
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
-    });
-    await page.goto(`${seeded.base}${url}&theme=dark`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-    assert.deepEqual(violations, []);
-    return page;
-  }
+  const open = (url: string): Promise<Page> => openView(browser, seeded.base, url);
 
   it('lists the datasets and shows one with its experiments, schema and records, a page at a time', async () => {
     const page = await open(`/runlens/ui/datasets?experiments=${exp}`);

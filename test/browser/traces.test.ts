@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { post, report, seededServer, SHOTS, type SeededServer } from '../support/browserTests';
+import { openView, post, report, seededServer, SHOTS, type SeededServer } from '../support/browserTests';
 
 const SEED = `
 import mlflow
@@ -97,17 +97,7 @@ describe('traces list, sessions and trace viewer in a browser (runlens serve + c
     await seeded?.close();
   });
 
-  async function open(url: string, theme = 'dark'): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const violations: string[] = [];
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
-    });
-    await page.goto(`${base}${url}${url.includes('?') ? '&' : '?'}theme=${theme}`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-    assert.deepEqual(violations, []);
-    return page;
-  }
+  const open = (url: string, theme = 'dark'): Promise<Page> => openView(browser, base, url, theme);
 
   it('lists traces with request, status, latency, tokens and session; filters and sorts', async () => {
     const page = await open(`/runlens/ui/traces?experiments=${exp}`);

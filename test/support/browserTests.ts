@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { runlensServe, type ServeProcess } from './runlensServe';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -24,6 +24,23 @@ export function report(line: string): void {
   console.log(`      measured: ${line}`);
 }
 
+/**
+ * Opens a view (`url` on `base`, with `theme`) in a new page and waits until it says it is ready;
+ * fails if the page broke its content security policy or threw.
+ */
+export async function openView(browser: Browser, base: string, url: string, theme = 'dark', viewport = { width: 1400, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  page.on('pageerror', (e) => violations.push(e.message));
+  await page.goto(`${base}${url}${url.includes('?') ? '&' : '?'}theme=${theme}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  if (violations.length) throw new Error(`${url}: ${violations.join('\n')}`);
+  return page;
+}
+
 export interface SeededServer {
   server: ServeProcess;
   base: string;
@@ -35,10 +52,13 @@ export interface SeededServer {
   close(): Promise<void>;
 }
 
-/** A fresh store served by `runlens serve`, seeded by `script` through the real mlflow client (`python`: another venv's), and a chromium. */
-export async function seededServer(prefix: string, script: string, python = PYTHON): Promise<SeededServer> {
+/**
+ * A fresh store served by `runlens serve` (with `serveArgs`), seeded by `script` through the real
+ * mlflow client (`python`: another venv's), and a chromium.
+ */
+export async function seededServer(prefix: string, script: string, python = PYTHON, serveArgs: string[] = []): Promise<SeededServer> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const server = runlensServe(root);
+  const server = runlensServe(root, serveArgs);
   const base = await server.url;
   const file = path.join(root, 'seed.py');
   fs.writeFileSync(file, script);

@@ -2,7 +2,8 @@
 import * as assert from 'node:assert/strict';
 import type { WireRun } from '../../src/client/wireTypes';
 import { formatComparison } from '../../src/extension/runDocument/compareFormat';
-import { formatDuration, formatRunDocument } from '../../src/ui/runFormat';
+import { formatDuration, formatRunDocument, formatUsd, isGovernanceShownTag, runGovernance } from '../../src/ui/runFormat';
+import { parseAuditFilter } from '../../src/ui/governanceProtocol';
 import { OutputCapture } from '../../src/extension/terminal/outputCapture';
 import { buildRunForest, mergeRuns } from '../../src/extension/tree/runForest';
 import { KeyedThrottle } from '../../src/extension/throttle';
@@ -59,6 +60,34 @@ describe('extension: run documents', () => {
     assert.match(diff!, /\| param \| lr \| 0\.1 \| 0\.2 \| x\\\|y \|/);
     assert.match(same!, /\| param \| opt \| adam \| adam \| adam \|/);
     assert.doesNotMatch(diff!, /opt/);
+  });
+});
+
+describe('views: governance formatting', () => {
+  it('reads a governed run’s cost and attribution from its tags, in attribute order', () => {
+    const tags = [
+      { key: 'genops.customer_id', value: 'acme' },
+      { key: 'genops.cost.total_usd', value: '0.0014' },
+      { key: 'genops.team', value: 'ml' },
+      { key: 'owner', value: 'ana' },
+    ];
+    assert.deepEqual(runGovernance(tags), { costUsd: 0.0014, attribution: [['team', 'ml'], ['customer_id', 'acme']] });
+    assert.equal(runGovernance([{ key: 'owner', value: 'ana' }]), undefined);
+    assert.ok(isGovernanceShownTag('genops.team') && !isGovernanceShownTag('genops.violation.budget') && !isGovernanceShownTag('owner'));
+  });
+
+  it('formats dollars without SI prefixes', () => {
+    assert.deepEqual([0, 0.0001, 0.0014, 0.123456, 2.5, 1234.5].map(formatUsd), ['$0', '$0.0001', '$0.0014', '$0.1235', '$2.50', '$1,234.50']);
+  });
+
+  it('parses the audit filter box: keyed tokens, bare outcomes, run ids and operations, and says what is wrong', () => {
+    const run = 'a'.repeat(32);
+    assert.deepEqual(parseAuditFilter(`op:createRun outcome:refused run:${run}`), { filter: { op: 'createRun', outcome: 'refused', runId: run } });
+    assert.deepEqual(parseAuditFilter(`refused ${run} logMetric`), { filter: { outcome: 'refused', runId: run, op: 'logMetric' } });
+    assert.deepEqual(parseAuditFilter('  '), { filter: {} });
+    assert.match(parseAuditFilter('outcome:maybe').error ?? '', /outcome must be one of ok, refused, failed, warned/);
+    assert.match(parseAuditFilter('color:red').error ?? '', /Unknown filter 'color:'/);
+    assert.match(parseAuditFilter('op:').error ?? '', /no value/);
   });
 });
 

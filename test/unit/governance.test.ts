@@ -149,6 +149,24 @@ describe('cost ledger', () => {
     assert.deepEqual(ledger.summary({ groupBy: 'customer_id' }).rows, [{ key: 'acme', cost_nano: 300_000, operations: 3 }]);
   });
 
+  it('splits a summary by day per row and a budget scope by day (the view’s charts)', () => {
+    const ml = { team: 'ml' };
+    const ledger = new Ledger(DEFAULT_PRICING, [ml]);
+    const d1 = Date.UTC(2026, 11, 1, 12);
+    const d2 = Date.UTC(2026, 11, 2, 9);
+    ledger.apply(entry(1, { ts: d1, op: 'createRun', target: { run_id: 'a', experiment_id: '0' }, tags: { 'genops.team': 'ml' } }));
+    ledger.apply(entry(2, { ts: d2, target: { run_id: 'a' } }));
+    ledger.apply(entry(3, { ts: d2, op: 'createRun', target: { run_id: 'b', experiment_id: '0' }, tags: { 'genops.team': 'cv' }, cost_nano: 500_000 }));
+    const rows = ledger.summary({ groupBy: 'team', byDay: true }).rows;
+    assert.deepEqual(rows.map((r) => [r.key, r.cost_nano, Object.fromEntries(r.by_day ?? [])]), [
+      ['cv', 500_000, { '2026-12-02': 500_000 }],
+      ['ml', 200_000, { '2026-12-01': 100_000, '2026-12-02': 100_000 }],
+    ]);
+    assert.equal(ledger.summary({ groupBy: 'team' }).rows[0]!.by_day, undefined);
+    assert.deepEqual([...ledger.spendByDayNano(ml, '2026-12-01', '2026-12-31')], [['2026-12-01', 100_000], ['2026-12-02', 100_000]]);
+    assert.deepEqual([...ledger.spendByDayNano(ml, '2026-12-02', '2026-12-02')], [['2026-12-02', 100_000]]);
+  });
+
   it('a parent’s total includes its descendants', () => {
     const ledger = new Ledger(DEFAULT_PRICING);
     ledger.apply(entry(1, { op: 'createRun', target: { run_id: 'p', experiment_id: '0' } }));
@@ -178,6 +196,10 @@ describe('governed store', () => {
       assert.equal(gov.governance.budgets()[0]!.state, 'ok');
       const audit = await gov.governance.audit({});
       assert.deepEqual(audit.map((a) => [a.op, a.outcome]), [['logMetric', 'refused'], ['logMetric', 'ok'], ['logMetric', 'ok'], ['createRun', 'ok']]);
+      // Paging newest first: the next page starts below the last entry shown.
+      const page2 = await gov.governance.audit({ limit: 2, beforeSeq: audit[1]!.seq });
+      assert.deepEqual(page2.map((a) => a.seq), [audit[2]!.seq, audit[3]!.seq]);
+      assert.deepEqual(Object.keys(gov.governance.budgets()[0]!.by_day), [new Date().toISOString().slice(0, 10)]);
     } finally {
       await governance.close();
       await store.close();

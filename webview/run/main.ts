@@ -7,7 +7,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { runTracesFilter, type ArtifactEntry, type RunDetail, type RunPageState } from '../../src/ui/protocol';
 import { el } from '../dom';
-import { formatDuration, formatValue, rowDurationMs } from '../format';
+import { formatDuration, formatUsd, formatValue, rowDurationMs } from '../format';
 import { createTransport } from '../transport';
 import { modelsSection } from './models';
 import { renderMarkdown, renderPreview } from './previews';
@@ -154,6 +154,25 @@ async function showArtifact(): Promise<void> {
   }
 }
 
+/** The run's cost (its children included) and genops.* attribution, when the server governs its store. */
+function costSection(runId: string): HTMLElement {
+  const slot = el('section', { id: 'run-cost', hidden: '' });
+  void transport
+    .call({ kind: 'runCost', runId })
+    .then((c) => {
+      if (!c) return;
+      const cost = el('span', { class: 'num', title: c.cost }, formatUsd(c.usd));
+      const rows: [string, string | Node][] = [['Cost', cost]];
+      if (detail?.children.length) rows[0]![0] = 'Cost (with children)';
+      for (const [k, v] of Object.entries(c.attribution).sort(([a], [b]) => a.localeCompare(b))) rows.push([k, v]);
+      slot.replaceChildren(el('h2', {}, 'Cost and attribution'), kv(rows, 'governance'));
+      slot.hidden = false;
+    })
+    .catch(() => undefined) // a server without governance routes: no section
+    .finally(() => (document.body.dataset.costReady = 'true'));
+  return slot;
+}
+
 function render(): void {
   const d = detail;
   if (!d) return;
@@ -194,7 +213,7 @@ function render(): void {
   charts.addEventListener('click', () => transport.action('openCharts', [d.runId]));
   const sections = el('div', { class: 'columns' });
   const left = el('div');
-  left.append(el('h2', {}, 'Overview'), kv(overview, 'overview'));
+  left.append(el('h2', {}, 'Overview'), kv(overview, 'overview'), costSection(d.runId));
   const params = Object.entries(d.params).sort(([a], [b]) => a.localeCompare(b));
   left.append(el('h2', {}, `Parameters (${params.length})`), params.length ? kv(params, 'params') : el('p', { class: 'empty' }, 'None.'));
   const metricKeys = Object.keys(d.metrics).sort();

@@ -104,6 +104,12 @@ export function registerExperimentCommands(context: vscode.ExtensionContext, ser
     return exps.map((e) => e.id);
   });
 
+  // Spend, budgets, violations and the audit trail of the workspace store (its server's governance file).
+  reg('runlens.openGovernance', 'Open Governance', async () => {
+    views.show('governance', {}, 'Governance');
+    return true;
+  });
+
   reg('runlens.openTrace', 'Open Trace', async (arg) => {
     const traceId = typeof arg === 'string' && arg ? arg : await vscode.window.showInputBox({ title: 'Open Trace', placeHolder: 'tr-…', validateInput: (v) => (v.trim() ? undefined : 'A trace id is required') });
     if (!traceId) return undefined;

@@ -1,7 +1,7 @@
 /** How experiments and runs look in the explorer: icons, descriptions, tooltips, context values. */
 import * as vscode from 'vscode';
 import type { WireExperiment, WireRun } from '../../client/wireTypes';
-import { formatValue, isoTime, latestMetric, oneLine, runDuration, runLabel } from '../../ui/runFormat';
+import { formatUsd, formatValue, isGovernanceShownTag, isoTime, latestMetric, oneLine, runDuration, runGovernance, runLabel } from '../../ui/runFormat';
 
 const STATUS_ICONS: Record<string, vscode.ThemeIcon> = {
   RUNNING: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
@@ -37,7 +37,13 @@ export function runTooltip(run: WireRun, keyMetric = ''): vscode.MarkdownString 
   const metrics = [...(run.data.metrics ?? [])].sort((a, b) => Number(b.key === keyMetric) - Number(a.key === keyMetric) || a.key.localeCompare(b.key));
   const m = table('Metrics', metrics.map((x) => [x.key, `${formatValue(x.value)} (step ${x.step})`]), TOOLTIP_METRICS);
   const p = table('Parameters', (run.data.params ?? []).map((x) => [x.key, x.value]), TOOLTIP_PARAMS);
-  const t = table('Tags', (run.data.tags ?? []).filter((x) => !x.key.startsWith('mlflow.')).map((x) => [x.key, x.value]), TOOLTIP_TAGS);
+  // A governed server adds the run's cost on read; it and the genops.* attribution get their own line.
+  const gov = runGovernance(run.data.tags ?? []);
+  if (gov) {
+    const parts = [...(gov.costUsd !== undefined ? [`cost **${mdEscape(formatUsd(gov.costUsd))}**`] : []), ...gov.attribution.map(([k, v]) => `${mdEscape(k)} ${mdEscape(v)}`)];
+    md.appendMarkdown(`$(law) ${parts.join(' · ')}\n\n`);
+  }
+  const t = table('Tags', (run.data.tags ?? []).filter((x) => !x.key.startsWith('mlflow.') && !(gov && isGovernanceShownTag(x.key))).map((x) => [x.key, x.value]), TOOLTIP_TAGS);
   md.appendMarkdown(m.text + p.text + t.text);
   const hidden = [m.hidden && `${m.hidden} metrics`, p.hidden && `${p.hidden} params`, t.hidden && `${t.hidden} tags`].filter(Boolean).join(', ');
   const link = `command:runlens.openRun?${encodeURIComponent(JSON.stringify([info.run_id]))}`;

@@ -37,6 +37,7 @@ export const VIEWS = {
   trace: 'runlens.traceViewer',
   datasets: 'runlens.evalDatasets',
   model: 'runlens.modelPage',
+  governance: 'runlens.governance',
 } as const;
 export type ViewKind = keyof typeof VIEWS;
 
@@ -228,6 +229,8 @@ export class ViewPanels {
       if (typeof message.traceId === 'string' && message.traceId) this.show('trace', { traceId: message.traceId }, `Trace ${message.traceId.slice(0, 11)}…`, source);
       return;
     }
+    // The governance view's experiment links (the workspace store's experiments: its ids).
+    if (message.action === 'openRunsTable') return void (await vscode.commands.executeCommand('runlens.openRunsTable', message.runIds));
     const commands = { openDiff: 'runlens.diffRuns', openCharts: 'runlens.showCharts', openRun: 'runlens.openRun', compare: 'runlens.compareRuns' } as const;
     // A found store's view opens the next view on the same store.
     const arg = source ? { runIds: message.runIds, source } : message.action === 'openRun' ? message.runIds[0] : message.runIds;

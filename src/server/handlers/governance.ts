@@ -15,7 +15,7 @@ export function registerGovernanceRoutes(router: Router, gov: GovernanceApi | un
     return gov;
   };
   router.plain('GET', `${PREFIX}/summary`, async ({ fields }) =>
-    on().summary({ groupBy: fields.string('group_by') ?? 'team', since: fields.string('since'), until: fields.string('until'), experimentId: fields.string('experiment_id') }),
+    on().summary({ groupBy: fields.string('group_by') ?? 'team', since: fields.string('since'), until: fields.string('until'), experimentId: fields.string('experiment_id'), series: fields.string('series') }),
   );
   router.plain('GET', `${PREFIX}/run-cost`, async ({ fields }) => on().runCost(fields.requiredString('run_id')));
   router.plain('GET', `${PREFIX}/budgets`, async () => ({ budgets: on().budgets() }));
@@ -24,6 +24,6 @@ export function registerGovernanceRoutes(router: Router, gov: GovernanceApi | un
     const since = fields.string('since');
     const sinceMs = since === undefined ? undefined : /^\d+$/.test(since) ? Number(since) : Date.parse(since);
     if (sinceMs !== undefined && !Number.isFinite(sinceMs)) throw new MlflowError('INVALID_PARAMETER_VALUE', `since must be an ISO time or milliseconds since the epoch (got '${since}')`);
-    return { entries: await on().audit({ since: sinceMs, op: fields.string('op'), runId: fields.string('run_id'), outcome: fields.string('outcome'), limit: fields.int('limit') }) };
+    return { entries: await on().audit({ since: sinceMs, op: fields.string('op'), runId: fields.string('run_id'), outcome: fields.string('outcome'), limit: fields.int('limit'), beforeSeq: fields.int('before') }) };
   });
 }

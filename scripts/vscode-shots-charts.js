@@ -7,11 +7,26 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { ROOT } = require('./vscode-host');
-const { seed, inWorkbench, rowIn, clickMenuItem, shoot } = require('./vscode-shots');
+const { seed, inWorkbench, rowIn, clickMenuItem, shoot, palette } = require('./vscode-shots');
 
 const PORT = Number(process.env.CS_SHOTS_PORT || 8091) + 5;
 
+// Run later from the workbench's terminal (which the extension points at the workspace store).
+const FILL = `
+import math, time, mlflow
+from mlflow.entities import Metric
+rid = open("warming_run_id.txt").read().strip()
+client = mlflow.MlflowClient()
+for part in range(4):
+    now = int(time.time() * 1000)
+    client.log_batch(rid, metrics=[Metric("train_loss", math.exp(-s / 40), now + s, s) for s in range(part * 50, part * 50 + 50)])
+    time.sleep(1)
+client.set_terminated(rid)
+print("FILLED " + rid)
+`;
+
 const SWEEP = `
+FILL = """${FILL}"""
 import math, time, mlflow
 from mlflow.entities import Metric
 mlflow.set_experiment("rf-sweep")
@@ -23,7 +38,13 @@ with mlflow.start_run(run_name="grid-search") as parent:
             now = int(time.time() * 1000)
             client.log_batch(c.info.run_id, metrics=[Metric("val_loss", math.exp(-s / (20 + i)), now + s, s) for s in range(200)])
             mlflow.log_metrics({"accuracy": 0.8 + 0.004 * i, "f1": 0.75 + 0.005 * i, "precision": 0.7 + 0.003 * i, "recall": 0.72 + 0.004 * i})
+# A run that has logged nothing yet (left RUNNING): its charts must fill in as it logs.
+run = mlflow.start_run(run_name="warming-up")
+open("warming_run_id.txt", "w").write(run.info.run_id)
+open("fill.py", "w").write(FILL)
+import os; os._exit(0)
 `;
+
 
 function report(line) {
   fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
@@ -56,6 +77,15 @@ async function openCharts(page, label) {
   const points = Number(await chart.getAttribute('data-points'));
   const inPage = await webviewFrame(page).locator('body').getAttribute('data-ready-ms');
   return { ms: Date.now() - t0, points, inPage };
+}
+/** Opens charts on a run with no metrics yet: the view says so instead of drawing empty axes. */
+async function openChartsOnEmpty(page, label) {
+  const row = rowIn(page);
+  await page.mouse.move(1300, 880);
+  await row(label).click({ button: 'right', force: true });
+  await clickMenuItem(page, 'Show Metric Charts');
+  await page.locator('.tab', { hasText: `Metrics: ${label}` }).first().waitFor({ timeout: 30_000 });
+  await webviewFrame(page).locator('.empty', { hasText: 'no metrics yet' }).first().waitFor({ timeout: 30_000 });
 }
 
 async function chartsViews(page) {
@@ -90,6 +120,24 @@ async function chartsViews(page) {
   await page.keyboard.press('Escape');
   await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
   await shoot(page, '18-charts-reused-panel');
+
+  // Live from empty: charts opened on a run that has logged nothing fill in as it logs.
+  await openChartsOnEmpty(page, 'warming-up');
+  await palette(page, 'Terminal: Create New Terminal');
+  await page.locator('.terminal-wrapper .xterm').first().waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(1500);
+  await page.keyboard.type(`${process.env.RUNLENS_TEST_PYTHON || path.join(ROOT, '.venv/latest/bin/python')} fill.py`);
+  await page.keyboard.press('Enter');
+  const t0 = Date.now();
+  const live = webviewFrame(page).locator('.chart[data-kind="curve"][data-key="train_loss"][data-rendered-at]').first();
+  await live.waitFor({ timeout: 60_000 });
+  for (let i = 0; i < 120 && Number(await live.getAttribute('data-points')) < 200; i++) await page.waitForTimeout(500);
+  const filled = Number(await live.getAttribute('data-points'));
+  if (filled < 200) throw new Error(`the charts of a run that started empty show ${filled} of 200 points logged since`);
+  report(`VS Code webview: charts opened on a run with no metrics filled in live: all 200 points drawn ${Date.now() - t0} ms after the script was started`);
+  await page.mouse.move(1300, 400);
+  await shoot(page, '18b-charts-live-fill-from-empty');
+  await palette(page, 'View: Hide Panel');
 
   // The sidebar's Plots view follows the selection.
   await page.locator('.pane-header', { hasText: 'Plots' }).first().click();

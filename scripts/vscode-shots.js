@@ -106,6 +106,15 @@ async function palette(page, command, asks = false) {
   else await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
 
+/** Closes the active editor with its tab's close button (F1 is the webview's while it has focus). */
+async function closeActiveTab(page) {
+  const tab = page.locator('.tab.active').first();
+  const label = await tab.getAttribute('aria-label');
+  await tab.hover();
+  await tab.locator('.tab-actions .action-label').first().click();
+  await page.locator(`.tab[aria-label="${label}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+}
+
 /** Clicks a context-menu entry; the menu animates in, so a first click can land on nothing. */
 async function clickMenuItem(page, label) {
   const item = page.locator('.context-view .action-label', { hasText: label }).first();
@@ -247,6 +256,28 @@ async function seededViews(page) {
   await shot('07b-runs-table-scrolled-sideways');
   await page.setViewportSize({ width: 1400, height: 900 });
   await page.waitForTimeout(800);
+
+  // Keyboard: the arrows move the table's cursor and Enter opens that run's page.
+  await tableFrame.locator('.runs-grid').focus();
+  await page.keyboard.press('Home');
+  await page.keyboard.press('ArrowDown');
+  const cursorName = (await tableFrame.locator('.tr.cursor .run-link').innerText()).replace(/^[^A-Za-z0-9]+/, '');
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: cursorName }).first().waitFor({ timeout: 30_000 });
+  await closeActiveTab(page);
+
+  // The sort chosen in the table survives closing it: reopened, it sorts the same way.
+  const sortCol = await tableFrame.locator('.th.sortable[data-col^="metrics."]').first().getAttribute('data-col');
+  await tableFrame.locator(`.th[data-col="${sortCol}"]`).click();
+  await tableFrame.locator(`.th[data-col="${sortCol}"][aria-sort]`).waitFor({ timeout: 15_000 });
+  const sorted = await tableFrame.locator(`.th[data-col="${sortCol}"]`).getAttribute('aria-sort');
+  await closeActiveTab(page);
+  await row('churn-sweep').click({ button: 'right' });
+  await clickMenuItem(page, 'Open Runs Table');
+  await page.mouse.move(1300, 880);
+  await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.05-d4' }).waitFor({ timeout: 30_000 });
+  const again = await tableFrame.locator(`.th[data-col="${sortCol}"]`).getAttribute('aria-sort');
+  if (again !== sorted) throw new Error(`reopened, the runs table sorts ${sortCol} ${again}; it was ${sorted} when closed`);
 
   // A run link in the table opens the run page (view → host action → another webview).
   await tableFrame.locator('.tr .run-link', { hasText: 'gbm-lr0.1-d3' }).click();
@@ -510,7 +541,7 @@ async function main() {
 }
 
 // Other screenshot scripts (vscode-shots-charts.js) drive their scenarios with the same helpers.
-module.exports = { seed, inWorkbench, rowIn, clickMenuItem, shoot, OUT };
+module.exports = { seed, inWorkbench, rowIn, clickMenuItem, shoot, palette, OUT };
 
 if (require.main === module) {
   main().catch((err) => {

@@ -254,6 +254,10 @@ def test_killed_half_way_then_resumed(env):
         got = client.get_experiment_by_name("team-big")
         if got is not None and len(client.search_runs([got.experiment_id], max_results=100)) >= 6:
             proc.send_signal(signal.SIGKILL)
+            # A request already sent when the kill lands can still create a run on the server:
+            # count what the killed publish left only once it is gone and the server has settled.
+            proc.wait(timeout=30)
+            time.sleep(1.0)
             killed_at = len(client.search_runs([got.experiment_id], max_results=100))
             break
         time.sleep(0.05)

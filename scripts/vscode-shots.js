@@ -416,7 +416,7 @@ async function walkthroughView(page) {
   await shoot(page, '16-walkthrough');
 }
 
-const ANALYSIS_LINES = ['import mlflow', '', 'runs = mlflow.search_runs(filter_string="val_auc > 0.8 and metrics.")', 'best = mlflow.search_runs(filter_string="metrics.val_auc > 0.75", order_by=["metrics.val_auc DESC"])', ''];
+const ANALYSIS_LINES = ['import mlflow', '', 'runs = mlflow.search_runs(filter_string="val_auc > 0.8 and metrics.")', 'best = mlflow.search_runs(filter_string="metrics.val_auc > 0.75", order_by=["metrics.val_auc DESC"])', 'mlflow.set_experiment("churn-sweep")', 'mlflow.log_text(report, "importance.csv")', ''];
 
 /** Puts the cursor at a 1-based line and column with Go to Line. */
 async function goTo(page, line, column) {
@@ -448,6 +448,17 @@ async function languageViews(page) {
   await palette(page, 'Show or Focus Hover');
   await page.locator('.monaco-hover', { hasText: 'runs' }).first().waitFor({ timeout: 30_000 });
   await shoot(page, '42-lsp-key-hover');
+  // An artifact path: which of the experiment's recent runs hold that file.
+  await page.keyboard.press('Escape');
+  await goTo(page, 6, ANALYSIS_LINES[5].indexOf('importance.csv') + 4);
+  await palette(page, 'Show or Focus Hover');
+  await page.locator('.monaco-hover', { hasText: 'most recent runs' }).first().waitFor({ timeout: 30_000 });
+  await shoot(page, '43-lsp-artifact-hover');
+  // The run names in the hover are links to their pages.
+  const link = page.locator('.monaco-hover a', { hasText: 'gbm-' }).first();
+  const runName = await link.innerText();
+  await link.click();
+  await page.locator('.tab', { hasText: `Run: ${runName}` }).first().waitFor({ timeout: 30_000 });
 }
 
 /** Types an answer into the open quick input (input box or quick pick) and accepts it. */

@@ -26,6 +26,8 @@ export function startLanguageClient(context: vscode.ExtensionContext, service: T
       documentSelector: [{ language: 'python' }],
       initializationOptions: { trackingUri: sentUrl, codeLens: codeLensEnabled() },
       outputChannel: log,
+      // Hovers link to a run's page and to the charts of recent runs: only those commands run from them.
+      markdown: { isTrusted: { enabledCommands: ['runlens.showRunPage', 'runlens.showCharts'] } },
     };
     client = new LanguageClient('runlens.filters', 'Runlens filters', serverOptions, clientOptions);
     try {

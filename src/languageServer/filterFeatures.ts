@@ -24,10 +24,12 @@ function docRange(doc: TextDocument, arg: PyStringArg, start: number, end: numbe
   return { start: doc.positionAt(s), end: doc.positionAt(Math.max(e, s)) };
 }
 
-export function diagnosticsFor(doc: TextDocument, scan: PyScan, snapshot: StoreSnapshot | undefined): Diagnostic[] {
+/** `snapshotOf` gives the runs a string is checked against: its search's experiments, or the store. */
+export function diagnosticsFor(doc: TextDocument, scan: PyScan, snapshotOf: (arg: PyStringArg) => StoreSnapshot | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const arg of scan.strings) {
     if (arg.use.role === 'logKey') continue;
+    const snapshot = snapshotOf(arg);
     const vocab = VOCABULARIES[arg.use.kind];
     // Only runs are indexed by key in the cache; other searches get syntax and vocabulary checks.
     const known = arg.use.kind === 'runs' && snapshot ? snapshot.known : {};
@@ -127,8 +129,8 @@ export function completionsFor(doc: TextDocument, arg: PyStringArg, offset: numb
 
 /** A run count and what the values look like, for a hover. */
 function describeKey(source: KeySource, key: string, s: KeyStats | undefined, snapshot: StoreSnapshot): string {
-  if (!s) return `**${source}.${key}**: no run of the ${snapshot.runCount} runs in the store has it.`;
-  const lines = [`**${formatIdentifier(source, key)}** — ${s.count} of ${snapshot.runCount} runs`];
+  if (!s) return `**${source}.${key}**: no run of the ${snapshot.runCount} runs in ${snapshot.scope} has it.`;
+  const lines = [`**${formatIdentifier(source, key)}** — ${s.count} of ${snapshot.runCount} runs in ${snapshot.scope}`];
   if (source === 'metrics' && s.min !== undefined) {
     lines.push(`min ${fmt(s.min)} · max ${fmt(s.max!)} · latest ${fmt(s.latest!.value)} (${s.latest!.run.name})`);
   } else if (s.values) {

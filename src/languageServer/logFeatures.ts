@@ -6,7 +6,8 @@
 import { MarkupKind, type CodeLens, type Hover } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { closest } from '../filter/didYouMean';
-import type { PyStringArg, PyScan } from './pythonScan';
+import type { WireFileInfo } from '../client/wireTypes';
+import type { PyArtifactArg, PyStringArg, PyScan } from './pythonScan';
 import type { RunSummary, StoreSnapshot } from './keyCache';
 import { fmt } from './filterFeatures';
 
@@ -39,9 +40,9 @@ export function logKeyHover(arg: PyStringArg, snapshot: StoreSnapshot | undefine
   const stats = snapshot.keys[source].get(key);
   if (!stats) {
     const near = closest(key, snapshot.keys[source].keys());
-    return { contents: { kind: MarkupKind.Markdown, value: `**${key}**: no run has logged this ${source.replace(/s$/, '')} yet.${near.length ? ` Existing: ${near.map((n) => `\`${n}\``).join(', ')} — a different name keeps runs from being compared.` : ''}` } };
+    return { contents: { kind: MarkupKind.Markdown, value: `**${key}**: no run has logged this ${source.replace(/s$/, '')} yet in ${snapshot.scope}.${near.length ? ` Existing: ${near.map((n) => `\`${n}\``).join(', ')} — a different name keeps runs from being compared.` : ''}` } };
   }
-  const lines = [`**${source}.${key}** — ${stats.count} of ${snapshot.runCount} runs`];
+  const lines = [`**${source}.${key}** — ${stats.count} of ${snapshot.runCount} runs in ${snapshot.scope}`];
   if (source === 'metrics') {
     const recent = snapshot.runs.filter((r) => r.metrics.has(key)).slice(0, RECENT);
     const values = recent.map((r) => r.metrics.get(key)!).reverse();
@@ -54,6 +55,67 @@ export function logKeyHover(arg: PyStringArg, snapshot: StoreSnapshot | undefine
     lines.push(`${values.length} distinct value${values.length === 1 ? '' : 's'}: ${values.slice(0, 8).map(([v, n]) => `\`${v}\` (${n})`).join(', ')}${values.length > 8 ? ', …' : ''}`);
   }
   return { contents: { kind: MarkupKind.Markdown, value: lines.join('\n\n') } };
+}
+
+function size(bytes: number | undefined): string {
+  if (bytes === undefined) return '';
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = bytes / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+const runLink = (r: RunSummary): string => `[${r.name}](command:runlens.showRunPage?${encodeURIComponent(JSON.stringify([r.runId]))})`;
+
+/**
+ * Hover on a path argument of `log_artifact(s)` / `log_text` / `log_dict` / `log_figure` /
+ * `log_image` / `log_table`: which of the most recent runs hold that artifact (size, status,
+ * when, a link to each run's page), or — when none does — what is in that directory instead.
+ */
+export async function artifactHover(arg: PyArtifactArg, snapshot: StoreSnapshot | undefined, list: (runId: string, dir: string) => Promise<WireFileInfo[]>): Promise<Hover> {
+  const { path, dir: isDir } = arg.target;
+  const shown = path === '' ? 'the artifact root' : `\`${path}${isDir ? '/' : ''}\``;
+  const md = (value: string): Hover => ({ contents: { kind: MarkupKind.Markdown, value } });
+  if (!snapshot) return md(`**${shown}** — no tracking server answers, so nothing is known about it yet.`);
+  const recent = snapshot.runs.slice(0, RECENT);
+  if (!recent.length) return md(`**${shown}** — no run in ${snapshot.scope} yet.`);
+  const parent = isDir ? path : path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+  const listings = await Promise.all(recent.map((r) => list(r.runId, parent).catch(() => undefined)));
+  const lines: string[] = [];
+  const holders: { run: RunSummary; info: string }[] = [];
+  const nearby = new Set<string>();
+  recent.forEach((run, k) => {
+    const files = listings[k];
+    if (!files) return;
+    for (const f of files) nearby.add(f.path.split('/').pop()! + (f.is_dir ? '/' : ''));
+    if (isDir) {
+      if (files.length) holders.push({ run, info: `${files.length} entr${files.length === 1 ? 'y' : 'ies'}, ${size(files.reduce((n, f) => n + (f.file_size ?? 0), 0))}` });
+    } else {
+      const f = files.find((x) => x.path === path && !x.is_dir);
+      if (f) holders.push({ run, info: size(f.file_size) });
+    }
+  });
+  const unread = listings.filter((l) => l === undefined).length;
+  const of = `the ${recent.length} most recent run${recent.length === 1 ? '' : 's'} in ${snapshot.scope}`;
+  if (holders.length) {
+    lines.push(`**${shown}** — in ${holders.length} of ${of}`);
+    lines.push(holders.slice(0, 6).map((h) => `- ${runLink(h.run)}: ${h.info} · ${h.run.status.toLowerCase()} · ${ago(h.run.startTime)}`).join('\n'));
+  } else {
+    lines.push(`**${shown}** — none of ${of} has it yet.`);
+    const names = [...nearby].sort();
+    if (names.length) {
+      const want = path.split('/').pop() ?? path;
+      const near = closest(want, names)[0];
+      lines.push(`${parent ? `In \`${parent}/\`` : 'At the root'} they have: ${names.slice(0, 10).map((n) => `\`${n}\``).join(', ')}${names.length > 10 ? ', …' : ''}${near && !isDir ? ` — did you mean \`${near}\`?` : ''}`);
+    }
+  }
+  if (unread) lines.push(`(${unread} run${unread === 1 ? '' : 's'} could not be read)`);
+  return md(lines.join('\n\n'));
 }
 
 /** The most recent run started from this file (MLflow's mlflow.source.name tag holds the script path). */

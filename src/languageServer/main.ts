@@ -6,10 +6,11 @@
  */
 import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeParams } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { KeyCache } from './keyCache';
-import { findCalls, stringAt, type PyScan } from './pythonScan';
+import { KeyCache, scoped, type StoreIndex } from './keyCache';
+import { findCalls, stringAt, type PyScan, type PyStringArg } from './pythonScan';
 import { completionsFor, diagnosticsFor, filterHover } from './filterFeatures';
-import { logKeyHover, startRunLenses } from './logFeatures';
+import { artifactHover, logKeyHover, startRunLenses } from './logFeatures';
+import { experimentRefDiagnostics } from './experimentRefs';
 
 interface InitOptions {
   trackingUri?: string;
@@ -34,9 +35,15 @@ function scanOf(doc: TextDocument): PyScan {
 
 const isPython = (doc: TextDocument): boolean => doc.languageId === 'python' || doc.uri.endsWith('.py');
 
+/** A string's runs: the experiments its call names (or the file's set_experiment names), else the store. */
+const scopeOf = (index: StoreIndex | undefined) => (arg: Pick<PyStringArg, 'experiment'>) => scoped(index, arg.experiment);
+
 function publish(doc: TextDocument): void {
   if (!isPython(doc)) return;
-  void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: diagnosticsFor(doc, scanOf(doc), cache.peek()) });
+  const scan = scanOf(doc);
+  const index = cache.peek();
+  const diagnostics = [...diagnosticsFor(doc, scan, scopeOf(index)), ...experimentRefDiagnostics(doc, scan, index)].sort((a, b) => doc.offsetAt(a.range.start) - doc.offsetAt(b.range.start));
+  void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
 }
 
 function republishAll(): void {
@@ -78,16 +85,19 @@ connection.onCompletion(async (p) => {
   const offset = doc.offsetAt(p.position);
   const arg = stringAt(scanOf(doc), offset);
   if (!arg) return [];
-  return completionsFor(doc, arg, offset, await cache.get());
+  return completionsFor(doc, arg, offset, scoped(await cache.get(), arg.experiment));
 });
 
 connection.onHover(async (p) => {
   const doc = documents.get(p.textDocument.uri);
   if (!doc || !isPython(doc)) return null;
   const offset = doc.offsetAt(p.position);
-  const arg = stringAt(scanOf(doc), offset);
+  const scan = scanOf(doc);
+  const artifact = scan.artifacts.find((a) => offset >= a.token.start && offset < a.token.end);
+  if (artifact) return artifactHover(artifact, scoped(await cache.get(), artifact.experiment), (runId, dir) => cache.listArtifacts(runId, dir));
+  const arg = stringAt(scan, offset);
   if (!arg) return null;
-  const snapshot = await cache.get();
+  const snapshot = scoped(await cache.get(), arg.experiment);
   return (arg.use.role === 'logKey' ? logKeyHover(arg, snapshot) : filterHover(arg, offset, snapshot)) ?? null;
 });
 

@@ -14,8 +14,17 @@ const ROOT = path.resolve(__dirname, '../../..');
 const SERVER = path.join(ROOT, 'dist/languageServer.js');
 const PYTHON = process.env.RUNLENS_TEST_PYTHON ?? path.join(ROOT, '.venv/latest/bin/python');
 
+// Experiment "lsp" (id 1) holds the four runs most tests read; "other" (id 2) has different
+// keys, so a search naming it is checked against its keys only. The lsp runs are the newest.
 const SEED = `
 import mlflow
+mlflow.set_experiment("lsp")
+mlflow.set_experiment("other")
+for i in range(2):
+    with mlflow.start_run(run_name=f"other-{i}"):
+        mlflow.log_param("depth", str(3 + i))
+        mlflow.log_metric("f1", 0.5 + i * 0.1)
+        mlflow.log_text("x" * (10 + i), "notes/readme.md")
 mlflow.set_experiment("lsp")
 for i, (model, lr) in enumerate([("rf", "0.1"), ("rf", "0.01"), ("gbm", "0.1"), ("gbm", "0.3")]):
     with mlflow.start_run(run_name=f"run-{i}"):
@@ -25,6 +34,7 @@ for i, (model, lr) in enumerate([("rf", "0.1"), ("rf", "0.01"), ("gbm", "0.1"), 
         mlflow.log_metric("val_accuracy", 0.6 + i * 0.05)
         if i < 2:
             mlflow.log_metric("val loss", 1.0 - i * 0.1)
+            mlflow.log_text("hello", "reports/summary.txt")
 `;
 
 interface Diagnostic {
@@ -109,9 +119,26 @@ ok = client.search_runs(["1"], filter_string="metrics.accuracy > 0.5", order_by=
 done = client.search_runs(["1"], filter_string="metrics. ")
 vals = mlflow.search_runs(filter_string="params.model = ")
 models = client.search_registered_models("name LIKE 'x%' and tag.k > 'v'")
+mlflow.set_experiment("lsp")
 with mlflow.start_run():
     mlflow.log_metric("accuracy", 0.9)
     mlflow.log_metric("val_acc", 0.9)
+`;
+
+/** Searches and logging calls aimed at one experiment, with a bare import and an MlflowClient. */
+const SCOPED = `import mlflow
+from mlflow import MlflowClient, log_metric
+other = mlflow.search_runs(experiment_names=["other"], filter_string="metrics.accuracy > 0.5 and metrics.f1 > 0.1 and params.depth = '3'")
+typo = mlflow.search_runs(experiment_names=["othr"], filter_string="metrics.f1 > 0.1")
+keys = mlflow.search_runs(experiment_names=["other"], filter_string="metrics. ")
+mlflow.set_experiment("other")
+log_metric("f", 0.1)
+client = MlflowClient()
+client.log_metric(run_id, "accuracy", 1.0)
+mlflow.log_text("hi", "notes/readme.md")
+mlflow.log_text("hi", "notes/read.md")
+mlflow.set_experiment("lsp")
+mlflow.log_artifact("out/summary.txt", artifact_path="reports")
 `;
 
 describe('language server over stdio (dist/languageServer.js)', function () {
@@ -191,6 +218,49 @@ describe('language server over stdio (dist/languageServer.js)', function () {
     assert.match(log.contents.value, /command:runlens\.showCharts\?/);
     const typo = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: positionOf(ANALYSIS, 'log_metric("val_acc"', 13) })) as { contents: { value: string } };
     assert.match(typo.contents.value, /no run has logged this metric yet.*`val_accuracy`/);
+  });
+
+  it('checks a search naming experiments against their keys only, and warns on an experiment that does not exist', async () => {
+    const u = pathToFileURL(path.join(root, 'scoped.py')).href;
+    lsp.open(u, SCOPED);
+    const ds = await lsp.waitDiagnostics(u, (d) => d.length > 0);
+    const at = (d: Diagnostic): string => SCOPED.split('\n')[d.range.start.line]!.slice(d.range.start.character, d.range.end.character);
+    assert.deepEqual(ds.map((d) => [d.code, at(d)]), [
+      ['unknown-key', 'accuracy'],
+      ['unknown-experiment', '"othr"'],
+      ['syntax', '.'],
+    ]);
+    assert.match(ds[0]!.message, /no run of these experiments has it/);
+    assert.match(ds[1]!.message, /no active experiment is named 'othr': did you mean 'other'\?/);
+    const keys = (await lsp.conn.sendRequest('textDocument/completion', { textDocument: { uri: u }, position: positionOf(SCOPED, 'metrics. ', 'metrics.'.length) })) as CompletionItem[];
+    assert.deepEqual(keys.map((i) => i.label), ['f1']);
+    assert.match(keys[0]!.detail!, /^2 of 2 runs/);
+    // A bare log_metric imported from mlflow, after set_experiment("other"): that experiment's keys.
+    const logged = (await lsp.conn.sendRequest('textDocument/completion', { textDocument: { uri: u }, position: positionOf(SCOPED, 'log_metric("f"', 'log_metric("f'.length) })) as CompletionItem[];
+    assert.deepEqual(logged.map((i) => i.label), ['f1']);
+    const hover = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: u }, position: positionOf(SCOPED, 'metrics.f1 > 0.1 and', 9) })) as { contents: { value: string } };
+    assert.match(hover.contents.value, /2 of 2 runs in experiment 'other'/);
+    // MlflowClient.log_metric takes the run id first: the key is the second argument.
+    const client = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: u }, position: positionOf(SCOPED, '"accuracy", 1.0', 3) })) as { contents: { value: string } };
+    assert.match(client.contents.value, /no run has logged this metric yet in experiment 'other'/);
+  });
+
+  it('hovers an artifact path with the recent runs holding it, or what is there instead', async () => {
+    const u = pathToFileURL(path.join(root, 'scoped.py')).href;
+    const hover = async (needle: string, delta: number): Promise<string> => ((await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: u }, position: positionOf(SCOPED, needle, delta) })) as { contents: { value: string } }).contents.value;
+    const readme = await hover('"notes/readme.md"', 3);
+    assert.match(readme, /`notes\/readme\.md`\*\* — in 2 of the 2 most recent runs in experiment 'other'/);
+    assert.match(readme, /\[other-1\]\(command:runlens\.showRunPage\?[^)]+\): 11 B · finished/);
+    assert.match(readme, /\[other-0\]\(command:runlens\.showRunPage\?[^)]+\): 10 B · finished/);
+    const typo = await hover('"notes/read.md"', 3);
+    assert.match(typo, /none of the 2 most recent runs in experiment 'other' has it yet/);
+    assert.match(typo, /In `notes\/` they have: `readme\.md` — did you mean `readme\.md`\?/);
+    // log_artifact(local, artifact_path=...): the file lands at <artifact_path>/<its name>.
+    for (const needle of ['"out/summary.txt"', '"reports")']) {
+      const summary = await hover(needle, 2);
+      assert.match(summary, /`reports\/summary\.txt`\*\* — in 2 of the 4 most recent runs in experiment 'lsp'/);
+      assert.match(summary, /\[run-1\]\(command:runlens\.showRunPage\?[^)]+\): 5 B/);
+    }
   });
 
   it("puts this file's last run over mlflow.start_run(", async () => {

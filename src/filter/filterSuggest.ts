@@ -6,7 +6,7 @@
  */
 import { formatIdentifier } from './filterCheck';
 import { completionContext } from './filterCompletion';
-import { attributeWord, entityWord, keyRule, VOCABULARIES, type KeySource, type SearchKind } from './vocabulary';
+import { attributeWord, entityWord, keyRule, VOCABULARIES, type EntityWord, type KeySource, type SearchKind } from './vocabulary';
 
 /** What is known about one key across the searched things. */
 export interface KeyStatsEntry {
@@ -20,10 +20,13 @@ export interface KeyStatsEntry {
   values?: ReadonlyMap<string, number>;
 }
 
-/** Keys per source and out of how many searched things their counts are. */
+/**
+ * Keys per source and out of how many searched things their counts are. A source is an entity's
+ * key source (runs: metrics, params, tags) or else its first name (traces: tag).
+ */
 export interface KeyStatsLike {
   total: number;
-  keys: Partial<Record<KeySource, ReadonlyMap<string, KeyStatsEntry>>>;
+  keys: Partial<Record<string, ReadonlyMap<string, KeyStatsEntry>>>;
 }
 
 export type SuggestionKind = 'prefix' | 'attribute' | 'key' | 'comparator' | 'value' | 'enum' | 'keyword';
@@ -52,11 +55,45 @@ export function fmt(v: number): string {
   return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
 }
 
+/** Where an entity's keys are found in the statistics. */
+const sourceOf = (e: EntityWord): string => e.keySource ?? e.names[0]!;
+
+/**
+ * The key statistics of `records`, newest first (the first value seen of a number is the latest):
+ * each record maps a source to its keys and their values.
+ */
+export function keyStatsFrom(records: Iterable<Readonly<Record<string, Readonly<Record<string, string | number>>>>>): KeyStatsLike {
+  const keys: Record<string, Map<string, { count: number; min?: number; max?: number; latest?: { value: number }; values?: Map<string, number> }>> = {};
+  let total = 0;
+  // for…in, not Object.entries: this walks every key of up to 50k runs on a keystroke.
+  for (const record of records) {
+    total++;
+    for (const source in record) {
+      const kv = record[source]!;
+      const map = (keys[source] ??= new Map());
+      for (const key in kv) {
+        const value = kv[key]!;
+        let s = map.get(key);
+        if (!s) map.set(key, (s = { count: 0 }));
+        s.count++;
+        if (typeof value === 'number') {
+          if (Number.isFinite(value)) {
+            s.min = s.min === undefined ? value : Math.min(s.min, value);
+            s.max = s.max === undefined ? value : Math.max(s.max, value);
+          }
+          s.latest ??= { value };
+        } else (s.values ??= new Map()).set(value, (s.values.get(value) ?? 0) + 1);
+      }
+    }
+  }
+  return { total, keys };
+}
+
 function ranked(stats: ReadonlyMap<string, KeyStatsEntry> | undefined): [string, KeyStatsEntry][] {
   return [...(stats ?? new Map<string, KeyStatsEntry>()).entries()].sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
 }
 
-function keyDetail(source: KeySource, s: KeyStatsEntry, total: number, what: string): string {
+function keyDetail(source: string, s: KeyStatsEntry, total: number, what: string): string {
   const share = `${s.count} of ${total} ${what}`;
   if (source === 'metrics' && s.min !== undefined) return `${share} · ${fmt(s.min)} … ${fmt(s.max!)}`;
   return share;
@@ -90,8 +127,8 @@ export function suggest(kind: SearchKind, text: string, offset: number, keys: Ke
       Object.entries(vocab.attributes).forEach(([name, w], i) => items.push({ label: name, insertText: `${entity}.${name}`, replaceStart: idStart, kind: 'attribute', detail: w.doc, filterText: `${entity}.${name}`, sort: i }));
     } else if (e?.fixedKeys) {
       e.fixedKeys.forEach((key, i) => items.push({ label: key, insertText: `${entity}.${key}`, replaceStart: idStart, kind: 'attribute', detail: e.doc, filterText: `${entity}.${key}`, sort: i }));
-    } else if (e?.keySource && keys) {
-      const source = e.keySource;
+    } else if (e && keys) {
+      const source = sourceOf(e);
       ranked(keys.keys[source]).forEach(([key, s], i) =>
         items.push({ label: key, insertText: formatIdentifier(entity, key), replaceStart: idStart, kind: 'key', detail: keyDetail(source, s, keys.total, vocab.what), filterText: `${entity}.${key}`, sort: i }),
       );
@@ -104,14 +141,14 @@ export function suggest(kind: SearchKind, text: string, offset: number, keys: Ke
     list.forEach((c, i) => items.push({ label: c, insertText: c, replaceStart, kind: 'comparator', detail: COMPARATOR_DOCS[c] ?? (rule?.type === 'number' ? 'numeric comparison' : 'comparison'), sort: i }));
   } else if (at.slot === 'value') {
     const e = at.entity !== null ? entityWord(vocab, at.entity) : undefined;
-    const source = e?.keySource && keys ? e.keySource : undefined;
-    if (source === 'params' || source === 'tags') {
-      const values = [...(keys?.keys[source]?.get(at.key)?.values ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1]).slice(0, 100);
+    const stats = e && keys ? keys.keys[sourceOf(e)]?.get(at.key) : undefined;
+    if (stats?.values) {
+      const values = [...stats.values.entries()].sort((a, b) => b[1] - a[1]).slice(0, 100);
       values.forEach(([v, n], i) => items.push({ label: `'${v}'`, insertText: `'${v.replace(/'/g, "''")}'`, replaceStart, kind: 'value', detail: `${n} ${n === 1 ? vocab.what.replace(/s$/, '') : vocab.what}`, sort: i }));
-    } else if (source === 'metrics') {
-      const s = keys?.keys.metrics?.get(at.key);
-      if (s?.min !== undefined) for (const [label, v] of [['min', s.min], ['max', s.max!], ['latest', s.latest!.value]] as const) items.push({ label: fmt(v), insertText: fmt(v), replaceStart, kind: 'value', detail: label });
-    } else if ((at.key === 'status' || at.key === 'state') && !(e?.keySource && kind === 'runs')) {
+    } else if (stats?.min !== undefined) {
+      for (const [label, v] of [['min', stats.min], ['max', stats.max!], ['latest', stats.latest!.value]] as const) items.push({ label: fmt(v), insertText: fmt(v), replaceStart, kind: 'value', detail: label });
+    } else if (!e && (at.key === 'status' || at.key === 'state')) {
+      // The status attribute (not a tag or param named status).
       const states = kind === 'traces' ? ['OK', 'ERROR', 'IN_PROGRESS'] : ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
       states.forEach((v, i) => items.push({ label: `'${v}'`, insertText: `'${v}'`, replaceStart, kind: 'enum', sort: i }));
     }

@@ -5,7 +5,7 @@
 import { CompletionItemKind, DiagnosticSeverity, InsertTextFormat, MarkupKind, type CompletionItem, type Diagnostic, type Hover } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { checkFilter, checkOrderBy, formatIdentifier, needsQuoting } from '../filter/filterCheck';
-import { completionContext } from '../filter/filterCompletion';
+import { fmt, keySuggestions, suggest, type KeyStatsLike, type SuggestionKind } from '../filter/filterSuggest';
 import type { FilterDiagnostic } from '../filter/filterAst';
 import { parseFilterText, parseOrderByText } from '../filter/filterSyntax';
 import { attributeWord, entityWord, keyRule, VOCABULARIES, type KeySource, type Vocabulary } from '../filter/vocabulary';
@@ -49,82 +49,39 @@ export function diagnosticsFor(doc: TextDocument, scan: PyScan, snapshotOf: (arg
   return out;
 }
 
-const COMPARATOR_DOCS: Record<string, string> = { LIKE: 'SQL pattern, % and _ (case-sensitive)', ILIKE: 'SQL pattern, case-insensitive', IN: "one of a list: IN ('a', 'b')", 'NOT IN': "none of a list: NOT IN ('a', 'b')" };
+const ITEM_KINDS: Record<SuggestionKind, CompletionItemKind> = {
+  prefix: CompletionItemKind.Module,
+  attribute: CompletionItemKind.Property,
+  key: CompletionItemKind.Field,
+  comparator: CompletionItemKind.Operator,
+  value: CompletionItemKind.Value,
+  enum: CompletionItemKind.EnumMember,
+  keyword: CompletionItemKind.Keyword,
+};
 
-function ranked(stats: Map<string, KeyStats> | undefined): [string, KeyStats][] {
-  return [...(stats ?? new Map<string, KeyStats>()).entries()].sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
-}
-
-function keyDetail(source: KeySource, s: KeyStats, runCount: number): string {
-  const share = `${s.count} of ${runCount} runs`;
-  if (source === 'metrics' && s.min !== undefined) return `${share} · ${fmt(s.min)} … ${fmt(s.max!)}`;
-  return share;
-}
-
-export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+/** The store's key statistics as the suggestion function reads them. */
+function keyStatsOf(snapshot: StoreSnapshot | undefined): KeyStatsLike | undefined {
+  return snapshot && { total: snapshot.runCount, keys: snapshot.keys };
 }
 
 /** Completion items inside a filter / order_by / logged-key string at a document offset. */
 export function completionsFor(doc: TextDocument, arg: PyStringArg, offset: number, snapshot: StoreSnapshot | undefined): CompletionItem[] {
-  const k = valueIndex(arg.token, offset);
-  const value = arg.token.value!;
   const range = (start: number): Diagnostic['range'] => ({ start: doc.positionAt(arg.token.offsets![start]!), end: doc.positionAt(offset) });
-  if (arg.use.role === 'logKey') {
-    const stats = snapshot?.keys[arg.use.source];
-    return ranked(stats).map(([key, s], i) => ({ label: key, kind: CompletionItemKind.Field, detail: keyDetail(arg.use.role === 'logKey' ? arg.use.source : 'metrics', s, snapshot!.runCount), sortText: String(i).padStart(5, '0'), textEdit: { range: range(0), newText: key } }));
-  }
-  const vocab = VOCABULARIES[arg.use.kind];
-  const ctx = completionContext(value, k);
-  const items: CompletionItem[] = [];
-  const sort = (i: number): string => String(i).padStart(5, '0');
-  const r = range(ctx.replaceStart);
-  const at = ctx.at;
-  if (at.slot === 'identifier' && at.entity === null) {
-    vocab.entities.forEach((e, i) => items.push({ label: `${e.names[0]}.`, kind: CompletionItemKind.Module, detail: e.doc, sortText: sort(i), textEdit: { range: r, newText: `${e.names[0]}.` }, command: { title: 'keys', command: 'editor.action.triggerSuggest' } }));
-    Object.entries(vocab.attributes).forEach(([name, w], i) => items.push({ label: name, kind: CompletionItemKind.Property, detail: `${w.type} attribute — ${w.doc}`, sortText: sort(100 + i), textEdit: { range: r, newText: name } }));
-    if (vocab.attributePrefixes[0]) items.push({ label: `${vocab.attributePrefixes[0]}.`, kind: CompletionItemKind.Module, detail: 'an attribute, written explicitly', sortText: sort(90), textEdit: { range: r, newText: `${vocab.attributePrefixes[0]}.` }, command: { title: 'keys', command: 'editor.action.triggerSuggest' } });
-  } else if (at.slot === 'identifier') {
-    const entity = at.entity!;
-    const e = entityWord(vocab, entity);
-    // Replace the whole identifier so keys needing backticks can be quoted.
-    const idStart = ctx.replaceStart - entity.length - 1;
-    const idRange = range(Math.max(0, idStart));
-    if (vocab.attributePrefixes.includes(entity)) {
-      Object.entries(vocab.attributes).forEach(([name, w], i) => items.push({ label: name, kind: CompletionItemKind.Property, detail: w.doc, sortText: sort(i), filterText: `${entity}.${name}`, textEdit: { range: idRange, newText: `${entity}.${name}` } }));
-    } else if (e?.fixedKeys) {
-      e.fixedKeys.forEach((key, i) => items.push({ label: key, kind: CompletionItemKind.Property, detail: e.doc, sortText: sort(i), filterText: `${entity}.${key}`, textEdit: { range: idRange, newText: `${entity}.${key}` } }));
-    } else if (e?.keySource && arg.use.kind === 'runs') {
-      ranked(snapshot?.keys[e.keySource]).forEach(([key, s], i) =>
-        items.push({ label: key, kind: CompletionItemKind.Field, detail: keyDetail(e.keySource!, s, snapshot!.runCount), sortText: sort(i), filterText: `${entity}.${key}`, textEdit: { range: idRange, newText: formatIdentifier(entity, key) } }),
-      );
-    }
-  } else if (at.slot === 'comparator') {
-    const e = at.entity !== null && !vocab.attributePrefixes.includes(at.entity) ? entityWord(vocab, at.entity) : undefined;
-    const attr = e ? undefined : attributeWord(vocab, at.key);
-    const rule = e ? keyRule(e, at.key) : attr?.word;
-    const list = arg.use.role === 'orderBy' ? ['ASC', 'DESC'] : [...(rule?.comparators ?? []), ...(e?.nullChecks ? ['IS NULL', 'IS NOT NULL'] : [])];
-    list.forEach((c, i) => items.push({ label: c, kind: CompletionItemKind.Operator, detail: COMPARATOR_DOCS[c] ?? (rule?.type === 'number' ? 'numeric comparison' : 'comparison'), sortText: sort(i), textEdit: { range: r, newText: c } }));
-  } else if (at.slot === 'value') {
-    const e = at.entity !== null ? entityWord(vocab, at.entity) : undefined;
-    const source = e?.keySource && arg.use.kind === 'runs' ? e.keySource : undefined;
-    const quote = arg.token.text.includes('"') && !arg.token.text.startsWith("'") && !/^[a-z]*'/i.test(arg.token.text) ? "'" : "'";
-    if (source === 'params' || source === 'tags') {
-      const values = [...(snapshot?.keys[source].get(at.key)?.values ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1]).slice(0, 100);
-      values.forEach(([v, n], i) => items.push({ label: `${quote}${v}${quote}`, kind: CompletionItemKind.Value, detail: `${n} run${n === 1 ? '' : 's'}`, sortText: sort(i), textEdit: { range: r, newText: `${quote}${v.replace(/'/g, "''")}${quote}` } }));
-    } else if (source === 'metrics') {
-      const s = snapshot?.keys.metrics.get(at.key);
-      if (s?.min !== undefined) for (const [label, v] of [['min', s.min], ['max', s.max!], ['latest', s.latest!.value]] as const) items.push({ label: fmt(v), kind: CompletionItemKind.Value, detail: label, textEdit: { range: r, newText: fmt(v) } });
-    } else if (at.key === 'status' || at.key === 'state') {
-      const states = arg.use.kind === 'traces' ? ['OK', 'ERROR', 'IN_PROGRESS'] : ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
-      states.forEach((v, i) => items.push({ label: `'${v}'`, kind: CompletionItemKind.EnumMember, sortText: sort(i), textEdit: { range: r, newText: `'${v}'` } }));
-    }
-  } else {
-    items.push({ label: 'AND', kind: CompletionItemKind.Keyword, textEdit: { range: r, newText: 'AND ' }, insertTextFormat: InsertTextFormat.PlainText });
-  }
-  return items;
+  const suggestions =
+    arg.use.role === 'logKey'
+      ? keySuggestions(arg.use.source, keyStatsOf(snapshot))
+      : // Only runs are indexed by key in the cache.
+        suggest(arg.use.kind, arg.token.value!, valueIndex(arg.token, offset), arg.use.kind === 'runs' ? keyStatsOf(snapshot) : undefined, arg.use.role);
+  return suggestions.map((s) => ({
+    label: s.label,
+    kind: ITEM_KINDS[s.kind],
+    ...(s.detail !== undefined ? { detail: s.detail } : {}),
+    ...(s.sort !== undefined ? { sortText: String(s.sort).padStart(5, '0') } : {}),
+    ...(s.filterText !== undefined ? { filterText: s.filterText } : {}),
+    textEdit: { range: range(s.replaceStart), newText: s.insertText },
+    ...(s.retrigger ? { command: { title: 'keys', command: 'editor.action.triggerSuggest' } } : {}),
+    ...(s.kind === 'keyword' ? { insertTextFormat: InsertTextFormat.PlainText } : {}),
+  }));
 }
 
 /** A run count and what the values look like, for a hover. */
@@ -161,4 +118,4 @@ export function filterHover(arg: PyStringArg, offset: number, snapshot: StoreSna
   return { contents: { kind: MarkupKind.Markdown, value: text } };
 }
 
-export { needsQuoting };
+export { fmt, needsQuoting };

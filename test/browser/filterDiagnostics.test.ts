@@ -9,6 +9,7 @@ import mlflow
 exp = mlflow.set_experiment("filter-boxes")
 with mlflow.start_run(run_name="one"):
     mlflow.log_metric("accuracy", 0.9)
+    mlflow.log_param("lr", "0.1")
 print(f"EXP={exp.experiment_id}")
 `;
 

@@ -7,6 +7,8 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { watchFilterInput } from '../filterDiagnostics';
+import { attachFilterSuggest, type FilterTextfield } from '../filterSuggest';
+import { keyStatsFrom, type KeyStatsLike } from '../../src/filter/filterSuggest';
 import { filterString, type SessionRow, type TraceRow, type TracesViewState } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { formatLatency } from '../format';
@@ -59,7 +61,7 @@ const save = (): void => transport.saveState(state);
 const title = el('h1', {}, 'Traces');
 const tabTraces = el('vscode-button', { id: 'tab-traces' }, 'Traces');
 const tabSessions = el('vscode-button', { id: 'tab-sessions' }, 'Sessions');
-const filter = el('vscode-textfield', { id: 'filter', placeholder: "Filter: status = 'ERROR' and span.type = 'LLM' and tag.env = 'prod'", 'aria-label': 'filter traces' }) as HTMLElement & { value: string };
+const filter: FilterTextfield = el('vscode-textfield', { id: 'filter', placeholder: "Filter: status = 'ERROR' and span.type = 'LLM' and tag.env = 'prod'", 'aria-label': 'filter traces' });
 const filterError = el('div', { class: 'filter-error', role: 'alert' });
 const count = el('span', { class: 'count', id: 'count' });
 const header = el('div', { class: 'thead', role: 'row' });
@@ -247,6 +249,13 @@ tabSessions.addEventListener('click', () => {
 });
 filter.value = state.filter ?? '';
 watchFilterInput(filter, filterError, 'traces');
+// Tag keys and values of the loaded traces (user tags: rows leave mlflow.* out), worked out when
+// the box first asks after a load. Not used to warn about keys: the rows are the filter's matches.
+let tagStats: { from: TraceRow[]; stats: KeyStatsLike } | undefined;
+attachFilterSuggest(filter, 'traces', () => {
+  if (tagStats?.from !== rows) tagStats = { from: rows, stats: keyStatsFrom(rows.map((r) => ({ tag: r.tags }))) };
+  return tagStats.stats;
+});
 filter.addEventListener('keydown', (e) => {
   if ((e as KeyboardEvent).key !== 'Enter') return;
   state.filter = filter.value.trim();

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import type { AuditQuery, AuditRecord, BudgetStatus, CostSummary, GovernanceApi, Violation } from '../backend/api/governance';
 import { MlflowError } from '../domain/errors';
 import type { Logger } from '../domain/logger';
+import type { SpanDict } from '../domain/traceTypes';
 import { describeAttribution, inScope, type Attribution } from './attribution';
 import { AuditLog, AUDIT_FILE, type AuditEntry, type AuditFields } from './auditLog';
 import type { Budget, GovernanceConfig } from './config';
@@ -16,9 +17,23 @@ import { dayOf, GROUP_BYS, Ledger, type GroupBy } from './ledger';
 import { formatUsd, fromNano, toNano } from './pricing';
 import * as path from 'node:path';
 
+/** Spans a client logged (a whole trace's, or one OTLP batch's), with the governance context of their trace. */
+export interface IngestedSpans {
+  /** The store's id, `tr-<32 hex>`. */
+  traceId: string;
+  experimentId: string | undefined;
+  runId: string | undefined;
+  attribution: Attribution;
+  spans: SpanDict[];
+  /** The OTLP resource they came with (service.name …), when ingested over OTLP. */
+  resource?: Record<string, unknown> | undefined;
+}
+
 /** Receives every recorded operation (the OpenTelemetry exporter); must never block or throw. */
 export interface OperationSink {
   onOperation(e: AuditEntry): void;
+  /** Ingested traces' spans, when the config exports them (`otel.export_traces`). */
+  onIngestedSpans?(batch: IngestedSpans): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +53,7 @@ export class Governance implements GovernanceApi {
   /** Run → its mlflow.user, the actor of its operations when the request names none. */
   private readonly runUsers = new Map<string, string>();
   private readonly osUser: string;
+  private readonly closing: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly config: GovernanceConfig,
@@ -156,6 +172,26 @@ export class Governance implements GovernanceApi {
     return entry;
   }
 
+  /** Whether ingested traces go to the exporter too (`otel: {export_traces: true}`). */
+  get exportsTraces(): boolean {
+    return this.config.otel.exportTraces && !!this.sink?.onIngestedSpans;
+  }
+
+  /** Hands ingested spans to the exporter (batched there; never throws into a client's write). */
+  exportSpans(batch: IngestedSpans): void {
+    if (!this.exportsTraces || !batch.spans.length) return;
+    try {
+      this.sink!.onIngestedSpans!(batch);
+    } catch (err) {
+      this.log.warn(`governance export of trace ${batch.traceId}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Logs a failure of work done after a write was acknowledged (an export's reads). */
+  warn(message: string): void {
+    this.log.warn(message);
+  }
+
   private pushViolation(v: Violation): void {
     this.violationList.push(v);
     if (this.violationList.length > MAX_VIOLATIONS) this.violationList.splice(0, this.violationList.length - MAX_VIOLATIONS);
@@ -228,7 +264,13 @@ export class Governance implements GovernanceApi {
     return out;
   }
 
+  /** Work to finish before the exporter closes (spans still waiting for their trace's end). */
+  onClose(flush: () => Promise<void>): void {
+    this.closing.push(flush);
+  }
+
   async close(): Promise<void> {
+    await Promise.allSettled(this.closing.map((f) => f()));
     await this.trail.close();
     await this.sink?.close().catch(() => undefined);
   }

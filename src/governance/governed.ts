@@ -12,7 +12,7 @@ import type { CreateRunRequest, LogBatchRequest, TrackingStore, UpdateRunRequest
 import { MlflowError } from '../domain/errors';
 import { COST_TAG } from '../domain/genopsTags';
 import { spanModel, spanTokenUsage } from '../domain/spanDict';
-import { TraceKeys } from '../domain/traceTypes';
+import { TraceKeys, type SpanDict } from '../domain/traceTypes';
 import type { Run, Tag } from '../domain/types';
 import { ATTRIBUTES, attributeOfTag, attributeTag, attributionOfTags, missingAttributionTags, PARENT_RUN_TAG, USER_TAG, VIOLATION_TAG_PREFIX, type Attribution } from './attribution';
 import type { AuditFields, AuditTarget } from './auditLog';
@@ -40,6 +40,9 @@ interface Op {
 }
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'KILLED']);
+/** How long OTLP-ingested spans wait for more of their trace (or its start) before they are exported. */
+const HOLD_SPANS_MS = 3000;
+const MAX_HELD_TRACES = 5000;
 
 export type GovernedStore = TrackingStore & { readonly governance: GovernanceApi };
 
@@ -233,11 +236,22 @@ class Governor {
     const traceWrites = ['endV2', 'delete', 'setTag', 'deleteTag', 'linkToRun', 'createAssessment', 'updateAssessment', 'deleteAssessment'] as const;
     const traces = wrap(inner.traces, traceWrites, (name, args) => ({ name: `traces.${name}`, kind: 'tracking', target: typeof args[0] === 'string' ? { trace_id: args[0] } : {} }), self);
     const tracesExtra: Partial<TraceStore> = {
-      start: (req) => {
-        const runId = req.metadata[TraceKeys.sourceRun];
-        return self.run({ name: 'traces.start', kind: 'tracking', target: { trace_id: req.traceId, experiment_id: req.experimentId }, ...(runId ? { runId } : {}) }, () => inner.traces.start(req));
+      // Traces linked to a run (an OTLP sender's x-mlflow-run-id): their export names that run.
+      linkToRun: async (traceIds, runId) => {
+        await traces.linkToRun(traceIds, runId);
+        if (self.gov.exportsTraces) for (const id of traceIds) self.noteLinkedRun(id, runId);
       },
-      acceptTracesJson: async (traceId, body) => self.traceWithTokens('traces.upload', traceId, () => inner.traces.acceptTracesJson(traceId, body)),
+      start: async (req) => {
+        const runId = req.metadata[TraceKeys.sourceRun];
+        const info = await self.run({ name: 'traces.start', kind: 'tracking', target: { trace_id: req.traceId, experiment_id: req.experimentId }, ...(runId ? { runId } : {}) }, () => inner.traces.start(req));
+        void self.releaseSpans(req.traceId);
+        return info;
+      },
+      acceptTracesJson: async (traceId, body) => {
+        await self.traceWithTokens('traces.upload', traceId, () => inner.traces.acceptTracesJson(traceId, body));
+        // The whole trace's spans arrived in this upload: export them once it is acknowledged.
+        if (self.gov.exportsTraces) void self.exportTrace(traceId, () => inner.traces.readSpans(traceId));
+      },
       ingest: async (experimentId, incoming) => {
         const ids = [...new Set(incoming.map((s) => s.traceIdHex))];
         const llmNano: Record<string, number> = {};
@@ -246,7 +260,11 @@ class Governor {
           // Keyed as the store names traces, so the final upload of the same trace sees the charge.
           if (nano) llmNano[`tr-${s.traceIdHex}`] = (llmNano[`tr-${s.traceIdHex}`] ?? 0) + nano;
         }
-        return self.run({ name: 'traces.ingest', kind: 'tracking', target: { experiment_id: experimentId, ...(ids.length === 1 ? { trace_id: `tr-${ids[0]!}` } : {}) }, llmNano }, () => inner.traces.ingest(experimentId, incoming));
+        const result = await self.run({ name: 'traces.ingest', kind: 'tracking', target: { experiment_id: experimentId, ...(ids.length === 1 ? { trace_id: `tr-${ids[0]!}` } : {}) }, llmNano }, () => inner.traces.ingest(experimentId, incoming));
+        // An OTLP batch: these spans wait for their trace's end (the MLflow client sends spans as
+        // they finish, then starts the trace with its run), then go on with that context.
+        if (self.gov.exportsTraces) for (const hex of ids) self.holdSpans(`tr-${hex}`, incoming.filter((s) => s.traceIdHex === hex));
+        return result;
       },
     };
 
@@ -316,6 +334,59 @@ class Governor {
     const tokens = spanTokenUsage(attributes);
     if (!tokens) return 0;
     return llmCostNano(this.cfg.pricing, spanModel(span.attributes ?? {}, undefined), { input: tokens.input_tokens, output: tokens.output_tokens }) ?? 0;
+  }
+
+  /** OTLP-ingested spans per trace, waiting for the trace's start (or a quiet spell) before export. */
+  private readonly held = new Map<string, { spans: SpanDict[]; resource: Record<string, unknown> | undefined; timer: NodeJS.Timeout }>();
+  private closeHooked = false;
+
+  /** Runs that held traces were linked to (bounded: only traces still waiting need it). */
+  private readonly linkedRuns = new Map<string, string>();
+
+  noteLinkedRun(traceId: string, runId: string): void {
+    this.linkedRuns.set(traceId, runId);
+    if (this.linkedRuns.size > MAX_HELD_TRACES) this.linkedRuns.delete(this.linkedRuns.keys().next().value!);
+  }
+
+  holdSpans(traceId: string, incoming: { span: SpanDict; resource?: Record<string, unknown> | undefined }[]): void {
+    if (!this.closeHooked) {
+      this.closeHooked = true;
+      this.gov.onClose(() => Promise.all([...this.held.keys()].map((id) => this.releaseSpans(id))).then(() => undefined));
+    }
+    const h = this.held.get(traceId);
+    if (h) clearTimeout(h.timer);
+    const spans = [...(h?.spans ?? []), ...incoming.map((s) => s.span)];
+    // A sender that never starts the trace (a plain OpenTelemetry SDK): exported after a quiet spell.
+    const timer = setTimeout(() => void this.releaseSpans(traceId), HOLD_SPANS_MS);
+    timer.unref();
+    this.held.set(traceId, { spans, resource: h?.resource ?? incoming[0]?.resource, timer });
+    // Bounded: a flood of traces that never start sends the oldest on early rather than grow.
+    if (this.held.size > MAX_HELD_TRACES) void this.releaseSpans(this.held.keys().next().value!);
+  }
+
+  async releaseSpans(traceId: string): Promise<void> {
+    const h = this.held.get(traceId);
+    if (!h) return;
+    clearTimeout(h.timer);
+    this.held.delete(traceId);
+    await this.exportTrace(traceId, async () => h.spans, h.resource);
+  }
+
+  /**
+   * Sends a trace's spans to the exporter with its experiment, run and that run's attribution —
+   * after the write was acknowledged, so the client never waits on it; a failed read is logged.
+   */
+  async exportTrace(traceId: string, spans: () => Promise<SpanDict[]>, resource?: Record<string, unknown>): Promise<void> {
+    try {
+      const info = await this.inner.traces.get(traceId).catch(() => undefined);
+      const runId = info?.trace_metadata?.[TraceKeys.sourceRun] ?? this.linkedRuns.get(traceId);
+      this.linkedRuns.delete(traceId);
+      const experimentId = info?.trace_location.mlflow_experiment.experiment_id;
+      const attribution = this.attributionFor({ name: 'traces.export', kind: 'tracking', target: {}, ...(runId ? { runId } : {}) });
+      this.gov.exportSpans({ traceId, experimentId, runId, attribution: runId ? { ...this.cfg.defaults, ...attribution } : attribution, spans: await spans(), resource });
+    } catch (err) {
+      this.gov.warn(`governance export of trace ${traceId}: ${(err as Error).message}`);
+    }
   }
 
   /** Span uploads: charged with the LLM calls the spans record (tokens × the model's price). */

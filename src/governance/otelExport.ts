@@ -8,10 +8,13 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { Attributes } from '@opentelemetry/api';
-import { attributeTag, ATTRIBUTES } from './attribution';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type AttributeValue, type HrTime } from '@opentelemetry/api';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { base64ToHex, spanIdHex } from '../domain/spanDict';
+import type { SpanDict } from '../domain/traceTypes';
+import { attributeTag, ATTRIBUTES, type Attribution } from './attribution';
 import type { AuditEntry } from './auditLog';
-import type { OperationSink } from './governance';
+import type { IngestedSpans, OperationSink } from './governance';
 import { fromNano } from './pricing';
 
 
@@ -35,6 +38,81 @@ export function parseOtlpHeaders(text: string | undefined): Record<string, strin
   return out;
 }
 
+/** Span-dict nanoseconds (a number or digits) → OpenTelemetry's [seconds, nanoseconds]. */
+function hrTime(value: number | string | null | undefined): HrTime | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  const ns = typeof value === 'number' ? (Number.isFinite(value) && value >= 0 ? BigInt(Math.round(value)) : undefined) : /^\d{1,20}$/.test(value) ? BigInt(value) : undefined;
+  if (ns === undefined) return undefined;
+  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+}
+
+const traceIdHex = (v: string): string => (/^[0-9a-f]{32}$/i.test(v) ? v.toLowerCase() : base64ToHex(v));
+
+/** An attribute as OpenTelemetry carries it: primitives and primitive arrays as they are, anything else as JSON. */
+function attributeOf(v: unknown): AttributeValue | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
+  return JSON.stringify(v);
+}
+
+function attributesOf(raw: Record<string, unknown> | undefined, extra: Attributes = {}): Attributes {
+  const out: Attributes = {};
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    const a = attributeOf(v);
+    if (a !== undefined) out[k] = a;
+  }
+  return { ...out, ...extra };
+}
+
+const STATUS: Record<string, SpanStatusCode> = { OK: SpanStatusCode.OK, STATUS_CODE_OK: SpanStatusCode.OK, ERROR: SpanStatusCode.ERROR, STATUS_CODE_ERROR: SpanStatusCode.ERROR };
+
+/** The attributes every exported span of a trace carries: the store's ids and the run's attribution. */
+export function traceContextAttributes(batch: Pick<IngestedSpans, 'traceId' | 'experimentId' | 'runId' | 'attribution'>): Attributes {
+  const attrs: Attributes = { 'runlens.trace_id': batch.traceId };
+  if (batch.experimentId) attrs['runlens.experiment_id'] = batch.experimentId;
+  if (batch.runId) attrs['runlens.run_id'] = batch.runId;
+  for (const a of ATTRIBUTES) if ((batch.attribution as Attribution)[a] !== undefined) attrs[attributeTag(a)] = (batch.attribution as Attribution)[a]!;
+  return attrs;
+}
+
+/**
+ * A stored span as the SDK's finished span, keeping the client's trace and span ids, times to
+ * the nanosecond, status, events and attributes (MLflow's JSON-encoded values stay strings, as
+ * MLflow's own exporter sends them), plus the trace's governance attributes.
+ */
+export function readableSpan(s: SpanDict, resource: ReadableSpan['resource'], extra: Attributes): ReadableSpan {
+  const traceId = traceIdHex(s.trace_id);
+  const context = { traceId, spanId: spanIdHex(s.span_id), traceFlags: TraceFlags.SAMPLED };
+  const start = hrTime(s.start_time_unix_nano) ?? [0, 0];
+  const end = hrTime(s.end_time_unix_nano) ?? start;
+  const startNs = BigInt(start[0]) * 1_000_000_000n + BigInt(start[1]);
+  const endNs = BigInt(end[0]) * 1_000_000_000n + BigInt(end[1]);
+  const d = endNs > startNs ? endNs - startNs : 0n;
+  const events: TimedEvent[] = (s.events ?? []).map((e) => ({ name: e.name, time: hrTime(e.time_unix_nano) ?? start, attributes: attributesOf(e.attributes) }));
+  const code = STATUS[s.status?.code ?? ''] ?? SpanStatusCode.UNSET;
+  return {
+    name: s.name,
+    kind: SpanKind.INTERNAL,
+    spanContext: () => context,
+    ...(s.parent_span_id ? { parentSpanContext: { traceId, spanId: spanIdHex(s.parent_span_id), traceFlags: TraceFlags.SAMPLED, isRemote: false } } : {}),
+    startTime: start,
+    endTime: end,
+    status: { code, ...(s.status?.message ? { message: s.status.message } : {}) },
+    attributes: attributesOf(s.attributes, extra),
+    links: [],
+    events,
+    duration: [Number(d / 1_000_000_000n), Number(d % 1_000_000_000n)],
+    ended: true,
+    resource,
+    instrumentationScope: { name: 'runlens.traces' },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}
+
 export function otelSink(opts: OtelOptions): OperationSink {
   const base = opts.endpoint.replace(/\/+$/, '');
   const resource = resourceFromAttributes({ 'service.name': opts.serviceName ?? 'runlens' });
@@ -48,7 +126,19 @@ export function otelSink(opts: OtelOptions): OperationSink {
   const cost = meter.createCounter('genops.cost', { unit: 'USD', description: 'Cost charged per operation by the Runlens governance ledger' });
   const operations = meter.createCounter('genops.operations', { description: 'Mutating operations seen by the Runlens governance layer, by outcome' });
   const t = tracer.getTracer('runlens.governance');
+  // Ingested traces go through their own batch processor: their spans keep the client's ids.
+  const ingested = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${base}/v1/traces`, headers: opts.headers ?? {} }), { scheduledDelayMillis: 1000, maxQueueSize: 8192 });
   return {
+    onIngestedSpans(batch: IngestedSpans): void {
+      const fromClient: Attributes = {};
+      for (const [k, v] of Object.entries(batch.resource ?? {})) {
+        const a = attributeOf(v);
+        if (a !== undefined) fromClient[k] = a;
+      }
+      const res = batch.resource ? resourceFromAttributes({ 'service.name': opts.serviceName ?? 'runlens', ...fromClient }) : resource;
+      const extra = traceContextAttributes(batch);
+      for (const s of batch.spans) ingested.onEnd(readableSpan(s, res, extra));
+    },
     onOperation(e: AuditEntry): void {
       const attrs: Attributes = { 'genops.operation': e.op, 'genops.outcome': e.outcome, 'genops.actor': e.actor, 'genops.cost.usd': fromNano(e.cost_nano) };
       for (const a of ATTRIBUTES) if (e.attribution[a] !== undefined) attrs[attributeTag(a)] = e.attribution[a];
@@ -62,7 +152,7 @@ export function otelSink(opts: OtelOptions): OperationSink {
       if (e.cost_nano) cost.add(fromNano(e.cost_nano), metricAttrs);
     },
     async close(): Promise<void> {
-      await Promise.allSettled([tracer.shutdown(), meters.shutdown()]);
+      await Promise.allSettled([tracer.shutdown(), meters.shutdown(), ingested.shutdown()]);
     },
   };
 }

@@ -313,39 +313,144 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def test_operations_exported_over_otlp_with_attribution(governed):
-    trace_pb2 = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+@pytest.fixture()
+def otlp_endpoint():
+    """A local OTLP/HTTP receiver: what it is sent collects in _Receiver.bodies."""
     receiver = HTTPServer(("127.0.0.1", 0), _Receiver)
     _Receiver.bodies = []
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
-        endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
-        srv, client = governed("defaults: {team: otel, customer_id: acme}\notel: {enabled: true}\n", env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
-        run = client.create_run("0")
-        client.log_metric(run.info.run_id, "m", 1)
-        deadline = time.time() + 20
-        spans = []
-        while time.time() < deadline and len(spans) < 2:
-            time.sleep(0.5)
-            spans = []
-            for path, ctype, body in list(_Receiver.bodies):
-                if path != "/v1/traces":
-                    continue
-                assert ctype == "application/x-protobuf"
-                req = trace_pb2.ExportTraceServiceRequest()
-                req.ParseFromString(body)
-                for rs in req.resource_spans:
-                    for ss in rs.scope_spans:
-                        spans.extend(ss.spans)
-        names = [s.name for s in spans]
-        assert "runlens.createRun" in names and "runlens.logMetric" in names, names
-        span = next(s for s in spans if s.name == "runlens.logMetric")
-        attrs = {a.key: a.value for a in span.attributes}
-        assert attrs["genops.team"].string_value == "otel" and attrs["genops.customer_id"].string_value == "acme"
-        assert attrs["runlens.run_id"].string_value == run.info.run_id
-        assert abs(attrs["genops.cost.usd"].double_value - 0.0001) < 1e-12
+        yield f"http://127.0.0.1:{receiver.server_address[1]}"
     finally:
         receiver.shutdown()
+
+
+def test_operations_exported_over_otlp_with_attribution(governed, otlp_endpoint):
+    pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+    srv, client = governed("defaults: {team: otel, customer_id: acme}\notel: {enabled: true}\n", env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint})
+    run = client.create_run("0")
+    client.log_metric(run.info.run_id, "m", 1)
+    deadline = time.time() + 20
+    spans = []
+    while time.time() < deadline and len(spans) < 2:
+        time.sleep(0.5)
+        spans = [sp for _res, _scope, sp in _exported_spans()]
+    assert all(ctype == "application/x-protobuf" for path, ctype, _body in _Receiver.bodies if path == "/v1/traces")
+    names = [s.name for s in spans]
+    assert "runlens.createRun" in names and "runlens.logMetric" in names, names
+    span = next(s for s in spans if s.name == "runlens.logMetric")
+    attrs = {a.key: a.value for a in span.attributes}
+    assert attrs["genops.team"].string_value == "otel" and attrs["genops.customer_id"].string_value == "acme"
+    assert attrs["runlens.run_id"].string_value == run.info.run_id
+    assert abs(attrs["genops.cost.usd"].double_value - 0.0001) < 1e-12
+
+
+def _exported_spans():
+    trace_pb2 = __import__("opentelemetry.proto.collector.trace.v1.trace_service_pb2", fromlist=["x"])
+    out = []
+    for path, _ctype, body in list(_Receiver.bodies):
+        if path != "/v1/traces":
+            continue
+        req = trace_pb2.ExportTraceServiceRequest()
+        req.ParseFromString(body)
+        for rs in req.resource_spans:
+            resource = {a.key: a.value.string_value for a in rs.resource.attributes}
+            for ss in rs.scope_spans:
+                out.extend((resource, ss.scope.name, sp) for sp in ss.spans)
+    return out
+
+
+@pytest.mark.mlflow3("MLflow 3 tracing")
+def test_ingested_traces_exported_over_otlp_with_attribution(governed, monkeypatch, otlp_endpoint):
+    pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+    srv, client = governed("defaults: {team: genai, project: bot}\notel: {enabled: true, export_traces: true}\n", env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint})
+    # The endpoint is the server's: with it set, the client itself would send its spans there.
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+    exp = client.create_experiment("otel-traces")
+    mlflow.set_experiment(experiment_id=exp)
+
+    @mlflow.trace(name="tool", span_type="TOOL")
+    def tool(q):
+        return q.upper()
+
+    @mlflow.trace(name="agent", span_type="AGENT")
+    def agent(q):
+        return tool(q) + "!"
+
+    with mlflow.start_run() as run:
+        agent("hi")
+    mlflow.flush_trace_async_logging() if hasattr(mlflow, "flush_trace_async_logging") else None
+    deadline = time.time() + 30
+    traces = []
+    while time.time() < deadline and not traces:
+        traces = client.search_traces(experiment_ids=[exp])
+        time.sleep(0.3)
+    assert traces, "the trace was not stored"
+    info = traces[0].info
+    trace_id = getattr(info, "trace_id", None) or info.request_id
+    hex_id = trace_id[3:] if trace_id.startswith("tr-") else trace_id
+    mine = []
+    while time.time() < deadline and len(mine) < 2:
+        time.sleep(0.5)
+        mine = [(res, scope, sp) for res, scope, sp in _exported_spans() if sp.trace_id.hex() == hex_id and scope == "runlens.traces"]
+    by_name = {sp.name: (res, sp) for res, _scope, sp in mine}
+    assert set(by_name) == {"agent", "tool"}, [sp.name for _r, _s, sp in mine]
+    _res, agent_span = by_name["agent"]
+    res, tool_span = by_name["tool"]
+    # The client's own ids and tree, its times and status.
+    assert tool_span.parent_span_id == agent_span.span_id and not agent_span.parent_span_id
+    assert agent_span.end_time_unix_nano >= tool_span.end_time_unix_nano > tool_span.start_time_unix_nano >= agent_span.start_time_unix_nano
+    assert agent_span.status.code == 1
+    stored = {s.name: s for s in client.get_trace(trace_id).data.spans}
+    assert tool_span.span_id.hex() == stored["tool"].span_id.removeprefix("0x")
+    attrs = {a.key: a.value.string_value for a in tool_span.attributes}
+    assert attrs["mlflow.spanType"] == '"TOOL"'
+    # The governance context: the store's ids and the run's attribution.
+    assert attrs["runlens.trace_id"] == trace_id and attrs["runlens.experiment_id"] == exp
+    assert attrs["runlens.run_id"] == run.info.run_id
+    assert attrs["genops.team"] == "genai" and attrs["genops.project"] == "bot"
+    assert res.get("service.name")
+    # Exported once: a second look after the batch interval finds no copies.
+    time.sleep(2)
+    again = [sp for _res, scope, sp in _exported_spans() if sp.trace_id.hex() == hex_id and scope == "runlens.traces"]
+    assert sorted(sp.name for sp in again) == ["agent", "tool"]
+
+
+def test_plain_opentelemetry_spans_exported_after_a_quiet_spell(governed, monkeypatch, otlp_endpoint):
+    """An OpenTelemetry SDK (no MLflow client) sends spans and never starts the trace: they go on
+    after a short quiet spell, with the sender's resource and the run its header names."""
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    srv, client = governed("defaults: {team: platform}\notel: {enabled: true, export_traces: true}\n", env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint})
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+    exp = client.create_experiment("plain-otel")
+    run = client.create_run(exp)
+    provider = TracerProvider(resource=Resource.create({"service.name": "plain-agent"}))
+    headers = {"x-mlflow-experiment-id": exp, "x-mlflow-run-id": run.info.run_id}
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{srv.url}/v1/traces", headers=headers)))
+    tracer = provider.get_tracer("plain")
+    with tracer.start_as_current_span("root") as root:
+        root.set_attribute("app.step", 1)
+        with tracer.start_as_current_span("child"):
+            pass
+    hex_id = f"{root.get_span_context().trace_id:032x}"
+    provider.shutdown()
+    deadline = time.time() + 30
+    mine = []
+    while time.time() < deadline and len(mine) < 2:
+        time.sleep(0.5)
+        mine = [(res, sp) for res, scope, sp in _exported_spans() if sp.trace_id.hex() == hex_id and scope == "runlens.traces"]
+    assert sorted(sp.name for _res, sp in mine) == ["child", "root"]
+    res, root_span = next((r, sp) for r, sp in mine if sp.name == "root")
+    assert res["service.name"] == "plain-agent"
+    attrs = {a.key: a.value for a in root_span.attributes}
+    assert attrs["runlens.trace_id"].string_value == f"tr-{hex_id}"
+    assert attrs["runlens.run_id"].string_value == run.info.run_id
+    assert attrs["genops.team"].string_value == "platform"
 
 
 @pytest.mark.mlflow3("MLflow 3 tracing")

@@ -2,8 +2,9 @@
 // Runlens alone, driven by a lean Node HTTP client (keep-alive), so the figures are close to the
 // server's own cost rather than the Python client's: ingest, per-write cost against store size,
 // search over 100k runs, start-up. `npm run bench` appends this section to bench/RESULTS.md
-// after the side-by-side with `mlflow server` (bench/sidebyside.py).
-// Usage: node bench/http-runlens.mjs [--runs 100000] [--smoke] [--append bench/RESULTS.md]
+// after the side-by-side with `mlflow server` (bench/sidebyside.py). `--governance-only` measures
+// instead what `--governance` costs on the ingest workload (a plain and a governed server, alternated).
+// Usage: node bench/http-runlens.mjs [--runs 100000] [--smoke] [--governance-only] [--append bench/RESULTS.md]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -25,10 +26,12 @@ const A = '/api/2.0/mlflow';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-function startServer(root) {
+function startServer(root, extra = []) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // RUNLENS_BENCH_NODE_FLAGS: node flags for the servers (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+    const nodeFlags = (process.env.RUNLENS_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--port', '0', '--root', root, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err += d));
@@ -89,9 +92,8 @@ async function createRun(url, exp, name) {
   return r.run.info.run_id;
 }
 
-async function ingest(url, rows) {
-  const exp = (await request(url, 'POST', `${A}/experiments/create`, { name: 'bench-ingest' })).experiment_id;
-  const runs = SMOKE ? 3 : 20;
+async function ingest(url, rows, runs = SMOKE ? 3 : 20) {
+  const exp = (await request(url, 'POST', `${A}/experiments/create`, { name: `bench-ingest-${Date.now()}` })).experiment_id;
   const batchMs = [];
   const t0 = process.hrtime.bigint();
   let points = 0;
@@ -118,7 +120,7 @@ async function ingest(url, rows) {
   const b = stats(batchMs);
   rows.push(['ingest', `${runs} runs × (20 params, 10 tags, 10 metrics × 1000 steps), sequential`, `${fmt(totalMs)} ms total, ${Math.round(points / (totalMs / 1000)).toLocaleString('en')} points/s`]);
   rows.push(['ingest', 'log-batch of 1000 metric points, round trip', `p50 ${fmt(b.p50)} ms, p95 ${fmt(b.p95)} ms (n=${b.n})`]);
-  return exp;
+  return { exp, totalMs, batchP50: b.p50 };
 }
 
 async function singleMetricLoop(url, exp, label, rows) {
@@ -192,13 +194,79 @@ async function searchScenarios(url, exp, rows) {
   return results;
 }
 
+// Governance on: every write checked against budgets and policies, charged, and audited
+// (hash-chained, fdatasync'd) before it is acknowledged. Attribution defaults, a warn budget and a
+// warn required-tags policy so each check has work to do; nothing is refused.
+const GOVERNANCE_YAML = `defaults: {team: bench, project: overhead}
+budgets:
+  - {name: bench-daily, scope: {team: bench}, daily_usd: 1000, mode: warn}
+policies:
+  require_tags: {tags: [owner], mode: warn}
+`;
+
+/**
+ * The ledger's cost on the ingest scenario: the same workload against a plain and a governed
+ * server (fresh stores, both running), alternated so load drifts hit both; medians of the totals.
+ */
+async function governanceOverhead(rows) {
+  const roots = [fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-bench-plain-')), fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-bench-gov-'))];
+  const cfg = path.join(roots[1], '..', `runlens-bench-governance-${process.pid}.yaml`);
+  fs.writeFileSync(cfg, GOVERNANCE_YAML);
+  const plain = await startServer(roots[0]);
+  const governed = await startServer(roots[1], ['--governance', cfg]);
+  const reps = SMOKE ? 2 : 5;
+  const runs = SMOKE ? 2 : 10;
+  const totals = { plain: [], governed: [] };
+  const batch = { plain: [], governed: [] };
+  const loop = { plain: [], governed: [] };
+  try {
+    for (let r = 0; r < reps; r++) {
+      const order = r % 2 === 0 ? ['plain', 'governed'] : ['governed', 'plain'];
+      for (const which of order) {
+        const srv = which === 'plain' ? plain : governed;
+        const got = await ingest(srv.url, [], runs);
+        totals[which].push(got.totalMs);
+        batch[which].push(got.batchP50);
+        const runId = await createRun(srv.url, got.exp, 'loop');
+        for (let s = 0; s < (SMOKE ? 50 : 300); s++) {
+          const { ms } = await timed(() => request(srv.url, 'POST', `${A}/runs/log-metric`, { run_id: runId, key: 'loss', value: 1 / (s + 1), timestamp: Date.now(), step: s }));
+          loop[which].push(ms);
+        }
+      }
+    }
+    const audit = fs.readFileSync(path.join(roots[1], '.governance', 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    const med = (xs) => stats(xs).p50;
+    const pct = (a, b) => `${((a / b - 1) * 100).toFixed(1)}%`;
+    const t = { plain: med(totals.plain), governed: med(totals.governed) };
+    const l = { plain: med(loop.plain), governed: med(loop.governed) };
+    const b = { plain: med(batch.plain), governed: med(batch.governed) };
+    rows.push(['governance', `ingest, ${runs} runs × (20 params, 10 tags, 10 metrics × 1000 steps), median of ${reps}: plain → governed`, `${fmt(t.plain)} → ${fmt(t.governed)} ms (**${pct(t.governed, t.plain)}** overhead; target < 5%)`]);
+    rows.push(['governance', 'log-batch of 1000 points, p50: plain → governed', `${fmt(b.plain)} → ${fmt(b.governed)} ms (${pct(b.governed, b.plain)})`]);
+    rows.push(['governance', `single log-metric round trip, p50 of ${loop.plain.length}: plain → governed`, `${fmt(l.plain)} → ${fmt(l.governed)} ms (${pct(l.governed, l.plain)})`]);
+    rows.push(['governance', 'audit entries written by the governed server', `${audit.toLocaleString('en')}`]);
+  } finally {
+    for (const srv of [plain, governed]) {
+      srv.child.kill('SIGTERM');
+      await new Promise((r) => srv.child.once('exit', r));
+    }
+    for (const root of roots) fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(cfg, { force: true });
+  }
+}
+
 async function main() {
+  if (args.includes('--governance-only')) {
+    const rows = [];
+    await governanceOverhead(rows);
+    agent.destroy();
+    return report(rows, '## Governance overhead (Node HTTP client)', 'The same ingest workload against a plain and a `--governance` server, alternated; every governed write is checked, charged and audited (fdatasync) before it is acknowledged.');
+  }
   if (!fs.existsSync(CLI)) throw new Error('build first: npm run build');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-bench-'));
   const rows = [];
   let server = await startServer(root);
   try {
-    const exp = await ingest(server.url, rows);
+    const { exp } = await ingest(server.url, rows);
     const small = await singleMetricLoop(server.url, exp, 'empty store', rows);
     await concurrentThroughput(server.url, exp, rows);
     const searchExp = await seedSearch(server.url, rows);
@@ -220,20 +288,14 @@ async function main() {
     agent.destroy();
   }
 
+  report(rows, '## Runlens alone, Node HTTP client', 'Keep-alive Node `http` client against `runlens serve` on 127.0.0.1: round trips include the client, loopback and the\nfsync group commit, but not the Python client, so they bound the server-side cost from above.');
+}
+
+function report(rows, heading, intro) {
   const table = ['| scenario | workload | result |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   console.log(table);
   if (APPEND) {
-    const section = [
-      '',
-      '## Runlens alone, Node HTTP client',
-      '',
-      'Keep-alive Node `http` client against `runlens serve` on 127.0.0.1: round trips include the client, loopback and the',
-      'fsync group commit, but not the Python client, so they bound the server-side cost from above.',
-      '',
-      table,
-      '',
-    ].join('\n');
-    fs.appendFileSync(APPEND, section);
+    fs.appendFileSync(APPEND, ['', heading, '', intro, '', table, ''].join('\n'));
     console.log(`\nappended to ${APPEND}`);
   }
 }

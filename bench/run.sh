@@ -25,6 +25,7 @@ if [ "${1:-}" = "--smoke" ]; then
   out="$(mktemp --suffix=.md)"
   "$PY" bench/sidebyside.py --smoke --servers "$servers" --out "$out" "$@"
   node --no-concurrent-recompilation bench/http-runlens.mjs --smoke --append "$out"
+  node --no-concurrent-recompilation bench/http-runlens.mjs --smoke --governance-only --append "$out"
   echo "bench smoke: OK ($out)"
 else
   start=$(date +%s)
@@ -32,6 +33,8 @@ else
   # 20k runs keeps the whole bench near 25 minutes on a loaded 2-core machine; the 100k-run
   # figures are the side-by-side's.
   node --no-concurrent-recompilation bench/http-runlens.mjs --runs 20000 --append bench/RESULTS.md || status=$?
+  # The governance ledger's cost on the ingest scenario (issue 19: under 5%).
+  node --no-concurrent-recompilation bench/http-runlens.mjs --governance-only --append bench/RESULTS.md || status=$?
   # Every order_by shape's first page at 100k runs (issue 20); the store is seeded once and kept.
   npm run --silent compile-tests
   node --no-concurrent-recompilation out/test/support/searchShapes.js --runs 100000 --append bench/RESULTS.md || status=$?

@@ -35,6 +35,13 @@ else
   node --no-concurrent-recompilation bench/http-runlens.mjs --runs 20000 --append bench/RESULTS.md || status=$?
   # The governance ledger's cost on the ingest scenario (issue 19: under 5%).
   node --no-concurrent-recompilation bench/http-runlens.mjs --governance-only --append bench/RESULTS.md || status=$?
+  # A team's MLflow server on PostgreSQL: time to first tree items at 10k runs, publish throughput (issue 18).
+  if bash scripts/setup-postgres.sh >&2 && [ -x .venv/pinned/bin/python ]; then
+    npm run --silent compile-tests
+    .venv/pinned/bin/python bench/remote.py --runs 10000 --publish-runs 40 --append bench/RESULTS.md || status=$?
+  else
+    echo "bench: WARNING: no PostgreSQL here; the team-server section is left out" >&2
+  fi
   # Every order_by shape's first page at 100k runs (issue 20); the store is seeded once and kept.
   npm run --silent compile-tests
   node --no-concurrent-recompilation out/test/support/searchShapes.js --runs 100000 --append bench/RESULTS.md || status=$?

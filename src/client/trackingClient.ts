@@ -20,22 +20,9 @@ import type {
   WireSpan,
   WireTraceInfo,
 } from './wireTypes';
+import { apiError, TrackingApiError } from './trackingApiError';
 
-/** An error answered by the server in MLflow's format, or a transport failure. */
-export class TrackingApiError extends Error {
-  constructor(
-    readonly errorCode: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'TrackingApiError';
-  }
-
-  get notFound(): boolean {
-    return this.errorCode === 'RESOURCE_DOES_NOT_EXIST' || this.status === 404;
-  }
-}
+export { apiError, TrackingApiError } from './trackingApiError';
 
 export interface RunPage {
   runs: WireRun[];
@@ -52,17 +39,6 @@ export interface SearchRunsQuery {
 }
 
 const API = '/api/2.0/mlflow';
-
-/** The error a failed response carries: MLflow's `error_code` + `message` when the body has them. */
-export function apiError(status: number, body: string, fallback: string): TrackingApiError {
-  let e: { error_code?: string; message?: string } = {};
-  try {
-    e = (JSON.parse(body) as typeof e | null) ?? {};
-  } catch {
-    // a plain-text error body
-  }
-  return new TrackingApiError(e.error_code ?? `HTTP_${status}`, e.message ?? fallback, status);
-}
 
 /** An import job of `POST /runlens/api/import`, as the server reports it. */
 export interface WireImportJob {

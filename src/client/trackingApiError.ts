@@ -12,6 +12,15 @@ export class TrackingApiError extends Error {
   get notFound(): boolean {
     return this.errorCode === 'RESOURCE_DOES_NOT_EXIST' || this.status === 404;
   }
+
+  /**
+   * The server has no such route (a plain `mlflow server` asked for a Runlens route answers
+   * Flask's HTML 404; MLflow's own API prefix answers ENDPOINT_NOT_FOUND) — not a 404 about a
+   * run or trace that does not exist.
+   */
+  get routeMissing(): boolean {
+    return this.status === 404 && (this.errorCode === 'ENDPOINT_NOT_FOUND' || this.errorCode === 'HTTP_404');
+  }
 }
 
 /** The error a failed response carries: MLflow's `error_code` + `message` when the body has them. */

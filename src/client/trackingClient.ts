@@ -21,6 +21,7 @@ import type {
   WireTraceInfo,
 } from './wireTypes';
 import { apiError, TrackingApiError } from './trackingApiError';
+import { countTraces, HistoryCache, historySeries, historySeriesBulk, traceSessions, traceWithSpans } from './plainMlflow';
 
 export { apiError, TrackingApiError } from './trackingApiError';
 
@@ -53,10 +54,32 @@ export interface WireImportJob {
 
 export class TrackingClient {
   /** `headers` go on every request: a team server's Authorization, never logged. */
+  /** Runlens-only routes this server answered 404 for: a plain `mlflow server`; asked once, then read through MLflow's routes. */
+  private readonly missingRoutes = new Set<string>();
+  /** Ended runs' histories read from such a server, for charts redrawn soon after. */
+  private readonly histories = new HistoryCache();
+
   constructor(
     readonly baseUrl: string,
     private readonly headers: Readonly<Record<string, string>> = {},
   ) {}
+
+  /** A Runlens-only route; on a server without it (remembered for this client), `fallback` — the same answer from MLflow's own routes. */
+  private async runlensRoute<T>(route: string, call: (route: string) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    if (this.missingRoutes.has(route)) return fallback();
+    try {
+      return await call(route);
+    } catch (err) {
+      if (!(err instanceof TrackingApiError && err.routeMissing)) throw err;
+      this.missingRoutes.add(route);
+      return fallback();
+    }
+  }
+
+  /** Whether this server lacked a Runlens route it was asked for (so the views read it through MLflow's routes). */
+  lacksRunlensRoute(route: string): boolean {
+    return this.missingRoutes.has(route);
+  }
 
   /** One REST call: JSON in and out, MLflow errors as TrackingApiError (also used by the per-resource clients). */
   async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
@@ -237,15 +260,22 @@ export class TrackingClient {
     return { data, total: total >= 0 ? total : got };
   }
 
-  /** A chart-ready series (Runlens servers only): at most `buckets` points with a min/max envelope. */
+  /** A chart-ready series: at most `buckets` points with a min/max envelope (from the history on a plain MLflow server). */
   async metricSeries(runId: string, key: string, axis: 'step' | 'timestamp', buckets: number): Promise<WireChartSeries> {
-    return this.request<WireChartSeries>('GET', '/runlens/api/metric-series', { run_id: runId, metric_key: key, x: axis, buckets });
+    return this.runlensRoute(
+      '/runlens/api/metric-series',
+      (route) => this.request<WireChartSeries>('GET', route, { run_id: runId, metric_key: key, x: axis, buckets }),
+      () => historySeries(this, runId, key, axis, buckets, this.histories),
+    );
   }
 
-  /** One key's chart-ready series for several runs (Runlens servers only), in `runIds` order. */
+  /** One key's chart-ready series for several runs, in `runIds` order. */
   async metricSeriesBulk(runIds: string[], key: string, axis: 'step' | 'timestamp', buckets: number): Promise<(WireChartSeries & { run_id: string })[]> {
-    const r = await this.request<{ series: (WireChartSeries & { run_id: string })[] }>('GET', '/runlens/api/metric-series-bulk', { run_ids: runIds, metric_key: key, x: axis, buckets });
-    return r.series;
+    return this.runlensRoute(
+      '/runlens/api/metric-series-bulk',
+      async (route) => (await this.request<{ series: (WireChartSeries & { run_id: string })[] }>('GET', route, { run_ids: runIds, metric_key: key, x: axis, buckets })).series,
+      () => historySeriesBulk(this, runIds, key, axis, buckets, this.histories),
+    );
   }
 
   // --- traces ---
@@ -261,20 +291,30 @@ export class TrackingClient {
     return { traces: res.traces ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
   }
 
-  /** A trace with its spans as stored (Runlens servers only). */
+  /** A trace with its spans as span dicts (on a plain MLflow server, read as the mlflow client's get_trace reads it). */
   async getTraceWithSpans(traceId: string): Promise<{ trace_info: WireTraceInfo; spans: WireSpan[]; spans_error?: string }> {
-    return this.request('GET', '/runlens/api/trace', { trace_id: traceId });
+    return this.runlensRoute(
+      '/runlens/api/trace',
+      (route) => this.request<{ trace_info: WireTraceInfo; spans: WireSpan[]; spans_error?: string }>('GET', route, { trace_id: traceId }),
+      () => traceWithSpans(this, traceId),
+    );
   }
 
-  /** How many traces an experiment has (Runlens servers only). */
+  /** How many traces an experiment has (on a plain MLflow server counted by paging the search, exact up to TRACE_SCAN_CAP). */
   async traceCount(experimentId: string, filter?: string): Promise<number> {
-    const res = await this.request<{ count?: number }>('GET', '/runlens/api/trace-count', { experiment_id: experimentId, filter: filter || undefined });
-    return res.count ?? 0;
+    return this.runlensRoute(
+      '/runlens/api/trace-count',
+      async (route) => (await this.request<{ count?: number }>('GET', route, { experiment_id: experimentId, filter: filter || undefined })).count ?? 0,
+      () => countTraces(this, experimentId, filter || undefined),
+    );
   }
 
   async traceSessions(experimentIds: string[]): Promise<WireSessionSummary[]> {
-    const res = await this.request<{ sessions?: WireSessionSummary[] }>('GET', '/runlens/api/trace-sessions', { experiment_ids: experimentIds });
-    return res.sessions ?? [];
+    return this.runlensRoute(
+      '/runlens/api/trace-sessions',
+      async (route) => (await this.request<{ sessions?: WireSessionSummary[] }>('GET', route, { experiment_ids: experimentIds })).sessions ?? [],
+      () => traceSessions(this, experimentIds),
+    );
   }
 
   async createAssessment(traceId: string, assessment: Record<string, unknown>): Promise<WireAssessment> {

@@ -4,7 +4,7 @@
  * views' backend (UiBackend over TrackingClient) must answer the same from both — the plain server
  * through MLflow's own routes, since it has none of Runlens' (charts from the paged history,
  * downsampled alike; spans as the client's get_trace reads them; counts and sessions by paging
- * the trace search).
+ * the trace search). With no change feed there, what open views show is polled.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,6 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HistoryCache } from '../../src/client/plainMlflow';
 import { TrackingClient } from '../../src/client/trackingClient';
+import type { ChangeEvent } from '../../src/client/wireTypes';
+import { ChangePoller, ViewWatches } from '../../src/ui/changePoller';
 import type { SeriesResult, SpanView, TraceDetail, TraceRow } from '../../src/ui/protocol';
 import { UiBackend } from '../../src/ui/uiBackend';
 import { ROOT, startMlflowServer } from '../support/basicAuthMlflow';
@@ -287,6 +289,66 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
         assert.equal(plainClient.lacksRunlensRoute('/runlens/api/trace-sessions'), true);
       });
 
+      it('reports what changes on the server as the change feed would, polling sooner after a change and backing off while none come', async () => {
+        const events: ChangeEvent[] = [];
+        const poller = new ChangePoller(plainClient, (e) => events.push(e), 50, 400);
+        const until = async (what: string, ok: () => boolean): Promise<void> => {
+          const deadline = Date.now() + 10_000;
+          while (!ok()) {
+            if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; events ${JSON.stringify(events)}`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        };
+        try {
+          poller.watch([plainIds.experiment], [plainIds.long]);
+          // The first look only records; with nothing changing the polls back off to the cap.
+          await until('the back-off', () => poller.intervalMs === 400);
+          assert.deepEqual(events, []);
+          await plainClient.request('POST', '/api/2.0/mlflow/runs/log-metric', { run_id: plainIds.short, key: 'loss', value: 0.3, timestamp: 1_700_000_000_010, step: 5 });
+          await until('the metric', () => events.length > 0);
+          assert.deepEqual(events, [{ kind: 'run', runId: plainIds.short, experimentId: plainIds.experiment }]);
+          await until('the quicker polls', () => poller.intervalMs === 50);
+          const created = await plainClient.request<{ run: { info: { run_id: string } } }>('POST', '/api/2.0/mlflow/runs/create', { experiment_id: plainIds.experiment, start_time: Date.now() });
+          await until('the new run', () => events.length > 1);
+          assert.deepEqual(events[1], { kind: 'run', runId: created.run.info.run_id, experimentId: plainIds.experiment, created: true });
+          const traces = await plainClient.searchTraces({ experimentIds: [plainIds.experiment], maxResults: 10 });
+          const traceId = traces.traces[0]!.trace_id;
+          await plainClient.request('PATCH', `/api/3.0/mlflow/traces/${traceId}/tags`, { key: 'reviewed', value: 'yes' });
+          await until('the trace', () => events.length > 2);
+          assert.deepEqual(events[2], { kind: 'trace', traceId, experimentId: plainIds.experiment });
+          assert.equal(events.length, 3);
+        } finally {
+          poller.dispose();
+        }
+      });
+
+      it('polls a server while a view on it is open, for what the views asked about, and pushes to that server\'s views', async () => {
+        const pushed: [string, ChangeEvent][] = [];
+        const watches = new ViewWatches<string>((source, change) => pushed.push([source, change]), 50, 400);
+        try {
+          watches.note('run page', 'remote:team', plainClient, { kind: 'runDetail', runId: plainIds.long });
+          watches.note('runs table', 'remote:team', plainClient, { kind: 'searchRuns', experimentIds: [plainIds.experiment], filter: '', orderBy: [], maxResults: 100 });
+          watches.note('runs table', 'remote:team', plainClient, { kind: 'getPrefs', key: 'layout' }); // about nothing: no change
+          const poller = watches.pollerOf('remote:team')!;
+          assert.ok(poller);
+          await new Promise((r) => setTimeout(r, 300)); // the first look records
+          await plainClient.request('POST', '/api/2.0/mlflow/runs/set-tag', { run_id: plainIds.long, key: 'note', value: 'looked at' });
+          const deadline = Date.now() + 10_000;
+          while (pushed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          assert.deepEqual(pushed, [['remote:team', { kind: 'run', runId: plainIds.long, experimentId: plainIds.experiment }]]);
+          watches.forget('runs table');
+          assert.equal(watches.pollerOf('remote:team'), poller, 'the run page still watches');
+          watches.forget('run page');
+          assert.equal(watches.pollerOf('remote:team'), undefined);
+          // A client signed in anew gets a poller of its own.
+          watches.note('run page', 'remote:team', plainClient, { kind: 'runDetail', runId: plainIds.long });
+          const first = watches.pollerOf('remote:team');
+          watches.note('run page', 'remote:team', new TrackingClient(plainClient.baseUrl), { kind: 'runDetail', runId: plainIds.long });
+          assert.notEqual(watches.pollerOf('remote:team'), first);
+        } finally {
+          watches.dispose();
+        }
+      });
     });
   }
 });

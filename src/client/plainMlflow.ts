@@ -33,8 +33,8 @@ export const HISTORY_PAGE = 25_000;
 const BULK_AHEAD = 4;
 /** `traces/search` page size (MLflow's largest). */
 const TRACE_PAGE = 500;
-/** Traces counted or grouped into sessions at most (200 pages). */
-export const TRACE_SCAN_CAP = 100_000;
+/** Traces counted or grouped into sessions at most (20 pages). */
+export const TRACE_SCAN_CAP = 10_000;
 
 interface HistoryMetric {
   value: number | string;
@@ -296,9 +296,10 @@ async function scanTraces(rest: MlflowRest, experimentIds: string[], filter: str
   return seen;
 }
 
-/** `/runlens/api/trace-count`'s answer, counted by paging the search (exact up to `cap`). */
-export function countTraces(rest: MlflowRest, experimentId: string, filter?: string, cap = TRACE_SCAN_CAP): Promise<number> {
-  return scanTraces(rest, [experimentId], filter, cap, () => undefined);
+/** `/runlens/api/trace-count`'s answer, counted by paging the search: exact up to `cap`, else `cap` and `capped`. */
+export async function countTraces(rest: MlflowRest, experimentId: string, filter?: string, cap = TRACE_SCAN_CAP): Promise<{ count: number; capped: boolean }> {
+  const n = await scanTraces(rest, [experimentId], filter, cap + 1, () => undefined);
+  return { count: Math.min(n, cap), capped: n > cap };
 }
 
 function durationMs(d: string | undefined): number {

@@ -21,7 +21,7 @@ import type {
   WireTraceInfo,
 } from './wireTypes';
 import { apiError, TrackingApiError } from './trackingApiError';
-import { countTraces, HistoryCache, historySeries, historySeriesBulk, traceSessions, traceWithSpans } from './plainMlflow';
+import { countTraces, HistoryCache, historySeries, historySeriesBulk, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
 
 export { apiError, TrackingApiError } from './trackingApiError';
 
@@ -302,10 +302,18 @@ export class TrackingClient {
 
   /** How many traces an experiment has (on a plain MLflow server counted by paging the search, exact up to TRACE_SCAN_CAP). */
   async traceCount(experimentId: string, filter?: string): Promise<number> {
+    return (await this.traceCountAtMost(experimentId, TRACE_SCAN_CAP, filter)).count;
+  }
+
+  /**
+   * The trace count, exact on a Runlens server; on a plain MLflow server, where counting pages
+   * through the search, exact up to `cap`, else `cap` with `capped` set.
+   */
+  async traceCountAtMost(experimentId: string, cap: number, filter?: string): Promise<{ count: number; capped: boolean }> {
     return this.runlensRoute(
       '/runlens/api/trace-count',
-      async (route) => (await this.request<{ count?: number }>('GET', route, { experiment_id: experimentId, filter: filter || undefined })).count ?? 0,
-      () => countTraces(this, experimentId, filter || undefined),
+      async (route) => ({ count: (await this.request<{ count?: number }>('GET', route, { experiment_id: experimentId, filter: filter || undefined })).count ?? 0, capped: false }),
+      () => countTraces(this, experimentId, filter || undefined, cap),
     );
   }
 

@@ -276,6 +276,10 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
         assert.equal(await count(plain, plainIds, `run_id = '${plainIds.traced}'`), 3);
         assert.equal(await count(runlens, runlensIds, `run_id = '${runlensIds.traced}'`), 3);
         assert.equal(await count(plain, plainIds, "tags.q = 'boom'"), 1);
+        // The explorer counts a plain server's traces up to a cap, and says when there are more.
+        assert.deepEqual(await plainClient.traceCountAtMost(plainIds.experiment, 3), { count: 3, capped: true });
+        assert.deepEqual(await plainClient.traceCountAtMost(plainIds.experiment, 5), { count: 5, capped: false });
+        assert.deepEqual(await runlensClient.traceCountAtMost(runlensIds.experiment, 3), { count: 5, capped: false });
         const sessions = (ui: UiBackend, ids: Seeded) => ui.handle({ kind: 'traceSessions', experimentIds: [ids.experiment] });
         const [sp, sr] = await Promise.all([sessions(plain, plainIds), sessions(runlens, runlensIds)]);
         const stable = (rows: typeof sp) => rows.map((s) => ({ sessionId: s.sessionId, traces: s.traces, errors: s.errors, userId: s.userId, totalTokens: s.totalTokens }));

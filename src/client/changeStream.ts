@@ -4,11 +4,9 @@
  * (a plain `mlflow server`) answer 404: the stream then reports `unsupported` and stops.
  */
 import * as http from 'node:http';
+import type { ChangeEvent } from './wireTypes';
 
-export type ChangeEvent =
-  | { kind: 'experiment'; experimentId: string }
-  | { kind: 'run'; runId: string; experimentId: string; created?: boolean }
-  | { kind: 'trace'; traceId: string; experimentId: string };
+export type { ChangeEvent } from './wireTypes';
 
 export type StreamState = 'connecting' | 'open' | 'unsupported' | 'closed';
 

@@ -20,22 +20,10 @@ import type {
   WireSpan,
   WireTraceInfo,
 } from './wireTypes';
+import { apiError, TrackingApiError } from './trackingApiError';
+import { countTraces, HistoryCache, historySeries, historySeriesBulk, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
 
-/** An error answered by the server in MLflow's format, or a transport failure. */
-export class TrackingApiError extends Error {
-  constructor(
-    readonly errorCode: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'TrackingApiError';
-  }
-
-  get notFound(): boolean {
-    return this.errorCode === 'RESOURCE_DOES_NOT_EXIST' || this.status === 404;
-  }
-}
+export { apiError, TrackingApiError } from './trackingApiError';
 
 export interface RunPage {
   runs: WireRun[];
@@ -53,17 +41,6 @@ export interface SearchRunsQuery {
 
 const API = '/api/2.0/mlflow';
 
-/** The error a failed response carries: MLflow's `error_code` + `message` when the body has them. */
-export function apiError(status: number, body: string, fallback: string): TrackingApiError {
-  let e: { error_code?: string; message?: string } = {};
-  try {
-    e = (JSON.parse(body) as typeof e | null) ?? {};
-  } catch {
-    // a plain-text error body
-  }
-  return new TrackingApiError(e.error_code ?? `HTTP_${status}`, e.message ?? fallback, status);
-}
-
 /** An import job of `POST /runlens/api/import`, as the server reports it. */
 export interface WireImportJob {
   job_id: string;
@@ -77,10 +54,32 @@ export interface WireImportJob {
 
 export class TrackingClient {
   /** `headers` go on every request: a team server's Authorization, never logged. */
+  /** Runlens-only routes this server answered 404 for: a plain `mlflow server`; asked once, then read through MLflow's routes. */
+  private readonly missingRoutes = new Set<string>();
+  /** Ended runs' histories read from such a server, for charts redrawn soon after. */
+  private readonly histories = new HistoryCache();
+
   constructor(
     readonly baseUrl: string,
     private readonly headers: Readonly<Record<string, string>> = {},
   ) {}
+
+  /** A Runlens-only route; on a server without it (remembered for this client), `fallback` — the same answer from MLflow's own routes. */
+  private async runlensRoute<T>(route: string, call: (route: string) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    if (this.missingRoutes.has(route)) return fallback();
+    try {
+      return await call(route);
+    } catch (err) {
+      if (!(err instanceof TrackingApiError && err.routeMissing)) throw err;
+      this.missingRoutes.add(route);
+      return fallback();
+    }
+  }
+
+  /** Whether this server lacked a Runlens route it was asked for (so the views read it through MLflow's routes). */
+  lacksRunlensRoute(route: string): boolean {
+    return this.missingRoutes.has(route);
+  }
 
   /** One REST call: JSON in and out, MLflow errors as TrackingApiError (also used by the per-resource clients). */
   async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
@@ -261,15 +260,22 @@ export class TrackingClient {
     return { data, total: total >= 0 ? total : got };
   }
 
-  /** A chart-ready series (Runlens servers only): at most `buckets` points with a min/max envelope. */
+  /** A chart-ready series: at most `buckets` points with a min/max envelope (from the history on a plain MLflow server). */
   async metricSeries(runId: string, key: string, axis: 'step' | 'timestamp', buckets: number): Promise<WireChartSeries> {
-    return this.request<WireChartSeries>('GET', '/runlens/api/metric-series', { run_id: runId, metric_key: key, x: axis, buckets });
+    return this.runlensRoute(
+      '/runlens/api/metric-series',
+      (route) => this.request<WireChartSeries>('GET', route, { run_id: runId, metric_key: key, x: axis, buckets }),
+      () => historySeries(this, runId, key, axis, buckets, this.histories),
+    );
   }
 
-  /** One key's chart-ready series for several runs (Runlens servers only), in `runIds` order. */
+  /** One key's chart-ready series for several runs, in `runIds` order. */
   async metricSeriesBulk(runIds: string[], key: string, axis: 'step' | 'timestamp', buckets: number): Promise<(WireChartSeries & { run_id: string })[]> {
-    const r = await this.request<{ series: (WireChartSeries & { run_id: string })[] }>('GET', '/runlens/api/metric-series-bulk', { run_ids: runIds, metric_key: key, x: axis, buckets });
-    return r.series;
+    return this.runlensRoute(
+      '/runlens/api/metric-series-bulk',
+      async (route) => (await this.request<{ series: (WireChartSeries & { run_id: string })[] }>('GET', route, { run_ids: runIds, metric_key: key, x: axis, buckets })).series,
+      () => historySeriesBulk(this, runIds, key, axis, buckets, this.histories),
+    );
   }
 
   // --- traces ---
@@ -285,20 +291,38 @@ export class TrackingClient {
     return { traces: res.traces ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
   }
 
-  /** A trace with its spans as stored (Runlens servers only). */
+  /** A trace with its spans as span dicts (on a plain MLflow server, read as the mlflow client's get_trace reads it). */
   async getTraceWithSpans(traceId: string): Promise<{ trace_info: WireTraceInfo; spans: WireSpan[]; spans_error?: string }> {
-    return this.request('GET', '/runlens/api/trace', { trace_id: traceId });
+    return this.runlensRoute(
+      '/runlens/api/trace',
+      (route) => this.request<{ trace_info: WireTraceInfo; spans: WireSpan[]; spans_error?: string }>('GET', route, { trace_id: traceId }),
+      () => traceWithSpans(this, traceId),
+    );
   }
 
-  /** How many traces an experiment has (Runlens servers only). */
+  /** How many traces an experiment has (on a plain MLflow server counted by paging the search, exact up to TRACE_SCAN_CAP). */
   async traceCount(experimentId: string, filter?: string): Promise<number> {
-    const res = await this.request<{ count?: number }>('GET', '/runlens/api/trace-count', { experiment_id: experimentId, filter: filter || undefined });
-    return res.count ?? 0;
+    return (await this.traceCountAtMost(experimentId, TRACE_SCAN_CAP, filter)).count;
+  }
+
+  /**
+   * The trace count, exact on a Runlens server; on a plain MLflow server, where counting pages
+   * through the search, exact up to `cap`, else `cap` with `capped` set.
+   */
+  async traceCountAtMost(experimentId: string, cap: number, filter?: string): Promise<{ count: number; capped: boolean }> {
+    return this.runlensRoute(
+      '/runlens/api/trace-count',
+      async (route) => ({ count: (await this.request<{ count?: number }>('GET', route, { experiment_id: experimentId, filter: filter || undefined })).count ?? 0, capped: false }),
+      () => countTraces(this, experimentId, filter || undefined, cap),
+    );
   }
 
   async traceSessions(experimentIds: string[]): Promise<WireSessionSummary[]> {
-    const res = await this.request<{ sessions?: WireSessionSummary[] }>('GET', '/runlens/api/trace-sessions', { experiment_ids: experimentIds });
-    return res.sessions ?? [];
+    return this.runlensRoute(
+      '/runlens/api/trace-sessions',
+      async (route) => (await this.request<{ sessions?: WireSessionSummary[] }>('GET', route, { experiment_ids: experimentIds })).sessions ?? [],
+      () => traceSessions(this, experimentIds),
+    );
   }
 
   async createAssessment(traceId: string, assessment: Record<string, unknown>): Promise<WireAssessment> {

@@ -88,6 +88,12 @@ export function tagValue(run: WireRun, key: string): string | undefined {
 export const PARENT_RUN_TAG = 'mlflow.parentRunId';
 export const NOTE_TAG = 'mlflow.note.content';
 
+/** One event of the change feed (`/runlens/api/changes`), or what a poller of a server without it reports. */
+export type ChangeEvent =
+  | { kind: 'experiment'; experimentId: string }
+  | { kind: 'run'; runId: string; experimentId: string; created?: boolean }
+  | { kind: 'trace'; traceId: string; experimentId: string };
+
 /** `/runlens/api/metric-series`: doubles JSON cannot carry arrive as "NaN"/"Infinity" strings. */
 export interface WireChartSeries {
   total_points: number;

@@ -24,7 +24,7 @@ import type { ImportTarget } from './import/importTarget';
 import { loadExperiments, loadRuns } from './runReads';
 import { dedupeMetrics, validateBatchLimits, validateDatasetInput, validateMetric } from './runValidation';
 import { generateRunName } from './runNames';
-import { downsampleSeries } from './seriesDownsample';
+import { downsampleSeries } from '../domain/seriesDownsample';
 import { SeriesPointIndex } from './seriesPointIndex';
 import { compileExperimentSearch } from './search/experimentSearch';
 import { decodePageToken, pageFromLookahead } from './search/pageToken';

@@ -8,25 +8,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { SeriesColumns, SeriesPoint } from '../domain/seriesDownsample';
 import { writeAllSync } from './durableFiles';
 import type { SeriesWrite } from './ops';
 import { recordIntact, SERIES_RECORD_BYTES } from './seriesRecord';
 
 const MAX_OPEN_FILES = 128;
 
-export interface SeriesPoint {
-  step: number;
-  timestamp: number;
-  value: number;
-}
-
-/** One key's points as parallel columns, in logging order (no per-point objects). */
-export interface SeriesColumns {
-  step: Float64Array;
-  timestamp: Float64Array;
-  value: Float64Array;
-  length: number;
-}
+export type { SeriesColumns, SeriesPoint } from '../domain/seriesDownsample';
 
 export class SeriesFiles {
   private readonly open = new Map<string, number>();

@@ -1,7 +1,8 @@
 /**
- * A real `mlflow server --app-name basic-auth` (MLflow's own auth app, sqlite-backed, from
- * .venv/pgserver, whose `mlflow server` runs) on a free loopback port, for tests of signing in
- * to a team server. The admin user is the only one; it is removed with its temp directory on stop.
+ * A real `mlflow server` (sqlite-backed, from .venv/pgserver, whose `mlflow server` runs) on a
+ * free loopback port: with MLflow's own auth app (`--app-name basic-auth`) for tests of signing
+ * in to a team server — the admin user is the only one — or plain, as a team server without
+ * Runlens' routes. Its temp directory is removed on stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,12 +38,33 @@ export async function startBasicAuthMlflow(timeoutMs = 120_000): Promise<BasicAu
     path.join(dir, 'basic_auth.ini'),
     `[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///${dir}/auth.db\nadmin_username = ${username}\nadmin_password = ${password}\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n`,
   );
+  const env = { MLFLOW_AUTH_CONFIG_PATH: path.join(dir, 'basic_auth.ini'), MLFLOW_FLASK_SERVER_SECRET_KEY: 'runlens-test' };
+  const headers = { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` };
+  const server = await spawnMlflowServer(MLFLOW_SERVER_BIN, dir, ['--app-name', 'basic-auth'], env, headers, timeoutMs, 'mlflow server --app-name basic-auth');
+  return { ...server, username, password };
+}
+
+/** A plain `mlflow server` (sqlite, proxied artifacts) with no auth: what a team server without Runlens is. */
+export async function startMlflowServer(bin = MLFLOW_SERVER_BIN, timeoutMs = 120_000): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-mlflow-'));
+  return spawnMlflowServer(bin, dir, [], {}, {}, timeoutMs, 'mlflow server');
+}
+
+async function spawnMlflowServer(
+  bin: string,
+  dir: string,
+  appArgs: string[],
+  extraEnv: Record<string, string>,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  what: string,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_AUTH_CONFIG_PATH: path.join(dir, 'basic_auth.ini'), MLFLOW_FLASK_SERVER_SECRET_KEY: 'runlens-test', MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' };
   for (const k of ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN']) delete env[k];
-  const args = ['server', '--app-name', 'basic-auth', '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--serve-artifacts', '--artifacts-destination', path.join(dir, 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'];
-  const child: ChildProcess = spawn(MLFLOW_SERVER_BIN, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const args = ['server', ...appArgs, '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--serve-artifacts', '--artifacts-destination', path.join(dir, 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'];
+  const child: ChildProcess = spawn(bin, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   const stop = async (): Promise<void> => {
@@ -59,13 +81,13 @@ export async function startBasicAuthMlflow(timeoutMs = 120_000): Promise<BasicAu
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      const res = await fetch(`${url}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } });
-      if (res.ok) return { url, username, password, stop };
+      const res = await fetch(`${url}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers });
+      if (res.ok) return { url, stop };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 500));
   }
   await stop();
-  throw new Error(`mlflow server --app-name basic-auth did not come up on ${url}:\n${stderr}`);
+  throw new Error(`${what} did not come up on ${url}:\n${stderr}`);
 }

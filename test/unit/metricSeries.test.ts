@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { columnsOf, downsampleSeries } from '../../src/store/seriesDownsample';
+import { columnsOf, downsampleSeries } from '../../src/domain/seriesDownsample';
 import { call, startTestServer, type TestServer } from './helpers';
 
 describe('chart series downsampling', () => {

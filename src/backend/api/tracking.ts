@@ -5,6 +5,7 @@
  * from memory, from disk or over the network; none of these modules imports an implementation.
  */
 import type { DatasetInput, Experiment, Metric, MetricInput, MetricWithRunId, Page, Run, RunInfo, RunStatus, Tag, ViewType } from '../../domain/types';
+import type { ChartSeries, SeriesAxis } from '../../domain/seriesDownsample';
 import type { ArtifactRepository } from './artifacts';
 import type { BackendCapabilities } from './capabilities';
 import type { ChangeSource } from './changes';
@@ -14,25 +15,7 @@ import type { LoggedModelStore } from './loggedModels';
 import type { ModelRegistryStore } from './registry';
 import type { TraceStore } from './traces';
 
-export type SeriesAxis = 'step' | 'timestamp';
-
-export interface ChartPoint {
-  /** The x of the bucket's last point (its step or timestamp). */
-  x: number;
-  /** The value of the bucket's last point (by x, then logging order). */
-  value: number;
-  min: number;
-  max: number;
-  /** How many logged points the bucket covers. */
-  count: number;
-}
-
-export interface ChartSeries {
-  points: ChartPoint[];
-  /** Points of the key within [from, to]. */
-  total: number;
-  downsampled: boolean;
-}
+export type { ChartPoint, ChartSeries, SeriesAxis } from '../../domain/seriesDownsample';
 
 /** One distinct (experiment, dataset, digest, input context) among runs' inputs (MLflow's SearchDatasets). */
 export interface DatasetSummary {

@@ -30,7 +30,7 @@ import type {
 } from '../api/tracking';
 import type { LocalStore } from '../../store/localStore';
 import { historyPage, sampledHistories, sortHistory } from '../../store/metricHistory';
-import { columnsOf, downsampleSeries } from '../../store/seriesDownsample';
+import { columnsOf, downsampleSeries } from '../../domain/seriesDownsample';
 import type { SeriesPoint } from '../../store/seriesFiles';
 import { readOnlyConcern, ReadOnlyStoreError } from './readOnly';
 import * as M from './concernMethods';

@@ -26,14 +26,16 @@ interface ExperimentRuns {
   runs: WireRun[];
   /** Runs shown only as the ancestors of runs that match the filter. */
   contextIds?: Set<string>;
-  /** Undefined when the server cannot count traces (not a Runlens server). */
-  traceCount?: number;
+  /** Undefined when the server cannot count traces. */
+  traceCount?: { count: number; capped: boolean };
   nextPageToken?: string;
   loading?: Promise<void>;
   error?: string;
 }
 
 const REFRESH_INTERVAL_MS = 150;
+/** Traces counted at most for an experiment node on a plain MLflow server (three search pages at most; more shows as "1,000+"). */
+const TREE_TRACE_COUNT_CAP = 1000;
 
 export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
   protected readonly emitter = new vscode.EventEmitter<ExplorerNode | undefined>();
@@ -136,7 +138,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     let token = replace ? undefined : this.runsByExperiment.get(experimentId)?.nextPageToken;
     const target = replace ? count : runs.length + count;
     // The Traces count is fetched alongside the runs, not after them, so a refresh is not slower.
-    const traceCount = client.traceCount(experimentId).catch(() => undefined);
+    // A plain MLflow server counts by paging its trace search: a few pages at most for the tree.
+    const traceCount = client.traceCountAtMost(experimentId, TREE_TRACE_COUNT_CAP).catch(() => undefined);
     try {
       do {
         const page = await client.searchRuns({
@@ -207,7 +210,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
     const page = await this.source.client.searchRuns({ experimentIds: experiments.map((e) => e.experiment.experiment_id), maxResults: 1, viewType: 'ALL' });
     if (page.runs.length > 0) return false;
     // Traces alone (an LLM app with no training runs) are not an empty store either.
-    const traces = await Promise.all(experiments.map((e) => this.source.client.traceCount(e.experiment.experiment_id).catch(() => 0)));
+    const traces = await Promise.all(experiments.map((e) => this.source.client.traceCountAtMost(e.experiment.experiment_id, 1).then((c) => c.count, () => 0)));
     return traces.every((n) => n === 0);
   }
 
@@ -223,7 +226,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
       state = this.runsByExperiment.get(id)!;
     }
     if (state.error) return [{ type: 'message', message: state.error, parent: node, isError: true }];
-    const traces: ExplorerNode[] = state.traceCount ? [{ type: 'traces', parent: node, count: state.traceCount }] : [];
+    const traces: ExplorerNode[] = state.traceCount?.count ? [{ type: 'traces', parent: node, count: state.traceCount.count, ...(state.traceCount.capped ? { capped: true } : {}) }] : [];
     if (state.runs.length === 0) return traces.length && !this.filter ? traces : [...traces, { type: 'message', message: this.filter ? 'No runs match the filter' : 'No runs yet', parent: node }];
     const forest = buildRunForest(state.runs);
     const items: ExplorerNode[] = [...traces, ...forest.roots.map((run): RunNode => ({ type: 'run', run, parent: node, loadedChildren: forest.childrenOf.get(run.info.run_id) ?? [] }))];
@@ -284,7 +287,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExplorerNode> {
         const id = node.parent.experiment.experiment_id;
         const item = new vscode.TreeItem('Traces');
         item.id = `traces:${id}`;
-        item.description = `${node.count.toLocaleString()} trace${node.count === 1 ? '' : 's'}`;
+        item.description = `${node.count.toLocaleString()}${node.capped ? '+' : ''} trace${node.count === 1 && !node.capped ? '' : 's'}`;
         item.iconPath = new vscode.ThemeIcon('pulse');
         item.tooltip = 'Open the traces and sessions of this experiment';
         item.contextValue = 'runlens.traces';

@@ -44,6 +44,8 @@ export interface TracesNode {
   type: 'traces';
   parent: ExperimentNode;
   count: number;
+  /** A plain MLflow server's traces are counted up to a cap: there are more than `count`. */
+  capped?: boolean;
 }
 
 export type ExplorerNode = SourceNode | ExperimentNode | RunNode | LoadMoreNode | MessageNode | TracesNode;

@@ -14,6 +14,8 @@ import { renderPage, viewPreloads } from '../../ui/pageHtml';
 import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
 import { openSourceAt } from './openSource';
 import { UiBackend, type ViewPrefs } from '../../ui/uiBackend';
+import { ViewWatches } from '../../ui/changePoller';
+import { RemoteServerSource } from '../sources/remoteSources';
 import type { TrackingService } from '../backend/trackingService';
 import type { StoreSources } from '../sources/storeSources';
 import type { TrackingClient } from '../../client/trackingClient';
@@ -59,6 +61,8 @@ export class ViewPanels {
   /** The OS user, named as the source of feedback given in the views (read once). */
   private user: string | undefined;
   private manifest: string | undefined;
+  /** What views on team servers show, polled for changes (a plain mlflow server has no change feed). */
+  private readonly watches = new ViewWatches<vscode.Webview>((source, change) => this.pushTo(source, change));
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -86,6 +90,7 @@ export class ViewPanels {
         const message = pushFor(change);
         if (message) for (const panel of this.open.keys()) void panel.webview.postMessage(message);
       }),
+      { dispose: () => this.watches.dispose() },
     );
   }
 
@@ -95,6 +100,7 @@ export class ViewPanels {
     const reuse = REUSED.has(kind) ? [...this.open].find(([, info]) => info.kind === kind && !info.pinned)?.[0] : undefined;
     if (reuse) {
       const info = this.open.get(reuse)!;
+      this.watches.forget(reuse.webview);
       info.source = source;
       reuse.title = title;
       reuse.webview.html = this.page(reuse, kind, state);
@@ -156,6 +162,7 @@ export class ViewPanels {
     });
     panel.onDidDispose(() => {
       this.open.delete(panel);
+      this.watches.forget(panel.webview);
       if (this.active === panel) this.active = undefined;
     });
     panel.webview.onDidReceiveMessage((message: unknown) => this.receive(kind, panel.webview, message, info.source));
@@ -172,6 +179,7 @@ export class ViewPanels {
       await store.ready();
       this.user ??= os.userInfo().username;
       reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user, this.prefs(source)).handle(message.request) };
+      if (source && store instanceof RemoteServerSource) this.watches.note(webview, source, store.client, message.request);
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
       this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
@@ -207,6 +215,13 @@ export class ViewPanels {
     const scope = `runlens.viewPrefs:${source ?? ''}:`;
     const memento = this.context.workspaceState;
     return { get: (key) => memento.get(scope + key), set: async (key, value) => memento.update(scope + key, value) };
+  }
+
+  /** A change a team server's poller saw, to the panels on that server. */
+  private pushTo(source: string, change: ChangeEvent): void {
+    const message = pushFor(change);
+    if (!message) return;
+    for (const [panel, info] of this.open) if (info.source === source) void panel.webview.postMessage(message);
   }
 
   /** The store a panel reads: a found store (its path) or the workspace's. */

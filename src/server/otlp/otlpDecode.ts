@@ -4,7 +4,8 @@
  * common/v1/common.proto. Span attribute values become JSON strings, as MLflow's own spans store them.
  */
 import { parseJsonBounded } from '../../domain/jsonDepth';
-import { PyFloat, pyJsonDumps } from '../../domain/pyJson';
+import { otelField, otelJsonKeyValues, pyDouble, spanAttributesOf } from '../../domain/otelJson';
+import { PyFloat } from '../../domain/pyJson';
 import type { IncomingSpan } from '../../backend/api/traces';
 import { isUnixNanos } from '../../domain/spanDict';
 import type { SpanDict } from '../../domain/traceTypes';
@@ -35,12 +36,6 @@ function bad(message: string): Error {
   return new OtlpError(400, INVALID_FORMAT, `${INVALID_FORMAT}: ${message}`);
 }
 
-/** A double that is whole stays a float, as Python decodes it (`2.0`). */
-function double(v: number): number | PyFloat {
-  return Number.isInteger(v) ? new PyFloat(v) : v;
-}
-
-
 // ---- protobuf -------------------------------------------------------------------------------
 
 function anyValue(r: ProtobufReader, bytes: Uint8Array): unknown {
@@ -57,7 +52,7 @@ function anyValue(r: ProtobufReader, bytes: Uint8Array): unknown {
         out = int64Value(varintOf(f, 'AnyValue.int_value'));
         break;
       case 4:
-        out = double(doubleOf(f, 'AnyValue.double_value'));
+        out = pyDouble(doubleOf(f, 'AnyValue.double_value'));
         break;
       case 5:
         out = r
@@ -92,11 +87,6 @@ function keyValues(r: ProtobufReader, fields: WireField[], fieldNo: number): [st
     out.push([key, value]);
   }
   return out;
-}
-
-/** Span attributes JSON-encoded as MLflow's `dump_span_attribute_value` (Python's json.dumps) writes them. */
-function attributesOf(pairs: [string, unknown][]): Record<string, unknown> {
-  return Object.fromEntries(pairs.map(([k, v]) => [k, pyJsonDumps(v)]));
 }
 
 /** Resource attributes as decoded values (they become trace tags). */
@@ -181,7 +171,7 @@ function protoSpan(r: ProtobufReader, bytes: Uint8Array, index: number, resource
       name,
       start: start?.toString(),
       end: end !== undefined && end !== 0n ? end.toString() : undefined,
-      attributes: attributesOf(keyValues(r, attrFields, 9)),
+      attributes: spanAttributesOf(keyValues(r, attrFields, 9)),
       events,
       status,
       traceState,
@@ -222,44 +212,13 @@ export function decodeOtlpProtobuf(body: Uint8Array): IncomingSpan[] {
 
 type Json = Record<string, unknown>;
 
-function field(o: Json, camel: string, snake: string): unknown {
-  return o[camel] ?? o[snake];
-}
-
 function list(o: Json, camel: string, snake: string, where: string): Json[] {
-  const v = field(o, camel, snake);
+  const v = otelField(o, camel, snake);
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw bad(`${where}.${camel} must be a list.`);
   return v.map((x, i) => {
     if (!x || typeof x !== 'object') throw bad(`${where}.${camel}[${i}] must be an object.`);
     return x as Json;
-  });
-}
-
-function jsonAnyValue(v: unknown): unknown {
-  if (!v || typeof v !== 'object') return null;
-  const o = v as Json;
-  const s = field(o, 'stringValue', 'string_value');
-  if (s !== undefined) return s;
-  const b = field(o, 'boolValue', 'bool_value');
-  if (b !== undefined) return b;
-  const i = field(o, 'intValue', 'int_value');
-  if (i !== undefined) return typeof i === 'string' && Number.isSafeInteger(Number(i)) ? Number(i) : i;
-  const d = field(o, 'doubleValue', 'double_value');
-  if (d !== undefined) return typeof d === 'number' ? double(d) : d;
-  const a = field(o, 'arrayValue', 'array_value') as Json | undefined;
-  if (a) return (Array.isArray(a.values) ? a.values : []).map(jsonAnyValue);
-  const kv = field(o, 'kvlistValue', 'kvlist_value') as Json | undefined;
-  if (kv) return Object.fromEntries(jsonKeyValues(kv.values));
-  const bytes = field(o, 'bytesValue', 'bytes_value');
-  return bytes ?? null;
-}
-
-function jsonKeyValues(v: unknown): [string, unknown][] {
-  if (!Array.isArray(v)) return [];
-  return v.map((kv: unknown) => {
-    const o = (kv ?? {}) as Json;
-    return [String(o.key ?? ''), jsonAnyValue(o.value)];
   });
 }
 
@@ -296,28 +255,28 @@ export function decodeOtlpJson(body: Buffer): IncomingSpan[] {
   if (all.length === 0) throw new OtlpError(400, NO_SPANS);
   all.forEach((rs, i) => {
     const res = (rs.resource ?? {}) as Json;
-    const resource = resourceOf(jsonKeyValues(res && typeof res === 'object' ? res.attributes : undefined));
+    const resource = resourceOf(otelJsonKeyValues(res && typeof res === 'object' ? res.attributes : undefined));
     list(rs, 'scopeSpans', 'scope_spans', `resourceSpans[${i}]`).forEach((ss, j) => {
       for (const s of list(ss, 'spans', 'spans', `resourceSpans[${i}].scopeSpans[${j}]`)) {
         const status = (s.status ?? {}) as Json;
         out.push(
           toIncoming(
             {
-              traceId: jsonId(field(s, 'traceId', 'trace_id'), `span ${out.length} traceId`),
-              spanId: jsonId(field(s, 'spanId', 'span_id'), `span ${out.length} spanId`),
-              parentId: jsonId(field(s, 'parentSpanId', 'parent_span_id'), `span ${out.length} parentSpanId`),
+              traceId: jsonId(otelField(s, 'traceId', 'trace_id'), `span ${out.length} traceId`),
+              spanId: jsonId(otelField(s, 'spanId', 'span_id'), `span ${out.length} spanId`),
+              parentId: jsonId(otelField(s, 'parentSpanId', 'parent_span_id'), `span ${out.length} parentSpanId`),
               resource,
               name: typeof s.name === 'string' ? s.name : '',
-              start: jsonTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano'), `span ${out.length} startTimeUnixNano`),
-              end: jsonTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano'), `span ${out.length} endTimeUnixNano`),
-              attributes: attributesOf(jsonKeyValues(s.attributes)),
+              start: jsonTime(otelField(s, 'startTimeUnixNano', 'start_time_unix_nano'), `span ${out.length} startTimeUnixNano`),
+              end: jsonTime(otelField(s, 'endTimeUnixNano', 'end_time_unix_nano'), `span ${out.length} endTimeUnixNano`),
+              attributes: spanAttributesOf(otelJsonKeyValues(s.attributes)),
               events: list(s, 'events', 'events', 'span').map((e) => ({
                 name: String(e.name ?? ''),
-                time_unix_nano: jsonTime(field(e, 'timeUnixNano', 'time_unix_nano'), `span ${out.length} event timeUnixNano`) ?? '0',
-                attributes: rawAttributes(jsonKeyValues(e.attributes)),
+                time_unix_nano: jsonTime(otelField(e, 'timeUnixNano', 'time_unix_nano'), `span ${out.length} event timeUnixNano`) ?? '0',
+                attributes: rawAttributes(otelJsonKeyValues(e.attributes)),
               })),
               status: { code: jsonStatusCode(status.code), message: typeof status.message === 'string' ? status.message : '' },
-              traceState: typeof field(s, 'traceState', 'trace_state') === 'string' ? (field(s, 'traceState', 'trace_state') as string) : '',
+              traceState: typeof otelField(s, 'traceState', 'trace_state') === 'string' ? (otelField(s, 'traceState', 'trace_state') as string) : '',
             },
             out.length,
           ),

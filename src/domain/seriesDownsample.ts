@@ -2,10 +2,44 @@
  * Chart-ready metric series: at most `buckets` points over the x range, each bucket keeping its
  * last value plus the min and max it covered, so spikes survive downsampling (a min/max
  * envelope). One pass over the points, no sort of the whole series: a 1M-point history costs one
- * linear scan, not an O(n log n) sort.
+ * linear scan, not an O(n log n) sort. Pure: the local store downsamples its series files with it,
+ * and the REST client a history read from a server without Runlens' series route, so a chart
+ * looks the same from either.
  */
-import type { ChartPoint, ChartSeries, SeriesAxis } from '../backend/api/tracking';
-import type { SeriesColumns, SeriesPoint } from './seriesFiles';
+
+export type SeriesAxis = 'step' | 'timestamp';
+
+export interface ChartPoint {
+  /** The x of the bucket's last point (its step or timestamp). */
+  x: number;
+  /** The value of the bucket's last point (by x, then logging order). */
+  value: number;
+  min: number;
+  max: number;
+  /** How many logged points the bucket covers. */
+  count: number;
+}
+
+export interface ChartSeries {
+  points: ChartPoint[];
+  /** Points of the key within [from, to]. */
+  total: number;
+  downsampled: boolean;
+}
+
+export interface SeriesPoint {
+  step: number;
+  timestamp: number;
+  value: number;
+}
+
+/** One key's points as parallel columns, in logging order (no per-point objects). */
+export interface SeriesColumns {
+  step: Float64Array;
+  timestamp: Float64Array;
+  value: Float64Array;
+  length: number;
+}
 
 /** Columns from point objects (tests, small series). */
 export function columnsOf(points: SeriesPoint[]): SeriesColumns {

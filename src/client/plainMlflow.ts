@@ -1,0 +1,345 @@
+/**
+ * What the views read from a server without Runlens' own routes (a plain `mlflow server`), over
+ * MLflow's REST API, answered in the shapes the Runlens routes answer, so a view cannot tell:
+ * - a chart series: the run's full history (`metrics/get-history`, paged), downsampled with the
+ *   domain function a Runlens server uses, with the same bucket count — the same points;
+ * - a trace with its spans: as the mlflow client's `get_trace` reads it (tracing/client.py):
+ *   the v3 info, then spans from the tracking store (`traces/get`, or `traces/batchGet` on a server
+ *   that takes "get" for a trace id) in OTel proto JSON, converted to the span dicts Runlens
+ *   stores; otherwise `traces.json` from the trace's artifact location;
+ * - trace counts and sessions: by paging `traces/search`.
+ */
+import { proxyPath } from '../domain/artifactUri';
+import { otelField, otelJsonKeyValues, spanAttributesOf } from '../domain/otelJson';
+import { PyFloat, pyJsonDumps } from '../domain/pyJson';
+import { downsampleSeries, type SeriesAxis, type SeriesColumns } from '../domain/seriesDownsample';
+import { parseTokenUsage } from '../domain/spanDict';
+import { SpanKeys, TraceKeys, type SessionSummary, type SpanDict, type TraceInfo } from '../domain/traceTypes';
+import { TrackingApiError } from './trackingApiError';
+import type { WireChartSeries } from './wireTypes';
+
+/** The REST calls these readers make (TrackingClient has them; typed here so the two files do not import each other). */
+export interface MlflowRest {
+  request<T>(method: 'GET' | 'POST', route: string, body?: Record<string, unknown>): Promise<T>;
+  searchTraces(q: { experimentIds: string[]; filter?: string; maxResults?: number; pageToken?: string }): Promise<{ traces: TraceInfo[]; nextPageToken?: string }>;
+}
+
+/**
+ * Points per get-history page. Always sent: MLflow 3.6's handler reads a missing max_results as 0
+ * (an empty page with a token); 2.x ignores it and answers the whole history at once.
+ */
+export const HISTORY_PAGE = 25_000;
+/** Runs whose histories are read at once for one multi-run chart. */
+const BULK_AHEAD = 4;
+/** `traces/search` page size (MLflow's largest). */
+const TRACE_PAGE = 500;
+/** Traces counted or grouped into sessions at most (20 pages). */
+export const TRACE_SCAN_CAP = 10_000;
+
+interface HistoryMetric {
+  value: number | string;
+  timestamp?: number | string;
+  step?: number | string;
+}
+
+/** `n` items through `fn`, at most `limit` at a time, answered in input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function grown(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** A run's whole history of one key as columns, in the order the server answers it. */
+export async function historyColumns(rest: MlflowRest, runId: string, key: string): Promise<SeriesColumns> {
+  let step: Float64Array<ArrayBuffer> = new Float64Array(1024);
+  let timestamp: Float64Array<ArrayBuffer> = new Float64Array(1024);
+  let value: Float64Array<ArrayBuffer> = new Float64Array(1024);
+  let n = 0;
+  let token: string | undefined;
+  const seen = new Set<string>();
+  do {
+    const page = await rest.request<{ metrics?: HistoryMetric[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/metrics/get-history', {
+      run_id: runId,
+      metric_key: key,
+      max_results: HISTORY_PAGE,
+      page_token: token,
+    });
+    const metrics = page.metrics ?? [];
+    if (n + metrics.length > step.length) {
+      step = grown(step, n + metrics.length);
+      timestamp = grown(timestamp, n + metrics.length);
+      value = grown(value, n + metrics.length);
+    }
+    for (const m of metrics) {
+      step[n] = Number(m.step ?? 0);
+      timestamp[n] = Number(m.timestamp ?? 0);
+      value[n] = Number(m.value); // "NaN", "Infinity", "-Infinity" as JSON carries them
+      n++;
+    }
+    // An empty page ends the history whatever token came with it; a repeated token would loop.
+    token = metrics.length > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
+    if (token) seen.add(token);
+  } while (token);
+  return { step: step.subarray(0, n), timestamp: timestamp.subarray(0, n), value: value.subarray(0, n), length: n };
+}
+
+const TERMINAL = new Set(['FINISHED', 'FAILED', 'KILLED']);
+
+/**
+ * Histories of runs that had ended when they were read, kept a minute: a chart redrawn (another
+ * axis, bucket count or pane) does not read 100k points again. A live run is always read afresh.
+ */
+export class HistoryCache {
+  private readonly entries = new Map<string, { cols: SeriesColumns; at: number }>();
+  private points = 0;
+
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly maxPoints = 2_000_000,
+  ) {}
+
+  get(runId: string, key: string, now = Date.now()): SeriesColumns | undefined {
+    const id = JSON.stringify([runId, key]);
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    if (now - e.at > this.ttlMs) {
+      this.drop(id);
+      return undefined;
+    }
+    return e.cols;
+  }
+
+  put(runId: string, key: string, cols: SeriesColumns, now = Date.now()): void {
+    if (cols.length > this.maxPoints) return;
+    const id = JSON.stringify([runId, key]);
+    this.drop(id);
+    // Oldest first out (a Map iterates in insertion order).
+    for (const old of this.entries.keys()) {
+      if (this.points + cols.length <= this.maxPoints) break;
+      this.drop(old);
+    }
+    this.entries.set(id, { cols, at: now });
+    this.points += cols.length;
+  }
+
+  private drop(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.points -= e.cols.length;
+    this.entries.delete(id);
+  }
+}
+
+/** The history, from `cache` when the run had ended; the run's status is read first, so a run ending meanwhile is not kept half read. */
+async function history(rest: MlflowRest, runId: string, key: string, cache: HistoryCache | undefined): Promise<SeriesColumns> {
+  if (!cache) return historyColumns(rest, runId, key);
+  const hit = cache.get(runId, key);
+  if (hit) return hit;
+  const status = (await rest.request<{ run?: { info?: { status?: string } } }>('GET', '/api/2.0/mlflow/runs/get', { run_id: runId })).run?.info?.status;
+  const cols = await historyColumns(rest, runId, key);
+  if (status !== undefined && TERMINAL.has(status)) cache.put(runId, key, cols);
+  return cols;
+}
+
+/** The chart series `/runlens/api/metric-series` answers, from the run's history. */
+export async function historySeries(rest: MlflowRest, runId: string, key: string, axis: SeriesAxis, buckets: number, cache?: HistoryCache): Promise<WireChartSeries> {
+  const s = downsampleSeries(await history(rest, runId, key, cache), axis, buckets);
+  return { total_points: s.total, downsampled: s.downsampled, points: s.points };
+}
+
+/** `/runlens/api/metric-series-bulk`'s answer: a few runs' histories read at a time. */
+export function historySeriesBulk(
+  rest: MlflowRest,
+  runIds: string[],
+  key: string,
+  axis: SeriesAxis,
+  buckets: number,
+  cache?: HistoryCache,
+): Promise<(WireChartSeries & { run_id: string })[]> {
+  return mapLimit(runIds, BULK_AHEAD, async (runId) => ({ run_id: runId, ...(await historySeries(rest, runId, key, axis, buckets, cache)) }));
+}
+
+// ---- traces ---------------------------------------------------------------------------------
+
+const TRACES = '/api/3.0/mlflow/traces';
+/** `SpansLocation` values whose spans the tracking store serves (the client then calls the store). */
+const SPANS_IN_STORE = new Set(['TRACKING_STORE', 'ARCHIVE_REPO']);
+const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+
+type Json = Record<string, unknown>;
+
+function time(v: unknown): number | string | undefined {
+  return typeof v === 'number' || (typeof v === 'string' && v !== '') ? v : undefined;
+}
+
+/** A decoded event attribute as Python holds it (a whole double is still the number). */
+function plain(v: unknown): unknown {
+  if (v instanceof PyFloat) return v.value;
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+/**
+ * One OTel proto JSON span (`Span.to_otel_proto`, ids base64 as protobuf JSON writes bytes) as
+ * the span dict `Span.from_otel_proto(...).to_dict()` gives: attribute values JSON-encoded again,
+ * the MLflow trace id in `mlflow.traceRequestId`, the status code by name.
+ */
+export function otelSpanToDict(o: Json, traceId: string): SpanDict {
+  const attributes = spanAttributesOf(otelJsonKeyValues(o.attributes));
+  if (attributes[SpanKeys.requestId] === undefined) attributes[SpanKeys.requestId] = pyJsonDumps(traceId);
+  const status = (o.status ?? {}) as Json;
+  const code = status.code;
+  const parent = otelField(o, 'parentSpanId', 'parent_span_id');
+  const end = time(otelField(o, 'endTimeUnixNano', 'end_time_unix_nano'));
+  const events = Array.isArray(o.events) ? (o.events as Json[]) : [];
+  return {
+    trace_id: String(otelField(o, 'traceId', 'trace_id') ?? ''),
+    span_id: String(otelField(o, 'spanId', 'span_id') ?? ''),
+    parent_span_id: typeof parent === 'string' && parent !== '' ? parent : null,
+    name: String(o.name ?? ''),
+    start_time_unix_nano: time(otelField(o, 'startTimeUnixNano', 'start_time_unix_nano')) ?? 0,
+    end_time_unix_nano: end ?? null,
+    attributes,
+    status: {
+      code: typeof code === 'number' ? (STATUS_NAMES[code] ?? 'STATUS_CODE_UNSET') : typeof code === 'string' && code ? code : 'STATUS_CODE_UNSET',
+      message: typeof status.message === 'string' ? status.message : '',
+    },
+    events: events.map((e) => ({
+      name: String(e.name ?? ''),
+      time_unix_nano: time(otelField(e, 'timeUnixNano', 'time_unix_nano')) ?? 0,
+      attributes: Object.fromEntries(otelJsonKeyValues(e.attributes).map(([k, v]) => [k, plain(v)])),
+    })),
+  };
+}
+
+function otelSpans(spans: unknown, traceId: string): SpanDict[] {
+  if (spans !== undefined && !Array.isArray(spans)) throw new TrackingApiError('BAD_RESPONSE', `trace ${traceId}: the server's trace has no span list`, 200);
+  return ((spans ?? []) as Json[]).map((s) => otelSpanToDict(s, traceId));
+}
+
+/** The `spans` of a traces.json body (span dicts as the client wrote them). */
+function traceFileSpans(body: unknown, traceId: string): SpanDict[] {
+  const spans = (body as { spans?: unknown } | null)?.spans;
+  if (!Array.isArray(spans)) throw new TrackingApiError('BAD_RESPONSE', `trace ${traceId}: the trace data has no 'spans' list`, 200);
+  return spans as SpanDict[];
+}
+
+async function storeSpans(rest: MlflowRest, traceId: string): Promise<SpanDict[]> {
+  try {
+    const r = await rest.request<{ trace?: { spans?: unknown } }>('GET', `${TRACES}/get`, { trace_id: traceId });
+    return otelSpans(r.trace?.spans, traceId);
+  } catch (err) {
+    // The client's own test: a server before GetTrace matches `traces/{trace_id}` with "get".
+    const older = err instanceof TrackingApiError && (err.routeMissing || (err.errorCode === 'RESOURCE_DOES_NOT_EXIST' && err.message.includes("'get'")));
+    if (!older) throw err;
+  }
+  const r = await rest.request<{ traces?: { spans?: unknown }[] }>('GET', `${TRACES}/batchGet`, { trace_ids: [traceId] });
+  const trace = r.traces?.[0];
+  if (!trace) throw new TrackingApiError('RESOURCE_DOES_NOT_EXIST', `Trace with ID ${traceId} is not found.`, 404);
+  return otelSpans(trace.spans, traceId);
+}
+
+async function spansOf(rest: MlflowRest, info: TraceInfo): Promise<SpanDict[]> {
+  const tags = info.tags ?? {};
+  if (SPANS_IN_STORE.has(tags[TraceKeys.spansLocation] ?? '')) return storeSpans(rest, info.trace_id);
+  // traces.json in the trace's artifact location: through the artifact proxy as the client
+  // reads an mlflow-artifacts: location; any other location only the server can read, with the
+  // route MLflow's own UI loads a trace by.
+  const proxied = proxyPath(tags[TraceKeys.artifactLocation] ?? '');
+  const body =
+    proxied !== undefined
+      ? await rest.request<unknown>('GET', `/api/2.0/mlflow-artifacts/artifacts/${[...proxied.split('/'), 'traces.json'].map(encodeURIComponent).join('/')}`)
+      : await rest.request<unknown>('GET', '/ajax-api/2.0/mlflow/get-trace-artifact', { request_id: info.trace_id });
+  return traceFileSpans(body, info.trace_id);
+}
+
+/** `/runlens/api/trace`'s answer: the trace's info and spans; spans that cannot be read become `spans_error`. */
+export async function traceWithSpans(rest: MlflowRest, traceId: string): Promise<{ trace_info: TraceInfo; spans: SpanDict[]; spans_error?: string }> {
+  const info = (await rest.request<{ trace?: { trace_info?: TraceInfo } }>('GET', `${TRACES}/${encodeURIComponent(traceId)}`)).trace?.trace_info;
+  if (!info) throw new TrackingApiError('RESOURCE_DOES_NOT_EXIST', `Trace with ID '${traceId}' not found.`, 404);
+  try {
+    return { trace_info: info, spans: await spansOf(rest, info) };
+  } catch (err) {
+    // Signed out or unreachable is the server's problem, not the trace's.
+    if (!(err instanceof TrackingApiError) || err.status === 0 || err.status === 401 || err.status === 403) throw err;
+    return { trace_info: info, spans: [], spans_error: `The server did not give this trace's spans: ${err.message}` };
+  }
+}
+
+/** Every trace info the search matches, page by page, up to `cap`. */
+async function scanTraces(rest: MlflowRest, experimentIds: string[], filter: string | undefined, cap: number, each: (info: TraceInfo) => void): Promise<number> {
+  let seen = 0;
+  let token: string | undefined;
+  do {
+    const page = await rest.searchTraces({ experimentIds, ...(filter ? { filter } : {}), maxResults: Math.min(TRACE_PAGE, cap - seen), ...(token ? { pageToken: token } : {}) });
+    for (const info of page.traces) {
+      if (seen >= cap) break;
+      each(info);
+      seen++;
+    }
+    token = page.traces.length > 0 ? page.nextPageToken : undefined;
+  } while (token && seen < cap);
+  return seen;
+}
+
+/** `/runlens/api/trace-count`'s answer, counted by paging the search: exact up to `cap`, else `cap` and `capped`. */
+export async function countTraces(rest: MlflowRest, experimentId: string, filter?: string, cap = TRACE_SCAN_CAP): Promise<{ count: number; capped: boolean }> {
+  const n = await scanTraces(rest, [experimentId], filter, cap + 1, () => undefined);
+  return { count: Math.min(n, cap), capped: n > cap };
+}
+
+function durationMs(d: string | undefined): number {
+  const n = d ? Number(d.replace(/s$/, '')) : NaN;
+  return Number.isFinite(n) ? Math.round(n * 1000) : 0;
+}
+
+/**
+ * Traces grouped by session id (metadata `mlflow.trace.session`), newest activity first, as the
+ * Runlens store groups them: first request, last request end, summed tokens, errors, the
+ * greatest user id.
+ */
+export function sessionsOf(infos: Iterable<TraceInfo>, limit: number): SessionSummary[] {
+  const by = new Map<string, SessionSummary>();
+  for (const info of infos) {
+    const meta = info.trace_metadata ?? {};
+    const id = meta[TraceKeys.session];
+    if (id === undefined) continue;
+    const start = Date.parse(info.request_time) || 0;
+    const end = start + durationMs(info.execution_duration);
+    const user = meta[TraceKeys.user] ?? null;
+    const tokens = parseTokenUsage(meta[TraceKeys.tokenUsage])?.total_tokens ?? 0;
+    const s = by.get(id);
+    if (!s) {
+      by.set(id, { sessionId: id, traces: 1, firstTime: start, lastTime: end, totalTokens: tokens, errors: info.state === 'ERROR' ? 1 : 0, userId: user });
+      continue;
+    }
+    s.traces++;
+    s.firstTime = Math.min(s.firstTime, start);
+    s.lastTime = Math.max(s.lastTime, end);
+    s.totalTokens += tokens;
+    if (info.state === 'ERROR') s.errors++;
+    if (user !== null && (s.userId === null || user > s.userId)) s.userId = user;
+  }
+  return [...by.values()].sort((a, b) => b.lastTime - a.lastTime).slice(0, limit);
+}
+
+/** `/runlens/api/trace-sessions`' answer, from up to `cap` traces of the experiments. */
+export async function traceSessions(rest: MlflowRest, experimentIds: string[], limit = 1000, cap = TRACE_SCAN_CAP): Promise<SessionSummary[]> {
+  const infos: TraceInfo[] = [];
+  await scanTraces(rest, experimentIds, undefined, cap, (info) => infos.push(info));
+  return sessionsOf(infos, limit);
+}

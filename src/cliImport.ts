@@ -47,7 +47,30 @@ export function authFromEnv(env: NodeJS.ProcessEnv): RestSourceOptions {
   if (env.MLFLOW_HTTP_REQUEST_MAX_RETRIES && Number.isInteger(retries) && retries >= 0) opts.maxRetries = retries;
   const timeout = Number(env.MLFLOW_HTTP_REQUEST_TIMEOUT);
   if (env.MLFLOW_HTTP_REQUEST_TIMEOUT && timeout > 0) opts.timeout = timeout;
+  // The client's TLS variables: a CA bundle to trust, or no verification when asked for.
+  if (env.MLFLOW_TRACKING_SERVER_CERT_PATH) opts.caFile = env.MLFLOW_TRACKING_SERVER_CERT_PATH;
+  if (/^(true|1)$/i.test(env.MLFLOW_TRACKING_INSECURE_TLS ?? '')) opts.insecure = true;
+  const headers = parseHeadersEnv(env.RUNLENS_TRACKING_HEADERS);
+  if (headers) opts.headers = headers;
   return opts;
+}
+
+/**
+ * RUNLENS_TRACKING_HEADERS: extra request headers for a server behind a gateway, as a JSON
+ * object of strings (`{"X-Api-Key": "…"}`); anything else is refused with the reason.
+ */
+export function parseHeadersEnv(text: string | undefined): Record<string, string> | undefined {
+  if (!text?.trim()) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error('RUNLENS_TRACKING_HEADERS must be a JSON object of header names to string values');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+    throw new Error('RUNLENS_TRACKING_HEADERS must be a JSON object of header names to string values');
+  }
+  return v as Record<string, string>;
 }
 
 const stderrLogger: Logger = {

@@ -67,7 +67,13 @@ export async function publishCommand(argv: string[]): Promise<number> {
     process.stderr.write(`runlens publish: there is no Runlens store at ${root} (give it with --root).\n`);
     return 1;
   }
-  const auth = { ...authFromEnv(process.env), purpose: 'publish' as const };
+  let auth: ReturnType<typeof authFromEnv> & { purpose: 'publish' };
+  try {
+    auth = { ...authFromEnv(process.env), purpose: 'publish' as const };
+  } catch (err) {
+    process.stderr.write(`runlens publish: ${(err as Error).message}\n`);
+    return 2;
+  }
   const client = new RestClient(args.to, auth);
   let close = async (): Promise<void> => undefined;
   try {

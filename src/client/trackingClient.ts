@@ -62,6 +62,8 @@ export class TrackingClient {
   constructor(
     readonly baseUrl: string,
     private readonly headers: Readonly<Record<string, string>> = {},
+    /** A team server's own TLS trust (tlsFetch.ts); the global fetch otherwise. */
+    private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
   /** A Runlens-only route; on a server without it (remembered for this client), `fallback` — the same answer from MLflow's own routes. */
@@ -98,9 +100,12 @@ export class TrackingClient {
     }
     let res: Response;
     try {
-      res = await fetch(url, init);
+      res = await this.fetchFn(url, init);
     } catch (err) {
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${(err as Error).message}`, 0);
+      // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
+      const cause = (err as { cause?: unknown }).cause;
+      const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
+      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0);
     }
     const text = await res.text();
     if (!res.ok) throw apiError(res.status, text, text.slice(0, 300) || res.statusText);
@@ -116,7 +121,7 @@ export class TrackingClient {
 
   async health(timeoutMs = 2000): Promise<boolean> {
     try {
-      const res = await fetch(`${this.baseUrl}/health`, { headers: this.headers, signal: AbortSignal.timeout(timeoutMs) });
+      const res = await this.fetchFn(`${this.baseUrl}/health`, { headers: this.headers, signal: AbortSignal.timeout(timeoutMs) });
       return res.ok && (await res.text()) === 'OK';
     } catch {
       return false;
@@ -233,9 +238,12 @@ export class TrackingClient {
     const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${artifactPath.split('/').map(encodeURIComponent).join('/')}`;
     let res: Response;
     try {
-      res = await fetch(url, { headers: this.headers });
+      res = await this.fetchFn(url, { headers: this.headers });
     } catch (err) {
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${(err as Error).message}`, 0);
+      // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
+      const cause = (err as { cause?: unknown }).cause;
+      const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
+      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0);
     }
     if (!res.ok) throw apiError(res.status, await res.text(), `download failed with HTTP ${res.status}`);
     const total = Number(res.headers.get('content-length') ?? -1);

@@ -9,6 +9,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { tlsFetch, type FetchFn, type TlsOptions } from '../../client/tlsFetch';
 
 export interface RestAuth {
   /** MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD. */
@@ -18,7 +19,9 @@ export interface RestAuth {
   token?: string;
 }
 
-export interface RestClientOptions extends RestAuth {
+export interface RestClientOptions extends RestAuth, TlsOptions {
+  /** Sent on every request (RUNLENS_TRACKING_HEADERS: a gateway's API key, a tenant header). */
+  headers?: Record<string, string> | undefined;
   /** Requests open at once (default 6). */
   maxInFlight?: number;
   /** Retries after the first attempt (the client's MLFLOW_HTTP_REQUEST_MAX_RETRIES, default 7). */
@@ -86,7 +89,10 @@ export class RestClient {
       this.authHeader = `Basic ${Buffer.from(`${opts.username ?? ''}:${opts.password ?? ''}`).toString('base64')}`;
     }
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 6);
+    this.fetchFn = tlsFetch(opts);
   }
+
+  private readonly fetchFn: FetchFn;
 
   /** A JSON API call; GET sends `body` as a query string, as MLflow's client does. */
   async json<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', route: string, body: Query = {}): Promise<T> {
@@ -137,6 +143,7 @@ export class RestClient {
     let url = `${this.baseUrl}${route}`;
     const init: RequestInit = { method, headers: { 'User-Agent': `runlens-${this.opts.purpose ?? 'import'}` } };
     const headers = init.headers as Record<string, string>;
+    Object.assign(headers, this.opts.headers ?? {});
     if (this.authHeader) headers.Authorization = this.authHeader;
     if (upload) {
       Object.assign(headers, upload.headers ?? {});
@@ -156,7 +163,7 @@ export class RestClient {
       try {
         // A stream body needs half-duplex in Node's fetch; it is reopened for every attempt.
         const body = upload ? { body: Readable.toWeb(upload.open()), duplex: 'half' } : {};
-        res = await fetch(url, { ...init, ...body, signal: AbortSignal.timeout((this.opts.timeout ?? 120) * 1000) } as RequestInit);
+        res = await this.fetchFn(url, { ...init, ...body, signal: AbortSignal.timeout((this.opts.timeout ?? 120) * 1000) } as RequestInit);
       } catch (err) {
         this.release();
         const code = errorCode(err);
@@ -206,6 +213,14 @@ export class RestClient {
 
   private unreachable(err: unknown, code: string | undefined): RestError {
     const why = code ?? ((err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message);
+    if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
+      const cause = (err as { cause?: { message?: string } }).cause?.message;
+      return new RestError(
+        `The MLflow server at ${this.baseUrl} answered with a TLS certificate this machine does not trust (${code}${cause ? `: ${cause}` : ''}). Set MLFLOW_TRACKING_SERVER_CERT_PATH to the CA certificate file that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true for a test server, as for MLflow's client.`,
+        0,
+        'UNAVAILABLE',
+      );
+    }
     return new RestError(
       `Cannot reach the MLflow server at ${this.baseUrl} (${why}). Check that it is running and that the URL (scheme, host, port) is right.`,
       0,

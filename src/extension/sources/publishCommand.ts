@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { guarded } from '../commands/guard';
 import { readSettings, storeRoot } from '../config';
 import { isExperimentNode, isRunNode, sourceOf, type ExplorerNode } from '../tree/nodes';
-import { credentialEnv, parsePublishOutput, parsePublishProgress, type PublishOutcome } from './remoteServerConfig';
+import { credentialEnv, parsePublishOutput, parsePublishProgress, tlsEnv, type PublishOutcome } from './remoteServerConfig';
 import type { RemoteServers, RemoteServerSource } from './remoteSources';
 import type { StoreSources } from './storeSources';
 
@@ -32,7 +32,7 @@ async function runPublish(cliPath: string, root: string, server: RemoteServerSou
   const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
   // The server's own credentials only: none inherited from the window's environment.
   for (const k of ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN']) delete env[k];
-  Object.assign(env, credentialEnv(server.config, await server.secret()));
+  Object.assign(env, credentialEnv(server.config, await server.secret()), tlsEnv(server.config));
   const child = spawn(process.execPath, [SAFE_EXIT_NODE_FLAG, cliPath, 'publish', '--root', root, '--to', server.config.url, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const cancel = token.onCancellationRequested(() => child.kill('SIGTERM'));
   let stdout = '';

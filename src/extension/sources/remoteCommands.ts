@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { guarded } from '../commands/guard';
 import { readRemoteServers, updateSetting } from '../config';
-import { invalidServerUrl, normalizeServerUrl, secretKey, type RemoteAuthKind, type RemoteServerConfig } from './remoteServerConfig';
+import { invalidServerUrl, normalizeServerUrl, parseHeaderLines, secretKey, type RemoteAuthKind, type RemoteServerConfig } from './remoteServerConfig';
 import { REENTER_CREDENTIALS, type RemoteServers } from './remoteSources';
 import type { StoreSources } from './storeSources';
 
@@ -16,8 +16,10 @@ export interface AddServerArgs {
   url: string;
   auth?: RemoteAuthKind;
   username?: string;
-  /** The password (basic) or token (bearer). */
+  /** The password (basic), token (bearer) or header lines (headers). */
   secret?: string;
+  caFile?: string;
+  insecure?: boolean;
 }
 
 function isAddArgs(a: unknown): a is AddServerArgs {
@@ -25,12 +27,30 @@ function isAddArgs(a: unknown): a is AddServerArgs {
 }
 
 async function askSecret(server: RemoteServerConfig): Promise<string | undefined> {
+  const headers = server.auth === 'headers';
   return vscode.window.showInputBox({
-    title: `${server.name}: ${server.auth === 'basic' ? `password for ${server.username ?? ''}` : 'access token'}`,
+    title: `${server.name}: ${server.auth === 'basic' ? `password for ${server.username ?? ''}` : headers ? 'request headers' : 'access token'}`,
     password: true,
     ignoreFocusOut: true,
-    prompt: 'Kept in VS Code\'s secret storage, never in settings.',
+    ...(headers ? { placeHolder: 'X-Api-Key: …; X-Tenant: …' } : {}),
+    prompt: headers ? "'Name: value' pairs separated by ';'. Kept in VS Code's secret storage, never in settings." : 'Kept in VS Code\'s secret storage, never in settings.',
+    ...(headers ? { validateInput: (v: string) => { const h = parseHeaderLines(v); return typeof h === 'string' ? h : undefined; } } : {}),
   });
+}
+
+/** For an https server: the system's certificate authorities, a CA file, or no verification. */
+async function askTls(name: string): Promise<{ caFile?: string; insecure?: boolean } | undefined> {
+  const picks = [
+    { label: 'Trust the system\'s certificate authorities', detail: 'The usual choice for a server with a public certificate', trust: 'system' as const },
+    { label: 'Trust a CA certificate file…', detail: 'A company CA or a self-signed server certificate (PEM)', trust: 'file' as const },
+    { label: 'Do not verify the certificate (insecure)', detail: 'Only for a test server: anyone on the network could pose as it', trust: 'insecure' as const },
+  ];
+  const pick = await vscode.window.showQuickPick(picks, { title: `Add MLflow Server: TLS for ${name}`, ignoreFocusOut: true });
+  if (!pick) return undefined;
+  if (pick.trust === 'system') return {};
+  if (pick.trust === 'insecure') return { insecure: true };
+  const file = await vscode.window.showOpenDialog({ title: `CA certificates for ${name}`, canSelectMany: false, filters: { 'PEM certificates': ['pem', 'crt', 'cer'], 'All files': ['*'] } });
+  return file?.[0] ? { caFile: file[0].fsPath } : undefined;
 }
 
 async function askServer(existing: string[]): Promise<AddServerArgs | undefined> {
@@ -48,6 +68,7 @@ async function askServer(existing: string[]): Promise<AddServerArgs | undefined>
     { label: 'No authentication', detail: 'The server accepts anonymous requests', auth: 'none' },
     { label: 'Username and password', detail: 'HTTP basic auth (mlflow server --app-name basic-auth)', auth: 'basic' },
     { label: 'Bearer token', detail: 'An access token sent as Authorization: Bearer', auth: 'bearer' },
+    { label: 'Custom headers', detail: 'Headers a gateway in front of the server wants (an API key …)', auth: 'headers' },
   ];
   const kind = await vscode.window.showQuickPick(kinds, { title: 'Add MLflow Server (3/3): authentication', ignoreFocusOut: true });
   if (!kind) return undefined;
@@ -57,6 +78,11 @@ async function askServer(existing: string[]): Promise<AddServerArgs | undefined>
     if (!username) return undefined;
   }
   const args: AddServerArgs = { name: name.trim(), url, auth: kind.auth, username };
+  if (normalizeServerUrl(url).startsWith('https://')) {
+    const tls = await askTls(args.name!);
+    if (!tls) return undefined;
+    Object.assign(args, tls);
+  }
   if (kind.auth !== 'none') {
     args.secret = await askSecret({ name: args.name!, url, auth: kind.auth, username });
     if (args.secret === undefined) return undefined;
@@ -89,7 +115,9 @@ export function registerRemoteCommands(context: vscode.ExtensionContext, remotes
     const auth = answers.auth ?? 'none';
     const name = (answers.name ?? new URL(url).host).trim();
     if (auth === 'basic' && !answers.username) throw new Error('Basic auth needs a username.');
-    const config: RemoteServerConfig = { name, url, auth, ...(auth === 'basic' ? { username: answers.username } : {}) };
+    if ((answers.caFile || answers.insecure) && !url.startsWith('https://')) throw new Error('A CA file or insecure applies to https:// servers only.');
+    if (auth === 'headers' && answers.secret !== undefined && typeof parseHeaderLines(answers.secret) === 'string') throw new Error(`${parseHeaderLines(answers.secret) as string}.`);
+    const config: RemoteServerConfig = { name, url, auth, ...(auth === 'basic' ? { username: answers.username } : {}), ...(answers.caFile ? { caFile: answers.caFile } : {}), ...(answers.insecure ? { insecure: true } : {}) };
     // The secret first: the setting's change makes the explorer show (and maybe read) the server.
     if (auth === 'none') await context.secrets.delete(secretKey(name));
     else if (answers.secret !== undefined) await context.secrets.store(secretKey(name), answers.secret);

@@ -5,7 +5,10 @@
  * the parsing and the header are unit-tested.
  */
 
-export type RemoteAuthKind = 'none' | 'basic' | 'bearer';
+import type { TlsOptions } from '../../client/tlsFetch';
+
+/** `headers`: custom request headers (a gateway's API key …), kept as the secret. */
+export type RemoteAuthKind = 'none' | 'basic' | 'bearer' | 'headers';
 
 export interface RemoteServerConfig {
   name: string;
@@ -13,9 +16,13 @@ export interface RemoteServerConfig {
   auth: RemoteAuthKind;
   /** Basic auth only. */
   username?: string;
+  /** https only: a PEM file of the certificate authorities to trust instead of the system's. */
+  caFile?: string;
+  /** https only: do not verify the server's certificate (a self-signed test server). */
+  insecure?: boolean;
 }
 
-const KINDS: readonly RemoteAuthKind[] = ['none', 'basic', 'bearer'];
+const KINDS: readonly RemoteAuthKind[] = ['none', 'basic', 'bearer', 'headers'];
 
 /** Why a URL cannot name a team server, or undefined when it can. */
 export function invalidServerUrl(url: string): string | undefined {
@@ -47,13 +54,16 @@ export function parseRemoteServers(value: unknown): { servers: RemoteServerConfi
     const url = typeof e.url === 'string' ? normalizeServerUrl(e.url) : '';
     const auth = (typeof e.auth === 'string' && (KINDS as readonly string[]).includes(e.auth) ? e.auth : e.auth === undefined ? 'none' : undefined) as RemoteAuthKind | undefined;
     const username = typeof e.username === 'string' && e.username !== '' ? e.username : undefined;
-    const why = !name ? 'no name' : names.has(name) ? `the name '${name}' is used twice` : invalidServerUrl(url) ?? (!auth ? `unknown auth '${String(e.auth)}'` : auth === 'basic' && !username ? 'basic auth needs a username' : undefined);
+    const caFile = typeof e.caFile === 'string' && e.caFile.trim() ? e.caFile.trim() : undefined;
+    const insecure = e.insecure === true;
+    const tlsWhy = (caFile || insecure) && !url.startsWith('https://') ? 'caFile and insecure apply to https:// servers only' : e.insecure !== undefined && typeof e.insecure !== 'boolean' ? 'insecure must be true or false' : undefined;
+    const why = !name ? 'no name' : names.has(name) ? `the name '${name}' is used twice` : invalidServerUrl(url) ?? (!auth ? `unknown auth '${String(e.auth)}'` : auth === 'basic' && !username ? 'basic auth needs a username' : tlsWhy);
     if (why) {
       skipped.push(`${name || JSON.stringify(entry)}: ${why}`);
       continue;
     }
     names.add(name);
-    servers.push({ name, url, auth: auth!, ...(auth === 'basic' ? { username } : {}) });
+    servers.push({ name, url, auth: auth!, ...(auth === 'basic' ? { username } : {}), ...(caFile ? { caFile } : {}), ...(insecure ? { insecure } : {}) });
   }
   return { servers, skipped };
 }
@@ -63,10 +73,30 @@ export function secretKey(name: string): string {
   return `runlens.remoteServer.${name}`;
 }
 
-/** The Authorization header for a server, given its secret (the password or token). */
+/**
+ * Custom headers as typed: `Name: value` pairs separated by `;` or new lines. Returns the reason
+ * when the text is not that (no name, no colon, a name HTTP does not allow).
+ */
+export function parseHeaderLines(text: string): Record<string, string> | string {
+  const out: Record<string, string> = {};
+  for (const part of text.split(/[;\n]/)) {
+    if (!part.trim()) continue;
+    const i = part.indexOf(':');
+    const name = i > 0 ? part.slice(0, i).trim() : '';
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `'${part.trim()}' is not a 'Name: value' header`;
+    out[name] = part.slice(i + 1).trim();
+  }
+  return Object.keys(out).length ? out : 'Give at least one header, e.g. X-Api-Key: …';
+}
+
+/** The request headers for a server, given its secret (the password, token, or header lines). */
 export function authHeaders(server: RemoteServerConfig, secret: string | undefined): Record<string, string> {
   if (server.auth === 'none' || secret === undefined) return {};
   if (server.auth === 'bearer') return { Authorization: `Bearer ${secret}` };
+  if (server.auth === 'headers') {
+    const h = parseHeaderLines(secret);
+    return typeof h === 'string' ? {} : h;
+  }
   return { Authorization: `Basic ${Buffer.from(`${server.username ?? ''}:${secret}`, 'utf8').toString('base64')}` };
 }
 
@@ -74,7 +104,18 @@ export function authHeaders(server: RemoteServerConfig, secret: string | undefin
 export function credentialEnv(server: RemoteServerConfig, secret: string | undefined): Record<string, string> {
   if (server.auth === 'basic' && secret !== undefined) return { MLFLOW_TRACKING_USERNAME: server.username ?? '', MLFLOW_TRACKING_PASSWORD: secret };
   if (server.auth === 'bearer' && secret !== undefined) return { MLFLOW_TRACKING_TOKEN: secret };
+  if (server.auth === 'headers' && secret !== undefined) return { RUNLENS_TRACKING_HEADERS: JSON.stringify(authHeaders(server, secret)) };
   return {};
+}
+
+/** A server's TLS trust for the REST client. */
+export function tlsOptionsOf(server: RemoteServerConfig): TlsOptions {
+  return { ...(server.caFile ? { caFile: server.caFile } : {}), ...(server.insecure ? { insecure: true } : {}) };
+}
+
+/** The same trust in the MLflow client's variables (what `runlens publish` reads too). */
+export function tlsEnv(server: RemoteServerConfig): Record<string, string> {
+  return { ...(server.caFile ? { MLFLOW_TRACKING_SERVER_CERT_PATH: server.caFile } : {}), ...(server.insecure ? { MLFLOW_TRACKING_INSECURE_TLS: 'true' } : {}) };
 }
 
 /** Summary and conflict lines of `runlens publish`'s stdout (publishTypes.ts formats them). */

@@ -7,7 +7,8 @@
 import * as vscode from 'vscode';
 import { TrackingApiError, TrackingClient } from '../../client/trackingClient';
 import { readRemoteServers } from '../config';
-import { authHeaders, secretKey, type RemoteServerConfig } from './remoteServerConfig';
+import { tlsFetch } from '../../client/tlsFetch';
+import { authHeaders, secretKey, tlsOptionsOf, type RemoteServerConfig } from './remoteServerConfig';
 import type { SourceHandle, StoreSources } from './storeSources';
 
 export const REENTER_CREDENTIALS = 'runlens.reenterRemoteCredentials';
@@ -79,8 +80,9 @@ export class RemoteServerSource implements SourceHandle {
   private async connect(): Promise<void> {
     const { name, url } = this.config;
     const secret = await this.secret();
-    if (this.config.auth !== 'none' && secret === undefined) throw this.refused(`No ${this.config.auth === 'basic' ? 'password' : 'token'} is stored for ${name} in this VS Code.`);
-    const client = new TrackingClient(url, authHeaders(this.config, secret));
+    const what = { basic: 'password', bearer: 'token', headers: 'header', none: '' }[this.config.auth];
+    if (this.config.auth !== 'none' && secret === undefined) throw this.refused(`No ${what} is stored for ${name} in this VS Code.`);
+    const client = new TrackingClient(url, authHeaders(this.config, secret), tlsFetch(tlsOptionsOf(this.config)));
     // A window-progress indicator on the explorer: a slow server never blocks the host, and shows it is working.
     await vscode.window.withProgress({ location: { viewId: 'runlens.experiments' }, title: `Connecting to ${name}` }, async () => {
       try {
@@ -88,6 +90,9 @@ export class RemoteServerSource implements SourceHandle {
       } catch (err) {
         if (err instanceof TrackingApiError && (err.status === 401 || err.status === 403)) {
           throw this.refused(`${name} (${url}) refused the ${err.status === 401 ? 'credentials' : 'access'} (HTTP ${err.status}).`);
+        }
+        if (err instanceof TrackingApiError && err.status === 0 && /certificate|self[- ]signed|CERT_|unable to verify/i.test(err.message)) {
+          throw new Error(`${name} (${url}): its TLS certificate is not trusted here (${err.message.replace(/^.*?did not answer: /, '')}). Give the CA file that signed it as "caFile" in runlens.remoteServers, or, for a test server only, "insecure": true.`);
         }
         // The default experiment may be deleted there: any other answer from MLflow means signed in.
         if (!(err instanceof TrackingApiError) || err.status === 0 || !err.notFound) throw err;

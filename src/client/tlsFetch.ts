@@ -1,0 +1,83 @@
+/**
+ * `fetch` for a team server with its own TLS trust, as MLflow's client offers it: a custom CA
+ * bundle (MLFLOW_TRACKING_SERVER_CERT_PATH) or, opted into, no certificate check at all
+ * (MLFLOW_TRACKING_INSECURE_TLS). Node's global fetch cannot take either per request without
+ * changing the whole process (the extension host is VS Code's), so https requests go through
+ * node:https with these options and come back as a standard `Response`. Node-only: the browser
+ * views never import it.
+ */
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+export interface TlsOptions {
+  /** A PEM file of the certificate authorities to trust (instead of the system's). */
+  caFile?: string | undefined;
+  /** Skip certificate verification (a self-signed test server); never the default. */
+  insecure?: boolean | undefined;
+}
+
+export type FetchFn = typeof fetch;
+
+/** Whether these options change anything (else the global fetch is used as is). */
+export const customTls = (opts: TlsOptions): boolean => !!opts.caFile || opts.insecure === true;
+
+function headerRecord(h: RequestInit["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  new Headers(h).forEach((v, k) => (out[k] = v));
+  return out;
+}
+
+/** A request body as something node:https can write. */
+function bodyStream(body: RequestInit["body"]): Readable | Buffer | undefined {
+  if (body === null || body === undefined) return undefined;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  if (typeof (body as ReadableStream).getReader === 'function') return Readable.fromWeb(body as WebReadableStream<Uint8Array>);
+  throw new TypeError('tlsFetch: unsupported request body');
+}
+
+/**
+ * A fetch that verifies https servers against `caFile` (or not at all, `insecure`); http URLs
+ * and options that change nothing use the global fetch. Redirects are not followed (MLflow's
+ * REST API does not redirect); an unreadable CA file fails every request with its path.
+ */
+export function tlsFetch(opts: TlsOptions): FetchFn {
+  if (!customTls(opts)) return fetch;
+  let ca: Buffer | undefined;
+  let caError: Error | undefined;
+  if (opts.caFile) {
+    try {
+      ca = fs.readFileSync(opts.caFile);
+    } catch (err) {
+      caError = new TypeError(`cannot read the CA certificates at ${opts.caFile}: ${(err as Error).message}`);
+    }
+  }
+  const agent = new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}), rejectUnauthorized: opts.insecure !== true });
+  const fn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    if (url.protocol !== 'https:') return fetch(input, init);
+    if (caError) return Promise.reject(caError);
+    return new Promise<Response>((resolve, reject) => {
+      const body = bodyStream(init.body);
+      const req = https.request(url, { method: init.method ?? 'GET', headers: headerRecord(init.headers), agent, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
+        const status = res.statusCode ?? 0;
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v === undefined) continue;
+          for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+        }
+        const empty = status === 204 || status === 304 || init.method === 'HEAD';
+        if (empty) res.resume();
+        resolve(new Response(empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage ?? '', headers }));
+      });
+      // Node's fetch fails with a TypeError whose cause is the socket's error; keep that shape.
+      req.on('error', (err) => reject(Object.assign(new TypeError(`fetch failed: ${err.message}`), { cause: err })));
+      if (body instanceof Readable) body.on('error', (err) => req.destroy(err)).pipe(req);
+      else req.end(body);
+    });
+  };
+  return fn as FetchFn;
+}

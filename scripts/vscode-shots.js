@@ -483,6 +483,8 @@ for name, n in (("rf-200", 200), ("rf-500", 500)):
     with mlflow.start_run(run_name=name):
         mlflow.log_param("n_estimators", n)
         mlflow.log_metric("val_auc", 0.8 + n / 10000)
+        for step in range(120):
+            mlflow.log_metric("val_loss", 1.0 / (1 + step * n / 5000), step=step)
 `;
   execFileSync(python, ['-c', script], { env: { ...process.env, MLFLOW_TRACKING_URI: team.url, MLFLOW_TRACKING_USERNAME: team.username, MLFLOW_TRACKING_PASSWORD: team.password, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' }, stdio: 'ignore' });
   return team;
@@ -509,6 +511,18 @@ function remoteView(team) {
     await row('logreg-C1').waitFor({ timeout: 30_000 });
     await page.mouse.move(1300, 880);
     await shoot(page, '16-explorer-team-server');
+    // Charts of a team server's run: MLflow's own server has no Runlens routes, so the history
+    // comes from get-history and is downsampled in the extension.
+    await row('rf-500').click({ button: 'right' });
+    await clickMenuItem(page, 'Show Metric Charts');
+    await page.locator('.tab', { hasText: 'Metrics: rf-500' }).first().waitFor({ timeout: 30_000 });
+    const charts = page.frameLocator('iframe.webview.ready >> nth=-1').frameLocator('iframe#active-frame');
+    const curve = charts.locator('.chart[data-kind="curve"][data-key="val_loss"][data-rendered-at]').first();
+    await curve.waitFor({ timeout: 60_000 });
+    if (Number(await curve.getAttribute('data-points')) !== 120) throw new Error(`the team server's val_loss chart has ${await curve.getAttribute('data-points')} points, expected 120`);
+    await page.mouse.move(1300, 880);
+    await shoot(page, '16b-team-server-charts');
+    await closeActiveTab(page);
     await row('logreg-C1').click({ button: 'right' });
     await page.locator('.context-view .action-label', { hasText: 'Publish to…' }).first().waitFor({ timeout: 10_000 });
     await shoot(page, '17-publish-to-context-menu');
@@ -552,7 +566,7 @@ async function main() {
 }
 
 // Other screenshot scripts (vscode-shots-charts.js) drive their scenarios with the same helpers.
-module.exports = { seed, inWorkbench, rowIn, clickMenuItem, shoot, palette, OUT };
+module.exports = { seed, inWorkbench, rowIn, clickMenuItem, closeActiveTab, shoot, palette, OUT };
 
 if (require.main === module) {
   main().catch((err) => {

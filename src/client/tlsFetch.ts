@@ -20,6 +20,9 @@ export interface TlsOptions {
 
 export type FetchFn = typeof fetch;
 
+/** A connection silent this long is given up (Node's global fetch gives up after 300 s). */
+const IDLE_TIMEOUT_MS = 120_000;
+
 /** Whether these options change anything (else the global fetch is used as is). */
 export const customTls = (opts: TlsOptions): boolean => !!opts.caFile || opts.insecure === true;
 
@@ -63,18 +66,30 @@ export function tlsFetch(opts: TlsOptions): FetchFn {
     return new Promise<Response>((resolve, reject) => {
       const body = bodyStream(init.body);
       const req = https.request(url, { method: init.method ?? 'GET', headers: headerRecord(init.headers), agent, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
-        const status = res.statusCode ?? 0;
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v === undefined) continue;
-          for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+        try {
+          const status = res.statusCode ?? 0;
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v === undefined) continue;
+            for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+          }
+          const empty = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
+          if (empty) res.resume();
+          resolve(new Response(empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage ?? '', headers }));
+        } catch (err) {
+          // A status or header the Response cannot carry: a failed fetch, never an uncaught throw.
+          res.destroy();
+          reject(Object.assign(new TypeError(`fetch failed: ${(err as Error).message}`), { cause: err }));
         }
-        const empty = status === 204 || status === 304 || init.method === 'HEAD';
-        if (empty) res.resume();
-        resolve(new Response(empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage ?? '', headers }));
       });
-      // Node's fetch fails with a TypeError whose cause is the socket's error; keep that shape.
-      req.on('error', (err) => reject(Object.assign(new TypeError(`fetch failed: ${err.message}`), { cause: err })));
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer in ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+      // Node's fetch fails with a TypeError whose cause is the socket's error (an abort: the
+      // signal's reason, a TimeoutError for AbortSignal.timeout); keep that shape.
+      req.on('error', (err) => {
+        if (body instanceof Readable) body.destroy();
+        const cause = init.signal?.aborted && init.signal.reason instanceof Error ? init.signal.reason : err;
+        reject(Object.assign(new TypeError(`fetch failed: ${cause.message}`), { cause }));
+      });
       if (body instanceof Readable) body.on('error', (err) => req.destroy(err)).pipe(req);
       else req.end(body);
     });

@@ -43,6 +43,9 @@ const TERMINAL = new Set(['FINISHED', 'FAILED', 'KILLED']);
 /** How long OTLP-ingested spans wait for more of their trace (or its start) before they are exported. */
 const HOLD_SPANS_MS = 3000;
 const MAX_HELD_TRACES = 5000;
+/** A trace still receiving spans goes on in parts of at most this many, or this often. */
+const MAX_HELD_SPANS = 1000;
+const MAX_HOLD_MS = 30_000;
 
 export type GovernedStore = TrackingStore & { readonly governance: GovernanceApi };
 
@@ -337,7 +340,9 @@ class Governor {
   }
 
   /** OTLP-ingested spans per trace, waiting for the trace's start (or a quiet spell) before export. */
-  private readonly held = new Map<string, { spans: SpanDict[]; resource: Record<string, unknown> | undefined; timer: NodeJS.Timeout }>();
+  private readonly held = new Map<string, { spans: SpanDict[]; resource: Record<string, unknown> | undefined; timer: NodeJS.Timeout; since: number }>();
+  /** Exports under way (their reads, then the hand-over): closing waits for them. */
+  private readonly exporting = new Set<Promise<void>>();
   private closeHooked = false;
 
   /** Runs that held traces were linked to (bounded: only traces still waiting need it). */
@@ -348,35 +353,54 @@ class Governor {
     if (this.linkedRuns.size > MAX_HELD_TRACES) this.linkedRuns.delete(this.linkedRuns.keys().next().value!);
   }
 
+  /** Closing the server first sends what is held and waits for the exports under way. */
+  private hookClose(): void {
+    if (this.closeHooked) return;
+    this.closeHooked = true;
+    this.gov.onClose(async () => {
+      await Promise.all([...this.held.keys()].map((id) => this.releaseSpans(id)));
+      await Promise.allSettled([...this.exporting]);
+    });
+  }
+
   holdSpans(traceId: string, incoming: { span: SpanDict; resource?: Record<string, unknown> | undefined }[]): void {
-    if (!this.closeHooked) {
-      this.closeHooked = true;
-      this.gov.onClose(() => Promise.all([...this.held.keys()].map((id) => this.releaseSpans(id))).then(() => undefined));
-    }
+    this.hookClose();
     const h = this.held.get(traceId);
-    if (h) clearTimeout(h.timer);
-    const spans = [...(h?.spans ?? []), ...incoming.map((s) => s.span)];
+    if (h) {
+      clearTimeout(h.timer);
+      for (const s of incoming) h.spans.push(s.span);
+    }
+    const entry = h ?? { spans: incoming.map((s) => s.span), resource: incoming[0]?.resource, since: Date.now(), timer: undefined as unknown as NodeJS.Timeout };
     // A sender that never starts the trace (a plain OpenTelemetry SDK): exported after a quiet spell.
-    const timer = setTimeout(() => void this.releaseSpans(traceId), HOLD_SPANS_MS);
-    timer.unref();
-    this.held.set(traceId, { spans, resource: h?.resource ?? incoming[0]?.resource, timer });
-    // Bounded: a flood of traces that never start sends the oldest on early rather than grow.
+    entry.timer = setTimeout(() => void this.releaseSpans(traceId), HOLD_SPANS_MS);
+    entry.timer.unref();
+    this.held.set(traceId, entry);
+    // Bounded: a long-lived trace goes on in parts, and a flood of traces that never start sends
+    // the oldest on early, rather than grow.
+    if (entry.spans.length >= MAX_HELD_SPANS || Date.now() - entry.since >= MAX_HOLD_MS) void this.releaseSpans(traceId);
     if (this.held.size > MAX_HELD_TRACES) void this.releaseSpans(this.held.keys().next().value!);
   }
 
-  async releaseSpans(traceId: string): Promise<void> {
+  releaseSpans(traceId: string): Promise<void> {
     const h = this.held.get(traceId);
-    if (!h) return;
+    if (!h) return Promise.resolve();
     clearTimeout(h.timer);
     this.held.delete(traceId);
-    await this.exportTrace(traceId, async () => h.spans, h.resource);
+    return this.exportTrace(traceId, async () => h.spans, h.resource);
   }
 
   /**
    * Sends a trace's spans to the exporter with its experiment, run and that run's attribution —
    * after the write was acknowledged, so the client never waits on it; a failed read is logged.
    */
-  async exportTrace(traceId: string, spans: () => Promise<SpanDict[]>, resource?: Record<string, unknown>): Promise<void> {
+  exportTrace(traceId: string, spans: () => Promise<SpanDict[]>, resource?: Record<string, unknown>): Promise<void> {
+    this.hookClose();
+    const p = this.sendTrace(traceId, spans, resource).finally(() => this.exporting.delete(p));
+    this.exporting.add(p);
+    return p;
+  }
+
+  private async sendTrace(traceId: string, spans: () => Promise<SpanDict[]>, resource?: Record<string, unknown>): Promise<void> {
     try {
       const info = await this.inner.traces.get(traceId).catch(() => undefined);
       const runId = info?.trace_metadata?.[TraceKeys.sourceRun] ?? this.linkedRuns.get(traceId);

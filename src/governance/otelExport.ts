@@ -137,7 +137,18 @@ export function otelSink(opts: OtelOptions): OperationSink {
       }
       const res = batch.resource ? resourceFromAttributes({ 'service.name': opts.serviceName ?? 'runlens', ...fromClient }) : resource;
       const extra = traceContextAttributes(batch);
-      for (const s of batch.spans) ingested.onEnd(readableSpan(s, res, extra));
+      for (const s of batch.spans) {
+        // A span whose ids are not OpenTelemetry's (16/32 hex) is left out, not the rest of its trace.
+        let span: ReadableSpan;
+        try {
+          span = readableSpan(s, res, extra);
+        } catch {
+          continue;
+        }
+        const c = span.spanContext();
+        if (!/^[0-9a-f]{32}$/.test(c.traceId) || !/^[0-9a-f]{16}$/.test(c.spanId) || (span.parentSpanContext && !/^[0-9a-f]{16}$/.test(span.parentSpanContext.spanId))) continue;
+        ingested.onEnd(span);
+      }
     },
     onOperation(e: AuditEntry): void {
       const attrs: Attributes = { 'genops.operation': e.op, 'genops.outcome': e.outcome, 'genops.actor': e.actor, 'genops.cost.usd': fromNano(e.cost_nano) };

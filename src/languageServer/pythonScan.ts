@@ -241,6 +241,19 @@ const basename = (p: string): string => p.replace(/[\\/]+$/, '').split(/[\\/]/).
 const joinArtifact = (dir: string | undefined, name: string): string => [dir?.replace(/^\/+|\/+$/g, ''), name].filter((x) => x).join('/');
 
 /**
+ * Whether a call on an unknown receiver takes a run id first (MlflowClient's form): its first
+ * argument is no string literal (a key, a path) nor a dict (logged values); for the
+ * `log_text`-like calls, whether it has the client's extra argument.
+ */
+function runIdFirst(fn: string, args: CallArg[]): number {
+  const positional = args.filter((a) => a.keyword === undefined);
+  const first = positional.find((a) => a.index === 0)?.tokens[0]?.tok;
+  if (ARTIFACT_CALLS[fn]?.file) return positional.length >= 3 ? 1 : 0;
+  if (LOG_CALLS[fn]?.dict) return first?.text === '{' ? 0 : 1;
+  return first?.kind === 'string' ? 0 : 1;
+}
+
+/**
  * The names `mlflow` is imported as (`import mlflow`, `import mlflow as mf`), and the functions
  * imported from it by name (`from mlflow import log_metric, search_runs as sr`), which are then
  * called bare.
@@ -309,7 +322,9 @@ export function findCalls(src: string): PyScan {
       if (ref) experimentRefs.push(name.text === 'set_experiment' && ref.names ? { ...ref, creates: true } : ref);
       continue;
     }
-    const shift = isFluent ? 0 : 1;
+    // mlflow.* takes the key (or path) first; MlflowClient takes the run id first. On a receiver
+    // that is not the mlflow module (a client, or some other library's logger), read the call.
+    const shift = isFluent ? 0 : runIdFirst(name.text, args);
     if (search) {
       const experiment = refOf(literalList(argOf(args, 0, 'experiment_ids')), literalList(argOf(args, -1, 'experiment_names')));
       if (experiment && search.kind === 'runs') experimentRefs.push(experiment);

@@ -62,6 +62,8 @@ export class ChangePoller {
       this.clear();
       return;
     }
+    // While a poll is under way the next is scheduled when it ends (it reads the new sets then).
+    if (this.polling) return;
     if (grew || this.timer === undefined) this.schedule(grew ? 0 : this.delay);
   }
 
@@ -78,7 +80,36 @@ export class ChangePoller {
       this.emit(e);
     };
     const inPages = new Set<string>();
+    let failures = 0;
+    let looked = 0;
+    // Each experiment and run on its own: one that is gone (404) or closed to us (403) must not
+    // stop the others being compared.
     for (const exp of this.experiments) {
+      looked++;
+      try {
+        await this.pollExperiment(exp, inPages, report);
+      } catch {
+        failures++;
+      }
+    }
+    for (const runId of this.runs) {
+      if (inPages.has(runId)) continue;
+      looked++;
+      try {
+        const first = !this.baselined.has(`r:${runId}`);
+        this.compareRun(await this.client.getRun(runId), first && !this.seenRuns.has(runId), report);
+        this.baselined.add(`r:${runId}`);
+      } catch {
+        failures++;
+      }
+    }
+    // Nothing answered at all: the server is down or refuses us (the caller backs off).
+    if (looked > 0 && failures === looked && changes === 0) throw new Error('the server did not answer');
+    return changes;
+  }
+
+  private async pollExperiment(exp: string, inPages: Set<string>, report: (e: ChangeEvent) => void): Promise<void> {
+    {
       const first = !this.baselined.has(`e:${exp}`);
       const page = await this.client.searchRuns({ experimentIds: [exp], orderBy: ['attributes.start_time DESC'], maxResults: PAGE, viewType: 'ALL' });
       for (const r of page.runs) {
@@ -94,13 +125,6 @@ export class ChangePoller {
       }
       this.baselined.add(`e:${exp}`);
     }
-    for (const runId of this.runs) {
-      if (inPages.has(runId)) continue;
-      const first = !this.baselined.has(`r:${runId}`);
-      this.compareRun(await this.client.getRun(runId), first && !this.seenRuns.has(runId), report);
-      this.baselined.add(`r:${runId}`);
-    }
-    return changes;
   }
 
   private compareRun(r: WireRun, first: boolean, report: (e: ChangeEvent) => void): void {
@@ -123,13 +147,18 @@ export class ChangePoller {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
+  private polling = false;
+
   private async tick(): Promise<void> {
     this.timer = undefined;
     let changed = 0;
+    this.polling = true;
     try {
       changed = await this.poll();
     } catch {
       // The server did not answer (or refused): look again later, less often.
+    } finally {
+      this.polling = false;
     }
     if (this.stopped || (this.experiments.size === 0 && this.runs.size === 0)) return;
     this.delay = changed > 0 ? this.minMs : Math.min(this.maxMs, this.delay * 2);
@@ -165,11 +194,14 @@ export class ViewWatches<View> {
     const ids = watchedIds(request);
     if (ids.experimentIds.length === 0 && ids.runIds.length === 0) return;
     let w = this.views.get(view);
-    if (!w || w.source !== source) w = { source, experiments: new Set<string>(), runs: new Set<string>() };
+    const left = w && w.source !== source ? w.source : undefined;
+    if (!w || left !== undefined) w = { source, experiments: new Set<string>(), runs: new Set<string>() };
     ids.experimentIds.forEach((id) => w.experiments.add(id));
     ids.runIds.forEach((id) => w.runs.add(id));
     this.views.set(view, w);
     this.rewatch(source, client);
+    // The view moved to another server: the one it left stops watching what it showed.
+    if (left !== undefined) this.rewatch(left);
   }
 
   /** The view closed (or now shows something else). */

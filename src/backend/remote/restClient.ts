@@ -212,7 +212,8 @@ export class RestClient {
   // ---- messages -------------------------------------------------------------------------
 
   private unreachable(err: unknown, code: string | undefined): RestError {
-    const why = code ?? ((err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message);
+    const timedOut = (err as Error).name === 'TimeoutError' || (err as { cause?: { name?: unknown } }).cause?.name === 'TimeoutError';
+    const why = code ?? (timedOut ? 'timed out' : (err as Error).message);
     if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
       const cause = (err as { cause?: { message?: string } }).cause?.message;
       return new RestError(

@@ -30,8 +30,9 @@ function selectionArgs(arg: unknown, selection: unknown): { argv: string[]; what
 /** Runs the CLI; resolves with its parsed summary, rejects with its error line. */
 async function runPublish(cliPath: string, root: string, server: RemoteServerSource, argv: string[], token: vscode.CancellationToken, onProgress: (done: number, total: number) => void): Promise<PublishOutcome> {
   const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
-  // The server's own credentials only: none inherited from the window's environment.
-  for (const k of ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN']) delete env[k];
+  // The server's own credentials and TLS trust only: none inherited from the window's environment
+  // (an MLFLOW_TRACKING_INSECURE_TLS set for some test server must not switch this one's check off).
+  for (const k of ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_INSECURE_TLS', 'MLFLOW_TRACKING_SERVER_CERT_PATH', 'RUNLENS_TRACKING_HEADERS']) delete env[k];
   Object.assign(env, credentialEnv(server.config, await server.secret()), tlsEnv(server.config));
   const child = spawn(process.execPath, [SAFE_EXIT_NODE_FLAG, cliPath, 'publish', '--root', root, '--to', server.config.url, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const cancel = token.onCancellationRequested(() => child.kill('SIGTERM'));

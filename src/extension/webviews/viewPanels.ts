@@ -165,11 +165,15 @@ export class ViewPanels {
       this.watches.forget(panel.webview);
       if (this.active === panel) this.active = undefined;
     });
-    panel.webview.onDidReceiveMessage((message: unknown) => this.receive(kind, panel.webview, message, info.source));
+    panel.webview.onDidReceiveMessage((message: unknown) => {
+      const asked = info.source;
+      // A slow answer for a panel since closed or moved to another store must not watch anew.
+      return this.receive(kind, panel.webview, message, asked, () => this.open.get(panel) === info && info.source === asked);
+    });
   }
 
   /** Answers a view's request (or runs its action) on the store `source` names. */
-  async receive(kind: string, webview: vscode.Webview, message: unknown, source: string | undefined): Promise<void> {
+  async receive(kind: string, webview: vscode.Webview, message: unknown, source: string | undefined, stillShowing: () => boolean = () => true): Promise<void> {
     if (!isToHost(message)) return;
     if (message.type === 'action') return this.act(message, source);
     if (message.type === 'openSource') return void (await openSourceAt(message.path, message.line));
@@ -179,7 +183,7 @@ export class ViewPanels {
       await store.ready();
       this.user ??= os.userInfo().username;
       reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user, this.prefs(source)).handle(message.request) };
-      if (source && store instanceof RemoteServerSource) this.watches.note(webview, source, store.client, message.request);
+      if (source && store instanceof RemoteServerSource && stillShowing()) this.watches.note(webview, source, store.client, message.request);
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
       this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);

@@ -43,6 +43,9 @@ mf.log_metrics({"a": 1, "b": {"nested": 2}}, step=3)
 mf.log_params(params={"depth": 3})
 def log_param(x): pass
 other.log_metric  # not a call
+self.logger.log_param("optimizer", "adam")
+self.client.log_metric(self.run_id, "val_auc", 0.9)
+logger.log_metrics({"epoch_loss": 0.1})
 `);
     assert.deepEqual(scan.strings.map((s) => [s.use.role === 'logKey' ? s.use.source : s.use.role, s.token.value!, s.call]), [
       ['metrics', 'loss', 'log_metric'],
@@ -53,6 +56,10 @@ other.log_metric  # not a call
       ['metrics', 'a', 'log_metrics'],
       ['metrics', 'b', 'log_metrics'],
       ['params', 'depth', 'log_params'],
+      // Other receivers: a key first is the fluent form, a run id first the client's.
+      ['params', 'optimizer', 'log_param'],
+      ['metrics', 'val_auc', 'log_metric'],
+      ['metrics', 'epoch_loss', 'log_metrics'],
     ]);
   });
 
@@ -93,6 +100,8 @@ mlflow.log_figure(fig, artifact_file="figs/loss.png")
 mlflow.log_image(img, "images/x.png")
 mlflow.log_artifact(path_var, "where")
 mlflow.log_artifact("lost.txt", dir_var)
+self.client.log_text(self.run_id, body, "notes/a.txt")
+tracker.log_text(body, "notes/b.txt")
 `);
     assert.deepEqual(scan.artifacts.map((a) => [a.token.value, a.target.path, a.target.dir]), [
       ['out/model.pkl', 'model.pkl', false],
@@ -110,6 +119,8 @@ mlflow.log_artifact("lost.txt", dir_var)
       ['figs/loss.png', 'figs/loss.png', false],
       ['images/x.png', 'images/x.png', false],
       ['where', 'where', true],
+      ['notes/a.txt', 'notes/a.txt', false],
+      ['notes/b.txt', 'notes/b.txt', false],
     ]);
   });
 });

@@ -65,7 +65,7 @@ export function parseHeadersEnv(text: string | undefined): Record<string, string
   try {
     v = JSON.parse(text);
   } catch {
-    throw new Error('RUNLENS_TRACKING_HEADERS must be a JSON object of header names to string values');
+    v = undefined;
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) {
     throw new Error('RUNLENS_TRACKING_HEADERS must be a JSON object of header names to string values');

@@ -23,6 +23,12 @@ export type FetchFn = typeof fetch;
 /** A connection silent this long is given up (Node's global fetch gives up after 300 s). */
 const IDLE_TIMEOUT_MS = 120_000;
 
+/**
+ * Whether an error code or message says the server's certificate is not trusted (self-signed,
+ * an unknown issuer, expired, another host's): what a CA file or `insecure` would change.
+ */
+export const isUntrustedCertificate = (text: string): boolean => /certificate|self[-_ ]signed|CERT_|_CERT|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|unable to verify/i.test(text);
+
 /** Whether these options change anything (else the global fetch is used as is). */
 export const customTls = (opts: TlsOptions): boolean => !!opts.caFile || opts.insecure === true;
 

@@ -365,15 +365,16 @@ class Governor {
 
   holdSpans(traceId: string, incoming: { span: SpanDict; resource?: Record<string, unknown> | undefined }[]): void {
     this.hookClose();
+    // A sender that never starts the trace (a plain OpenTelemetry SDK): exported after a quiet spell.
+    const timer = setTimeout(() => void this.releaseSpans(traceId), HOLD_SPANS_MS);
+    timer.unref();
     const h = this.held.get(traceId);
     if (h) {
       clearTimeout(h.timer);
+      h.timer = timer;
       for (const s of incoming) h.spans.push(s.span);
     }
-    const entry = h ?? { spans: incoming.map((s) => s.span), resource: incoming[0]?.resource, since: Date.now(), timer: undefined as unknown as NodeJS.Timeout };
-    // A sender that never starts the trace (a plain OpenTelemetry SDK): exported after a quiet spell.
-    entry.timer = setTimeout(() => void this.releaseSpans(traceId), HOLD_SPANS_MS);
-    entry.timer.unref();
+    const entry = h ?? { spans: incoming.map((s) => s.span), resource: incoming[0]?.resource, since: Date.now(), timer };
     this.held.set(traceId, entry);
     // Bounded: a long-lived trace goes on in parts, and a flood of traces that never start sends
     // the oldest on early, rather than grow.

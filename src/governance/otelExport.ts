@@ -130,12 +130,7 @@ export function otelSink(opts: OtelOptions): OperationSink {
   const ingested = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${base}/v1/traces`, headers: opts.headers ?? {} }), { scheduledDelayMillis: 1000, maxQueueSize: 8192 });
   return {
     onIngestedSpans(batch: IngestedSpans): void {
-      const fromClient: Attributes = {};
-      for (const [k, v] of Object.entries(batch.resource ?? {})) {
-        const a = attributeOf(v);
-        if (a !== undefined) fromClient[k] = a;
-      }
-      const res = batch.resource ? resourceFromAttributes({ 'service.name': opts.serviceName ?? 'runlens', ...fromClient }) : resource;
+      const res = batch.resource ? resourceFromAttributes({ 'service.name': opts.serviceName ?? 'runlens', ...attributesOf(batch.resource) }) : resource;
       const extra = traceContextAttributes(batch);
       for (const s of batch.spans) {
         // A span whose ids are not OpenTelemetry's (16/32 hex) is left out, not the rest of its trace.

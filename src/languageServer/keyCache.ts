@@ -145,7 +145,7 @@ export function indexRuns(experiments: ExperimentSummary[], runs: WireRun[]): St
   return { ...all, experiments, byExperiment, scopes: new Map() };
 }
 
-/** What a reference to experiments names: their ids, or undefined when any of them is unknown. */
+/** The experiments a reference names that the store has, and the ids or names it does not have. */
 export function resolveExperiments(index: StoreIndex, ref: { ids?: string[]; names?: string[] }): { found: ExperimentSummary[]; missing: string[] } {
   const found: ExperimentSummary[] = [];
   const missing: string[] = [];

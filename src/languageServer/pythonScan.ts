@@ -216,10 +216,15 @@ function argOf(args: CallArg[], index: number, keyword: string): CallArg | undef
   return args.find((a) => a.keyword === keyword) ?? args.find((a) => a.keyword === undefined && a.index === index);
 }
 
+/** The argument's first token when it is a string literal we can read (not an f- or b-string). */
+function leadingString(arg: CallArg | undefined): PyToken | undefined {
+  const first = arg?.tokens[0]?.tok;
+  return first && first.kind === 'string' && !first.dynamic ? first : undefined;
+}
+
 /** The argument's value when it is one plain string literal. */
 function literal(arg: CallArg | undefined): PyToken | undefined {
-  const first = arg?.tokens[0]?.tok;
-  return first && first.kind === 'string' && !first.dynamic && arg!.tokens.length === 1 ? first : undefined;
+  return arg?.tokens.length === 1 ? leadingString(arg) : undefined;
 }
 
 /** A string literal, or a list/tuple of string literals; undefined when anything else is in it. */
@@ -289,10 +294,9 @@ export function findCalls(src: string): PyScan {
   const artifacts: PyArtifactArg[] = [];
   const startRuns: PyScan['startRuns'] = [];
   const experimentRefs: ExperimentRef[] = [];
-  /** set_experiment / start_run(experiment_id=...) marks: later logging calls belong to them. */
-  const marks: { at: number; ref: ExperimentRef | undefined }[] = [];
+  /** What the last set_experiment / start_run(experiment_id=...) above names: later logging calls belong to it. */
+  let fileExperiment: ExperimentRef | undefined;
   const fluent = fluentNames(t);
-  const experimentAt = (offset: number): ExperimentRef | undefined => [...marks].reverse().find((m) => m.at < offset)?.ref;
   const refOf = (ids: PyToken[] | undefined, names: PyToken[] | undefined): ExperimentRef | undefined =>
     ids ? { ids: ids.map((x) => x.value!), tokens: ids } : names ? { names: names.map((x) => x.value!), tokens: names } : undefined;
   for (let i = 0; i < t.length - 1; i++) {
@@ -318,7 +322,7 @@ export function findCalls(src: string): PyScan {
           ? refOf(literalList(argOf(args, 1, 'experiment_id')), literalList(argOf(args, 0, 'experiment_name')))
           : refOf(literalList(argOf(args, 1, 'experiment_id')), undefined);
       // A set_experiment with a non-literal name still moves later calls off the earlier experiment.
-      if (ref || name.text === 'set_experiment') marks.push({ at: name.start, ref });
+      if (ref || name.text === 'set_experiment') fileExperiment = ref;
       if (ref) experimentRefs.push(name.text === 'set_experiment' && ref.names ? { ...ref, creates: true } : ref);
       continue;
     }
@@ -330,13 +334,13 @@ export function findCalls(src: string): PyScan {
       if (experiment && search.kind === 'runs') experimentRefs.push(experiment);
       const scope = search.kind === 'runs' ? experiment : undefined;
       const filterArg = argOf(args, search.filterIndex, 'filter_string') ?? args.find((a) => a.keyword === 'filter');
-      const first = filterArg?.tokens[0]?.tok;
-      if (first && first.kind === 'string' && !first.dynamic) strings.push({ token: first, use: { role: 'filter', kind: search.kind }, call: name.text, ...(scope ? { experiment: scope } : {}) });
+      const first = leadingString(filterArg);
+      if (first) strings.push({ token: first, use: { role: 'filter', kind: search.kind }, call: name.text, ...(scope ? { experiment: scope } : {}) });
       for (const { tok, depth } of args.find((a) => a.keyword === 'order_by')?.tokens ?? []) {
         if (depth === 1 && tok.kind === 'string' && !tok.dynamic) strings.push({ token: tok, use: { role: 'orderBy', kind: search.kind }, call: name.text, ...(scope ? { experiment: scope } : {}) });
       }
     } else if (log) {
-      const experiment = experimentAt(name.start);
+      const experiment = fileExperiment;
       const push = (tok: PyToken): void => void strings.push({ token: tok, use: { role: 'logKey', source: log.source }, call: name.text, ...(experiment ? { experiment } : {}) });
       if (log.dict) {
         const dict = argOf(args, shift, log.dict);
@@ -345,11 +349,11 @@ export function findCalls(src: string): PyScan {
           if (depth === 1 && tok.kind === 'string' && !tok.dynamic && toks[k + 1]?.tok.text === ':') push(tok);
         });
       } else {
-        const key = argOf(args, shift, 'key')?.tokens[0]?.tok;
-        if (key && key.kind === 'string' && !key.dynamic) push(key);
+        const key = leadingString(argOf(args, shift, 'key'));
+        if (key) push(key);
       }
     } else if (artifact) {
-      const experiment = experimentAt(name.start);
+      const experiment = fileExperiment;
       const at = (spec: [number, string] | undefined): CallArg | undefined => (spec ? argOf(args, spec[0] + shift, spec[1]) : undefined);
       const local = literal(at(artifact.local));
       const dirArg = at(artifact.dir);

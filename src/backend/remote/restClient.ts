@@ -9,7 +9,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { tlsFetch, type FetchFn, type TlsOptions } from '../../client/tlsFetch';
+import { isUntrustedCertificate, tlsFetch, type FetchFn, type TlsOptions } from '../../client/tlsFetch';
 
 export interface RestAuth {
   /** MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD. */
@@ -214,7 +214,7 @@ export class RestClient {
   private unreachable(err: unknown, code: string | undefined): RestError {
     const timedOut = (err as Error).name === 'TimeoutError' || (err as { cause?: { name?: unknown } }).cause?.name === 'TimeoutError';
     const why = code ?? (timedOut ? 'timed out' : (err as Error).message);
-    if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
+    if (code && isUntrustedCertificate(code)) {
       const cause = (err as { cause?: { message?: string } }).cause?.message;
       return new RestError(
         `The MLflow server at ${this.baseUrl} answered with a TLS certificate this machine does not trust (${code}${cause ? `: ${cause}` : ''}). Set MLFLOW_TRACKING_SERVER_CERT_PATH to the CA certificate file that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true for a test server, as for MLflow's client.`,

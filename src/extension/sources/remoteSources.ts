@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { TrackingApiError, TrackingClient } from '../../client/trackingClient';
 import { readRemoteServers } from '../config';
-import { tlsFetch } from '../../client/tlsFetch';
+import { isUntrustedCertificate, tlsFetch } from '../../client/tlsFetch';
 import { authHeaders, secretKey, tlsOptionsOf, type RemoteServerConfig } from './remoteServerConfig';
 import type { SourceHandle, StoreSources } from './storeSources';
 
@@ -91,7 +91,7 @@ export class RemoteServerSource implements SourceHandle {
         if (err instanceof TrackingApiError && (err.status === 401 || err.status === 403)) {
           throw this.refused(`${name} (${url}) refused the ${err.status === 401 ? 'credentials' : 'access'} (HTTP ${err.status}).`);
         }
-        if (err instanceof TrackingApiError && err.status === 0 && /certificate|self[- ]signed|CERT_|unable to verify/i.test(err.message)) {
+        if (err instanceof TrackingApiError && err.status === 0 && isUntrustedCertificate(err.message)) {
           throw new Error(`${name} (${url}): its TLS certificate is not trusted here (${err.message.replace(/^.*?did not answer: /, '')}). Give the CA file that signed it as "caFile" in runlens.remoteServers, or, for a test server only, "insecure": true.`);
         }
         // The default experiment may be deleted there: any other answer from MLflow means signed in.

@@ -214,22 +214,33 @@ async function governanceOverhead(rows) {
   fs.writeFileSync(cfg, GOVERNANCE_YAML);
   const plain = await startServer(roots[0]);
   const governed = await startServer(roots[1], ['--governance', cfg]);
-  const reps = SMOKE ? 2 : 5;
+  const reps = SMOKE ? 2 : 7;
   const runs = SMOKE ? 2 : 10;
   const totals = { plain: [], governed: [] };
   const batch = { plain: [], governed: [] };
   const loop = { plain: [], governed: [] };
   try {
+    // Alternated run by run (and the loop call by call), so a drift in the machine's load (other
+    // processes on 2 cores) lands on both servers alike; each repetition's total is the sum of its runs.
     for (let r = 0; r < reps; r++) {
-      const order = r % 2 === 0 ? ['plain', 'governed'] : ['governed', 'plain'];
-      for (const which of order) {
-        const srv = which === 'plain' ? plain : governed;
-        const got = await ingest(srv.url, [], runs);
-        totals[which].push(got.totalMs);
-        batch[which].push(got.batchP50);
-        const runId = await createRun(srv.url, got.exp, 'loop');
-        for (let s = 0; s < (SMOKE ? 50 : 300); s++) {
-          const { ms } = await timed(() => request(srv.url, 'POST', `${A}/runs/log-metric`, { run_id: runId, key: 'loss', value: 1 / (s + 1), timestamp: Date.now(), step: s }));
+      const sum = { plain: 0, governed: 0 };
+      const exps = {};
+      for (let i = 0; i < runs; i++) {
+        for (const which of (r + i) % 2 === 0 ? ['plain', 'governed'] : ['governed', 'plain']) {
+          const srv = which === 'plain' ? plain : governed;
+          const got = await ingest(srv.url, [], 1);
+          sum[which] += got.totalMs;
+          batch[which].push(got.batchP50);
+          exps[which] = got.exp;
+        }
+      }
+      totals.plain.push(sum.plain);
+      totals.governed.push(sum.governed);
+      const runIds = { plain: await createRun(plain.url, exps.plain, 'loop'), governed: await createRun(governed.url, exps.governed, 'loop') };
+      for (let s = 0; s < (SMOKE ? 50 : 300); s++) {
+        for (const which of s % 2 === 0 ? ['plain', 'governed'] : ['governed', 'plain']) {
+          const srv = which === 'plain' ? plain : governed;
+          const { ms } = await timed(() => request(srv.url, 'POST', `${A}/runs/log-metric`, { run_id: runIds[which], key: 'loss', value: 1 / (s + 1), timestamp: Date.now(), step: s }));
           loop[which].push(ms);
         }
       }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { chooseStoreRoot } from './backend/storeRoot';
-import { AUDIT_FILE, verifyAuditText, type AuditEntry } from './governance/auditLog';
+import { AUDIT_FILE, verifyAuditText, withoutZeroTail, type AuditEntry } from './governance/auditLog';
 import { GovernanceConfigError } from './governance/config';
 import { governanceDir, readGovernanceFile } from './governance/open';
 
@@ -110,7 +110,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
       return 2;
     }
     const out = option(rest, '--out');
-    const lines = fs.existsSync(trail) ? fs.readFileSync(trail, 'utf8').split('\n') : [];
+    const lines = fs.existsSync(trail) ? withoutZeroTail(fs.readFileSync(trail, 'utf8')).split('\n') : [];
     const chunks: string[] = [];
     for (const line of lines) {
       if (!line) continue;

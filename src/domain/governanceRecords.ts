@@ -56,6 +56,8 @@ export interface AuditRecord {
   outcome: string;
   reason?: string | undefined;
   cost_usd: number;
+  /** The seq of the entry this one takes back (its operation failed after it was audited). */
+  reverses?: number | undefined;
   hash: string;
 }
 

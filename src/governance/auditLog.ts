@@ -1,13 +1,17 @@
 /**
  * The audit trail: one JSON line per mutating operation (applied or refused), each carrying the
  * SHA-256 of the previous line's hash and its own content, so editing, removing or reordering any
- * entry breaks the chain from there on. Appends are group-committed: entries that arrive while a
- * write + fdatasync is in flight go out together in the next one, and an append resolves only
- * once its line is on disk.
+ * entry breaks the chain from there on. Appends go through the store's journal writer: group
+ * commit (entries that arrive while a write + fdatasync is in flight go out together in the next
+ * one), a preallocated file (zeros written ahead, so a commit's fdatasync never logs a new file
+ * size: what lets it overlap the store's own commit cheaply, see governed.ts), and an append
+ * resolves only once its line is on disk. A clean close cuts the unused zeros off, so the trail at
+ * rest is plain JSON lines; readers leave a zero tail (a crash's) out.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { JournalWriter } from '../store/journal';
 import type { Attribution } from './attribution';
 
 export type Outcome = 'ok' | 'refused' | 'failed' | 'warned';
@@ -39,6 +43,12 @@ export interface AuditFields {
   llm_nano?: Record<string, number>;
   /** Attribution tags (and the parent link) the operation set on its run. */
   tags?: Record<string, string>;
+  /**
+   * Set on the entry that takes back an earlier one: an operation is audited as it is applied
+   * (both syncs overlap), and when applying it then fails, this entry (outcome `failed`, the
+   * negated cost) follows the `ok` one with that entry's seq.
+   */
+  reverses?: number;
 }
 
 export interface AuditEntry extends AuditFields {
@@ -61,8 +71,22 @@ export interface VerifyResult {
   tornTail: boolean;
 }
 
+/** The trail's text without a tail of zeros (preallocated and never written: a crash leaves them). */
+export function withoutZeroTail(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
+  return end === text.length ? text : text.slice(0, end);
+}
+
+/** Reads the trail's entries as text (zero tail left out); '' when there is no trail yet. */
+export async function readAuditText(file: string): Promise<string> {
+  const text = await fs.promises.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+  return withoutZeroTail(text);
+}
+
 /** Checks every line's hash and link; stops at the first that does not hold. */
-export function verifyAuditText(text: string): VerifyResult {
+export function verifyAuditText(whole: string): VerifyResult {
+  const text = withoutZeroTail(whole);
   const lines = text.split('\n');
   const tornTail = lines.length > 0 && lines[lines.length - 1] !== '';
   // The last element is '' after a final newline, or the torn line: either way not a complete entry.
@@ -90,16 +114,17 @@ export function verifyAuditText(text: string): VerifyResult {
 export const AUDIT_FILE = 'audit.jsonl';
 
 export class AuditLog {
+  /** The last entry handed to the writer (the next one links to it). */
   private seq = 0;
   private prev = GENESIS;
-  private pending: { fields: AuditFields; resolve: (e: AuditEntry) => void; reject: (e: unknown) => void }[] = [];
-  private flushing: Promise<void> | undefined;
+  /** The last entry known on disk: where the chain goes on after a failed write. */
+  private durableSeq = 0;
+  private durablePrev = GENESIS;
   private closed = false;
 
   private constructor(
     readonly file: string,
-    private readonly fh: fs.promises.FileHandle,
-    private size: number,
+    private writer: JournalWriter,
   ) {}
 
   /**
@@ -109,7 +134,9 @@ export class AuditLog {
   static async open(dir: string, replay: (e: AuditEntry) => void, warn: (msg: string) => void): Promise<AuditLog> {
     await fs.promises.mkdir(dir, { recursive: true });
     const file = path.join(dir, AUDIT_FILE);
-    const text = await fs.promises.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+    const existed = fs.existsSync(file);
+    const whole = await fs.promises.readFile(file).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? Buffer.alloc(0) : Promise.reject(e)));
+    const text = withoutZeroTail(whole.toString('utf8'));
     const check = verifyAuditText(text);
     if (check.bad) warn(`audit trail ${file}: line ${check.bad.line}: ${check.bad.reason}; run 'runlens audit verify' for details`);
     let keep = Buffer.byteLength(text);
@@ -130,12 +157,19 @@ export class AuditLog {
         // Reported by verify above; later entries still count.
       }
     }
-    const fh = await fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
-    if (check.tornTail) {
-      await fh.truncate(keep);
-      await fh.datasync();
+    if (keep < whole.length) {
+      // A torn line or a crash's zeros: the writer appends after the last whole entry.
+      const fh = await fs.promises.open(file, 'r+');
+      try {
+        await fh.truncate(keep);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
     }
-    if (text === '') {
+    let log: AuditLog | undefined;
+    const writer = await JournalWriter.open(file, { onFailure: () => log?.rewind() });
+    if (!existed) {
       // A new file: its directory entry must be durable before the first append is acknowledged.
       const d = await fs.promises.open(dir, 'r');
       try {
@@ -144,68 +178,50 @@ export class AuditLog {
         await d.close();
       }
     }
-    const log = new AuditLog(file, fh, keep);
-    log.seq = seq;
-    log.prev = prev;
+    log = new AuditLog(file, writer);
+    log.seq = log.durableSeq = seq;
+    log.prev = log.durablePrev = prev;
     return log;
   }
 
   get lastSeq(): number {
-    return this.seq;
+    return this.durableSeq;
+  }
+
+  /** A write failed: every entry not yet on disk was cut off the file, so the chain goes on from the last that is. */
+  private rewind(): void {
+    this.seq = this.durableSeq;
+    this.prev = this.durablePrev;
   }
 
   /**
-   * Queues the entry (order is the order of calls) and resolves once it is on disk. Entries are
-   * chained when their group is written, so a failed write leaves no gap in the chain.
+   * Chains the entry (order is the order of calls) and resolves once it is on disk. A failed write
+   * rejects every entry not yet on disk and the chain goes on from the last one that is, so it has
+   * no gap; the next append finds the writer accepting again.
    */
   append(fields: AuditFields): Promise<AuditEntry> {
     if (this.closed) return Promise.reject(new Error('the audit trail is closed'));
-    return new Promise<AuditEntry>((resolve, reject) => {
-      this.pending.push({ fields, resolve, reject });
-      this.flushing ??= this.flushLoop();
-    });
-  }
-
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.pending.length) {
-        const group = this.pending;
-        this.pending = [];
-        let seq = this.seq;
-        let prev = this.prev;
-        const entries = group.map((g) => {
-          const unsigned: Omit<AuditEntry, 'hash'> = { seq: ++seq, ...g.fields, prev };
-          const entry: AuditEntry = { ...unsigned, hash: entryHash(prev, unsigned) };
-          prev = entry.hash;
-          return entry;
-        });
-        try {
-          const data = Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
-          let off = 0;
-          while (off < data.length) {
-            const { bytesWritten } = await this.fh.write(data, off, data.length - off, this.size + off);
-            if (bytesWritten <= 0) throw new Error(`short write to ${this.file}`);
-            off += bytesWritten;
-          }
-          await this.fh.datasync();
-          this.size += data.length;
-          this.seq = seq;
-          this.prev = prev;
-          group.forEach((g, i) => g.resolve(entries[i]!));
-        } catch (err) {
-          // Whatever part of the group reached the file is a torn tail: cut it so the chain stays whole.
-          await this.fh.truncate(this.size).catch(() => undefined);
-          for (const g of group) g.reject(err);
-        }
+    if (this.writer.failed) {
+      try {
+        this.writer.resume();
+      } catch (err) {
+        return Promise.reject(err as Error);
       }
-    } finally {
-      this.flushing = undefined;
     }
+    const unsigned: Omit<AuditEntry, 'hash'> = { seq: this.seq + 1, ...fields, prev: this.prev };
+    const entry: AuditEntry = { ...unsigned, hash: entryHash(this.prev, unsigned) };
+    this.seq = entry.seq;
+    this.prev = entry.hash;
+    return this.writer
+      .append(Buffer.from(JSON.stringify(entry) + '\n'), () => {
+        this.durableSeq = entry.seq;
+        this.durablePrev = entry.hash;
+      })
+      .then(() => entry);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await this.flushing;
-    await this.fh.close();
+    await this.writer.close();
   }
 }

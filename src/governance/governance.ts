@@ -4,14 +4,13 @@
  * applied and to record it after; the server's governance routes read it through GovernanceApi.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { AuditQuery, AuditRecord, BudgetStatus, CostSummary, GovernanceApi, Violation } from '../backend/api/governance';
 import { MlflowError } from '../domain/errors';
 import type { Logger } from '../domain/logger';
 import type { SpanDict } from '../domain/traceTypes';
 import { describeAttribution, inScope, type Attribution } from './attribution';
-import { AuditLog, AUDIT_FILE, type AuditEntry, type AuditFields } from './auditLog';
+import { AuditLog, AUDIT_FILE, readAuditText, type AuditEntry, type AuditFields } from './auditLog';
 import type { Budget, GovernanceConfig } from './config';
 import { dayOf, GROUP_BYS, Ledger, type GroupBy } from './ledger';
 import { formatUsd, fromNano, toNano } from './pricing';
@@ -241,7 +240,7 @@ export class Governance implements GovernanceApi {
   }
 
   async audit(q: AuditQuery): Promise<AuditRecord[]> {
-    const text = await fs.promises.readFile(this.trail.file, 'utf8');
+    const text = await readAuditText(this.trail.file);
     const out: AuditRecord[] = [];
     const limit = Math.min(q.limit ?? 500, 10_000);
     const lines = text.split('\n');
@@ -259,7 +258,7 @@ export class Governance implements GovernanceApi {
       if (q.op && e.op !== q.op) continue;
       if (q.runId && e.target.run_id !== q.runId) continue;
       if (q.outcome && e.outcome !== q.outcome) continue;
-      out.push({ seq: e.seq, ts: e.ts, actor: e.actor, attribution: e.attribution as Record<string, string>, op: e.op, target: e.target as Record<string, string>, outcome: e.outcome, ...(e.reason ? { reason: e.reason } : {}), cost_usd: fromNano(e.cost_nano), hash: e.hash });
+      out.push({ seq: e.seq, ts: e.ts, actor: e.actor, attribution: e.attribution as Record<string, string>, op: e.op, target: e.target as Record<string, string>, outcome: e.outcome, ...(e.reason ? { reason: e.reason } : {}), cost_usd: fromNano(e.cost_nano), ...(e.reverses !== undefined ? { reverses: e.reverses } : {}), hash: e.hash });
     }
     return out;
   }

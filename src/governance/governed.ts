@@ -37,6 +37,8 @@ interface Op {
   bytes?: number | undefined;
   /** Charged but never refused by a budget: ending a run (refusing it would leave it RUNNING). */
   exemptFromBudgets?: boolean | undefined;
+  /** Its audit entry names what applying it found (a new run's id, LLM calls of stored spans): written after. */
+  settledByApply?: boolean | undefined;
 }
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'KILLED']);
@@ -114,16 +116,35 @@ class Governor {
       }
       throw err;
     }
+    const reasonOf = (err: unknown) => (err instanceof Error ? err.message.slice(0, 500) : String(err));
+    const charge = () => {
+      const llm = Object.values(op.llmNano ?? {}).reduce((a, b) => a + b, 0);
+      return { ...base, outcome: 'ok' as const, cost_nano: cost + llm, ...(op.bytes ? { bytes: op.bytes } : {}), ...(llm ? { llm_nano: op.llmNano } : {}) };
+    };
     let result: R;
-    try {
-      result = await apply();
-    } catch (err) {
-      await this.gov.record({ ...base, outcome: 'failed', reason: err instanceof Error ? err.message.slice(0, 500) : String(err), cost_nano: 0 });
-      throw err;
+    if (op.settledByApply || op.bytes) {
+      // The entry needs what applying finds (the new run, the bytes or LLM calls stored): after it.
+      try {
+        result = await apply();
+      } catch (err) {
+        await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), cost_nano: 0 });
+        throw err;
+      }
+      await this.gov.record(charge());
+    } else {
+      // Audited as it is applied: the trail's sync overlaps the store's, so a write waits for one
+      // sync, not two in a row. Both are on disk before the write is acknowledged. Applying can
+      // still fail (a bad request, a full disk): a reversing entry then takes the charge back.
+      const charged = this.gov.record(charge());
+      try {
+        result = await apply();
+      } catch (err) {
+        const entry = await charged;
+        await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), cost_nano: -entry.cost_nano, ...(entry.llm_nano ? { llm_nano: negated(entry.llm_nano) } : {}), reverses: entry.seq });
+        throw err;
+      }
+      await charged;
     }
-    // Set by apply() for span uploads: the LLM calls the stored spans record.
-    const llm = Object.values(op.llmNano ?? {}).reduce((a, b) => a + b, 0);
-    await this.gov.record({ ...base, outcome: 'ok', cost_nano: cost + llm, ...(op.bytes ? { bytes: op.bytes } : {}), ...(llm ? { llm_nano: op.llmNano } : {}) });
     await this.afterCharge(op, now);
     return result;
   }
@@ -142,11 +163,14 @@ class Governor {
 
   /** Records a warn-mode violation and tags the run with it (the tag is not charged). */
   private async mark(runId: string, kind: 'budget' | 'require_tags' | 'allowed_environments' | 'max_artifact_size_mb', message: string, experimentId: string | undefined): Promise<void> {
-    await this.inner.setTag(runId, { key: VIOLATION_TAG_PREFIX + kind, value: message.slice(0, 5000) }).catch(() => undefined);
-    await this.gov.record(
-      { ts: Date.now(), actor: 'runlens', attribution: this.gov.ledger.attributionOf(runId), op: 'violation', target: { run_id: runId, ...(experimentId ? { experiment_id: experimentId } : {}) }, outcome: 'warned', reason: `[${kind}] ${message}`, cost_nano: 0 },
-      { kind, mode: 'warn', run_id: runId, experiment_id: experimentId, message },
-    );
+    // The tag and the trail's entry are written side by side (their syncs overlap).
+    await Promise.all([
+      this.inner.setTag(runId, { key: VIOLATION_TAG_PREFIX + kind, value: message.slice(0, 5000) }).catch(() => undefined),
+      this.gov.record(
+        { ts: Date.now(), actor: 'runlens', attribution: this.gov.ledger.attributionOf(runId), op: 'violation', target: { run_id: runId, ...(experimentId ? { experiment_id: experimentId } : {}) }, outcome: 'warned', reason: `[${kind}] ${message}`, cost_nano: 0 },
+        { kind, mode: 'warn', run_id: runId, experiment_id: experimentId, message },
+      ),
+    ]);
   }
 
   // ---- policies -----------------------------------------------------------------------------
@@ -307,7 +331,7 @@ class Governor {
     const tags = [...(req.tags ?? []), ...added];
     const attribution = attributionOfTags(tags);
     const user = req.userId ?? req.tags?.find((t) => t.key === USER_TAG)?.value;
-    const op: Op = { name: 'createRun', kind: 'tracking', target: req.experimentId ? { experiment_id: req.experimentId } : {}, tags: {} };
+    const op: Op = { name: 'createRun', kind: 'tracking', target: req.experimentId ? { experiment_id: req.experimentId } : {}, tags: {}, settledByApply: true };
     for (const t of tags) if (attributeOfTag(t.key) || t.key === PARENT_RUN_TAG) op.tags![t.key] = t.value;
     const check = () => {
       const rt = this.cfg.policies.requireTags;
@@ -425,7 +449,7 @@ class Governor {
     } catch {
       // An unknown trace: the inner store words the error.
     }
-    const op: Op = { name, kind: 'tracking', target: { trace_id: traceId, ...(experimentId ? { experiment_id: experimentId } : {}) }, ...(runId ? { runId } : {}) };
+    const op: Op = { name, kind: 'tracking', target: { trace_id: traceId, ...(experimentId ? { experiment_id: experimentId } : {}) }, ...(runId ? { runId } : {}), settledByApply: true };
     await this.run(op, async () => {
       await apply();
       // Cost the spans as stored (MLflow's JSON or OTLP): charged in this same entry.
@@ -464,7 +488,7 @@ class Governor {
     return overlay(wrap(inner, ['delete', 'abortMultipart'] as const, (name, args) => ({ name: `artifacts.${name}`, kind: 'tracking', target: { path: String(args[0] ?? '') } }), self), {
       write: async (rawPath, body) => {
         const counted = { bytes: 0 };
-        const op = writeOp('artifacts.write', rawPath);
+        const op = { ...writeOp('artifacts.write', rawPath), settledByApply: true };
         const n = await self.run(op, async () => {
           const written = await inner.write(rawPath, sized(rawPath, body, counted));
           op.bytes = written;
@@ -522,6 +546,10 @@ function wrap<T extends object, K extends keyof T & string>(base: T, names: read
     (replaced as Record<string, unknown>)[name] = (...args: unknown[]) => g.run(opOf(name, args), () => fn.apply(base, args));
   }
   return overlay(base, replaced);
+}
+
+function negated(nano: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(nano).map(([k, v]) => [k, -v]));
 }
 
 function overlay<T extends object>(base: T, over: Partial<T>): T {

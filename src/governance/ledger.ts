@@ -29,6 +29,8 @@ interface Charge {
   actor: string;
   op: string;
   nano: number;
+  /** Counts as an operation (a reversing entry takes back a charge, not an operation). */
+  counted: boolean;
 }
 
 export interface SummaryRow {
@@ -98,7 +100,9 @@ export class Ledger {
 
   /** Applies one audit entry (live or replayed). Refusals cost nothing but still count as operations. */
   apply(e: AuditEntry): void {
-    if (e.outcome === 'ok') for (const [t, nano] of Object.entries(e.llm_nano ?? {})) this.llmByTrace.set(t, (this.llmByTrace.get(t) ?? 0) + nano);
+    // A reversing entry (its operation failed after it was audited) carries the negated charges.
+    const reversal = e.reverses !== undefined;
+    if (e.outcome === 'ok' || reversal) for (const [t, nano] of Object.entries(e.llm_nano ?? {})) this.llmByTrace.set(t, (this.llmByTrace.get(t) ?? 0) + nano);
     const runId = e.target.run_id;
     if (runId) {
       const r = this.run(runId);
@@ -130,7 +134,7 @@ export class Ledger {
       if (e.bytes && e.outcome === 'ok') r.stored.push({ bytes: e.bytes, atMs: e.ts });
     }
     else if (e.cost_nano) this.addScoped(e.attribution, dayOf(e.ts), e.cost_nano);
-    this.charges.push({ day: dayOf(e.ts), runId, experimentId: e.target.experiment_id ?? (runId ? this.runs.get(runId)?.experimentId : undefined), attribution: e.attribution, actor: e.actor, op: e.op, nano: e.cost_nano });
+    this.charges.push({ day: dayOf(e.ts), runId, experimentId: e.target.experiment_id ?? (runId ? this.runs.get(runId)?.experimentId : undefined), attribution: e.attribution, actor: e.actor, op: e.op, nano: e.cost_nano, counted: !reversal });
   }
 
   /** A run's spend including its descendants' (a sweep's parent carries the sweep). */
@@ -200,7 +204,7 @@ export class Ledger {
     for (const c of this.charges) {
       if (!inRange(c.day)) continue;
       if (q.experimentId && c.experimentId !== q.experimentId) continue;
-      add(keyOf(c), c.nano, 1, c.day);
+      add(keyOf(c), c.nano, c.counted ? 1 : 0, c.day);
     }
     // Storage accrues per day stored: split it over the days it was kept within the range.
     const now = q.nowMs ?? Date.now();

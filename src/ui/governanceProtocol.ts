@@ -86,6 +86,8 @@ export interface AuditRow {
   outcome: string;
   reason?: string;
   costUsd: number;
+  /** The entry this one takes back (its operation failed after it was audited). */
+  reverses?: number;
 }
 
 export interface AuditFilter {

@@ -46,6 +46,7 @@ function auditRow(e: WireAuditEntry): AuditRow {
     outcome: e.outcome,
     ...(e.reason ? { reason: e.reason } : {}),
     costUsd: e.cost_usd,
+    ...(e.reverses !== undefined ? { reverses: e.reverses } : {}),
   };
 }
 

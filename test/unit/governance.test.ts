@@ -5,7 +5,7 @@ import { AuditLog, verifyAuditText, type AuditEntry, type AuditFields } from '..
 import { GovernanceConfigError, parseGovernanceConfig } from '../../src/governance/config';
 import { governStore } from '../../src/governance/open';
 import { Ledger } from '../../src/governance/ledger';
-import { DEFAULT_PRICING, formatUsd, storageCostNano, toNano } from '../../src/governance/pricing';
+import { DEFAULT_PRICING, formatUsd, fromNano, storageCostNano, toNano } from '../../src/governance/pricing';
 import { basicAuthUser, refusalStatus } from '../../src/server/httpServer';
 import { MlflowError } from '../../src/domain/errors';
 import { MemoryLogger, openStore, tempRoot } from './helpers';
@@ -120,17 +120,42 @@ describe('audit trail', () => {
     const dir = tempRoot('audit-');
     const log = await AuditLog.open(dir, () => undefined, () => undefined);
     await log.append(fields('a'));
-    const internals = log as unknown as { fh: { write: (...a: unknown[]) => Promise<{ bytesWritten: number }> } };
-    const write = internals.fh.write.bind(internals.fh);
-    internals.fh.write = async () => {
+    const fh = (log as unknown as { writer: { segment: { fh: { write: (...a: unknown[]) => Promise<{ bytesWritten: number }> } } } }).writer.segment.fh;
+    const write = fh.write.bind(fh);
+    fh.write = async () => {
       throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
     };
     await assert.rejects(log.append(fields('lost')), /ENOSPC/);
-    internals.fh.write = write;
+    fh.write = write;
     const b = await log.append(fields('b'));
     assert.equal(b.seq, 2);
     await log.close();
     assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')), { entries: 2, tornTail: false });
+  });
+  it('writes into preallocated zeros, which a crash leaves and a clean close cuts off', async () => {
+    const dir = tempRoot('audit-');
+    const file = path.join(dir, 'audit.jsonl');
+    const log = await AuditLog.open(dir, () => undefined, () => undefined);
+    for (let i = 0; i < 5; i++) await log.append(fields(`op${i}`));
+    const lines = fs.readFileSync(file).toString('utf8');
+    const text = lines.replace(/\0+$/, '');
+    assert.equal(text.split('\n').length, 6);
+    assert.ok(fs.statSync(file).size > Buffer.byteLength(text) + 1024 * 1024, 'zeros are written ahead of the entries');
+    // What a crash leaves: the entries acknowledged so far, then zeros.
+    const crashed = tempRoot('audit-crash-');
+    fs.copyFileSync(file, path.join(crashed, 'audit.jsonl'));
+    assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(crashed, 'audit.jsonl'), 'utf8')), { entries: 5, tornTail: false });
+    const replayed: AuditEntry[] = [];
+    const warnings: string[] = [];
+    const reopened = await AuditLog.open(crashed, (e) => replayed.push(e), (m) => warnings.push(m));
+    assert.deepEqual(warnings, []);
+    assert.equal(replayed.length, 5);
+    assert.equal((await reopened.append(fields('after'))).seq, 6);
+    await reopened.close();
+    assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(crashed, 'audit.jsonl'), 'utf8')), { entries: 6, tornTail: false });
+    await log.close();
+    const atRest = fs.readFileSync(file, 'utf8');
+    assert.equal(atRest, text, 'closed, the trail is plain JSON lines');
   });
 });
 
@@ -202,6 +227,42 @@ describe('governed store', () => {
       assert.deepEqual(Object.keys(gov.governance.budgets()[0]!.by_day), [new Date().toISOString().slice(0, 10)]);
     } finally {
       await governance.close();
+      await store.close();
+    }
+  });
+
+  it('audits a write as it is applied and takes the charge back when applying fails', async () => {
+    const root = tempRoot('governed-');
+    const store = await openStore(root);
+    const cfg = parseGovernanceConfig('defaults: {team: ml}\n');
+    const { store: gov, governance } = await governStore(store, { config: cfg, storeRoot: root, log: new MemoryLogger() });
+    try {
+      const run = await gov.createRun({ experimentId: '0' });
+      const runId = run.info.run_id;
+      await gov.logMetric(runId, { key: 'm', value: 1, timestamp: 1, step: 0 });
+      // A value the store refuses (a param changed): audited first, then reversed.
+      await gov.logParam(runId, { key: 'p', value: 'a' });
+      await assert.rejects(gov.logParam(runId, { key: 'p', value: 'b' }), (e: unknown) => e instanceof MlflowError && e.errorCode === 'INVALID_PARAMETER_VALUE');
+      const audit = (await gov.governance.audit({})).reverse();
+      assert.deepEqual(audit.map((a) => [a.op, a.outcome]), [['createRun', 'ok'], ['logMetric', 'ok'], ['logParam', 'ok'], ['logParam', 'ok'], ['logParam', 'failed']]);
+      const [taken, back] = audit.slice(-2);
+      assert.equal(back!.reverses, taken!.seq);
+      assert.equal(back!.cost_usd, -taken!.cost_usd);
+      const track = DEFAULT_PRICING.trackingCallUsd;
+      const usd3 = fromNano(3 * toNano(track));
+      // Three operations applied and charged, one that failed: it costs nothing and counts once.
+      assert.equal(gov.governance.runCost(runId).cost_usd, usd3);
+      const byOp = gov.governance.summary({ groupBy: 'operation' });
+      assert.deepEqual(byOp.rows.find((r) => r.key === 'logParam')?.operations, 2);
+      assert.equal(byOp.total_usd, usd3);
+      // Rebuilt from the trail, the ledger agrees.
+      await governance.close();
+      const again = await governStore(store, { config: cfg, storeRoot: root, log: new MemoryLogger() });
+      assert.equal(again.governance.runCost(runId).cost_usd, usd3);
+      await again.governance.close();
+      assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(root, '.governance', 'audit.jsonl'), 'utf8')), { entries: 5, tornTail: false });
+    } finally {
+      await governance.close().catch(() => undefined);
       await store.close();
     }
   });

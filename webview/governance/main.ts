@@ -213,7 +213,7 @@ function auditSection(): { section: HTMLElement; reload(): void } {
                 r.runId ? runLink(r.runId, r.runId.slice(0, 8)) : '',
                 r.target,
                 r.attribution,
-                el('span', { class: `outcome outcome-${r.outcome}`, title: r.reason ?? '' }, r.outcome),
+                el('span', { class: `outcome outcome-${r.outcome}`, title: [r.reason, r.reverses ? `takes back entry #${r.reverses}` : ''].filter(Boolean).join(' — ') }, r.reverses ? `${r.outcome} (#${r.reverses})` : r.outcome),
                 usd(r.costUsd),
               ]),
               [0, 8],

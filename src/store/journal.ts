@@ -10,7 +10,7 @@
  * Readers stop at the zeros. Extending runs beside the commits, over bytes no record uses yet.
  */
 import * as fs from 'node:fs';
-import { writeAll } from './durableFiles';
+import { writeAll, writeAllSync } from './durableFiles';
 import { endOfData } from './journalRead';
 
 export { encodeRecord, parseJournal, readJournal, type JournalDamage, type JournalReadResult } from './journalRead';
@@ -18,6 +18,12 @@ export { encodeRecord, parseJournal, readJournal, type JournalDamage, type Journ
 /** Zeros added per extension, and how close records may get to their end before the next starts. */
 export const PREALLOCATE_BYTES = 2 * 1024 * 1024;
 const EXTEND_WHEN_FREE_BELOW = PREALLOCATE_BYTES / 2;
+/**
+ * A group up to this size is written with one synchronous pwrite (a copy into the page cache:
+ * ~5-40 µs here) and only its fdatasync goes to the thread pool: one hand-off and wake-up per
+ * commit instead of two. Larger groups are written off the event loop.
+ */
+const SYNC_WRITE_MAX = 256 * 1024;
 
 /** Opened read-write, never O_APPEND: records are written at the journal's end, inside the zeros. */
 const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
@@ -146,7 +152,8 @@ export class JournalWriter {
         // Zeros being written where this group goes would land over it: wait for them.
         if (segment.extending && segment.end + bytes.length > segment.allocated) await segment.extending;
         segment.end += bytes.length;
-        await writeAll(segment.fh, bytes, segment.end - bytes.length);
+        if (bytes.length <= SYNC_WRITE_MAX) writeAllSync(segment.fh.fd, bytes, segment.end - bytes.length);
+        else await writeAll(segment.fh, bytes, segment.end - bytes.length);
         await segment.fh.datasync();
         segment.durable = segment.end;
       } catch (err) {

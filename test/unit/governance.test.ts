@@ -8,6 +8,7 @@ import { Ledger } from '../../src/governance/ledger';
 import { DEFAULT_PRICING, formatUsd, fromNano, storageCostNano, toNano } from '../../src/governance/pricing';
 import { basicAuthUser, refusalStatus } from '../../src/server/httpServer';
 import { MlflowError } from '../../src/domain/errors';
+import { withFaultyWrites } from '../support/faultyWrites';
 import { MemoryLogger, openStore, tempRoot } from './helpers';
 
 const fields = (op: string, extra: Partial<AuditFields> = {}): AuditFields => ({ ts: Date.UTC(2026, 11, 1, 12), actor: 'ana', attribution: { team: 'ml' }, op, target: {}, outcome: 'ok', cost_nano: 100_000, ...extra });
@@ -120,13 +121,11 @@ describe('audit trail', () => {
     const dir = tempRoot('audit-');
     const log = await AuditLog.open(dir, () => undefined, () => undefined);
     await log.append(fields('a'));
-    const fh = (log as unknown as { writer: { segment: { fh: { write: (...a: unknown[]) => Promise<{ bytesWritten: number }> } } } }).writer.segment.fh;
-    const write = fh.write.bind(fh);
-    fh.write = async () => {
-      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-    };
-    await assert.rejects(log.append(fields('lost')), /ENOSPC/);
-    fh.write = write;
+    // Half the line reaches the file, then the disk is full.
+    await withFaultyWrites(
+      (call, wanted) => (call === 0 ? Math.floor(wanted / 2) : call === 1 ? Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }) : undefined),
+      () => assert.rejects(log.append(fields('lost')), /ENOSPC/),
+    );
     const b = await log.append(fields('b'));
     assert.equal(b.seq, 2);
     await log.close();

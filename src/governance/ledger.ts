@@ -53,8 +53,17 @@ export interface SummaryQuery {
   byDay?: boolean | undefined;
 }
 
+/** The last day asked for, [start, end) in ms: nearly every call of a write's path asks for today. */
+let lastDay = { start: 0, end: 0, day: '' };
+
 export function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  if (ms >= lastDay.start && ms < lastDay.end) return lastDay.day;
+  const d = new Date(ms);
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  const day = d.toISOString().slice(0, 10);
+  if (!Number.isFinite(start)) return day;
+  lastDay = { start, end: start + 86_400_000, day };
+  return day;
 }
 
 export class Ledger {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { AuditLog, verifyAuditText, type AuditEntry, type AuditFields } from '../../src/governance/auditLog';
 import { GovernanceConfigError, parseGovernanceConfig } from '../../src/governance/config';
 import { governStore } from '../../src/governance/open';
-import { Ledger } from '../../src/governance/ledger';
+import { dayOf, Ledger } from '../../src/governance/ledger';
 import { DEFAULT_PRICING, formatUsd, fromNano, storageCostNano, toNano } from '../../src/governance/pricing';
 import { basicAuthUser, refusalStatus } from '../../src/server/httpServer';
 import { MlflowError } from '../../src/domain/errors';
@@ -160,6 +160,11 @@ describe('audit trail', () => {
 
 describe('cost ledger', () => {
   const entry = (seq: number, e: Partial<AuditEntry>): AuditEntry => ({ seq, prev: '', hash: '', ...fields('logMetric'), ...e });
+
+  it('names the UTC day of a time, across day boundaries in any order', () => {
+    const midnight = Date.UTC(2026, 0, 1);
+    assert.deepEqual([midnight - 1, midnight, midnight + 86_399_999, midnight + 86_400_000, midnight - 1, midnight].map(dayOf), ['2025-12-31', '2026-01-01', '2026-01-01', '2026-01-02', '2025-12-31', '2026-01-01']);
+  });
 
   it('moves a run’s spend when it is re-tagged, for summaries and budget scopes', () => {
     const acme = { customer_id: 'acme' };

@@ -86,6 +86,48 @@ export function writeAllSync(fd: number, data: Uint8Array, position: number): vo
   }
 }
 
+/**
+ * Syncs a file while it is still being written: every `every` bytes handed to `wrote`, one
+ * fdatasync at a time on the thread pool, so the sync that makes it durable (`finish`) has only
+ * the last part to write. An early sync's error is kept and thrown by `finish` (the kernel
+ * reports a failed writeback once per open file: the last sync would not see it again).
+ */
+export class SyncAhead {
+  private pendingBytes = 0;
+  private running: Promise<void> | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly fd: number,
+    private readonly every = 8 * 1024 * 1024,
+  ) {}
+
+  wrote(bytes: number): void {
+    this.pendingBytes += bytes;
+    if (this.pendingBytes < this.every || this.running || this.failure) return;
+    this.pendingBytes = 0;
+    this.running = new Promise<void>((resolve) =>
+      fs.fdatasync(this.fd, (err) => {
+        if (err) this.failure ??= err;
+        this.running = undefined;
+        resolve();
+      }),
+    );
+  }
+
+  /** Waits for an early sync under way (before the file is closed on any path). */
+  async settle(): Promise<void> {
+    await this.running;
+  }
+
+  /** After the last byte is written: the fsync that makes the whole file durable. */
+  async finish(): Promise<void> {
+    await this.settle();
+    if (this.failure) throw this.failure;
+    await new Promise<void>((resolve, reject) => fs.fsync(this.fd, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
 /** Writes `data` as the whole of `file` and resolves once it is fsynced (appends: appendSynced). */
 export async function writeSynced(file: string, data: Uint8Array): Promise<void> {
   const fh = await fs.promises.open(file, 'w');

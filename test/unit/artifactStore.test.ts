@@ -48,6 +48,33 @@ describe('artifact store', () => {
     assert.deepEqual(fs.readdirSync(path.join(root, '.runlens', 'uploads')), []);
   });
 
+  it('syncs a large upload as it arrives, and an early sync that fails fails the upload', async () => {
+    const root = tempRoot();
+    const store = new ArtifactStore(root);
+    const nodeFs = require('node:fs') as { fdatasync: typeof fs.fdatasync };
+    const real = nodeFs.fdatasync;
+    let early = 0;
+    let fail = false;
+    nodeFs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      early++;
+      if (fail) return process.nextTick(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+      return real(fd, cb);
+    }) as typeof fs.fdatasync;
+    try {
+      const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1024 * 1024, i));
+      assert.equal(await store.write('1/r/artifacts/big.bin', Readable.from(chunks)), 40 * 1024 * 1024);
+      assert.ok(early >= 2, `synced ahead ${early} times`);
+      const got = fs.readFileSync(path.join(root, '1/r/artifacts/big.bin'));
+      assert.ok(got.equals(Buffer.concat(chunks)));
+      fail = true;
+      await assert.rejects(store.write('1/r/artifacts/lost.bin', Readable.from(chunks)), /EIO/);
+      assert.equal(fs.existsSync(path.join(root, '1/r/artifacts/lost.bin')), false);
+      assert.deepEqual(fs.readdirSync(path.join(root, '.runlens', 'uploads')), []);
+    } finally {
+      nodeFs.fdatasync = real;
+    }
+  });
+
   it('replaces an existing file only when the new one is complete, and enforces the size limit', async () => {
     const root = tempRoot();
     const store = new ArtifactStore(root, { maxArtifactBytes: 10 });

@@ -4,7 +4,7 @@
  * artifact proxy. Uploads stream to a temp file in `.runlens/uploads`, are fsynced, then renamed
  * into place: an interrupted upload leaves nothing visible, an acknowledged one survives a crash.
  */
-import { appendSynced, syncDir, writeAll } from '../durableFiles';
+import { appendSynced, SyncAhead, syncDir, writeAll } from '../durableFiles';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -164,18 +164,29 @@ export class ArtifactStore implements ArtifactRepository {
       // cleanup below when the body fails at once; awaiting an open would leave the body without
       // an error listener meanwhile.
       const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'wx') });
-      await pipeline(
-        body,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            size += chunk.length;
-            if (limit !== undefined && size > limit) throw new ArtifactTooLargeError(limit);
-            yield chunk;
-          }
-        },
-        out,
-      );
-      await this.commit(tmp, rel, full);
+      // Synced as it arrives through a second handle (the stream closes its own when it ends or
+      // fails), so a large upload's last sync has only the tail to write.
+      const syncFd = fs.openSync(tmp, 'r+');
+      const ahead = new SyncAhead(syncFd);
+      try {
+        await pipeline(
+          body,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              size += chunk.length;
+              if (limit !== undefined && size > limit) throw new ArtifactTooLargeError(limit);
+              yield chunk;
+              ahead.wrote(chunk.length);
+            }
+          },
+          out,
+        );
+        await ahead.finish();
+      } finally {
+        await ahead.settle();
+        fs.closeSync(syncFd);
+      }
+      await this.commit(tmp, rel, full, { synced: true });
       return size;
     } catch (err) {
       fs.rmSync(tmp, { force: true });
@@ -183,13 +194,15 @@ export class ArtifactStore implements ArtifactRepository {
     }
   }
 
-  /** fsync the temp file, re-check the destination (a symlink may have appeared), rename, fsync the directory (batched). */
-  private async commit(tmp: string, rel: string, full: string): Promise<void> {
-    const fh = await fs.promises.open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+  /** fsync the temp file (unless the writer did), re-check the destination (a symlink may have appeared), rename, fsync the directory (batched). */
+  private async commit(tmp: string, rel: string, full: string, opts: { synced?: boolean } = {}): Promise<void> {
+    if (!opts.synced) {
+      const fh = await fs.promises.open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     try {
       fs.mkdirSync(path.dirname(full), { recursive: true });

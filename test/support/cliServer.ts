@@ -11,10 +11,10 @@ export interface CliServer {
   stderr: string[];
 }
 
-/** Starts `runlens serve --port 0 --root <root> --checkpoint-mb <mb>`; resolves once it listens. */
-export function startCli(root: string, checkpointMb: number): Promise<CliServer> {
+/** Starts `runlens serve --port 0 --root <root> --checkpoint-mb <mb> [extra…]`; resolves once it listens. */
+export function startCli(root: string, checkpointMb: number, extra: string[] = []): Promise<CliServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root, '--checkpoint-mb', String(checkpointMb)], {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--root', root, '--checkpoint-mb', String(checkpointMb), ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stderr: string[] = [];

@@ -183,18 +183,19 @@ class Governor {
     if (runId) return this.mark(runId, 'allowed_environments', message, experimentId);
   }
 
-  private async checkRequiredTagsAtEnd(runId: string): Promise<void> {
+  /**
+   * The run's tags read while it ends (ending changes none, so the read overlaps the update's
+   * sync), then checked once the end is applied: a run that ended without its required tags is marked.
+   */
+  private async endWithRequiredTags<R>(runId: string, end: () => Promise<R>): Promise<R> {
     const p = this.cfg.policies.requireTags;
-    if (!p) return;
-    let run: Run;
-    try {
-      run = await this.inner.getRun(runId);
-    } catch {
-      return;
-    }
+    if (!p) return end();
+    const [result, run] = await Promise.all([end(), this.inner.getRun(runId).catch(() => undefined)]);
+    if (!run) return result;
     const have = new Set(run.data.tags.filter((t) => t.value !== '').map((t) => t.key));
     const missing = p.tags.filter((t) => !have.has(t));
     if (missing.length) await this.mark(runId, 'require_tags', `run ended without required tags: ${missing.join(', ')} (policy require_tags, mode ${p.mode})`, run.info.experiment_id);
+    return result;
   }
 
   // ---- the decorated concerns ---------------------------------------------------------------
@@ -220,11 +221,9 @@ class Governor {
       deleteExperimentTag: (id, k) => self.run(expOp('deleteExperimentTag', id), () => inner.deleteExperimentTag(id, k)),
       createRun: (req) => self.createRun(req),
       updateRun: (runId, req: UpdateRunRequest) =>
-        self.run({ ...runOp('updateRun', runId), exemptFromBudgets: req.status !== undefined && TERMINAL.has(req.status) }, async () => {
-          const info = await inner.updateRun(runId, req);
-          if (req.status && TERMINAL.has(req.status)) await self.checkRequiredTagsAtEnd(runId);
-          return info;
-        }),
+        self.run({ ...runOp('updateRun', runId), exemptFromBudgets: req.status !== undefined && TERMINAL.has(req.status) }, () =>
+          req.status && TERMINAL.has(req.status) ? self.endWithRequiredTags(runId, () => inner.updateRun(runId, req)) : inner.updateRun(runId, req),
+        ),
       deleteRun: (runId) => self.run(runOp('deleteRun', runId), () => inner.deleteRun(runId)),
       restoreRun: (runId) => self.run(runOp('restoreRun', runId), () => inner.restoreRun(runId)),
       logMetric: (runId, m) => self.run(runOp('logMetric', runId), () => inner.logMetric(runId, m)),

@@ -4,6 +4,7 @@
  * it is acknowledged. Reads pass through (a run's cost is added to getRun/searchRuns as the
  * `genops.cost.total_usd` tag). Any client works unchanged: this is all server-side.
  */
+import { randomUUID } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { ArtifactRepository } from '../backend/api/artifacts';
 import type { GovernanceApi } from '../backend/api/governance';
@@ -330,7 +331,9 @@ class Governor {
     const tags = [...(req.tags ?? []), ...added];
     const attribution = attributionOfTags(tags);
     const user = req.userId ?? req.tags?.find((t) => t.key === USER_TAG)?.value;
-    const op: Op = { name: 'createRun', kind: 'tracking', target: req.experimentId ? { experiment_id: req.experimentId } : {}, tags: {}, settledByApply: true };
+    // The run's id is chosen here, so its audit entry names it and is written beside the create.
+    const runId = randomUUID().replace(/-/g, '');
+    const op: Op = { name: 'createRun', kind: 'tracking', target: { run_id: runId, experiment_id: req.experimentId || '0' }, tags: {} };
     for (const t of tags) if (attributeOfTag(t.key) || t.key === PARENT_RUN_TAG) op.tags![t.key] = t.value;
     const check = () => {
       const rt = this.cfg.policies.requireTags;
@@ -341,15 +344,8 @@ class Governor {
       }
       envThrowOnly(() => this.checkEnvironment(attribution.environment, undefined, req.experimentId));
     };
-    const run = await this.run(op, async () => {
-      const created = await this.inner.createRun({ ...req, tags });
-      // The audit entry of this operation names the new run, so the ledger can attribute it.
-      op.target.run_id = created.info.run_id;
-      op.target.experiment_id = created.info.experiment_id;
-      op.runId = undefined;
-      this.gov.noteRunUser(created.info.run_id, user);
-      return created;
-    }, check);
+    this.gov.noteRunUser(runId, user);
+    const run = await this.run(op, () => this.inner.createRun({ ...req, runId, tags }), check);
     const env = attribution.environment;
     if (env !== undefined && this.cfg.policies.allowedEnvironments?.mode === 'warn' && !this.cfg.policies.allowedEnvironments.values.includes(env)) await this.checkEnvironment(env, run.info.run_id, run.info.experiment_id);
     await this.afterCharge({ ...op, runId: run.info.run_id }, Date.now());

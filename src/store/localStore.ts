@@ -320,7 +320,10 @@ export class LocalStore implements TrackingStore {
     }
     const name = req.runName || nameTag || generateRunName();
     if (!nameTag) tags.push([TAG_RUN_NAME, name]);
-    const uuid = randomUUID().replace(/-/g, '');
+    if (req.runId !== undefined && (!/^[0-9a-f]{32}$/.test(req.runId) || this.db.value('SELECT 1 FROM runs WHERE run_uuid = ?', [req.runId]) !== undefined)) {
+      throw invalidParameter(`Run id '${req.runId}' is not a new run id (32 lowercase hex digits, unused).`);
+    }
+    const uuid = req.runId ?? randomUUID().replace(/-/g, '');
     const artifactLocation = String(this.db.value('SELECT artifact_location FROM experiments WHERE experiment_id = ?', [exp]));
     await this.write(
       {

@@ -247,9 +247,16 @@ describe('governed store', () => {
       // A value the store refuses (a param changed): audited first, then reversed.
       await gov.logParam(runId, { key: 'p', value: 'a' });
       await assert.rejects(gov.logParam(runId, { key: 'p', value: 'b' }), (e: unknown) => e instanceof MlflowError && e.errorCode === 'INVALID_PARAMETER_VALUE');
+      // A run in an experiment that does not exist: its entry named the chosen id, then is taken back.
+      await assert.rejects(gov.createRun({ experimentId: '999' }), (e: unknown) => e instanceof MlflowError && e.errorCode === 'RESOURCE_DOES_NOT_EXIST');
       const audit = (await gov.governance.audit({})).reverse();
-      assert.deepEqual(audit.map((a) => [a.op, a.outcome]), [['createRun', 'ok'], ['logMetric', 'ok'], ['logParam', 'ok'], ['logParam', 'ok'], ['logParam', 'failed']]);
-      const [taken, back] = audit.slice(-2);
+      assert.deepEqual(audit.map((a) => [a.op, a.outcome]), [['createRun', 'ok'], ['logMetric', 'ok'], ['logParam', 'ok'], ['logParam', 'ok'], ['logParam', 'failed'], ['createRun', 'ok'], ['createRun', 'failed']]);
+      assert.equal(audit[0]!.target.run_id, runId, 'the create entry names the run it made');
+      const lost = audit[5]!.target.run_id!;
+      assert.match(lost, /^[0-9a-f]{32}$/);
+      assert.equal(gov.governance.runCost(lost).cost_usd, 0);
+      await assert.rejects(store.getRun(lost));
+      const [taken, back] = audit.slice(3, 5);
       assert.equal(back!.reverses, taken!.seq);
       assert.equal(back!.cost_usd, -taken!.cost_usd);
       const track = DEFAULT_PRICING.trackingCallUsd;
@@ -264,7 +271,7 @@ describe('governed store', () => {
       const again = await governStore(store, { config: cfg, storeRoot: root, log: new MemoryLogger() });
       assert.equal(again.governance.runCost(runId).cost_usd, usd3);
       await again.governance.close();
-      assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(root, '.governance', 'audit.jsonl'), 'utf8')), { entries: 5, tornTail: false });
+      assert.deepEqual(verifyAuditText(fs.readFileSync(path.join(root, '.governance', 'audit.jsonl'), 'utf8')), { entries: 7, tornTail: false });
     } finally {
       await governance.close().catch(() => undefined);
       await store.close();

@@ -83,6 +83,16 @@ describe('local store semantics', () => {
     );
   });
 
+  it('creates a run with an id its caller chose, once', async () => {
+    const id = 'ab'.repeat(16);
+    const run = await store.createRun({ experimentId: '0', runId: id });
+    assert.equal(run.info.run_id, id);
+    assert.match(run.info.artifact_uri, new RegExp(`/${id}/artifacts$`));
+    for (const bad of [id, 'AB'.repeat(16), 'x', `${id}0`]) {
+      await assert.rejects(store.createRun({ experimentId: '0', runId: bad }), (e: unknown) => e instanceof MlflowError && e.errorCode === 'INVALID_PARAMETER_VALUE' && /not a new run id/.test(e.message));
+    }
+  });
+
   it('updates status, end time and name; renaming through the tag too', async () => {
     const run = await store.createRun({ runName: 'first' });
     const info = await store.updateRun(run.info.run_id, { status: 'FINISHED', endTime: 999, runName: 'second' });

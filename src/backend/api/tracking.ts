@@ -26,6 +26,11 @@ export interface DatasetSummary {
 }
 
 export interface CreateRunRequest {
+  /**
+   * The new run's id (32 lowercase hex), when the caller chose it: a decorator that records the
+   * run before it exists (the governance audit). Never taken from a client request.
+   */
+  runId?: string | undefined;
   experimentId?: string | undefined;
   userId?: string | undefined;
   runName?: string | undefined;

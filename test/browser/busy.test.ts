@@ -181,6 +181,32 @@ describe('progress and cancel on a slow server (proxy + runlens serve + chromium
     await page.close();
   });
 
+  it("a view's redraw reuses its answers until a change push, then asks again", async () => {
+    const pair = runs.slice(0, 2);
+    const listings = (): number => proxy.seen.filter((r) => r.url.includes('/artifacts/list')).length;
+    const page = await open(`/runlens/ui/compare?runs=${pair.join(',')}`);
+    await page.waitForFunction(() => document.body.dataset.galleryReady === '1', undefined, { timeout: 30_000 });
+    const first = listings();
+    assert.equal(first, 2, 'one image listing per run');
+    // Another scatter axis redraws the whole view, gallery included: no request goes out again.
+    for (const axis of ['metric:loss', 'param:lr']) {
+      const before = await page.evaluate(() => document.body.dataset.renderedAt);
+      await page.selectOption('#scatter-x', axis);
+      await page.waitForFunction((b) => document.body.dataset.renderedAt !== b, before);
+      await page.waitForTimeout(200);
+    }
+    assert.equal(listings(), first, 'redraws answered from the view cache');
+    // A change push empties it: the redraw it causes asks the server again (nothing stale).
+    const before = await page.evaluate(() => document.body.dataset.renderedAt);
+    const res = await fetch(`${seeded.base}/api/2.0/mlflow/runs/log-metric`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ run_id: pair[0], key: 'loss', value: 9, timestamp: Date.now(), step: 99 }) });
+    assert.equal(res.status, 200);
+    await page.waitForFunction((b) => document.body.dataset.renderedAt !== b, before, { timeout: 15_000 });
+    await page.waitForTimeout(300);
+    assert.equal(listings(), first + 2, 'asked again after the push');
+    assert.match((await page.locator('table.compare').textContent()) ?? '', /9/);
+    await page.close();
+  });
+
   it('every view that loads data shows the bar while a slow server answers, and hides it after', async () => {
     proxy.delay = (r) => (/\/api\/|\/runlens\/api\/(?!changes)/.test(r.url) ? 1500 : 0);
     const views: [string, string][] = [

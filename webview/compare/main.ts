@@ -13,12 +13,14 @@ import { formatValue } from '../format';
 import { el } from '../dom';
 import { createTransport, isAbortError } from '../transport';
 import { cancelledNotice, withBusy } from '../busy';
+import { withCache } from '../viewCache';
 import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
 import { parallelSpec } from './parallel';
 import { axisOf, numberOf, rawValue } from './parallelAxes';
 import { imageGallery } from '../imageGallery';
 
-const transport = withBusy(createTransport());
+// A re-render (another axis or colour picked) reuses the image gallery's listings and images.
+const transport = withBusy(withCache(createTransport(), ['artifacts', 'artifact']));
 const state: CompareState = { onlyDifferences: false, ...transport.loadState<CompareState>({ runIds: [] }) };
 const app = document.getElementById('app')!;
 let runs: RunRow[] = [];

@@ -10,13 +10,15 @@ import { el } from '../dom';
 import { formatDuration, formatUsd, formatValue, rowDurationMs } from '../format';
 import { createTransport, isAbortError } from '../transport';
 import { cancelledNotice, withBusy } from '../busy';
+import { withCache } from '../viewCache';
 import { modelsSection } from './models';
 import { renderMarkdown, renderPreview } from './previews';
 import { datasetInputs } from './datasetInputs';
 import { imageGallery } from '../imageGallery';
 import { tracebackPre } from '../tracebackText';
 
-const transport = withBusy(createTransport());
+// A re-render (the note editor opened or closed) reuses the sparklines, artifacts and previews it had.
+const transport = withBusy(withCache(createTransport(), ['series', 'artifacts', 'artifact', 'traceCount', 'runCost', 'runModels']));
 const state: RunPageState = transport.loadState<RunPageState>({ runId: '' });
 const app = document.getElementById('app')!;
 let detail: RunDetail | undefined;

@@ -124,12 +124,15 @@ export function withBusy(transport: Transport, region: HTMLElement = document.ge
     const id = next++;
     const controller = new AbortController();
     const outer = options.signal;
+    const onAbort = (): void => controller.abort();
     if (outer?.aborted) controller.abort();
-    outer?.addEventListener('abort', () => controller.abort(), { once: true });
+    // Removed when the call settles: a view's long-lived supersede signal would gather one per call.
+    outer?.addEventListener('abort', onAbort, { once: true });
     if (root.dataset.state === 'cancelled') setState('idle');
     pending.set(id, { label: LABELS[request.kind] ?? 'Loading…', started: performance.now(), controller });
     update();
     return transport.call(request, { signal: controller.signal }).finally(() => {
+      outer?.removeEventListener('abort', onAbort);
       pending.delete(id);
       update();
     });

@@ -2,9 +2,15 @@
 // TrackingClient fetch of the request in flight, so a server that never answers gets its socket
 // closed instead of holding it, and no response is posted for the cancelled request.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { TrackingClient } from '../../src/client/trackingClient';
+import { tlsFetch } from '../../src/client/tlsFetch';
 import type { ToView, UiRequest } from '../../src/ui/protocol';
 import { UiBackend } from '../../src/ui/uiBackend';
 import { isAbortError, ViewRequests } from '../../src/ui/viewRequests';
@@ -19,9 +25,9 @@ interface Held {
  * A server that never answers (it notes each request and when its socket closes); `answers404`
  * routes get MLflow's "no such endpoint", as a plain mlflow server answers a Runlens-only route.
  */
-async function silentServer(answers404: (url: string) => boolean = () => false): Promise<{ base: string; held: Held[]; close(): Promise<void> }> {
+async function silentServer(answers404: (url: string) => boolean = () => false, tls?: { cert: Buffer; key: Buffer }): Promise<{ base: string; held: Held[]; close(): Promise<void> }> {
   const held: Held[] = [];
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (answers404(req.url ?? '')) {
       res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error_code: 'ENDPOINT_NOT_FOUND', message: 'no route' }));
       return;
@@ -29,9 +35,10 @@ async function silentServer(answers404: (url: string) => boolean = () => false):
     const h: Held = { url: req.url ?? '', closed: false };
     held.push(h);
     req.socket.on('close', () => (h.closed = true));
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     base,
     held,
@@ -96,6 +103,28 @@ describe('view requests: cancel on the host', () => {
       await other;
     } finally {
       await server.close();
+    }
+  });
+
+  it("a team server over https with its own CA (tlsFetch): the cancel closes that socket too", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-cancel-tls-'));
+    const keyFile = path.join(dir, 'key.pem');
+    const caFile = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const server = await silentServer(undefined, { cert: fs.readFileSync(caFile), key: fs.readFileSync(keyFile) });
+    try {
+      const backend = new UiBackend(new TrackingClient(server.base, {}, tlsFetch({ caFile })));
+      const requests = new ViewRequests<string>();
+      const posted: ToView[] = [];
+      const answering = requests.receive('panel', { type: 'request', id: 1, request: { kind: 'searchTraces', experimentIds: ['0'], filter: '', orderBy: [], maxResults: 10 } }, (r, signal) => backend.handle(r, signal), (m) => posted.push(m));
+      await until('the server to get the request', () => server.held.length === 1);
+      await requests.receive('panel', { type: 'cancel', id: 1 }, () => Promise.reject(new Error('not answered')), (m) => posted.push(m));
+      await answering;
+      await until('the https socket to close', () => server.held[0]!.closed, 5000);
+      assert.deepEqual(posted, []);
+    } finally {
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -6,6 +6,14 @@
 import { TrackingClient } from '../src/client/trackingClient';
 import type { HostAction, ModelTarget, ToHost, ToView, UiPush, UiRequest, UiRequestKind, UiResult } from '../src/ui/protocol';
 import { UiBackend, type ViewPrefs } from '../src/ui/uiBackend';
+import { abortError } from '../src/ui/viewRequests';
+
+export { isAbortError } from '../src/ui/viewRequests';
+
+export interface CallOptions {
+  /** Aborting it cancels the call: it rejects with an AbortError (isAbortError) and the host stops its fetches. */
+  signal?: AbortSignal | undefined;
+}
 
 interface VsCodeApi {
   postMessage(message: ToHost): void;
@@ -17,7 +25,7 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 export interface Transport {
   readonly inVsCode: boolean;
-  call<K extends UiRequestKind>(request: UiRequest<K>): Promise<UiResult<K>>;
+  call<K extends UiRequestKind>(request: UiRequest<K>, options?: CallOptions): Promise<UiResult<K>>;
   onPush(listener: (push: UiPush) => void): void;
   loadState<T>(fallback: T): T;
   saveState(state: unknown): void;
@@ -52,10 +60,19 @@ function vscodeTransport(api: VsCodeApi): Transport {
   });
   return {
     inVsCode: true,
-    call: <K extends UiRequestKind>(request: UiRequest<K>) =>
+    call: <K extends UiRequestKind>(request: UiRequest<K>, options: CallOptions = {}) =>
       new Promise<UiResult<K>>((resolve, reject) => {
+        const { signal } = options;
+        if (signal?.aborted) return reject(abortError());
         const id = next++;
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        const onAbort = (): void => {
+          pending.delete(id);
+          api.postMessage({ type: 'cancel', id });
+          reject(abortError());
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const settled = (): void => signal?.removeEventListener('abort', onAbort);
+        pending.set(id, { resolve: (v) => (settled(), resolve(v as UiResult<K>)), reject: (e) => (settled(), reject(e)) });
         api.postMessage({ type: 'request', id, request: request as UiRequest });
       }),
     onPush: (l) => listeners.push(l),
@@ -106,7 +123,17 @@ function browserTransport(): Transport {
   };
   return {
     inVsCode: false,
-    call: (request) => backend.handle(request),
+    call: (request, options = {}) => {
+      const { signal } = options;
+      if (!signal) return backend.handle(request);
+      if (signal.aborted) return Promise.reject(abortError());
+      // Rejects at the abort itself, not when the aborted fetch gets round to failing.
+      return new Promise((resolve, reject) => {
+        const onAbort = (): void => reject(abortError());
+        signal.addEventListener('abort', onAbort, { once: true });
+        backend.handle(request, signal).then(resolve, (err: unknown) => reject(signal.aborted ? abortError() : err)).finally(() => signal.removeEventListener('abort', onAbort));
+      });
+    },
     onPush: (l) => listeners.push(l),
     loadState: <T>(fallback: T) => {
       const fromUrl = new URLSearchParams(window.location.search).get('state');

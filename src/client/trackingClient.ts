@@ -58,6 +58,8 @@ export class TrackingClient {
   private readonly missingRoutes = new Set<string>();
   /** Ended runs' histories read from such a server, for charts redrawn soon after. */
   private readonly histories = new HistoryCache();
+  /** Set on a client made by `withSignal`: every fetch takes it. */
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     readonly baseUrl: string,
@@ -78,6 +80,17 @@ export class TrackingClient {
     }
   }
 
+  /**
+   * This client with every request bound to `signal` (a view's Cancel, a superseded load): the
+   * same server, headers, route memory and history cache (shared through the prototype). An
+   * aborted request rejects with the signal's reason (an AbortError), never as an unavailable server.
+   */
+  withSignal(signal: AbortSignal): TrackingClient {
+    const bound = Object.create(this) as TrackingClient;
+    Object.defineProperty(bound, 'signal', { value: signal });
+    return bound;
+  }
+
   /** Whether this server lacked a Runlens route it was asked for (so the views read it through MLflow's routes). */
   lacksRunlensRoute(route: string): boolean {
     return this.missingRoutes.has(route);
@@ -86,7 +99,7 @@ export class TrackingClient {
   /** One REST call: JSON in and out, MLflow errors as TrackingApiError (also used by the per-resource clients). */
   async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
     let url = `${this.baseUrl}${route}`;
-    const init: RequestInit = { method, headers: { ...this.headers } };
+    const init: RequestInit = { method, headers: { ...this.headers }, ...(this.signal ? { signal: this.signal } : {}) };
     if (method === 'GET' && body) {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(body)) {
@@ -102,6 +115,7 @@ export class TrackingClient {
     try {
       res = await this.fetchFn(url, init);
     } catch (err) {
+      if (this.signal?.aborted) throw this.signal.reason;
       // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
       const cause = (err as { cause?: unknown }).cause;
       const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
@@ -238,8 +252,9 @@ export class TrackingClient {
     const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${artifactPath.split('/').map(encodeURIComponent).join('/')}`;
     let res: Response;
     try {
-      res = await this.fetchFn(url, { headers: this.headers });
+      res = await this.fetchFn(url, { headers: this.headers, ...(this.signal ? { signal: this.signal } : {}) });
     } catch (err) {
+      if (this.signal?.aborted) throw this.signal.reason;
       // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
       const cause = (err as { cause?: unknown }).cause;
       const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;

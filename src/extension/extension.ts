@@ -20,6 +20,7 @@ import { ModelsTree } from './tree/modelsTree';
 import { registerModelCommands } from './models/modelCommands';
 import { MODEL_SCHEME, ModelDocumentProvider } from './models/modelDocument';
 import { SourcesTree } from './tree/sourcesTree';
+import { withLoadProgress } from './tree/loadProgress';
 import { StoreSources } from './sources/storeSources';
 import { registerImportCommands } from './sources/importCommands';
 import { registerPublishCommand } from './sources/publishCommand';
@@ -75,14 +76,16 @@ export function activate(context: vscode.ExtensionContext): RunlensApi {
   const launches = new LaunchRunner(service, log);
   const refreshRun = (runId: string): void => documents.runChanged(runId);
   const drop = new RunDropController(service, log, refreshRun);
+  // A slow source's nodes show the view's progress bar after ~300 ms (others load meanwhile).
+  const viewProgress = (viewId: string) => (loading: Promise<unknown>) => void vscode.window.withProgress({ location: { viewId } }, () => loading);
   const explorer = vscode.window.createTreeView<ExplorerNode>('runlens.experiments', {
-    treeDataProvider: experiments,
+    treeDataProvider: withLoadProgress(experiments, viewProgress('runlens.experiments')),
     canSelectMany: true,
     showCollapseAll: true,
     dragAndDropController: drop,
   });
   // Several versions can be selected: Compare Model Versions diffs two.
-  const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: models, showCollapseAll: true, canSelectMany: true });
+  const modelsView = vscode.window.createTreeView('runlens.models', { treeDataProvider: withLoadProgress(models, viewProgress('runlens.models')), showCollapseAll: true, canSelectMany: true });
   context.subscriptions.push(log, service, sources, remotes, experiments, models, documents, statusBar, explorer, modelsView, new ShellCommandTagger(service, log));
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(RUN_SCHEME, documents),

@@ -262,6 +262,8 @@ export interface ModelTarget {
  */
 export type ToHost =
   | { type: 'request'; id: number; request: UiRequest }
+  /** The view stopped waiting for request `id` (Cancel, a newer load of the same kind): the host aborts its fetches and sends no response. */
+  | { type: 'cancel'; id: number }
   | { type: 'action'; action: HostAction; runIds: string[]; path?: string; traceId?: string; model?: ModelTarget }
   /** A traceback line was clicked: open `path` (absolute, as Python printed it) at `line` if it is in the workspace. */
   | { type: 'openSource'; path: string; line: number };
@@ -383,5 +385,6 @@ export function isToHost(m: unknown): m is ToHost {
     const o = m as { path?: unknown; line?: unknown };
     return typeof o.path === 'string' && o.path.length > 0 && Number.isInteger(o.line) && (o.line as number) >= 1;
   }
+  if (t === 'cancel') return typeof (m as { id?: unknown }).id === 'number';
   return t === 'request' && typeof (m as { id?: unknown }).id === 'number' && typeof (m as { request?: { kind?: unknown } }).request?.kind === 'string';
 }

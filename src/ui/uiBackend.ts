@@ -98,7 +98,9 @@ export class UiBackend {
     this.governance = new GovernanceViews(client);
   }
 
-  async handle<K extends UiRequestKind>(request: UiRequest<K>): Promise<UiResult<K>> {
+  /** Answers `request`; with `signal`, every fetch it makes is aborted when the signal is (the call rejects with an AbortError). */
+  async handle<K extends UiRequestKind>(request: UiRequest<K>, signal?: AbortSignal): Promise<UiResult<K>> {
+    if (signal) return new UiBackend(this.client.withSignal(signal), this.user, this.prefs).handle(request);
     const model = this.models.handle(request);
     if (model) return (await model) as UiResult<K>;
     const governed = this.governance.handle(request);

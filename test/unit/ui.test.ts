@@ -20,7 +20,8 @@ describe('views: page shell and protocol', () => {
   it('accepts only well-formed messages from a view', () => {
     assert.ok(isToHost({ type: 'request', id: 1, request: { kind: 'runs', runIds: [] } }));
     assert.ok(isToHost({ type: 'action', action: 'openDiff', runIds: ['a', 'b'] }));
-    for (const bad of [null, 'x', { type: 'request' }, { type: 'request', id: '1', request: { kind: 'runs' } }, { type: 'action', action: 'openDiff' }, { type: 'action', action: 'rm', runIds: [] }, { type: 'action', action: 'openRun', runIds: [1] }, { type: 'eval', code: '1' }]) {
+    assert.ok(isToHost({ type: 'cancel', id: 3 }));
+    for (const bad of [null, 'x', { type: 'request' }, { type: 'cancel' }, { type: 'cancel', id: '3' }, { type: 'request', id: '1', request: { kind: 'runs' } }, { type: 'action', action: 'openDiff' }, { type: 'action', action: 'rm', runIds: [] }, { type: 'action', action: 'openRun', runIds: [1] }, { type: 'eval', code: '1' }]) {
       assert.equal(isToHost(bad), false, JSON.stringify(bad));
     }
   });

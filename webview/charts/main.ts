@@ -7,7 +7,8 @@
  */
 import type { ChartsState, RunSummary, SeriesResult } from '../../src/ui/protocol';
 import { el } from '../dom';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { cancelledNotice, withBusy } from '../busy';
 import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
 import { barSpec, chartSpec, type ChartRow } from './chartSpec';
 import { defaultKeys, isSingleValue, keyInfos, matchesSearch } from './metricKeys';
@@ -19,7 +20,7 @@ import { runLegend, toolbar, updateKeyLabels } from './toolbar';
 void preloadVega();
 const BUCKETS = 600;
 const POLL_MS = 5000;
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const state: ChartsState = { axis: 'step', smoothing: 0, logScale: false, ...transport.loadState<ChartsState>({ runIds: [] }) };
 let runs: RunSummary[] = [];
 const series = new Map<string, SeriesResult>(); // `${runId}\u0000${key}`
@@ -38,6 +39,14 @@ function showError(message: string): void {
   app.replaceChildren(el('div', { class: 'error', role: 'alert' }, message));
 }
 
+/** A failed draw or reload: an error, unless it was cancelled (the charts drawn so far stay). */
+function failed(err: unknown): void {
+  if (!isAbortError(err)) showError(err instanceof Error ? err.message : String(err));
+}
+
+/** The series loads' signal: a new x axis cancels the loads for the old one still pending. */
+let seriesSignal = transport.supersede('series');
+
 function labelOf(run: RunSummary): string {
   return runs.filter((r) => r.name === run.name).length > 1 ? `${run.name} (${run.runId.slice(0, 6)})` : run.name;
 }
@@ -52,7 +61,7 @@ async function loadSeries(keys: string[]): Promise<void> {
     .map(async (key) => {
       const runIds = runs.filter((r) => r.metricKeys.includes(key) && !series.has(sid(r.runId, key))).map((r) => r.runId);
       if (runIds.length === 0) return;
-      for (const s of await transport.call({ kind: 'seriesMany', runIds, key, axis, buckets: BUCKETS })) series.set(sid(s.runId, key), s);
+      for (const s of await transport.call({ kind: 'seriesMany', runIds, key, axis, buckets: BUCKETS }, { signal: seriesSignal })) series.set(sid(s.runId, key), s);
     });
   await Promise.all(jobs);
 }
@@ -174,6 +183,7 @@ let resizeTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Fetches what the shown charts lack (`refetch`: drop every series first, e.g. a new x axis) and redraws the visible charts that changed. */
 function draw(refetch: boolean): Promise<void> {
+  if (refetch) seriesSignal = transport.supersede('series');
   drawing = drawing
     .then(async () => {
       if (refetch) series.clear();
@@ -199,7 +209,7 @@ function draw(refetch: boolean): Promise<void> {
         document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
       }
     })
-    .catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));
+    .catch(failed);
   return drawing;
 }
 
@@ -273,7 +283,7 @@ async function main(): Promise<void> {
   const refresh = (): void => {
     pending ??= setTimeout(() => {
       pending = undefined;
-      drawing = drawing.then(reload).catch((err: unknown) => showError(String(err)));
+      drawing = drawing.then(reload).catch(failed);
       void draw(false);
     }, 300);
   };
@@ -288,4 +298,7 @@ async function main(): Promise<void> {
     if (Date.now() - lastPush > POLL_MS && runs.some((r) => r.status === 'RUNNING')) refresh();
   }, POLL_MS);
 }
-main().catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));
+function start(): void {
+  main().catch((err: unknown) => (isAbortError(err) ? app.replaceChildren(cancelledNotice(start)) : failed(err)));
+}
+start();

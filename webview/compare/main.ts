@@ -11,13 +11,16 @@ import type { CompareState, RunRow } from '../../src/ui/protocol';
 import { themeColors, themeConfig } from '../charts/chartSpec';
 import { formatValue } from '../format';
 import { el } from '../dom';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { cancelledNotice, withBusy } from '../busy';
+import { withCache } from '../viewCache';
 import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
 import { parallelSpec } from './parallel';
 import { axisOf, numberOf, rawValue } from './parallelAxes';
 import { imageGallery } from '../imageGallery';
 
-const transport = createTransport();
+// A re-render (another axis or colour picked) reuses the image gallery's listings and images.
+const transport = withBusy(withCache(createTransport(), ['artifacts', 'artifact']));
 const state: CompareState = { onlyDifferences: false, ...transport.loadState<CompareState>({ runIds: [] }) };
 const app = document.getElementById('app')!;
 let runs: RunRow[] = [];
@@ -200,19 +203,25 @@ async function main(): Promise<void> {
     app.replaceChildren(el('div', { class: 'error', role: 'alert' }, 'Pick two or more runs to compare.'));
     return;
   }
-  runs = await transport.call({ kind: 'runRows', runIds: state.runIds });
+  runs = await transport.call({ kind: 'runRows', runIds: state.runIds }, { signal: transport.supersede('rows') });
   await render();
   let timer: ReturnType<typeof setTimeout> | undefined;
   transport.onPush((push) => {
     if (push.kind !== 'runChanged' || !state.runIds.includes(push.runId) || timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      void transport.call({ kind: 'runRows', runIds: state.runIds }).then((r) => {
-        runs = r;
-        return render();
-      });
+      transport
+        .call({ kind: 'runRows', runIds: state.runIds }, { signal: transport.supersede('rows') })
+        .then((r) => {
+          runs = r;
+          return render();
+        })
+        .catch(() => undefined); // cancelled or failed: the table shown stays, the next change tries again
     }, 1000);
   });
 }
 
-main().catch((err: unknown) => app.replaceChildren(el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err))));
+function start(): void {
+  main().catch((err: unknown) => app.replaceChildren(isAbortError(err) ? cancelledNotice(start) : el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err))));
+}
+start();

@@ -7,9 +7,10 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { DatasetsViewState, EvalDatasetDetail, EvalDatasetRow, EvalRecordView } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { tree } from '../jsonTree';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { withBusy } from '../busy';
 
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const state: DatasetsViewState = transport.loadState<DatasetsViewState>({ experimentIds: [] });
 const app = document.getElementById('app')!;
 const save = (): void => transport.saveState(state);
@@ -29,6 +30,7 @@ let records: EvalRecordView[] = [];
 let generation = 0;
 
 function showError(err: unknown): void {
+  if (isAbortError(err)) return; // cancelled: what the view showed stays (the busy bar says so)
   failure.textContent = err instanceof Error ? err.message : String(err);
   failure.hidden = false;
 }
@@ -118,7 +120,8 @@ async function openDataset(pageToken?: string): Promise<void> {
   const gen = ++generation;
   document.body.dataset.ready = 'false';
   try {
-    const d = await transport.call({ kind: 'evalDataset', datasetId: state.datasetId, ...(pageToken ? { pageToken } : {}) });
+    // Picking another dataset cancels this one's load.
+    const d = await transport.call({ kind: 'evalDataset', datasetId: state.datasetId, ...(pageToken ? { pageToken } : {}) }, { signal: transport.supersede('dataset') });
     if (gen !== generation) return;
     records = pageToken ? [...records, ...d.records] : d.records;
     renderDetail(d, () => void openDataset(d.nextPageToken));

@@ -11,7 +11,8 @@ import { parseAuditFilter, SPEND_GROUPS, type AuditPage, type BudgetView, type G
 import { themeColors, themeConfig } from '../charts/chartSpec';
 import { el } from '../dom';
 import { formatUsd as usd } from '../format';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { cancelledNotice, withBusy } from '../busy';
 import { preloadVega, renderSpec } from '../vega/lazyVega';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -21,7 +22,7 @@ const AUDIT_PAGE = 50;
 const USD_AXIS = "datum.value >= 1 ? format(datum.value, '$,.2~f') : format(datum.value, '$.2~g')";
 const GROUP_LABELS: Record<SpendGroup, string> = { team: 'Team', project: 'Project', customer_id: 'Customer' };
 
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const state: GovernanceViewState = { groupBy: 'team', days: 30, auditFilter: '', ...transport.loadState<GovernanceViewState>({}) };
 const app = document.getElementById('app')!;
 const save = (): void => transport.saveState(state);
@@ -193,7 +194,7 @@ function auditSection(): { section: HTMLElement; reload(): void } {
     document.body.dataset.auditReady = 'false';
     const before = audit.stack[audit.stack.length - 1];
     try {
-      const page = await transport.call({ kind: 'governanceAudit', ...parsed.filter, ...(before !== undefined ? { before } : {}), limit: AUDIT_PAGE });
+      const page = await transport.call({ kind: 'governanceAudit', ...parsed.filter, ...(before !== undefined ? { before } : {}), limit: AUDIT_PAGE }, { signal: transport.supersede('audit') });
       if (gen !== generation) return;
       audit.page = page;
       const first = (audit.stack.length - 1) * AUDIT_PAGE;
@@ -221,7 +222,7 @@ function auditSection(): { section: HTMLElement; reload(): void } {
           : el('p', { class: 'empty' }, 'No audit entries match.'),
       );
     } catch (err) {
-      if (gen === generation) body.replaceChildren(el('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
+      if (gen === generation && !isAbortError(err)) body.replaceChildren(el('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
     }
     if (gen === generation) document.body.dataset.auditReady = 'true';
   };
@@ -283,8 +284,15 @@ async function load(): Promise<void> {
   document.body.dataset.ready = 'false';
   let o: GovernanceOverview | { enabled: false };
   try {
-    o = await transport.call({ kind: 'governanceOverview', groupBy: state.groupBy ?? 'team', days: state.days ?? 30 });
+    // Another grouping or period cancels the overview still loading.
+    o = await transport.call({ kind: 'governanceOverview', groupBy: state.groupBy ?? 'team', days: state.days ?? 30 }, { signal: transport.supersede('overview') });
   } catch (err) {
+    if (gen !== generation) return;
+    if (isAbortError(err)) {
+      if (!app.querySelector('header')) app.replaceChildren(cancelledNotice(() => void load()));
+      document.body.dataset.ready = 'true';
+      return;
+    }
     app.replaceChildren(el('h1', {}, 'Governance'), el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
     document.body.dataset.ready = 'true';
     return;

@@ -10,10 +10,11 @@ import { modelUri } from '../../src/ui/modelProtocol';
 import { isoTime } from '../../src/ui/runFormat';
 import { el } from '../dom';
 import { modelCard } from '../modelCard';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { cancelledNotice, withBusy } from '../busy';
 import { descriptionBox, tagEditor } from './editors';
 
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const state: ModelPageState = transport.loadState<ModelPageState>({ name: '' });
 const app = document.getElementById('app')!;
 
@@ -148,11 +149,17 @@ async function load(): Promise<void> {
     return;
   }
   try {
-    if (state.version) versionPage(await transport.call({ kind: 'modelVersion', name: state.name, version: state.version }));
-    else registeredPage(await transport.call({ kind: 'registeredModel', name: state.name }));
+    const signal = transport.supersede('model');
+    if (state.version) versionPage(await transport.call({ kind: 'modelVersion', name: state.name, version: state.version }, { signal }));
+    else registeredPage(await transport.call({ kind: 'registeredModel', name: state.name }, { signal }));
     document.title = state.version ? `${state.name} v${state.version}` : state.name;
     document.body.dataset.renderedAt = String(Date.now());
   } catch (err) {
+    // Cancelled: a page already shown stays; an empty one offers to load again.
+    if (isAbortError(err)) {
+      if (!document.body.dataset.renderedAt) app.replaceChildren(cancelledNotice(() => void load()));
+      return;
+    }
     app.replaceChildren(el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
   }
 }

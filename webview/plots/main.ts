@@ -5,7 +5,8 @@
  */
 import type { PlotsState, RunSummary, SeriesResult } from '../../src/ui/protocol';
 import { el } from '../dom';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { withBusy } from '../busy';
 import { preloadVega, renderSpec, type VegaView } from '../vega/lazyVega';
 import { barSpec, chartSpec, type ChartRow } from '../charts/chartSpec';
 import { defaultKeys, isSingleValue, keyInfos } from '../charts/metricKeys';
@@ -14,7 +15,7 @@ import { runColors } from '../charts/runColors';
 void preloadVega();
 const KEYS = 3;
 const BUCKETS = 200;
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const state: PlotsState = transport.loadState<PlotsState>({ runIds: [] });
 const app = document.getElementById('app')!;
 let runs: RunSummary[] = [];
@@ -26,7 +27,7 @@ function message(text: string): void {
   app.replaceChildren(el('p', { class: 'empty' }, text));
 }
 
-async function plot(key: string, host: HTMLElement, labels: string[], colors: string[]): Promise<void> {
+async function plot(key: string, host: HTMLElement, labels: string[], colors: string[], signal: AbortSignal): Promise<void> {
   const width = Math.max(140, app.clientWidth - 60);
   const info = keyInfos(runs).find((i) => i.key === key)!;
   if (isSingleValue(info)) {
@@ -36,7 +37,7 @@ async function plot(key: string, host: HTMLElement, labels: string[], colors: st
     return;
   }
   const withKey = runs.filter((r) => r.metricKeys.includes(key));
-  const series: SeriesResult[] = await transport.call({ kind: 'seriesMany', runIds: withKey.map((r) => r.runId), key, axis: 'step', buckets: BUCKETS });
+  const series: SeriesResult[] = await transport.call({ kind: 'seriesMany', runIds: withKey.map((r) => r.runId), key, axis: 'step', buckets: BUCKETS }, { signal });
   const rows: ChartRow[] = series.flatMap((s) => {
     const label = labels[runs.findIndex((r) => r.runId === s.runId)]!;
     return s.points.map((p) => ({ run: label, runId: s.runId, x: p.x, value: p.value, shown: p.value, min: p.min, max: p.max }));
@@ -45,12 +46,16 @@ async function plot(key: string, host: HTMLElement, labels: string[], colors: st
   views.push(await renderSpec(host, chartSpec({ key, axis: 'step', logScale: false, envelope: false, smoothing: false, width, height: 110, runs: labels, colors }, rows)));
 }
 
-/** Reads the selected runs and draws their key metrics. */
-function draw(): Promise<void> {
+let drawSignal = transport.supersede('draw');
+
+/** Reads the selected runs and draws their key metrics; `fresh` (another selection) cancels the draw still loading. */
+function draw(fresh = false): Promise<void> {
+  const signal = fresh ? (drawSignal = transport.supersede('draw')) : drawSignal;
   drawing = drawing
     .then(async () => {
       if (state.runIds.length === 0) return message('Select runs in the Experiments view to plot their key metrics here.');
-      runs = await transport.call({ kind: 'runs', runIds: state.runIds, withChildren: true });
+      if (signal.aborted) return;
+      runs = await transport.call({ kind: 'runs', runIds: state.runIds, withChildren: true }, { signal });
       // Curves when there are any (the view is for "how is it going"); single values only for runs without.
       const all = defaultKeys(runs, KEYS);
       const infos = keyInfos(runs);
@@ -67,11 +72,13 @@ function draw(): Promise<void> {
       const title = el('p', { class: 'plots-title' }, runs.length === 1 ? runs[0]!.name : `${runs.length} runs`);
       for (const v of views.splice(0)) v.finalize();
       app.replaceChildren(title, ...sections);
-      for (const s of sections) await plot(s.dataset.key!, s.querySelector<HTMLElement>('.plot')!, labels, colors);
+      for (const s of sections) await plot(s.dataset.key!, s.querySelector<HTMLElement>('.plot')!, labels, colors, signal);
       document.body.dataset.renderedAt = String(Date.now());
       document.body.dataset.runs = state.runIds.join(',');
     })
-    .catch((err: unknown) => message(err instanceof Error ? err.message : String(err)));
+    .catch((err: unknown) => {
+      if (!isAbortError(err)) message(err instanceof Error ? err.message : String(err));
+    });
   return drawing;
 }
 
@@ -80,7 +87,7 @@ transport.onPush((push) => {
   if (push.kind === 'selection') {
     state.runIds = push.runIds;
     transport.saveState(state);
-    void draw();
+    void draw(true);
     return;
   }
   if (push.kind !== 'runChanged' || !(runs.some((r) => r.runId === push.runId) || runs.some((r) => r.experimentId === push.experimentId))) return;

@@ -8,14 +8,17 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { runTracesFilter, type ArtifactEntry, type RunDetail, type RunPageState } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { formatDuration, formatUsd, formatValue, rowDurationMs } from '../format';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { cancelledNotice, withBusy } from '../busy';
+import { withCache } from '../viewCache';
 import { modelsSection } from './models';
 import { renderMarkdown, renderPreview } from './previews';
 import { datasetInputs } from './datasetInputs';
 import { imageGallery } from '../imageGallery';
 import { tracebackPre } from '../tracebackText';
 
-const transport = createTransport();
+// A re-render (the note editor opened or closed) reuses the sparklines, artifacts and previews it had.
+const transport = withBusy(withCache(createTransport(), ['series', 'artifacts', 'artifact', 'traceCount', 'runCost', 'runModels']));
 const state: RunPageState = transport.loadState<RunPageState>({ runId: '' });
 const app = document.getElementById('app')!;
 let detail: RunDetail | undefined;
@@ -140,7 +143,8 @@ async function showArtifact(): Promise<void> {
   const path = state.artifact;
   pane.replaceChildren(el('p', { class: 'note' }, `Loading ${path}…`));
   try {
-    const preview = await transport.call({ kind: 'artifact', runId: state.runId, path });
+    // Picking another artifact cancels this one's download.
+    const preview = await transport.call({ kind: 'artifact', runId: state.runId, path }, { signal: transport.supersede('artifact') });
     const head = el('div', { class: 'art-head' });
     head.append(el('strong', {}, path));
     if (preview.kind === 'text') {
@@ -150,6 +154,11 @@ async function showArtifact(): Promise<void> {
     }
     pane.replaceChildren(head, renderPreview(path, preview, (text) => tracebackPre(text, transport, 'text')));
   } catch (err) {
+    if (isAbortError(err)) {
+      // A newer pick already shows its own loading line; a Cancel leaves this one.
+      if (state.artifact === path) pane.replaceChildren(el('p', { class: 'note' }, `Preview of ${path} cancelled.`));
+      return;
+    }
     pane.replaceChildren(el('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
   }
 }
@@ -244,10 +253,12 @@ function render(): void {
   });
   sections.append(left, right);
   app.replaceChildren(header, sections);
-  void artifactList(undefined, list).then(() => {
-    document.body.dataset.artifactsListed = '1';
-    return showArtifact();
-  });
+  artifactList(undefined, list)
+    .then(() => {
+      document.body.dataset.artifactsListed = '1';
+      return showArtifact();
+    })
+    .catch((err: unknown) => list.append(el('p', { class: isAbortError(err) ? 'note' : 'error' }, isAbortError(err) ? 'Listing cancelled.' : err instanceof Error ? err.message : String(err))));
   document.body.dataset.renderedAt = String(Date.now());
 }
 
@@ -257,9 +268,14 @@ async function load(): Promise<void> {
     return;
   }
   try {
-    detail = await transport.call({ kind: 'runDetail', runId: state.runId });
+    detail = await transport.call({ kind: 'runDetail', runId: state.runId }, { signal: transport.supersede('detail') });
     if (!noteEditing) render();
   } catch (err) {
+    // Cancelled: the page shown stays; an empty one offers to load again.
+    if (isAbortError(err)) {
+      if (!detail) app.replaceChildren(cancelledNotice(() => void load()));
+      return;
+    }
     app.replaceChildren(el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
   }
 }

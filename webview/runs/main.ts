@@ -9,7 +9,8 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { type RunRow, type RunsTableState } from '../../src/ui/protocol';
 import { el } from '../dom';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { cancelledNotice, withBusy } from '../busy';
 import { availableColumns, defaultColumnIds, discoverKeys, resolveColumns, totalWidth, LEAD_WIDTH, type Column } from './columns';
 import { arrange, type Entry } from './grouping';
 import { renderHeader } from './header';
@@ -23,7 +24,7 @@ import { runFilterKeys, type FilterKeys } from './filterKeys';
 const PAGE = 1000;
 const MAX_ROWS = 50_000;
 
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const loaded = transport.loadState<RunsTableState>({ experimentIds: [] });
 const state: RunsTableState = { filter: '', orderBy: ['attributes.start_time DESC'], groupBy: loaded.groupChildren === false ? '' : 'parent', ...loaded };
 delete state.groupChildren;
@@ -197,9 +198,11 @@ async function load(keep?: number): Promise<void> {
   let token: string | undefined;
   const next: RunRow[] = [];
   filterError.textContent = '';
+  // A newer load (another filter, a live refresh) cancels this one's request on the server.
+  const signal = transport.supersede('rows');
   try {
     do {
-      const page = await transport.call({ kind: 'searchRuns', experimentIds: state.experimentIds, filter: state.filter ?? '', orderBy: state.orderBy ?? [], maxResults: PAGE, ...(token ? { pageToken: token } : {}) });
+      const page = await transport.call({ kind: 'searchRuns', experimentIds: state.experimentIds, filter: state.filter ?? '', orderBy: state.orderBy ?? [], maxResults: PAGE, ...(token ? { pageToken: token } : {}) }, { signal });
       if (gen !== generation) return;
       next.push(...page.rows);
       token = page.nextPageToken;
@@ -223,7 +226,8 @@ async function load(keep?: number): Promise<void> {
     document.body.dataset.loadedAt = String(Date.now());
   } catch (err) {
     if (gen !== generation) return;
-    filterError.textContent = err instanceof Error ? err.message : String(err);
+    // Cancelled: the table keeps the rows it showed (the busy bar says so).
+    if (!isAbortError(err)) filterError.textContent = err instanceof Error ? err.message : String(err);
     document.body.dataset.loadedAt = String(Date.now());
   }
 }
@@ -300,4 +304,7 @@ async function main(): Promise<void> {
   await load();
 }
 
-main().catch((err: unknown) => app.replaceChildren(el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err))));
+function start(): void {
+  main().catch((err: unknown) => app.replaceChildren(isAbortError(err) ? cancelledNotice(start) : el('div', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err))));
+}
+start();

@@ -11,7 +11,8 @@ import type { AssessmentView, FeedbackValue, SpanView, TraceDetail, TraceViewSta
 import { el } from '../dom';
 import { formatDuration } from '../format';
 import { tree as jsonTree } from '../jsonTree';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { withBusy } from '../busy';
 import { tracebackPre } from '../tracebackText';
 import { estimateCost, formatCost } from '../../src/domain/pricing';
 import { buildTree, flatten, reveal, searchSpans, type FlatRow, type SpanTree } from './spanTree';
@@ -35,7 +36,7 @@ const TYPE_LABELS: Record<string, string> = {
   UNKNOWN: 'SPAN',
 };
 
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const state: TraceViewState = { ...transport.loadState<TraceViewState>({ traceId: '' }) };
 const app = document.getElementById('app')!;
 const save = (): void => transport.saveState(state);
@@ -420,8 +421,10 @@ collapseBtn.addEventListener('click', () => {
 async function load(): Promise<void> {
   const t0 = performance.now();
   try {
-    detail = await transport.call({ kind: 'traceDetail', traceId: state.traceId });
+    detail = await transport.call({ kind: 'traceDetail', traceId: state.traceId }, { signal: transport.supersede('detail') });
   } catch (err) {
+    // Cancelled: the trace shown stays; with none yet the box says so (a change push loads it again).
+    if (isAbortError(err) && detail) return;
     errorBox.hidden = false;
     errorBox.textContent = err instanceof Error ? err.message : String(err);
     document.body.dataset.ready = 'true';

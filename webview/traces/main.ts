@@ -12,7 +12,8 @@ import { keyStatsFrom, type KeyStatsLike } from '../../src/filter/filterSuggest'
 import { filterString, type SessionRow, type TraceRow, type TracesViewState } from '../../src/ui/protocol';
 import { el } from '../dom';
 import { formatLatency } from '../format';
-import { createTransport } from '../transport';
+import { createTransport, isAbortError } from '../transport';
+import { withBusy } from '../busy';
 import { requestText, responseText } from './previewText';
 
 const ROW_H = 26;
@@ -49,7 +50,7 @@ const COLUMNS: Column[] = [
   { id: 'tags', label: 'Tags', width: 200, cell: (r) => Object.entries(r.tags).map(([k, v]) => `${k}=${v}`).join(', ') },
 ];
 
-const transport = createTransport();
+const transport = withBusy(createTransport());
 const state: TracesViewState = { filter: '', orderBy: ['timestamp_ms DESC'], tab: 'traces', ...transport.loadState<TracesViewState>({ experimentIds: [] }) };
 let rows: TraceRow[] = [];
 let generation = 0;
@@ -142,9 +143,11 @@ async function load(): Promise<void> {
   filterError.textContent = '';
   let token: string | undefined;
   let loaded: TraceRow[] = [];
+  // A newer load (another filter or order, a live refresh) cancels this one's request.
+  const signal = transport.supersede('rows');
   try {
     do {
-      const page = await transport.call({ kind: 'searchTraces', experimentIds: state.experimentIds, filter: state.filter ?? '', orderBy: state.orderBy ?? [], maxResults: PAGE, ...(token ? { pageToken: token } : {}) });
+      const page = await transport.call({ kind: 'searchTraces', experimentIds: state.experimentIds, filter: state.filter ?? '', orderBy: state.orderBy ?? [], maxResults: PAGE, ...(token ? { pageToken: token } : {}) }, { signal });
       if (gen !== generation) return;
       loaded = loaded.concat(page.rows);
       token = page.nextPageToken;
@@ -153,9 +156,12 @@ async function load(): Promise<void> {
     } while (token && loaded.length < MAX_ROWS);
   } catch (err) {
     if (gen !== generation) return;
-    filterError.textContent = err instanceof Error ? err.message : String(err);
-    rows = [];
-    renderRows();
+    // Cancelled: the list keeps the rows it had (the busy bar says so).
+    if (!isAbortError(err)) {
+      filterError.textContent = err instanceof Error ? err.message : String(err);
+      rows = [];
+      renderRows();
+    }
   }
   count.textContent = `${rows.length.toLocaleString()}${token ? '+' : ''} trace${rows.length === 1 ? '' : 's'}`;
   empty.hidden = rows.length > 0;
@@ -167,7 +173,17 @@ async function load(): Promise<void> {
 // --- sessions -------------------------------------------------------------------------------
 
 async function loadSessions(): Promise<void> {
-  const sessions = await transport.call({ kind: 'traceSessions', experimentIds: state.experimentIds });
+  try {
+    await showSessions();
+  } catch (err) {
+    // Cancelled: the list shown stays (the busy bar says so).
+    if (!isAbortError(err)) sessionList.replaceChildren(el('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
+  }
+  document.body.dataset.ready = 'true';
+}
+
+async function showSessions(): Promise<void> {
+  const sessions = await transport.call({ kind: 'traceSessions', experimentIds: state.experimentIds }, { signal: transport.supersede('sessions') });
   if (!sessions.some((s) => s.sessionId === state.session)) state.session = sessions[0]?.sessionId;
   sessionList.replaceChildren(
     ...sessions.map((s) => {
@@ -183,7 +199,6 @@ async function loadSessions(): Promise<void> {
   );
   if (sessions.length === 0) sessionList.append(el('p', { class: 'empty' }, 'No sessions: traces join one when they carry mlflow.trace.session metadata (mlflow.update_current_trace(metadata={"mlflow.trace.session": id})) or a session.id span attribute.'));
   if (state.session) await loadConversation(state.session);
-  document.body.dataset.ready = 'true';
 }
 
 function sessionMeta(s: SessionRow): string {
@@ -195,7 +210,7 @@ function sessionMeta(s: SessionRow): string {
 }
 
 async function loadConversation(sessionId: string): Promise<void> {
-  const page = await transport.call({ kind: 'searchTraces', experimentIds: state.experimentIds, filter: `session_id = ${filterString(sessionId)}`, orderBy: ['timestamp_ms ASC'], maxResults: 500 });
+  const page = await transport.call({ kind: 'searchTraces', experimentIds: state.experimentIds, filter: `session_id = ${filterString(sessionId)}`, orderBy: ['timestamp_ms ASC'], maxResults: 500 }, { signal: transport.supersede('conversation') });
   const turns = page.rows;
   const total = turns.reduce((n, t) => n + (t.tokens?.total ?? 0), 0);
   const head = el('header', { class: 'conv-head' });

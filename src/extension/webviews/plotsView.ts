@@ -44,7 +44,10 @@ export class PlotsView implements vscode.WebviewViewProvider {
       this.listening = true;
       return this.panels.receive('plots', view.webview, m, this.source);
     });
-    view.onDidDispose(() => (this.view = undefined));
+    view.onDidDispose(() => {
+      this.panels.cancelRequests(view.webview);
+      this.view = undefined;
+    });
   }
 
   /** The runs the view shows (for tests and commands): the tree's selected runs. */
@@ -61,6 +64,7 @@ export class PlotsView implements vscode.WebviewViewProvider {
     if (!this.view) return;
     // A push sent before the view's script listens is lost: a view still loading starts over with the selection.
     if (!this.listening) {
+      this.panels.cancelRequests(this.view.webview);
       this.view.webview.html = this.panels.viewHtml(this.view.webview, 'plots', 'Plots', this.state);
       return;
     }

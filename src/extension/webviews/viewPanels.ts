@@ -11,7 +11,8 @@ import * as vscode from 'vscode';
 import type { Logger } from '../../domain/logger';
 import type { ChangeEvent } from '../../client/changeStream';
 import { renderPage, viewPreloads } from '../../ui/pageHtml';
-import { isToHost, runTracesFilter, type ToHost, type ToView } from '../../ui/protocol';
+import { isToHost, runTracesFilter, type ToHost, type ToView, type UiRequest } from '../../ui/protocol';
+import { ViewRequests } from '../../ui/viewRequests';
 import { openSourceAt } from './openSource';
 import { UiBackend, type ViewPrefs } from '../../ui/uiBackend';
 import { ViewWatches } from '../../ui/changePoller';
@@ -63,6 +64,8 @@ export class ViewPanels {
   private manifest: string | undefined;
   /** What views on team servers show, polled for changes (a plain mlflow server has no change feed). */
   private readonly watches = new ViewWatches<vscode.Webview>((source, change) => this.pushTo(source, change));
+  /** Each view's requests in flight, aborted on its cancel message or when it goes away. */
+  private readonly requests = new ViewRequests<vscode.Webview>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -101,6 +104,7 @@ export class ViewPanels {
     if (reuse) {
       const info = this.open.get(reuse)!;
       this.watches.forget(reuse.webview);
+      this.requests.cancelAll(reuse.webview);
       info.source = source;
       reuse.title = title;
       reuse.webview.html = this.page(reuse, kind, state);
@@ -163,6 +167,7 @@ export class ViewPanels {
     panel.onDidDispose(() => {
       this.open.delete(panel);
       this.watches.forget(panel.webview);
+      this.requests.cancelAll(panel.webview);
       if (this.active === panel) this.active = undefined;
     });
     panel.webview.onDidReceiveMessage((message: unknown) => {
@@ -177,19 +182,20 @@ export class ViewPanels {
     if (!isToHost(message)) return;
     if (message.type === 'action') return this.act(message, source);
     if (message.type === 'openSource') return void (await openSourceAt(message.path, message.line));
-    let reply: ToView;
-    try {
+    const answer = async (request: UiRequest, signal: AbortSignal): Promise<unknown> => {
       const store = this.store(source);
       await store.ready();
       this.user ??= os.userInfo().username;
-      reply = { type: 'response', id: message.id, ok: true, result: await new UiBackend(store.client, this.user, this.prefs(source)).handle(message.request) };
-      if (source && store instanceof RemoteServerSource && stillShowing()) this.watches.note(webview, source, store.client, message.request);
-    } catch (err) {
-      const text = err instanceof Error ? err.message : String(err);
-      this.log.warn(`${kind} view: ${message.request.kind} failed: ${text}`);
-      reply = { type: 'response', id: message.id, ok: false, error: text };
-    }
-    void webview.postMessage(reply);
+      const result = await new UiBackend(store.client, this.user, this.prefs(source)).handle(request, signal);
+      if (source && store instanceof RemoteServerSource && stillShowing()) this.watches.note(webview, source, store.client, request);
+      return result;
+    };
+    await this.requests.receive(webview, message, answer, (reply) => void webview.postMessage(reply), (request, text) => this.log.warn(`${kind} view: ${request.kind} failed: ${text}`));
+  }
+
+  /** Aborts what a view (a panel's webview, the Plots view) still waits for: it closed or got a new page. */
+  cancelRequests(webview: vscode.Webview): void {
+    this.requests.cancelAll(webview);
   }
 
   /** The HTML of a view outside a panel (the sidebar's Plots view). */

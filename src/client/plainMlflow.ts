@@ -1,8 +1,8 @@
 /**
  * What the views read from a server without Runlens' own routes (a plain `mlflow server`), over
  * MLflow's REST API, answered in the shapes the Runlens routes answer, so a view cannot tell:
- * - a chart series: the run's full history (`metrics/get-history`, paged), downsampled with the
- *   domain function a Runlens server uses, with the same bucket count — the same points;
+ * - a chart series: the run's history (`metrics/get-history`, paged) streamed into the sketch of
+ *   the downsampling a Runlens server does, with the same bucket count (PlainSeries);
  * - a trace with its spans: as the mlflow client's `get_trace` reads it (tracing/client.py):
  *   the v3 info, then spans from the tracking store (`traces/get`, or `traces/batchGet` on a server
  *   that takes "get" for a trace id) in OTel proto JSON, converted to the span dicts Runlens
@@ -12,7 +12,7 @@
 import { proxyPath } from '../domain/artifactUri';
 import { otelField, otelJsonKeyValues, spanAttributesOf } from '../domain/otelJson';
 import { PyFloat, pyJsonDumps } from '../domain/pyJson';
-import { downsampleSeries, type SeriesAxis, type SeriesColumns } from '../domain/seriesDownsample';
+import { SeriesSketch, type SeriesAxis } from '../domain/seriesDownsample';
 import { parseTokenUsage } from '../domain/spanDict';
 import { SpanKeys, TraceKeys, type SessionSummary, type SpanDict, type TraceInfo } from '../domain/traceTypes';
 import { TrackingApiError } from './trackingApiError';
@@ -56,21 +56,32 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
-function grown(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
+/**
+ * Points read of one series at most. Memory does not grow with it (a read keeps one page and the
+ * sketch); time does (~200 history pages). A series past it is charted from its first points in
+ * the server's order (by time) and says so (`first_points`).
+ */
+export const SERIES_POINT_CAP = 5_000_000;
+/** Series reads kept for redraws and resumed reads (each O(buckets)). */
+const KEPT_READS = 64;
+
+/** One series read from a plain server: a sketch of what was read (never the points). */
+interface SeriesRead {
+  sketch: SeriesSketch;
+  axis: SeriesAxis;
+  read: number;
+  /** The history has more than SERIES_POINT_CAP points; the rest was not read. */
+  capped: boolean;
+  ended: boolean;
+  at: number;
 }
 
-/** A run's whole history of one key as columns, in the order the server answers it. */
-export async function historyColumns(rest: MlflowRest, runId: string, key: string): Promise<SeriesColumns> {
-  let step: Float64Array<ArrayBuffer> = new Float64Array(1024);
-  let timestamp: Float64Array<ArrayBuffer> = new Float64Array(1024);
-  let value: Float64Array<ArrayBuffer> = new Float64Array(1024);
-  let n = 0;
+/** Reads the history's get-history pages into `s`, up to `cap` points. */
+async function readPages(rest: MlflowRest, runId: string, key: string, s: SeriesRead, cap: number): Promise<void> {
   let token: string | undefined;
   const seen = new Set<string>();
-  do {
+  const x = s.axis === 'step' ? (m: HistoryMetric) => Number(m.step ?? 0) : (m: HistoryMetric) => Number(m.timestamp ?? 0);
+  for (;;) {
     const page = await rest.request<{ metrics?: HistoryMetric[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/metrics/get-history', {
       run_id: runId,
       metric_key: key,
@@ -78,98 +89,108 @@ export async function historyColumns(rest: MlflowRest, runId: string, key: strin
       page_token: token,
     });
     const metrics = page.metrics ?? [];
-    if (n + metrics.length > step.length) {
-      step = grown(step, n + metrics.length);
-      timestamp = grown(timestamp, n + metrics.length);
-      value = grown(value, n + metrics.length);
-    }
     for (const m of metrics) {
-      step[n] = Number(m.step ?? 0);
-      timestamp[n] = Number(m.timestamp ?? 0);
-      value[n] = Number(m.value); // "NaN", "Infinity", "-Infinity" as JSON carries them
-      n++;
+      if (s.read >= cap) {
+        s.capped = true;
+        return;
+      }
+      s.sketch.add(x(m), Number(m.value)); // "NaN", "Infinity", "-Infinity" as JSON carries them
+      s.read++;
     }
     // An empty page ends the history whatever token came with it; a repeated token would loop.
-    token = metrics.length > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
-    if (token) seen.add(token);
-  } while (token);
-  return { step: step.subarray(0, n), timestamp: timestamp.subarray(0, n), value: value.subarray(0, n), length: n };
+    const next = metrics.length > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
+    if (!next) return;
+    seen.add(next);
+    token = next;
+  }
 }
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'KILLED']);
 
+interface RunOfSeries {
+  run?: { info?: { status?: string }; data?: { metrics?: (HistoryMetric & { key?: string })[] } };
+}
+
 /**
- * Histories of runs that had ended when they were read, kept a minute: a chart redrawn (another
- * axis, bucket count or pane) does not read 100k points again. A live run is always read afresh.
+ * Where the sketch can expect a history to end: the run's latest value of the key is its last
+ * step (and, in most runs, its last time); the start is the lowest x of the first page, which
+ * comes in time order. A guess: the sketch checks it against the points.
  */
-export class HistoryCache {
-  private readonly entries = new Map<string, { cols: SeriesColumns; at: number }>();
-  private points = 0;
+function lastX(latest: (HistoryMetric & { key?: string })[] | undefined, key: string, axis: SeriesAxis): { hi?: number } {
+  const m = latest?.find((l) => l.key === key);
+  return m ? { hi: Number(axis === 'step' ? (m.step ?? 0) : (m.timestamp ?? 0)) } : {};
+}
+
+function wireOf(s: SeriesRead): WireChartSeries {
+  const r = s.sketch.result();
+  return { total_points: r.total, downsampled: r.downsampled, points: r.points, ...(s.capped ? { first_points: s.read } : {}) };
+}
+
+/**
+ * Chart series of a plain server's histories, per client. A series is read page by page into a
+ * sketch (seriesDownsample.ts), so memory holds one page and O(buckets) whatever the history's
+ * length. An ended run's chart is answered from its sketch for `ttlMs` without asking the server.
+ *
+ * Not from `get-history-bulk-interval`: it answers a sample of the points (MLflow 3.6 and 2.x
+ * every n-th step, the newest every n-th row; at most 2,500, no min/max), which loses a spike
+ * between samples; and before it samples, 2.x and 3.6 load the run's whole history into the
+ * server's memory on every call.
+ */
+export class PlainSeries {
+  private readonly reads = new Map<string, SeriesRead>();
+  private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly ttlMs = 60_000,
-    private readonly maxPoints = 2_000_000,
+    private readonly cap = SERIES_POINT_CAP,
   ) {}
 
-  get(runId: string, key: string, now = Date.now()): SeriesColumns | undefined {
-    const id = JSON.stringify([runId, key]);
-    const e = this.entries.get(id);
-    if (!e) return undefined;
-    if (now - e.at > this.ttlMs) {
-      this.drop(id);
-      return undefined;
-    }
-    return e.cols;
+  /** The chart series `/runlens/api/metric-series` answers, from the run's history. */
+  series(rest: MlflowRest, runId: string, key: string, axis: SeriesAxis, buckets: number, now: () => number = Date.now): Promise<WireChartSeries> {
+    const id = JSON.stringify([runId, key, axis, buckets]);
+    // One read of a series at a time: a second goes on from where the first left it.
+    const p = (this.running.get(id) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.readSeries(rest, id, runId, key, axis, buckets, now));
+    this.running.set(id, p);
+    const done = (): void => {
+      if (this.running.get(id) === p) this.running.delete(id);
+    };
+    p.then(done, done);
+    return p;
   }
 
-  put(runId: string, key: string, cols: SeriesColumns, now = Date.now()): void {
-    if (cols.length > this.maxPoints) return;
-    const id = JSON.stringify([runId, key]);
-    this.drop(id);
+  private async readSeries(rest: MlflowRest, id: string, runId: string, key: string, axis: SeriesAxis, buckets: number, now: () => number): Promise<WireChartSeries> {
+    const kept = this.reads.get(id);
+    if (kept && kept.ended && now() - kept.at <= this.ttlMs) return wireOf(kept);
+    // The status first: a run ending during the read is not taken as ended with half its history.
+    const run = (await rest.request<RunOfSeries>('GET', '/api/2.0/mlflow/runs/get', { run_id: runId })).run;
+    const status = run?.info?.status;
+    const s: SeriesRead = { sketch: new SeriesSketch(buckets, lastX(run?.data?.metrics, key, axis)), axis, read: 0, capped: false, ended: false, at: 0 };
+    await readPages(rest, runId, key, s, this.cap);
+    s.ended = status !== undefined && TERMINAL.has(status);
+    s.at = now();
+    this.reads.delete(id);
+    this.reads.set(id, s);
     // Oldest first out (a Map iterates in insertion order).
-    for (const old of this.entries.keys()) {
-      if (this.points + cols.length <= this.maxPoints) break;
-      this.drop(old);
+    for (const old of this.reads.keys()) {
+      if (this.reads.size <= KEPT_READS) break;
+      this.reads.delete(old);
     }
-    this.entries.set(id, { cols, at: now });
-    this.points += cols.length;
+    return wireOf(s);
   }
-
-  private drop(id: string): void {
-    const e = this.entries.get(id);
-    if (!e) return;
-    this.points -= e.cols.length;
-    this.entries.delete(id);
-  }
-}
-
-/** The history, from `cache` when the run had ended; the run's status is read first, so a run ending meanwhile is not kept half read. */
-async function history(rest: MlflowRest, runId: string, key: string, cache: HistoryCache | undefined): Promise<SeriesColumns> {
-  if (!cache) return historyColumns(rest, runId, key);
-  const hit = cache.get(runId, key);
-  if (hit) return hit;
-  const status = (await rest.request<{ run?: { info?: { status?: string } } }>('GET', '/api/2.0/mlflow/runs/get', { run_id: runId })).run?.info?.status;
-  const cols = await historyColumns(rest, runId, key);
-  if (status !== undefined && TERMINAL.has(status)) cache.put(runId, key, cols);
-  return cols;
-}
-
-/** The chart series `/runlens/api/metric-series` answers, from the run's history. */
-export async function historySeries(rest: MlflowRest, runId: string, key: string, axis: SeriesAxis, buckets: number, cache?: HistoryCache): Promise<WireChartSeries> {
-  const s = downsampleSeries(await history(rest, runId, key, cache), axis, buckets);
-  return { total_points: s.total, downsampled: s.downsampled, points: s.points };
 }
 
 /** `/runlens/api/metric-series-bulk`'s answer: a few runs' histories read at a time. */
 export function historySeriesBulk(
   rest: MlflowRest,
+  series: PlainSeries,
   runIds: string[],
   key: string,
   axis: SeriesAxis,
   buckets: number,
-  cache?: HistoryCache,
 ): Promise<(WireChartSeries & { run_id: string })[]> {
-  return mapLimit(runIds, BULK_AHEAD, async (runId) => ({ run_id: runId, ...(await historySeries(rest, runId, key, axis, buckets, cache)) }));
+  return mapLimit(runIds, BULK_AHEAD, async (runId) => ({ run_id: runId, ...(await series.series(rest, runId, key, axis, buckets)) }));
 }
 
 // ---- traces ---------------------------------------------------------------------------------

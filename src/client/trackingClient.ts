@@ -21,7 +21,7 @@ import type {
   WireTraceInfo,
 } from './wireTypes';
 import { apiError, TrackingApiError } from './trackingApiError';
-import { countTraces, HistoryCache, historySeries, historySeriesBulk, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
+import { countTraces, historySeriesBulk, PlainSeries, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
 
 export { apiError, TrackingApiError } from './trackingApiError';
 
@@ -56,8 +56,8 @@ export class TrackingClient {
   /** `headers` go on every request: a team server's Authorization, never logged. */
   /** Runlens-only routes this server answered 404 for: a plain `mlflow server`; asked once, then read through MLflow's routes. */
   private readonly missingRoutes = new Set<string>();
-  /** Ended runs' histories read from such a server, for charts redrawn soon after. */
-  private readonly histories = new HistoryCache();
+  /** Chart series read from such a server, for charts redrawn or read again as a run grows. */
+  private readonly histories = new PlainSeries();
 
   constructor(
     readonly baseUrl: string,
@@ -273,7 +273,7 @@ export class TrackingClient {
     return this.runlensRoute(
       '/runlens/api/metric-series',
       (route) => this.request<WireChartSeries>('GET', route, { run_id: runId, metric_key: key, x: axis, buckets }),
-      () => historySeries(this, runId, key, axis, buckets, this.histories),
+      () => this.histories.series(this, runId, key, axis, buckets),
     );
   }
 
@@ -282,7 +282,7 @@ export class TrackingClient {
     return this.runlensRoute(
       '/runlens/api/metric-series-bulk',
       async (route) => (await this.request<{ series: (WireChartSeries & { run_id: string })[] }>('GET', route, { run_ids: runIds, metric_key: key, x: axis, buckets })).series,
-      () => historySeriesBulk(this, runIds, key, axis, buckets, this.histories),
+      () => historySeriesBulk(this, this.histories, runIds, key, axis, buckets),
     );
   }
 

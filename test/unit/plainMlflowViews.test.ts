@@ -11,7 +11,6 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HistoryCache } from '../../src/client/plainMlflow';
 import { TrackingClient } from '../../src/client/trackingClient';
 import type { ChangeEvent } from '../../src/client/wireTypes';
 import { ChangePoller, ViewWatches } from '../../src/ui/changePoller';
@@ -355,29 +354,4 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
       });
     });
   }
-});
-
-describe('HistoryCache (ended runs\' histories read from a plain mlflow server)', () => {
-  const cols = (n: number) => ({ step: new Float64Array(n), timestamp: new Float64Array(n), value: new Float64Array(n), length: n });
-
-  it('answers a history for a minute, then reads it again', () => {
-    const cache = new HistoryCache(60_000, 100);
-    const a = cols(10);
-    cache.put('r1', 'loss', a, 1000);
-    assert.equal(cache.get('r1', 'loss', 61_000), a);
-    assert.equal(cache.get('r1', 'acc', 1000), undefined);
-    assert.equal(cache.get('r1', 'loss', 61_001), undefined);
-  });
-
-  it('keeps at most its point budget, dropping the oldest histories first, and never one larger than the budget', () => {
-    const cache = new HistoryCache(60_000, 100);
-    cache.put('r1', 'loss', cols(60), 0);
-    cache.put('r2', 'loss', cols(30), 0);
-    cache.put('r3', 'loss', cols(30), 0);
-    assert.equal(cache.get('r1', 'loss', 0), undefined);
-    assert.ok(cache.get('r2', 'loss', 0) && cache.get('r3', 'loss', 0));
-    cache.put('r4', 'loss', cols(101), 0);
-    assert.equal(cache.get('r4', 'loss', 0), undefined);
-    assert.ok(cache.get('r2', 'loss', 0));
-  });
 });

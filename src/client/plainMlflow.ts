@@ -65,20 +65,59 @@ export const SERIES_POINT_CAP = 5_000_000;
 /** Series reads kept for redraws and resumed reads (each O(buckets)). */
 const KEPT_READS = 64;
 
-/** One series read from a plain server: a sketch of what was read (never the points). */
+/** Thrown when the part of a history read before is not there as it was: read it all again. */
+class Reshaped extends Error {}
+
+/** A running hash of points as the server answered them (their exact doubles), to know a page again. */
+class PointsHash {
+  private static readonly f = new Float64Array(1);
+  private static readonly u = new Uint32Array(PointsHash.f.buffer);
+  a = 0x811c9dc5;
+  b = 0x9e3779b9;
+
+  add(m: HistoryMetric): void {
+    for (const v of [Number(m.step ?? 0), Number(m.timestamp ?? 0), Number(m.value)]) {
+      PointsHash.f[0] = v;
+      for (const w of PointsHash.u) {
+        this.a = Math.imul(this.a ^ w, 0x01000193) >>> 0;
+        this.b = Math.imul(this.b ^ w, 0x85ebca6b) >>> 0;
+        this.b = (this.b ^ (this.b >>> 13)) >>> 0;
+      }
+    }
+  }
+}
+
+/** Where a series' history was left: its last page (the token that asked for it), what came before it, and a hash of it. */
+interface Tail {
+  token: string | undefined;
+  before: number;
+  length: number;
+  a: number;
+  b: number;
+}
+
+/** One series read from a plain server: a sketch of what was read (never the points) and where to go on. */
 interface SeriesRead {
   sketch: SeriesSketch;
   axis: SeriesAxis;
   read: number;
   /** The history has more than SERIES_POINT_CAP points; the rest was not read. */
   capped: boolean;
+  tail: Tail | undefined;
   ended: boolean;
   at: number;
 }
 
-/** Reads the history's get-history pages into `s`, up to `cap` points. */
+/**
+ * Reads get-history pages into `s` from where it was left (the start for a new read): the last
+ * page again, checked against its hash, then the pages after it. MLflow pages a history by offset
+ * in (timestamp, step, value) order, so points logged since come after what was read; anything
+ * else (points gone, or logged at an earlier time) changes the last page and is `Reshaped`.
+ */
 async function readPages(rest: MlflowRest, runId: string, key: string, s: SeriesRead, cap: number): Promise<void> {
-  let token: string | undefined;
+  let token = s.tail?.token;
+  let before = s.tail?.before ?? 0;
+  let known = s.tail;
   const seen = new Set<string>();
   const x = s.axis === 'step' ? (m: HistoryMetric) => Number(m.step ?? 0) : (m: HistoryMetric) => Number(m.timestamp ?? 0);
   for (;;) {
@@ -89,18 +128,30 @@ async function readPages(rest: MlflowRest, runId: string, key: string, s: Series
       page_token: token,
     });
     const metrics = page.metrics ?? [];
-    for (const m of metrics) {
+    const hash = new PointsHash();
+    let i = 0;
+    if (known) {
+      if (metrics.length < known.length) throw new Reshaped();
+      for (; i < known.length; i++) hash.add(metrics[i]!);
+      if (hash.a !== known.a || hash.b !== known.b) throw new Reshaped();
+      known = undefined;
+    }
+    for (; i < metrics.length; i++) {
       if (s.read >= cap) {
         s.capped = true;
-        return;
+        break;
       }
+      const m = metrics[i]!;
+      hash.add(m);
       s.sketch.add(x(m), Number(m.value)); // "NaN", "Infinity", "-Infinity" as JSON carries them
       s.read++;
     }
+    s.tail = { token, before, length: i, a: hash.a, b: hash.b };
     // An empty page ends the history whatever token came with it; a repeated token would loop.
     const next = metrics.length > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
-    if (!next) return;
+    if (s.capped || !next) return;
     seen.add(next);
+    before += metrics.length;
     token = next;
   }
 }
@@ -129,7 +180,10 @@ function wireOf(s: SeriesRead): WireChartSeries {
 /**
  * Chart series of a plain server's histories, per client. A series is read page by page into a
  * sketch (seriesDownsample.ts), so memory holds one page and O(buckets) whatever the history's
- * length. An ended run's chart is answered from its sketch for `ttlMs` without asking the server.
+ * length. The sketch is kept, and a later read of the same chart (a live run's, on each change)
+ * goes on from the history's last page instead of reading it all again: the whole history only
+ * when what was read is no longer there as it was. An ended run's chart is answered from its
+ * sketch for `ttlMs` without asking the server; a capped one is not read again.
  *
  * Not from `get-history-bulk-interval`: it answers a sample of the points (MLflow 3.6 and 2.x
  * every n-th step, the newest every n-th row; at most 2,500, no min/max), which loses a spike
@@ -166,8 +220,20 @@ export class PlainSeries {
     // The status first: a run ending during the read is not taken as ended with half its history.
     const run = (await rest.request<RunOfSeries>('GET', '/api/2.0/mlflow/runs/get', { run_id: runId })).run;
     const status = run?.info?.status;
-    const s: SeriesRead = { sketch: new SeriesSketch(buckets, lastX(run?.data?.metrics, key, axis)), axis, read: 0, capped: false, ended: false, at: 0 };
-    await readPages(rest, runId, key, s, this.cap);
+    let s = kept;
+    // A history of one page is read again whole (the same request), so its chart stays exact.
+    if (s && !s.capped && s.tail && s.tail.before > 0) {
+      try {
+        await readPages(rest, runId, key, s, this.cap);
+      } catch (err) {
+        if (!(err instanceof Reshaped)) throw err;
+        s = undefined;
+      }
+    } else if (!s?.capped) s = undefined;
+    if (!s) {
+      s = { sketch: new SeriesSketch(buckets, lastX(run?.data?.metrics, key, axis)), axis, read: 0, capped: false, tail: undefined, ended: false, at: 0 };
+      await readPages(rest, runId, key, s, this.cap);
+    }
     s.ended = status !== undefined && TERMINAL.has(status);
     s.at = now();
     this.reads.delete(id);

@@ -352,6 +352,44 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
           watches.dispose();
         }
       });
+
+      it("reads a live run's growing chart again from its last history page, not the whole history", async () => {
+        const created = await plainClient.request<{ run: { info: { run_id: string } } }>('POST', '/api/2.0/mlflow/runs/create', { experiment_id: plainIds.experiment, start_time: Date.now() });
+        const runId = created.run.info.run_id;
+        // A spike every 7919 steps, each its own value.
+        const valueAt = (s: number) => (s % 7919 === 0 ? 100 + s : Math.cos(s / 500));
+        const log = async (from: number, n: number): Promise<void> => {
+          for (let i = from; i < from + n; i += 1000) {
+            const metrics = Array.from({ length: Math.min(1000, from + n - i) }, (_, k) => ({ key: 'acc', value: valueAt(i + k), timestamp: 1_700_000_000_000 + (i + k) * 10, step: i + k }));
+            await plainClient.request('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics });
+          }
+        };
+        await log(0, 30_000);
+        const client = new TrackingClient(mlflow.url);
+        const pages: (string | null)[] = [];
+        const request = client.request.bind(client);
+        client.request = ((method, route, body) => {
+          if (route.endsWith('/metrics/get-history')) pages.push((body?.page_token as string | undefined) ?? null);
+          return request(method, route, body);
+        }) as typeof client.request;
+        const ui = new UiBackend(client);
+        const chart = () => ui.handle({ kind: 'series', runId, key: 'acc', axis: 'step', buckets: 1000 });
+        assert.equal((await chart()).total, 30_000);
+        assert.equal(pages.length, 2);
+        await log(30_000, 2000);
+        pages.length = 0;
+        const grown = await chart();
+        assert.equal(pages.length, 1, 'only the last page');
+        assert.notEqual(pages[0], null);
+        assert.equal(grown.total, 32_000);
+        assert.ok(grown.points.length <= 1000 && grown.points.length > 700, `${grown.points.length} points`);
+        for (let s = 0; s < 32_000; s += 7919) assert.ok(grown.points.some((p) => p.max === valueAt(s)), `spike at ${s}`);
+        assert.deepEqual([grown.points.at(-1)!.x, grown.points.at(-1)!.value], [31_999, valueAt(31_999)]);
+        // A chart read afresh has the same extremes and count.
+        const fresh = await new UiBackend(new TrackingClient(mlflow.url)).handle({ kind: 'series', runId, key: 'acc', axis: 'step', buckets: 1000 });
+        const extremes = (r: SeriesResult) => [r.total, Math.min(...r.points.map((p) => p.min)), Math.max(...r.points.map((p) => p.max))];
+        assert.deepEqual(extremes(grown), extremes(fresh));
+      });
     });
   }
 });

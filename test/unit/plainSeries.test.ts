@@ -246,4 +246,65 @@ describe('PlainSeries: charts of a plain server read page by page', () => {
     assert.deepEqual(await series.series(server, 'r1', 'loss', 'step', 100, () => now), first);
     assert.ok(server.historyPages().length > 0 && server.calls.length > again, 'read again after the minute');
   });
+
+  describe('a live run read again', () => {
+    const later = (n: number, from: number) => curve(n, from);
+
+    it("asks only from the history's last page, and charts the grown series with every peak", async () => {
+      const server = new PagedHistory(curve(100_000));
+      const series = new PlainSeries();
+      await series.series(server, 'r1', 'loss', 'step', 1000);
+      assert.equal(server.historyPages().length, 4);
+      server.calls.length = 0;
+      server.append(later(30_000, 100_000));
+      const grown = asChart(await series.series(server, 'r1', 'loss', 'step', 1000));
+      const offsets = server.historyPages().map((t) => (t ? (JSON.parse(Buffer.from(t, 'base64').toString()) as { offset: number }).offset : 0));
+      assert.deepEqual(offsets, [75_000, 100_000, 125_000], 'the last page again, then the new ones');
+      assertSameQuality(grown, server.points(), 'step', 1000, spikesOf(server.points()));
+      // Nothing new: one page asked, the same chart.
+      server.calls.length = 0;
+      assert.deepEqual(asChart(await series.series(server, 'r1', 'loss', 'step', 1000)), grown);
+      assert.equal(server.historyPages().length, 1);
+      // By time too.
+      await series.series(server, 'r1', 'loss', 'timestamp', 300);
+      server.append(later(1000, 130_000));
+      assertSameQuality(asChart(await series.series(server, 'r1', 'loss', 'timestamp', 300)), server.points(), 'timestamp', 300, spikesOf(server.points()));
+    });
+
+    it('reads the whole history again when what was read is not there as it was (points gone, or logged earlier in time)', async () => {
+      for (const change of ['shrink', 'earlier', 'value'] as const) {
+        const server = new PagedHistory(curve(80_000));
+        const series = new PlainSeries();
+        await series.series(server, 'r1', 'loss', 'step', 500);
+        if (change === 'shrink') server.length = 77_000;
+        else if (change === 'earlier') {
+          const pts = [{ step: 1, timestamp: 1_600_000_000_000, value: 123 }, ...server.points()];
+          Object.assign(server, new PagedHistory(pts), { calls: server.calls });
+        } else server.value[79_999] = 7;
+        server.calls.length = 0;
+        const got = asChart(await series.series(server, 'r1', 'loss', 'step', 500));
+        assert.equal(server.historyPages()[1], undefined, `${change}: read from the start`);
+        assert.deepEqual(got, downsampleSeries(columnsOf(server.points()), 'step', 500), change);
+      }
+    });
+
+    it('reads a one-page history again whole, so its chart stays exact', async () => {
+      const server = new PagedHistory(curve(10_000));
+      const series = new PlainSeries();
+      await series.series(server, 'r1', 'loss', 'step', 1000);
+      server.append(later(5000, 10_000));
+      assert.deepEqual(asChart(await series.series(server, 'r1', 'loss', 'step', 1000)), downsampleSeries(columnsOf(server.points()), 'step', 1000));
+    });
+
+    it('counts each point once when two views read the same chart at once', async () => {
+      const server = new PagedHistory(curve(60_000));
+      const series = new PlainSeries();
+      await series.series(server, 'r1', 'loss', 'step', 1000);
+      server.append(later(40_000, 60_000));
+      const [a, b] = await Promise.all([series.series(server, 'r1', 'loss', 'step', 1000), series.series(server, 'r1', 'loss', 'step', 1000)]);
+      assert.equal(a.total_points, 100_000);
+      assert.deepEqual(a, b);
+    });
+  });
 });
+

@@ -105,7 +105,7 @@ export class TrackingClient {
       // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
       const cause = (err as { cause?: unknown }).cause;
       const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0);
+      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0, { cause: err });
     }
     const text = await res.text();
     if (!res.ok) throw apiError(res.status, text, text.slice(0, 300) || res.statusText);
@@ -243,7 +243,7 @@ export class TrackingClient {
       // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
       const cause = (err as { cause?: unknown }).cause;
       const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0);
+      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0, { cause: err });
     }
     if (!res.ok) throw apiError(res.status, await res.text(), `download failed with HTTP ${res.status}`);
     const total = Number(res.headers.get('content-length') ?? -1);

@@ -7,7 +7,9 @@
  *   the v3 info, then spans from the tracking store (`traces/get`, or `traces/batchGet` on a server
  *   that takes "get" for a trace id) in OTel proto JSON, converted to the span dicts Runlens
  *   stores; otherwise `traces.json` from the trace's artifact location;
- * - trace counts and sessions: by paging `traces/search`.
+ * - trace counts and sessions: by paging `traces/search`;
+ * - on a 2.x server (no 3.0 trace routes): searches and infos from its 2.0 routes, spans from
+ *   traces.json in the 2.x span dict shape, all read as v3's.
  */
 import { proxyPath } from '../domain/artifactUri';
 import { otelField, otelJsonKeyValues, spanAttributesOf } from '../domain/otelJson';
@@ -15,6 +17,7 @@ import { PyFloat, pyJsonDumps } from '../domain/pyJson';
 import { SeriesSketch, type SeriesAxis } from '../domain/seriesDownsample';
 import { parseTokenUsage } from '../domain/spanDict';
 import { SpanKeys, TraceKeys, type SessionSummary, type SpanDict, type TraceInfo } from '../domain/traceTypes';
+import { fromV2SpanDict, isV2SpanDict, traceInfoFromV2 } from '../domain/traceV2';
 import { TrackingApiError } from './trackingApiError';
 import type { WireChartSeries } from './wireTypes';
 
@@ -262,6 +265,8 @@ export function historySeriesBulk(
 // ---- traces ---------------------------------------------------------------------------------
 
 const TRACES = '/api/3.0/mlflow/traces';
+/** MLflow 2.x's trace routes (2.14 to 2.22). */
+const TRACES_V2 = '/api/2.0/mlflow/traces';
 /** `SpansLocation` values whose spans the tracking store serves (the client then calls the store). */
 const SPANS_IN_STORE = new Set(['TRACKING_STORE', 'ARCHIVE_REPO']);
 const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
@@ -318,11 +323,15 @@ function otelSpans(spans: unknown, traceId: string): SpanDict[] {
   return ((spans ?? []) as Json[]).map((s) => otelSpanToDict(s, traceId));
 }
 
-/** The `spans` of a traces.json body (span dicts as the client wrote them). */
+/** The `spans` of a traces.json body (span dicts as the client wrote them; a 2.x client's read as v3's). */
 function traceFileSpans(body: unknown, traceId: string): SpanDict[] {
   const spans = (body as { spans?: unknown } | null)?.spans;
   if (!Array.isArray(spans)) throw new TrackingApiError('BAD_RESPONSE', `trace ${traceId}: the trace data has no 'spans' list`, 200);
-  return spans as SpanDict[];
+  try {
+    return (spans as Record<string, unknown>[]).map((s, i) => (s && typeof s === 'object' && isV2SpanDict(s) ? (fromV2SpanDict(s, `spans[${i}]`) as unknown as SpanDict) : (s as unknown as SpanDict)));
+  } catch (err) {
+    throw new TrackingApiError('BAD_RESPONSE', `trace ${traceId}: ${(err as Error).message}`, 200);
+  }
 }
 
 async function storeSpans(rest: MlflowRest, traceId: string): Promise<SpanDict[]> {
@@ -354,9 +363,38 @@ async function spansOf(rest: MlflowRest, info: TraceInfo): Promise<SpanDict[]> {
   return traceFileSpans(body, info.trace_id);
 }
 
+/** A trace's info: MLflow 3's, or on a 2.x server (no 3.0 routes) its 2.0 info read as v3's. */
+async function traceInfo(rest: MlflowRest, traceId: string): Promise<TraceInfo | undefined> {
+  try {
+    return (await rest.request<{ trace?: { trace_info?: TraceInfo } }>('GET', `${TRACES}/${encodeURIComponent(traceId)}`)).trace?.trace_info;
+  } catch (err) {
+    if (!(err instanceof TrackingApiError && err.routeMissing)) throw err;
+  }
+  const v2 = (await rest.request<{ trace_info?: unknown }>('GET', `${TRACES_V2}/${encodeURIComponent(traceId)}/info`)).trace_info;
+  return v2 === undefined ? undefined : traceInfoFromV2(v2);
+}
+
+/**
+ * `traces/search` of a 2.x server (`GET /api/2.0/mlflow/traces`, as the 2.x client's
+ * search_traces): the same query, infos read as v3's (2.x has no assessments).
+ */
+export async function searchTracesV2(
+  rest: MlflowRest,
+  q: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string },
+): Promise<{ traces: TraceInfo[]; nextPageToken?: string }> {
+  const r = await rest.request<{ traces?: unknown[]; next_page_token?: string }>('GET', TRACES_V2, {
+    experiment_ids: q.experimentIds,
+    filter: q.filter || undefined,
+    order_by: q.orderBy?.length ? q.orderBy : undefined,
+    max_results: q.maxResults ?? 100,
+    page_token: q.pageToken,
+  });
+  return { traces: (r.traces ?? []).map(traceInfoFromV2), ...(r.next_page_token ? { nextPageToken: r.next_page_token } : {}) };
+}
+
 /** `/runlens/api/trace`'s answer: the trace's info and spans; spans that cannot be read become `spans_error`. */
 export async function traceWithSpans(rest: MlflowRest, traceId: string): Promise<{ trace_info: TraceInfo; spans: SpanDict[]; spans_error?: string }> {
-  const info = (await rest.request<{ trace?: { trace_info?: TraceInfo } }>('GET', `${TRACES}/${encodeURIComponent(traceId)}`)).trace?.trace_info;
+  const info = await traceInfo(rest, traceId);
   if (!info) throw new TrackingApiError('RESOURCE_DOES_NOT_EXIST', `Trace with ID '${traceId}' not found.`, 404);
   try {
     return { trace_info: info, spans: await spansOf(rest, info) };

@@ -21,7 +21,7 @@ import type {
   WireTraceInfo,
 } from './wireTypes';
 import { apiError, TrackingApiError } from './trackingApiError';
-import { countTraces, historySeriesBulk, PlainSeries, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
+import { countTraces, historySeriesBulk, PlainSeries, searchTracesV2, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
 
 export { apiError, TrackingApiError } from './trackingApiError';
 
@@ -66,7 +66,7 @@ export class TrackingClient {
     private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
-  /** A Runlens-only route; on a server without it (remembered for this client), `fallback` — the same answer from MLflow's own routes. */
+  /** A Runlens-only route (or MLflow 3's, on a 2.x server); on a server without it (remembered for this client), `fallback` — the same answer from the routes it has. */
   private async runlensRoute<T>(route: string, call: (route: string) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
     if (this.missingRoutes.has(route)) return fallback();
     try {
@@ -288,15 +288,22 @@ export class TrackingClient {
 
   // --- traces ---
 
+  /** MLflow 3's trace search; on a 2.x server (no 3.0 routes, remembered) its 2.0 search, read as v3's. */
   async searchTraces(q: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string }): Promise<{ traces: WireTraceInfo[]; nextPageToken?: string }> {
-    const res = await this.request<{ traces?: WireTraceInfo[]; next_page_token?: string }>('POST', '/api/3.0/mlflow/traces/search', {
-      locations: q.experimentIds.map((id) => ({ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: id } })),
-      filter: q.filter || undefined,
-      order_by: q.orderBy?.length ? q.orderBy : undefined,
-      max_results: q.maxResults ?? 100,
-      page_token: q.pageToken,
-    });
-    return { traces: res.traces ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
+    return this.runlensRoute(
+      '/api/3.0/mlflow/traces/search',
+      async (route) => {
+        const res = await this.request<{ traces?: WireTraceInfo[]; next_page_token?: string }>('POST', route, {
+          locations: q.experimentIds.map((id) => ({ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: id } })),
+          filter: q.filter || undefined,
+          order_by: q.orderBy?.length ? q.orderBy : undefined,
+          max_results: q.maxResults ?? 100,
+          page_token: q.pageToken,
+        });
+        return { traces: res.traces ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
+      },
+      () => searchTracesV2(this, q),
+    );
   }
 
   /** A trace with its spans as span dicts (on a plain MLflow server, read as the mlflow client's get_trace reads it). */

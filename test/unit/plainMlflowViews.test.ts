@@ -14,9 +14,10 @@ import * as path from 'node:path';
 import { TrackingClient } from '../../src/client/trackingClient';
 import type { ChangeEvent } from '../../src/client/wireTypes';
 import { ChangePoller, ViewWatches } from '../../src/ui/changePoller';
-import type { SeriesResult, SpanView, TraceDetail, TraceRow } from '../../src/ui/protocol';
+import type { SeriesResult, TraceDetail } from '../../src/ui/protocol';
 import { UiBackend } from '../../src/ui/uiBackend';
 import { ROOT, startMlflowServer } from '../support/basicAuthMlflow';
+import { assertFailedPipeline, byQuery, tree, untimed } from '../support/traceTree';
 import { runlensServe, type ServeProcess } from '../support/runlensServe';
 
 const PYTHON = path.join(ROOT, '.venv', 'pinned', 'bin', 'python');
@@ -90,32 +91,6 @@ function seed(url: string, cwd: string): Promise<Seeded> {
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Seeded),
     ),
   );
-}
-
-/** A trace row's query (its `q` tag), which names the same trace on both servers. */
-function byQuery(rows: TraceRow[]): Map<string, TraceRow> {
-  return new Map(rows.map((r) => [r.tags.q!, r]));
-}
-
-/** A span tree as names: each span with its parent's name, in start order; what the viewer draws. */
-function tree(spans: SpanView[]): unknown[] {
-  const names = new Map(spans.map((s) => [s.spanId, s.name]));
-  return [...spans]
-    .sort((a, b) => a.startUs - b.startUs)
-    .map((s) => ({
-      name: s.name,
-      parent: s.parentId === null ? null : (names.get(s.parentId) ?? `missing ${s.parentId}`),
-      type: s.type,
-      status: s.status,
-      statusMessage: s.statusMessage,
-      inputs: s.inputs,
-      outputs: s.outputs,
-      attributes: s.attributes,
-      events: s.events.map((e) => ({ name: e.name, type: e.attributes['exception.type'], message: e.attributes['exception.message'] })),
-      model: s.model,
-      tokens: s.tokens,
-      durationUs: s.endUs === null ? null : s.endUs - s.startUs,
-    }));
 }
 
 /** The plain servers: MLflow 3.6 (no GetTrace route: spans through batchGet; get-history needs max_results) and the newest release (GetTrace). */
@@ -246,25 +221,14 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
           assert.equal(dp.spans.length, 3, q);
           const tp = tree(dp.spans);
           const tr = tree(dr.spans);
-          // Durations are the two seed runs' own; only their presence must agree.
-          const noTimes = (t: unknown[]) => t.map((s) => ({ ...(s as Record<string, unknown>), durationUs: typeof (s as { durationUs: unknown }).durationUs }));
-          assert.deepEqual(noTimes(tp), noTimes(tr), q);
+          assert.deepEqual(untimed(tp), untimed(tr), q);
           assert.equal(dp.row.state, dr.row.state);
           assert.equal(dp.row.sessionId, dr.row.sessionId);
           assert.equal(dp.row.userId, dr.row.userId);
           // The span times are the plain server's own (µs inside the trace's duration).
           for (const s of dp.spans) assert.ok(s.endUs !== null && s.endUs >= s.startUs && s.startUs >= dp.row.requestTime * 1000 - 1000, `${q} ${s.name}`);
         }
-        const boom = tree((await plain.handle({ kind: 'traceDetail', traceId: p.get('boom')!.traceId })).spans) as { name: string; status: string; events: { type?: unknown }[] }[];
-        assert.deepEqual(
-          boom.map((s) => [s.name, s.status]),
-          [
-            ['pipeline', 'ERROR'],
-            ['retrieve', 'OK'],
-            ['answer', 'ERROR'],
-          ],
-        );
-        assert.equal(boom[2]!.events[0]!.type, 'ValueError');
+        assertFailedPipeline((await plain.handle({ kind: 'traceDetail', traceId: p.get('boom')!.traceId })).spans);
         assert.equal(plainClient.lacksRunlensRoute('/runlens/api/trace'), true);
       });
 

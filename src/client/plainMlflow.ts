@@ -24,6 +24,8 @@ import type { WireChartSeries } from './wireTypes';
 /** The REST calls these readers make (TrackingClient has them; typed here so the two files do not import each other). */
 export interface MlflowRest {
   request<T>(method: 'GET' | 'POST', route: string, body?: Record<string, unknown>): Promise<T>;
+  /** A GET whose top-level lists' items go to `onItem` as they arrive, never held; resolves with the rest. */
+  requestItems<T>(route: string, query: Record<string, unknown>, onItem: (item: unknown) => void): Promise<T>;
   searchTraces(q: { experimentIds: string[]; filter?: string; maxResults?: number; pageToken?: string }): Promise<{ traces: TraceInfo[]; nextPageToken?: string }>;
 }
 
@@ -70,6 +72,8 @@ const KEPT_READS = 64;
 
 /** Thrown when the part of a history read before is not there as it was: read it all again. */
 class Reshaped extends Error {}
+/** Thrown to stop reading at the cap. */
+class Capped extends Error {}
 
 /** A running hash of points as the server answered them (their exact doubles), to know a page again. */
 class PointsHash {
@@ -124,37 +128,42 @@ async function readPages(rest: MlflowRest, runId: string, key: string, s: Series
   const seen = new Set<string>();
   const x = s.axis === 'step' ? (m: HistoryMetric) => Number(m.step ?? 0) : (m: HistoryMetric) => Number(m.timestamp ?? 0);
   for (;;) {
-    const page = await rest.request<{ metrics?: HistoryMetric[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/metrics/get-history', {
-      run_id: runId,
-      metric_key: key,
-      max_results: HISTORY_PAGE,
-      page_token: token,
-    });
-    const metrics = page.metrics ?? [];
     const hash = new PointsHash();
-    let i = 0;
-    if (known) {
-      if (metrics.length < known.length) throw new Reshaped();
-      for (; i < known.length; i++) hash.add(metrics[i]!);
-      if (hash.a !== known.a || hash.b !== known.b) throw new Reshaped();
-      known = undefined;
+    let n = 0;
+    let checked = !known || known.length === 0;
+    let page: { next_page_token?: string } = {};
+    try {
+      // Point by point as the page arrives: a page (a 2.x server's is the whole history) is never held.
+      page = await rest.requestItems<{ next_page_token?: string }>('/api/2.0/mlflow/metrics/get-history', { run_id: runId, metric_key: key, max_results: HISTORY_PAGE, page_token: token }, (item) => {
+        const m = item as HistoryMetric;
+        if (!checked) {
+          hash.add(m);
+          if (++n === known!.length) {
+            if (hash.a !== known!.a || hash.b !== known!.b) throw new Reshaped();
+            checked = true;
+          }
+          return;
+        }
+        if (s.read >= cap) {
+          s.capped = true;
+          throw new Capped();
+        }
+        hash.add(m);
+        s.sketch.add(x(m), Number(m.value)); // "NaN", "Infinity", "-Infinity" as JSON carries them
+        s.read++;
+        n++;
+      });
+    } catch (err) {
+      if (!(err instanceof Capped)) throw err;
     }
-    for (; i < metrics.length; i++) {
-      if (s.read >= cap) {
-        s.capped = true;
-        break;
-      }
-      const m = metrics[i]!;
-      hash.add(m);
-      s.sketch.add(x(m), Number(m.value)); // "NaN", "Infinity", "-Infinity" as JSON carries them
-      s.read++;
-    }
-    s.tail = { token, before, length: i, a: hash.a, b: hash.b };
+    if (!checked) throw new Reshaped();
+    known = undefined;
+    s.tail = { token, before, length: n, a: hash.a, b: hash.b };
     // An empty page ends the history whatever token came with it; a repeated token would loop.
-    const next = metrics.length > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
+    const next = n > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
     if (s.capped || !next) return;
     seen.add(next);
-    before += metrics.length;
+    before += n;
     token = next;
   }
 }
@@ -229,6 +238,8 @@ export class PlainSeries {
       try {
         await readPages(rest, runId, key, s, this.cap);
       } catch (err) {
+        // A read that failed half way has part of a page in its sketch: next time, all again.
+        this.reads.delete(id);
         if (!(err instanceof Reshaped)) throw err;
         s = undefined;
       }

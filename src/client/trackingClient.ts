@@ -21,6 +21,7 @@ import type {
   WireTraceInfo,
 } from './wireTypes';
 import { apiError, TrackingApiError } from './trackingApiError';
+import { JsonItems } from './jsonItems';
 import { countTraces, historySeriesBulk, PlainSeries, searchTracesV2, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
 
 export { apiError, TrackingApiError } from './trackingApiError';
@@ -85,6 +86,51 @@ export class TrackingClient {
 
   /** One REST call: JSON in and out, MLflow errors as TrackingApiError (also used by the per-resource clients). */
   async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
+    const res = await this.send(method, route, body);
+    const text = await res.text();
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
+    return parsed as T;
+  }
+
+  /**
+   * A GET whose answer may be long (a metric history): each item of the answer's top-level lists
+   * goes to `onItem` as it arrives and is not kept (jsonItems.ts); resolves with the rest of the
+   * answer. What `onItem` throws stops the read (the rest is not downloaded) and is thrown.
+   */
+  async requestItems<T>(route: string, query: Record<string, unknown>, onItem: (item: unknown) => void): Promise<T> {
+    const res = await this.send('GET', route, query);
+    const items = new JsonItems(onItem);
+    const decoder = new TextDecoder();
+    const reader = res.body?.getReader();
+    let done = !reader;
+    try {
+      while (!done) {
+        let piece: Awaited<ReturnType<NonNullable<typeof reader>['read']>>;
+        try {
+          piece = await reader!.read();
+        } catch (err) {
+          throw this.unavailable(err);
+        }
+        done = piece.done;
+        items.push(decoder.decode(piece.value, { stream: !done }));
+      }
+      return items.end() as T;
+    } catch (err) {
+      if (err instanceof SyntaxError) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
+      throw err;
+    } finally {
+      if (!done) await reader?.cancel().catch(() => undefined);
+    }
+  }
+
+  /** The request sent; an answer that is not 2xx is thrown as MLflow's error. */
+  private async send(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<Response> {
     let url = `${this.baseUrl}${route}`;
     const init: RequestInit = { method, headers: { ...this.headers } };
     if (method === 'GET' && body) {
@@ -102,21 +148,20 @@ export class TrackingClient {
     try {
       res = await this.fetchFn(url, init);
     } catch (err) {
-      // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
-      const cause = (err as { cause?: unknown }).cause;
-      const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0, { cause: err });
+      throw this.unavailable(err);
     }
-    const text = await res.text();
-    if (!res.ok) throw apiError(res.status, text, text.slice(0, 300) || res.statusText);
-    let parsed: unknown = {};
-    try {
-      parsed = text ? JSON.parse(text) : {};
-    } catch {
-      parsed = undefined;
+    if (!res.ok) {
+      const text = await res.text();
+      throw apiError(res.status, text, text.slice(0, 300) || res.statusText);
     }
-    if (parsed === undefined) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
-    return parsed as T;
+    return res;
+  }
+
+  /** A failed fetch as TrackingApiError; Node's fetch says only "fetch failed", the reason (refused, a certificate) is its cause. */
+  private unavailable(err: unknown): TrackingApiError {
+    const cause = (err as { cause?: unknown }).cause;
+    const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
+    return new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0, { cause: err });
   }
 
   async health(timeoutMs = 2000): Promise<boolean> {
@@ -240,10 +285,7 @@ export class TrackingClient {
     try {
       res = await this.fetchFn(url, { headers: this.headers });
     } catch (err) {
-      // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
-      const cause = (err as { cause?: unknown }).cause;
-      const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0, { cause: err });
+      throw this.unavailable(err);
     }
     if (!res.ok) throw apiError(res.status, await res.text(), `download failed with HTTP ${res.status}`);
     const total = Number(res.headers.get('content-length') ?? -1);

@@ -331,11 +331,11 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
         await log(0, 30_000);
         const client = new TrackingClient(mlflow.url);
         const pages: (string | null)[] = [];
-        const request = client.request.bind(client);
-        client.request = ((method, route, body) => {
-          if (route.endsWith('/metrics/get-history')) pages.push((body?.page_token as string | undefined) ?? null);
-          return request(method, route, body);
-        }) as typeof client.request;
+        const requestItems = client.requestItems.bind(client);
+        client.requestItems = ((route, query, onItem) => {
+          if (route.endsWith('/metrics/get-history')) pages.push((query.page_token as string | undefined) ?? null);
+          return requestItems(route, query, onItem);
+        }) as typeof client.requestItems;
         const ui = new UiBackend(client);
         const chart = () => ui.handle({ kind: 'series', runId, key: 'acc', axis: 'step', buckets: 1000 });
         assert.equal((await chart()).total, 30_000);

@@ -62,8 +62,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 /**
- * Points read of one series at most. Memory does not grow with it (a read keeps one page and the
- * sketch); time does (~200 history pages). A series past it is charted from its first points in
+ * Points read of one series at most. Memory does not grow with it (a read keeps the sketch and
+ * the piece of the answer arriving); time does (~200 history pages). A series past it is charted from its first points in
  * the server's order (by time) and says so (`first_points`).
  */
 export const SERIES_POINT_CAP = 5_000_000;

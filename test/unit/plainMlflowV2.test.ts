@@ -109,7 +109,7 @@ describe('trace views on an MLflow 2.x server answer as on Runlens (issue 18)', 
 
   after(async () => {
     serve?.stop();
-    await server?.stop();
+    await Promise.all([serve?.exited, server?.stop()]);
     for (const d of scratch) fs.rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 

@@ -67,8 +67,11 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
  * the server's order (by time) and says so (`first_points`).
  */
 export const SERIES_POINT_CAP = 5_000_000;
-/** Series reads kept for redraws and resumed reads (each O(buckets)). */
-const KEPT_READS = 64;
+/**
+ * Chart buckets of the series reads kept for redraws and resumed reads (a sketch holds about five
+ * small objects a bucket): some 50 charts of 1,000 buckets, a few MB.
+ */
+const KEPT_BUCKETS = 50_000;
 
 /** Thrown when the part of a history read before is not there as it was: read it all again. */
 class Reshaped extends Error {}
@@ -209,6 +212,7 @@ export class PlainSeries {
   constructor(
     private readonly ttlMs = 60_000,
     private readonly cap = SERIES_POINT_CAP,
+    private readonly keptBuckets = KEPT_BUCKETS,
   ) {}
 
   /** The chart series `/runlens/api/metric-series` answers, from the run's history. */
@@ -252,10 +256,13 @@ export class PlainSeries {
     s.at = now();
     this.reads.delete(id);
     this.reads.set(id, s);
-    // Oldest first out (a Map iterates in insertion order).
-    for (const old of this.reads.keys()) {
-      if (this.reads.size <= KEPT_READS) break;
+    // Oldest first out (a Map iterates in insertion order); the newest stays whatever its size.
+    let keptBuckets = 0;
+    for (const r of this.reads.values()) keptBuckets += r.sketch.buckets;
+    for (const [old, r] of this.reads) {
+      if (keptBuckets <= this.keptBuckets || old === id) break;
       this.reads.delete(old);
+      keptBuckets -= r.sketch.buckets;
     }
     return wireOf(s);
   }

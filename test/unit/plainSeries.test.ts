@@ -302,6 +302,23 @@ describe('PlainSeries: charts of a plain server read page by page', () => {
     assert.ok(server.historyPages().length > 0 && server.calls.length > again, 'read again after the minute');
   });
 
+  it('keeps sketches for redraws within a bucket budget, the oldest going first', async () => {
+    const server = new PagedHistory(curve(3000));
+    server.status = 'FINISHED';
+    const series = new PlainSeries(60_000, 1_000_000, 300);
+    const read = async (runId: string, buckets: number): Promise<boolean> => {
+      const before = server.calls.length;
+      await series.series(server, runId, 'loss', 'step', buckets);
+      return server.calls.length > before;
+    };
+    for (const [run, buckets] of [['r1', 100], ['r2', 100], ['r3', 200]] as const) assert.equal(await read(run, buckets), true);
+    assert.equal(await read('r2', 100), false, 'kept');
+    assert.equal(await read('r1', 100), true, 'the oldest went first');
+    assert.equal(await read('r4', 400), true);
+    assert.equal(await read('r4', 400), false, 'the newest stays whatever its size');
+    assert.equal(await read('r3', 200), true);
+  });
+
   describe('a live run read again', () => {
     const later = (n: number, from: number) => curve(n, from);
 

@@ -33,52 +33,85 @@ export class JsonItems {
 
   /** The next piece of the text. Throws what `onItem` throws, or a SyntaxError for an item that is not JSON. */
   push(text: string): void {
+    // The state in locals while the piece is scanned (a history page is ~100 characters a point).
+    let { depth, inList, inString, escaped, item, rest } = this;
     let copied = 0; // text before this is in `rest` or the item
     let itemFrom = 0;
-    const startItem = (i: number, kind: 'container' | 'scalar'): void => {
-      this.rest += text.slice(copied, i);
-      this.item = kind;
-      itemFrom = i;
-    };
-    // The piece's items are parsed together (one JSON.parse, not one per item).
-    const done: string[] = [];
-    const endItem = (end: number): void => {
-      done.push(this.itemText + text.slice(itemFrom, end));
-      this.itemText = '';
-      this.item = undefined;
+    // The piece's items are parsed together: the one begun in an earlier piece, then the run of
+    // those within it (only separators lie between them), with one JSON.parse.
+    let carried: string | undefined;
+    let runFrom = -1;
+    let runTo = -1;
+    const ended = (end: number): void => {
+      if (this.itemText !== '') {
+        carried = this.itemText + text.slice(0, end);
+        this.itemText = '';
+      } else {
+        if (runFrom < 0) runFrom = itemFrom;
+        runTo = end;
+      }
+      item = undefined;
       copied = end;
     };
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) this.inString = false;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      if (inString) {
+        // To the closing quote: one not escaped by an odd run of backslashes.
+        if (escaped) {
+          escaped = false;
+          continue;
+        }
+        const q = text.indexOf('"', i);
+        const to = q < 0 ? n : q;
+        let slashes = 0;
+        while (to - slashes - 1 >= i && text.charCodeAt(to - slashes - 1) === BACKSLASH) slashes++;
+        if (q < 0) {
+          escaped = slashes % 2 === 1;
+          break;
+        }
+        if (slashes % 2 === 0) inString = false;
+        i = q;
         continue;
       }
+      const c = text.charCodeAt(i);
+      const atItems = depth === 2 && inList;
       if (c === QUOTE) {
-        if (this.item === undefined && this.depth === 2 && this.inList) startItem(i, 'scalar');
-        this.inString = true;
+        if (item === undefined && atItems) {
+          rest += text.slice(copied, i);
+          item = 'scalar';
+          itemFrom = i;
+        }
+        inString = true;
       } else if (c === OPEN_OBJECT || c === OPEN_LIST) {
-        if (this.item === undefined && this.depth === 2 && this.inList) startItem(i, 'container');
-        if (this.depth === 1) this.inList = c === OPEN_LIST;
-        this.depth++;
+        if (item === undefined && atItems) {
+          rest += text.slice(copied, i);
+          item = 'container';
+          itemFrom = i;
+        }
+        if (depth === 1) inList = c === OPEN_LIST;
+        depth++;
       } else if (c === CLOSE_OBJECT || c === CLOSE_LIST) {
-        if (this.item === 'scalar' && this.depth === 2) endItem(i);
-        this.depth--;
-        if (this.item === 'container' && this.depth === 2) endItem(i + 1);
-      } else if ((c === COMMA || isSpace(c)) && this.depth === 2 && this.inList) {
-        if (this.item === 'scalar' && c === COMMA) endItem(i);
-        // The list's separators go with its items (kept, a space each would hold its whole piece: a slice keeps its string).
-        if (this.item === undefined) {
-          this.rest += text.slice(copied, i);
+        if (item === 'scalar' && depth === 2) ended(i);
+        depth--;
+        if (item === 'container' && depth === 2) ended(i + 1);
+      } else if (atItems && (c === COMMA || isSpace(c))) {
+        if (item === 'scalar' && c === COMMA) ended(i);
+        // The list's separators go with its items (not kept: a space in `rest` would hold its whole piece, a slice keeps its string).
+        if (item === undefined) {
+          rest += text.slice(copied, i);
           copied = i + 1;
         }
-      } else if (this.item === undefined && this.depth === 2 && this.inList) startItem(i, 'scalar');
+      } else if (item === undefined && atItems) {
+        rest += text.slice(copied, i);
+        item = 'scalar';
+        itemFrom = i;
+      }
     }
-    if (this.item !== undefined) this.itemText += text.slice(itemFrom);
-    else this.rest += text.slice(copied);
-    if (done.length > 0) for (const item of JSON.parse(`[${done.join(',')}]`) as unknown[]) this.onItem(item);
+    if (item !== undefined) this.itemText += text.slice(itemFrom);
+    else rest += text.slice(copied);
+    Object.assign(this, { depth, inList, inString, escaped, item, rest });
+    if (carried !== undefined) this.onItem(JSON.parse(carried));
+    if (runFrom >= 0) for (const x of JSON.parse(`[${text.slice(runFrom, runTo)}]`) as unknown[]) this.onItem(x);
   }
 
   /** The object without its lists' items, once the whole text came. */

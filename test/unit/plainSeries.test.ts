@@ -216,6 +216,23 @@ describe('JsonItems: a long JSON answer read item by item', () => {
         }
       }
     }
+    // Strings of backslashes and quotes, cut anywhere.
+    let seed = 7;
+    const rand = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+    for (let round = 0; round < 300; round++) {
+      const word = () => Array.from({ length: rand(6) }, () => ['\\', '"', 'a', '\\\\', ']', '{'][rand(6)]).join('');
+      const body = { metrics: Array.from({ length: rand(4) }, () => ({ key: word(), value: rand(9) })), next_page_token: word() };
+      const text = JSON.stringify(body);
+      const items: unknown[] = [];
+      const j = new JsonItems((x) => items.push(x));
+      let at = 0;
+      while (at < text.length) {
+        const to = Math.min(text.length, at + 1 + rand(7));
+        j.push(text.slice(at, to));
+        at = to;
+      }
+      assert.deepEqual([j.end(), items], [{ metrics: [], next_page_token: body.next_page_token }, body.metrics], text);
+    }
     const early = new JsonItems(() => undefined);
     early.push('{"metrics": [{"step": 1}');
     assert.throws(() => early.end(), SyntaxError);

@@ -1,26 +1,31 @@
 /**
  * What the views read from a server without Runlens' own routes (a plain `mlflow server`), over
  * MLflow's REST API, answered in the shapes the Runlens routes answer, so a view cannot tell:
- * - a chart series: the run's full history (`metrics/get-history`, paged), downsampled with the
- *   domain function a Runlens server uses, with the same bucket count — the same points;
+ * - a chart series: the run's history (`metrics/get-history`, paged) streamed into the sketch of
+ *   the downsampling a Runlens server does, with the same bucket count (PlainSeries);
  * - a trace with its spans: as the mlflow client's `get_trace` reads it (tracing/client.py):
  *   the v3 info, then spans from the tracking store (`traces/get`, or `traces/batchGet` on a server
  *   that takes "get" for a trace id) in OTel proto JSON, converted to the span dicts Runlens
  *   stores; otherwise `traces.json` from the trace's artifact location;
- * - trace counts and sessions: by paging `traces/search`.
+ * - trace counts and sessions: by paging `traces/search`;
+ * - on a 2.x server (no 3.0 trace routes): searches and infos from its 2.0 routes, spans from
+ *   traces.json in the 2.x span dict shape, all read as v3's.
  */
 import { proxyPath } from '../domain/artifactUri';
 import { otelField, otelJsonKeyValues, spanAttributesOf } from '../domain/otelJson';
 import { PyFloat, pyJsonDumps } from '../domain/pyJson';
-import { downsampleSeries, type SeriesAxis, type SeriesColumns } from '../domain/seriesDownsample';
+import { SeriesSketch, type SeriesAxis } from '../domain/seriesDownsample';
 import { parseTokenUsage } from '../domain/spanDict';
 import { SpanKeys, TraceKeys, type SessionSummary, type SpanDict, type TraceInfo } from '../domain/traceTypes';
+import { fromV2SpanDict, isV2SpanDict, traceInfoFromV2 } from '../domain/traceV2';
 import { TrackingApiError } from './trackingApiError';
 import type { WireChartSeries } from './wireTypes';
 
 /** The REST calls these readers make (TrackingClient has them; typed here so the two files do not import each other). */
 export interface MlflowRest {
   request<T>(method: 'GET' | 'POST', route: string, body?: Record<string, unknown>): Promise<T>;
+  /** A GET whose top-level lists' items go to `onItem` as they arrive, never held; resolves with the rest. */
+  requestItems<T>(route: string, query: Record<string, unknown>, onItem: (item: unknown) => void): Promise<T>;
   searchTraces(q: { experimentIds: string[]; filter?: string; maxResults?: number; pageToken?: string }): Promise<{ traces: TraceInfo[]; nextPageToken?: string }>;
 }
 
@@ -56,125 +61,230 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
-function grown(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
+/**
+ * Points read of one series at most. Memory does not grow with it (a read keeps the sketch and
+ * the piece of the answer arriving); time does (~200 history pages). A series past it is charted from its first points in
+ * the server's order (by time) and says so (`first_points`).
+ */
+export const SERIES_POINT_CAP = 5_000_000;
+/**
+ * Chart buckets of the series reads kept for redraws and resumed reads (a sketch holds about five
+ * small objects a bucket): some 50 charts of 1,000 buckets, a few MB.
+ */
+const KEPT_BUCKETS = 50_000;
+
+/** Thrown when the part of a history read before is not there as it was: read it all again. */
+class Reshaped extends Error {}
+/** Thrown to stop reading at the cap. */
+class Capped extends Error {}
+
+/** A running hash of points as the server answered them (their exact doubles), to know a page again. */
+class PointsHash {
+  private static readonly f = new Float64Array(1);
+  private static readonly u = new Uint32Array(PointsHash.f.buffer);
+  a = 0x811c9dc5;
+  b = 0x9e3779b9;
+
+  add(m: HistoryMetric): void {
+    for (const v of [Number(m.step ?? 0), Number(m.timestamp ?? 0), Number(m.value)]) {
+      PointsHash.f[0] = v;
+      for (const w of PointsHash.u) {
+        this.a = Math.imul(this.a ^ w, 0x01000193) >>> 0;
+        this.b = Math.imul(this.b ^ w, 0x85ebca6b) >>> 0;
+        this.b = (this.b ^ (this.b >>> 13)) >>> 0;
+      }
+    }
+  }
 }
 
-/** A run's whole history of one key as columns, in the order the server answers it. */
-export async function historyColumns(rest: MlflowRest, runId: string, key: string): Promise<SeriesColumns> {
-  let step: Float64Array<ArrayBuffer> = new Float64Array(1024);
-  let timestamp: Float64Array<ArrayBuffer> = new Float64Array(1024);
-  let value: Float64Array<ArrayBuffer> = new Float64Array(1024);
-  let n = 0;
-  let token: string | undefined;
+/** Where a series' history was left: its last page (the token that asked for it), what came before it, and a hash of it. */
+interface Tail {
+  token: string | undefined;
+  before: number;
+  length: number;
+  a: number;
+  b: number;
+}
+
+/** One series read from a plain server: a sketch of what was read (never the points) and where to go on. */
+interface SeriesRead {
+  sketch: SeriesSketch;
+  axis: SeriesAxis;
+  read: number;
+  /** The history has more than SERIES_POINT_CAP points; the rest was not read. */
+  capped: boolean;
+  tail: Tail | undefined;
+  ended: boolean;
+  at: number;
+}
+
+/**
+ * Reads get-history pages into `s` from where it was left (the start for a new read): the last
+ * page again, checked against its hash, then the pages after it. MLflow pages a history by offset
+ * in (timestamp, step, value) order, so points logged since come after what was read; anything
+ * else (points gone, or logged at an earlier time) changes the last page and is `Reshaped`.
+ */
+async function readPages(rest: MlflowRest, runId: string, key: string, s: SeriesRead, cap: number): Promise<void> {
+  let token = s.tail?.token;
+  let before = s.tail?.before ?? 0;
+  let known = s.tail;
   const seen = new Set<string>();
-  do {
-    const page = await rest.request<{ metrics?: HistoryMetric[]; next_page_token?: string }>('GET', '/api/2.0/mlflow/metrics/get-history', {
-      run_id: runId,
-      metric_key: key,
-      max_results: HISTORY_PAGE,
-      page_token: token,
-    });
-    const metrics = page.metrics ?? [];
-    if (n + metrics.length > step.length) {
-      step = grown(step, n + metrics.length);
-      timestamp = grown(timestamp, n + metrics.length);
-      value = grown(value, n + metrics.length);
+  const x = s.axis === 'step' ? (m: HistoryMetric) => Number(m.step ?? 0) : (m: HistoryMetric) => Number(m.timestamp ?? 0);
+  for (;;) {
+    const hash = new PointsHash();
+    let n = 0;
+    let checked = !known || known.length === 0;
+    let page: { next_page_token?: string } = {};
+    try {
+      // Point by point as the page arrives: a page (a 2.x server's is the whole history) is never held.
+      page = await rest.requestItems<{ next_page_token?: string }>('/api/2.0/mlflow/metrics/get-history', { run_id: runId, metric_key: key, max_results: HISTORY_PAGE, page_token: token }, (item) => {
+        const m = item as HistoryMetric;
+        if (!checked) {
+          hash.add(m);
+          if (++n === known!.length) {
+            if (hash.a !== known!.a || hash.b !== known!.b) throw new Reshaped();
+            checked = true;
+          }
+          return;
+        }
+        if (s.read >= cap) {
+          s.capped = true;
+          throw new Capped();
+        }
+        hash.add(m);
+        s.sketch.add(x(m), Number(m.value)); // "NaN", "Infinity", "-Infinity" as JSON carries them
+        s.read++;
+        n++;
+      });
+    } catch (err) {
+      if (!(err instanceof Capped)) throw err;
     }
-    for (const m of metrics) {
-      step[n] = Number(m.step ?? 0);
-      timestamp[n] = Number(m.timestamp ?? 0);
-      value[n] = Number(m.value); // "NaN", "Infinity", "-Infinity" as JSON carries them
-      n++;
-    }
+    if (!checked) throw new Reshaped();
+    known = undefined;
+    s.tail = { token, before, length: n, a: hash.a, b: hash.b };
     // An empty page ends the history whatever token came with it; a repeated token would loop.
-    token = metrics.length > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
-    if (token) seen.add(token);
-  } while (token);
-  return { step: step.subarray(0, n), timestamp: timestamp.subarray(0, n), value: value.subarray(0, n), length: n };
+    const next = n > 0 && page.next_page_token && !seen.has(page.next_page_token) ? page.next_page_token : undefined;
+    if (s.capped || !next) return;
+    seen.add(next);
+    before += n;
+    token = next;
+  }
 }
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'KILLED']);
 
+interface RunOfSeries {
+  run?: { info?: { status?: string }; data?: { metrics?: (HistoryMetric & { key?: string })[] } };
+}
+
 /**
- * Histories of runs that had ended when they were read, kept a minute: a chart redrawn (another
- * axis, bucket count or pane) does not read 100k points again. A live run is always read afresh.
+ * Where the sketch can expect a history to end: the run's latest value of the key is its last
+ * step (and, in most runs, its last time); the start is the lowest x of the first page, which
+ * comes in time order. A guess: the sketch checks it against the points.
  */
-export class HistoryCache {
-  private readonly entries = new Map<string, { cols: SeriesColumns; at: number }>();
-  private points = 0;
+function lastX(latest: (HistoryMetric & { key?: string })[] | undefined, key: string, axis: SeriesAxis): { hi?: number } {
+  const m = latest?.find((l) => l.key === key);
+  return m ? { hi: Number(axis === 'step' ? (m.step ?? 0) : (m.timestamp ?? 0)) } : {};
+}
+
+function wireOf(s: SeriesRead): WireChartSeries {
+  const r = s.sketch.result();
+  return { total_points: r.total, downsampled: r.downsampled, points: r.points, ...(s.capped ? { first_points: s.read } : {}) };
+}
+
+/**
+ * Chart series of a plain server's histories, per client. A series is read page by page into a
+ * sketch (seriesDownsample.ts), so memory holds one page and O(buckets) whatever the history's
+ * length. The sketch is kept, and a later read of the same chart (a live run's, on each change)
+ * goes on from the history's last page instead of reading it all again: the whole history only
+ * when what was read is no longer there as it was. An ended run's chart is answered from its
+ * sketch for `ttlMs` without asking the server; a capped one is not read again.
+ *
+ * Not from `get-history-bulk-interval`: it answers a sample of the points (MLflow 3.6 and 2.x
+ * every n-th step, the newest every n-th row; at most 2,500, no min/max), which loses a spike
+ * between samples; and before it samples, 2.x and 3.6 load the run's whole history into the
+ * server's memory on every call.
+ */
+export class PlainSeries {
+  private readonly reads = new Map<string, SeriesRead>();
+  private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly ttlMs = 60_000,
-    private readonly maxPoints = 2_000_000,
+    private readonly cap = SERIES_POINT_CAP,
+    private readonly keptBuckets = KEPT_BUCKETS,
   ) {}
 
-  get(runId: string, key: string, now = Date.now()): SeriesColumns | undefined {
-    const id = JSON.stringify([runId, key]);
-    const e = this.entries.get(id);
-    if (!e) return undefined;
-    if (now - e.at > this.ttlMs) {
-      this.drop(id);
-      return undefined;
+  /** The chart series `/runlens/api/metric-series` answers, from the run's history. */
+  series(rest: MlflowRest, runId: string, key: string, axis: SeriesAxis, buckets: number, now: () => number = Date.now): Promise<WireChartSeries> {
+    const id = JSON.stringify([runId, key, axis, buckets]);
+    // One read of a series at a time: a second goes on from where the first left it.
+    const p = (this.running.get(id) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.readSeries(rest, id, runId, key, axis, buckets, now));
+    this.running.set(id, p);
+    const done = (): void => {
+      if (this.running.get(id) === p) this.running.delete(id);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private async readSeries(rest: MlflowRest, id: string, runId: string, key: string, axis: SeriesAxis, buckets: number, now: () => number): Promise<WireChartSeries> {
+    const kept = this.reads.get(id);
+    if (kept && kept.ended && now() - kept.at <= this.ttlMs) return wireOf(kept);
+    // The status first: a run ending during the read is not taken as ended with half its history.
+    const run = (await rest.request<RunOfSeries>('GET', '/api/2.0/mlflow/runs/get', { run_id: runId })).run;
+    const status = run?.info?.status;
+    let s = kept;
+    // A history of one page is read again whole (the same request), so its chart stays exact.
+    if (s && !s.capped && s.tail && s.tail.before > 0) {
+      try {
+        await readPages(rest, runId, key, s, this.cap);
+      } catch (err) {
+        // A read that failed half way has part of a page in its sketch: next time, all again.
+        this.reads.delete(id);
+        if (!(err instanceof Reshaped)) throw err;
+        s = undefined;
+      }
+    } else if (!s?.capped) s = undefined;
+    if (!s) {
+      s = { sketch: new SeriesSketch(buckets, lastX(run?.data?.metrics, key, axis)), axis, read: 0, capped: false, tail: undefined, ended: false, at: 0 };
+      await readPages(rest, runId, key, s, this.cap);
     }
-    return e.cols;
-  }
-
-  put(runId: string, key: string, cols: SeriesColumns, now = Date.now()): void {
-    if (cols.length > this.maxPoints) return;
-    const id = JSON.stringify([runId, key]);
-    this.drop(id);
-    // Oldest first out (a Map iterates in insertion order).
-    for (const old of this.entries.keys()) {
-      if (this.points + cols.length <= this.maxPoints) break;
-      this.drop(old);
+    s.ended = status !== undefined && TERMINAL.has(status);
+    s.at = now();
+    this.reads.delete(id);
+    this.reads.set(id, s);
+    // Oldest first out (a Map iterates in insertion order); the newest stays whatever its size.
+    let keptBuckets = 0;
+    for (const r of this.reads.values()) keptBuckets += r.sketch.buckets;
+    for (const [old, r] of this.reads) {
+      if (keptBuckets <= this.keptBuckets || old === id) break;
+      this.reads.delete(old);
+      keptBuckets -= r.sketch.buckets;
     }
-    this.entries.set(id, { cols, at: now });
-    this.points += cols.length;
+    return wireOf(s);
   }
-
-  private drop(id: string): void {
-    const e = this.entries.get(id);
-    if (!e) return;
-    this.points -= e.cols.length;
-    this.entries.delete(id);
-  }
-}
-
-/** The history, from `cache` when the run had ended; the run's status is read first, so a run ending meanwhile is not kept half read. */
-async function history(rest: MlflowRest, runId: string, key: string, cache: HistoryCache | undefined): Promise<SeriesColumns> {
-  if (!cache) return historyColumns(rest, runId, key);
-  const hit = cache.get(runId, key);
-  if (hit) return hit;
-  const status = (await rest.request<{ run?: { info?: { status?: string } } }>('GET', '/api/2.0/mlflow/runs/get', { run_id: runId })).run?.info?.status;
-  const cols = await historyColumns(rest, runId, key);
-  if (status !== undefined && TERMINAL.has(status)) cache.put(runId, key, cols);
-  return cols;
-}
-
-/** The chart series `/runlens/api/metric-series` answers, from the run's history. */
-export async function historySeries(rest: MlflowRest, runId: string, key: string, axis: SeriesAxis, buckets: number, cache?: HistoryCache): Promise<WireChartSeries> {
-  const s = downsampleSeries(await history(rest, runId, key, cache), axis, buckets);
-  return { total_points: s.total, downsampled: s.downsampled, points: s.points };
 }
 
 /** `/runlens/api/metric-series-bulk`'s answer: a few runs' histories read at a time. */
 export function historySeriesBulk(
   rest: MlflowRest,
+  series: PlainSeries,
   runIds: string[],
   key: string,
   axis: SeriesAxis,
   buckets: number,
-  cache?: HistoryCache,
 ): Promise<(WireChartSeries & { run_id: string })[]> {
-  return mapLimit(runIds, BULK_AHEAD, async (runId) => ({ run_id: runId, ...(await historySeries(rest, runId, key, axis, buckets, cache)) }));
+  return mapLimit(runIds, BULK_AHEAD, async (runId) => ({ run_id: runId, ...(await series.series(rest, runId, key, axis, buckets)) }));
 }
 
 // ---- traces ---------------------------------------------------------------------------------
 
 const TRACES = '/api/3.0/mlflow/traces';
+/** MLflow 2.x's trace routes (2.14 to 2.22). */
+const TRACES_V2 = '/api/2.0/mlflow/traces';
 /** `SpansLocation` values whose spans the tracking store serves (the client then calls the store). */
 const SPANS_IN_STORE = new Set(['TRACKING_STORE', 'ARCHIVE_REPO']);
 const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
@@ -231,11 +341,15 @@ function otelSpans(spans: unknown, traceId: string): SpanDict[] {
   return ((spans ?? []) as Json[]).map((s) => otelSpanToDict(s, traceId));
 }
 
-/** The `spans` of a traces.json body (span dicts as the client wrote them). */
+/** The `spans` of a traces.json body (span dicts as the client wrote them; a 2.x client's read as v3's). */
 function traceFileSpans(body: unknown, traceId: string): SpanDict[] {
   const spans = (body as { spans?: unknown } | null)?.spans;
   if (!Array.isArray(spans)) throw new TrackingApiError('BAD_RESPONSE', `trace ${traceId}: the trace data has no 'spans' list`, 200);
-  return spans as SpanDict[];
+  try {
+    return (spans as Record<string, unknown>[]).map((s, i) => (s && typeof s === 'object' && isV2SpanDict(s) ? (fromV2SpanDict(s, `spans[${i}]`) as unknown as SpanDict) : (s as unknown as SpanDict)));
+  } catch (err) {
+    throw new TrackingApiError('BAD_RESPONSE', `trace ${traceId}: ${(err as Error).message}`, 200);
+  }
 }
 
 async function storeSpans(rest: MlflowRest, traceId: string): Promise<SpanDict[]> {
@@ -267,9 +381,38 @@ async function spansOf(rest: MlflowRest, info: TraceInfo): Promise<SpanDict[]> {
   return traceFileSpans(body, info.trace_id);
 }
 
+/** A trace's info: MLflow 3's, or on a 2.x server (no 3.0 routes) its 2.0 info read as v3's. */
+async function traceInfo(rest: MlflowRest, traceId: string): Promise<TraceInfo | undefined> {
+  try {
+    return (await rest.request<{ trace?: { trace_info?: TraceInfo } }>('GET', `${TRACES}/${encodeURIComponent(traceId)}`)).trace?.trace_info;
+  } catch (err) {
+    if (!(err instanceof TrackingApiError && err.routeMissing)) throw err;
+  }
+  const v2 = (await rest.request<{ trace_info?: unknown }>('GET', `${TRACES_V2}/${encodeURIComponent(traceId)}/info`)).trace_info;
+  return v2 === undefined ? undefined : traceInfoFromV2(v2);
+}
+
+/**
+ * `traces/search` of a 2.x server (`GET /api/2.0/mlflow/traces`, as the 2.x client's
+ * search_traces): the same query, infos read as v3's (2.x has no assessments).
+ */
+export async function searchTracesV2(
+  rest: MlflowRest,
+  q: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string },
+): Promise<{ traces: TraceInfo[]; nextPageToken?: string }> {
+  const r = await rest.request<{ traces?: unknown[]; next_page_token?: string }>('GET', TRACES_V2, {
+    experiment_ids: q.experimentIds,
+    filter: q.filter || undefined,
+    order_by: q.orderBy?.length ? q.orderBy : undefined,
+    max_results: q.maxResults ?? 100,
+    page_token: q.pageToken,
+  });
+  return { traces: (r.traces ?? []).map(traceInfoFromV2), ...(r.next_page_token ? { nextPageToken: r.next_page_token } : {}) };
+}
+
 /** `/runlens/api/trace`'s answer: the trace's info and spans; spans that cannot be read become `spans_error`. */
 export async function traceWithSpans(rest: MlflowRest, traceId: string): Promise<{ trace_info: TraceInfo; spans: SpanDict[]; spans_error?: string }> {
-  const info = (await rest.request<{ trace?: { trace_info?: TraceInfo } }>('GET', `${TRACES}/${encodeURIComponent(traceId)}`)).trace?.trace_info;
+  const info = await traceInfo(rest, traceId);
   if (!info) throw new TrackingApiError('RESOURCE_DOES_NOT_EXIST', `Trace with ID '${traceId}' not found.`, 404);
   try {
     return { trace_info: info, spans: await spansOf(rest, info) };

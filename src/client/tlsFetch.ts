@@ -24,10 +24,46 @@ export type FetchFn = typeof fetch;
 const IDLE_TIMEOUT_MS = 120_000;
 
 /**
- * Whether an error code or message says the server's certificate is not trusted (self-signed,
- * an unknown issuer, expired, another host's): what a CA file or `insecure` would change.
+ * The codes Node gives a TLS connection whose certificate it does not trust (OpenSSL's verify
+ * results, and Node's own for a certificate of another host): what a CA file or `insecure` would change.
  */
-export const isUntrustedCertificate = (text: string): boolean => /certificate|self[-_ ]signed|CERT_|_CERT|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|unable to verify/i.test(text);
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_CHAIN_TOO_LONG',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_TLS_CERT_ALTNAME_FORMAT',
+]);
+
+/**
+ * The code of an untrusted server certificate in an error or the errors it was caused by (Node's
+ * fetch fails with "fetch failed" and the socket's error as its `cause`; the clients wrap that
+ * again). Only codes count: a message names the URL, and a host may be called "certificate".
+ */
+export function untrustedCertificateCode(err: unknown): string | undefined {
+  let e = err;
+  for (let depth = 0; depth < 10 && e !== null && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
 
 /** Whether these options change anything (else the global fetch is used as is). */
 export const customTls = (opts: TlsOptions): boolean => !!opts.caFile || opts.insecure === true;

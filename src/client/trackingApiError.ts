@@ -4,8 +4,10 @@ export class TrackingApiError extends Error {
     readonly errorCode: string,
     message: string,
     readonly status: number,
+    /** `cause`: the transport's error (a refused connection, an untrusted certificate) a status 0 stands for. */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'TrackingApiError';
   }
 

@@ -21,7 +21,8 @@ import type {
   WireTraceInfo,
 } from './wireTypes';
 import { apiError, TrackingApiError } from './trackingApiError';
-import { countTraces, HistoryCache, historySeries, historySeriesBulk, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
+import { JsonItems } from './jsonItems';
+import { countTraces, historySeriesBulk, PlainSeries, searchTracesV2, TRACE_SCAN_CAP, traceSessions, traceWithSpans } from './plainMlflow';
 
 export { apiError, TrackingApiError } from './trackingApiError';
 
@@ -56,8 +57,8 @@ export class TrackingClient {
   /** `headers` go on every request: a team server's Authorization, never logged. */
   /** Runlens-only routes this server answered 404 for: a plain `mlflow server`; asked once, then read through MLflow's routes. */
   private readonly missingRoutes = new Set<string>();
-  /** Ended runs' histories read from such a server, for charts redrawn soon after. */
-  private readonly histories = new HistoryCache();
+  /** Chart series read from such a server, for charts redrawn or read again as a run grows. */
+  private readonly histories = new PlainSeries();
   /** Set on a client made by `withSignal`: every fetch takes it. */
   private readonly signal: AbortSignal | undefined;
 
@@ -68,7 +69,7 @@ export class TrackingClient {
     private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
-  /** A Runlens-only route; on a server without it (remembered for this client), `fallback` — the same answer from MLflow's own routes. */
+  /** A Runlens-only route (or MLflow 3's, on a 2.x server); on a server without it (remembered for this client), `fallback` — the same answer from the routes it has. */
   private async runlensRoute<T>(route: string, call: (route: string) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
     if (this.missingRoutes.has(route)) return fallback();
     try {
@@ -98,6 +99,52 @@ export class TrackingClient {
 
   /** One REST call: JSON in and out, MLflow errors as TrackingApiError (also used by the per-resource clients). */
   async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<T> {
+    const res = await this.send(method, route, body);
+    const text = await res.text();
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
+    return parsed as T;
+  }
+
+  /**
+   * A GET whose answer may be long (a metric history): each item of the answer's top-level lists
+   * goes to `onItem` as it arrives and is not kept (jsonItems.ts); resolves with the rest of the
+   * answer. What `onItem` throws stops the read (the rest is not downloaded) and is thrown.
+   */
+  async requestItems<T>(route: string, query: Record<string, unknown>, onItem: (item: unknown) => void): Promise<T> {
+    const res = await this.send('GET', route, query);
+    const items = new JsonItems(onItem);
+    const decoder = new TextDecoder();
+    const reader = res.body?.getReader();
+    let done = !reader;
+    try {
+      while (!done) {
+        let piece: Awaited<ReturnType<NonNullable<typeof reader>['read']>>;
+        try {
+          piece = await reader!.read();
+        } catch (err) {
+          if (this.signal?.aborted) throw this.signal.reason;
+          throw this.unavailable(err);
+        }
+        done = piece.done;
+        items.push(decoder.decode(piece.value, { stream: !done }));
+      }
+      return items.end() as T;
+    } catch (err) {
+      if (err instanceof SyntaxError) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
+      throw err;
+    } finally {
+      if (!done) await reader?.cancel().catch(() => undefined);
+    }
+  }
+
+  /** The request sent; an answer that is not 2xx is thrown as MLflow's error. */
+  private async send(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', route: string, body?: Record<string, unknown>): Promise<Response> {
     let url = `${this.baseUrl}${route}`;
     const init: RequestInit = { method, headers: { ...this.headers }, ...(this.signal ? { signal: this.signal } : {}) };
     if (method === 'GET' && body) {
@@ -116,21 +163,20 @@ export class TrackingClient {
       res = await this.fetchFn(url, init);
     } catch (err) {
       if (this.signal?.aborted) throw this.signal.reason;
-      // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
-      const cause = (err as { cause?: unknown }).cause;
-      const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0);
+      throw this.unavailable(err);
     }
-    const text = await res.text();
-    if (!res.ok) throw apiError(res.status, text, text.slice(0, 300) || res.statusText);
-    let parsed: unknown = {};
-    try {
-      parsed = text ? JSON.parse(text) : {};
-    } catch {
-      parsed = undefined;
+    if (!res.ok) {
+      const text = await res.text();
+      throw apiError(res.status, text, text.slice(0, 300) || res.statusText);
     }
-    if (parsed === undefined) throw new TrackingApiError('BAD_RESPONSE', `Unexpected non-JSON answer from ${route}`, res.status);
-    return parsed as T;
+    return res;
+  }
+
+  /** A failed fetch as TrackingApiError; Node's fetch says only "fetch failed", the reason (refused, a certificate) is its cause. */
+  private unavailable(err: unknown): TrackingApiError {
+    const cause = (err as { cause?: unknown }).cause;
+    const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
+    return new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0, { cause: err });
   }
 
   async health(timeoutMs = 2000): Promise<boolean> {
@@ -255,10 +301,7 @@ export class TrackingClient {
       res = await this.fetchFn(url, { headers: this.headers, ...(this.signal ? { signal: this.signal } : {}) });
     } catch (err) {
       if (this.signal?.aborted) throw this.signal.reason;
-      // Node's fetch says only "fetch failed"; the reason (refused, a certificate) is its cause.
-      const cause = (err as { cause?: unknown }).cause;
-      const why = cause instanceof Error && !(err as Error).message.includes(cause.message) ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
-      throw new TrackingApiError('UNAVAILABLE', `The tracking server at ${this.baseUrl} did not answer: ${why}`, 0);
+      throw this.unavailable(err);
     }
     if (!res.ok) throw apiError(res.status, await res.text(), `download failed with HTTP ${res.status}`);
     const total = Number(res.headers.get('content-length') ?? -1);
@@ -288,7 +331,7 @@ export class TrackingClient {
     return this.runlensRoute(
       '/runlens/api/metric-series',
       (route) => this.request<WireChartSeries>('GET', route, { run_id: runId, metric_key: key, x: axis, buckets }),
-      () => historySeries(this, runId, key, axis, buckets, this.histories),
+      () => this.histories.series(this, runId, key, axis, buckets),
     );
   }
 
@@ -297,21 +340,28 @@ export class TrackingClient {
     return this.runlensRoute(
       '/runlens/api/metric-series-bulk',
       async (route) => (await this.request<{ series: (WireChartSeries & { run_id: string })[] }>('GET', route, { run_ids: runIds, metric_key: key, x: axis, buckets })).series,
-      () => historySeriesBulk(this, runIds, key, axis, buckets, this.histories),
+      () => historySeriesBulk(this, this.histories, runIds, key, axis, buckets),
     );
   }
 
   // --- traces ---
 
+  /** MLflow 3's trace search; on a 2.x server (no 3.0 routes, remembered) its 2.0 search, read as v3's. */
   async searchTraces(q: { experimentIds: string[]; filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string }): Promise<{ traces: WireTraceInfo[]; nextPageToken?: string }> {
-    const res = await this.request<{ traces?: WireTraceInfo[]; next_page_token?: string }>('POST', '/api/3.0/mlflow/traces/search', {
-      locations: q.experimentIds.map((id) => ({ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: id } })),
-      filter: q.filter || undefined,
-      order_by: q.orderBy?.length ? q.orderBy : undefined,
-      max_results: q.maxResults ?? 100,
-      page_token: q.pageToken,
-    });
-    return { traces: res.traces ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
+    return this.runlensRoute(
+      '/api/3.0/mlflow/traces/search',
+      async (route) => {
+        const res = await this.request<{ traces?: WireTraceInfo[]; next_page_token?: string }>('POST', route, {
+          locations: q.experimentIds.map((id) => ({ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: id } })),
+          filter: q.filter || undefined,
+          order_by: q.orderBy?.length ? q.orderBy : undefined,
+          max_results: q.maxResults ?? 100,
+          page_token: q.pageToken,
+        });
+        return { traces: res.traces ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
+      },
+      () => searchTracesV2(this, q),
+    );
   }
 
   /** A trace with its spans as span dicts (on a plain MLflow server, read as the mlflow client's get_trace reads it). */

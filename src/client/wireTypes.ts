@@ -99,6 +99,8 @@ export interface WireChartSeries {
   total_points: number;
   downsampled: boolean;
   points: { x: number; value: number | string; min: number | string; max: number | string; count: number }[];
+  /** Only this many points were read (a history longer than a client reads, from a server without Runlens' routes): the chart shows its first points. */
+  first_points?: number;
 }
 
 // --- traces (MLflow 3 TraceInfoV3 / Assessment, and Runlens' span dicts) ---

@@ -37,6 +37,8 @@ export interface SeriesResult {
   total: number;
   downsampled: boolean;
   points: SeriesPoint[];
+  /** Only the history's first this many points were read (a long history on a server without Runlens' routes): show "first N points". */
+  firstPoints?: number;
 }
 
 /** One row of the runs table: attributes plus params, latest metrics and user tags by key. */

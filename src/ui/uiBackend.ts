@@ -58,6 +58,7 @@ function toSeries(runId: string, key: string, axis: Axis, s: WireChartSeries): S
     total: s.total_points,
     downsampled: s.downsampled,
     points: s.points.map((p) => ({ x: p.x, value: num(p.value), min: num(p.min), max: num(p.max) })),
+    ...(s.first_points !== undefined ? { firstPoints: s.first_points } : {}),
   };
 }
 

@@ -44,10 +44,14 @@ export async function startBasicAuthMlflow(timeoutMs = 120_000): Promise<BasicAu
   return { ...server, username, password };
 }
 
-/** A plain `mlflow server` (sqlite, proxied artifacts) with no auth: what a team server without Runlens is. */
-export async function startMlflowServer(bin = MLFLOW_SERVER_BIN, timeoutMs = 120_000): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * A plain `mlflow server` (sqlite, or `file` for a file store, proxied artifacts) with no auth:
+ * what a team server without Runlens is. The 2.x venv's server runs on a file store only (its
+ * SQLAlchemy is newer than 2.22's store code takes).
+ */
+export async function startMlflowServer(bin = MLFLOW_SERVER_BIN, timeoutMs = 120_000, store: 'sqlite' | 'file' = 'sqlite'): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runlens-mlflow-'));
-  return spawnMlflowServer(bin, dir, [], {}, {}, timeoutMs, 'mlflow server');
+  return spawnMlflowServer(bin, dir, [], {}, {}, timeoutMs, 'mlflow server', store === 'file' ? path.join(dir, 'mlruns') : `sqlite:///${dir}/mlflow.db`);
 }
 
 async function spawnMlflowServer(
@@ -58,12 +62,13 @@ async function spawnMlflowServer(
   headers: Record<string, string>,
   timeoutMs: number,
   what: string,
+  backend = `sqlite:///${dir}/mlflow.db`,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' };
   for (const k of ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN']) delete env[k];
-  const args = ['server', ...appArgs, '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--serve-artifacts', '--artifacts-destination', path.join(dir, 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'];
+  const args = ['server', ...appArgs, '--backend-store-uri', backend, '--serve-artifacts', '--artifacts-destination', path.join(dir, 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'];
   const child: ChildProcess = spawn(bin, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));

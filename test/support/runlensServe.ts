@@ -5,6 +5,8 @@ import * as path from 'node:path';
 export interface ServeProcess {
   url: Promise<string>;
   stop(): void;
+  /** Resolves once the process has exited (its store closed). */
+  exited: Promise<void>;
 }
 
 /** The bundled CLI (npm run build), which the extension forks as its server. */
@@ -21,5 +23,6 @@ export function runlensServe(root: string, extraArgs: string[] = []): ServeProce
     });
     child.on('exit', (code) => reject(new Error(`runlens serve exited with ${code}`)));
   });
-  return { url, stop: () => child.kill('SIGTERM') };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { url, stop: () => child.kill('SIGTERM'), exited };
 }

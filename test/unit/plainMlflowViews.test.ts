@@ -11,13 +11,13 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HistoryCache } from '../../src/client/plainMlflow';
 import { TrackingClient } from '../../src/client/trackingClient';
 import type { ChangeEvent } from '../../src/client/wireTypes';
 import { ChangePoller, ViewWatches } from '../../src/ui/changePoller';
-import type { SeriesResult, SpanView, TraceDetail, TraceRow } from '../../src/ui/protocol';
+import type { SeriesResult, TraceDetail } from '../../src/ui/protocol';
 import { UiBackend } from '../../src/ui/uiBackend';
 import { ROOT, startMlflowServer } from '../support/basicAuthMlflow';
+import { assertFailedPipeline, byQuery, tree, untimed } from '../support/traceTree';
 import { runlensServe, type ServeProcess } from '../support/runlensServe';
 
 const PYTHON = path.join(ROOT, '.venv', 'pinned', 'bin', 'python');
@@ -91,32 +91,6 @@ function seed(url: string, cwd: string): Promise<Seeded> {
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Seeded),
     ),
   );
-}
-
-/** A trace row's query (its `q` tag), which names the same trace on both servers. */
-function byQuery(rows: TraceRow[]): Map<string, TraceRow> {
-  return new Map(rows.map((r) => [r.tags.q!, r]));
-}
-
-/** A span tree as names: each span with its parent's name, in start order; what the viewer draws. */
-function tree(spans: SpanView[]): unknown[] {
-  const names = new Map(spans.map((s) => [s.spanId, s.name]));
-  return [...spans]
-    .sort((a, b) => a.startUs - b.startUs)
-    .map((s) => ({
-      name: s.name,
-      parent: s.parentId === null ? null : (names.get(s.parentId) ?? `missing ${s.parentId}`),
-      type: s.type,
-      status: s.status,
-      statusMessage: s.statusMessage,
-      inputs: s.inputs,
-      outputs: s.outputs,
-      attributes: s.attributes,
-      events: s.events.map((e) => ({ name: e.name, type: e.attributes['exception.type'], message: e.attributes['exception.message'] })),
-      model: s.model,
-      tokens: s.tokens,
-      durationUs: s.endUs === null ? null : s.endUs - s.startUs,
-    }));
 }
 
 /** The plain servers: MLflow 3.6 (no GetTrace route: spans through batchGet; get-history needs max_results) and the newest release (GetTrace). */
@@ -247,25 +221,14 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
           assert.equal(dp.spans.length, 3, q);
           const tp = tree(dp.spans);
           const tr = tree(dr.spans);
-          // Durations are the two seed runs' own; only their presence must agree.
-          const noTimes = (t: unknown[]) => t.map((s) => ({ ...(s as Record<string, unknown>), durationUs: typeof (s as { durationUs: unknown }).durationUs }));
-          assert.deepEqual(noTimes(tp), noTimes(tr), q);
+          assert.deepEqual(untimed(tp), untimed(tr), q);
           assert.equal(dp.row.state, dr.row.state);
           assert.equal(dp.row.sessionId, dr.row.sessionId);
           assert.equal(dp.row.userId, dr.row.userId);
           // The span times are the plain server's own (µs inside the trace's duration).
           for (const s of dp.spans) assert.ok(s.endUs !== null && s.endUs >= s.startUs && s.startUs >= dp.row.requestTime * 1000 - 1000, `${q} ${s.name}`);
         }
-        const boom = tree((await plain.handle({ kind: 'traceDetail', traceId: p.get('boom')!.traceId })).spans) as { name: string; status: string; events: { type?: unknown }[] }[];
-        assert.deepEqual(
-          boom.map((s) => [s.name, s.status]),
-          [
-            ['pipeline', 'ERROR'],
-            ['retrieve', 'OK'],
-            ['answer', 'ERROR'],
-          ],
-        );
-        assert.equal(boom[2]!.events[0]!.type, 'ValueError');
+        assertFailedPipeline((await plain.handle({ kind: 'traceDetail', traceId: p.get('boom')!.traceId })).spans);
         assert.equal(plainClient.lacksRunlensRoute('/runlens/api/trace'), true);
       });
 
@@ -353,31 +316,44 @@ describe('views on a plain mlflow server answer as on Runlens (issue 18)', funct
           watches.dispose();
         }
       });
+
+      it("reads a live run's growing chart again from its last history page, not the whole history", async () => {
+        const created = await plainClient.request<{ run: { info: { run_id: string } } }>('POST', '/api/2.0/mlflow/runs/create', { experiment_id: plainIds.experiment, start_time: Date.now() });
+        const runId = created.run.info.run_id;
+        // A spike every 7919 steps, each its own value.
+        const valueAt = (s: number) => (s % 7919 === 0 ? 100 + s : Math.cos(s / 500));
+        const log = async (from: number, n: number): Promise<void> => {
+          for (let i = from; i < from + n; i += 1000) {
+            const metrics = Array.from({ length: Math.min(1000, from + n - i) }, (_, k) => ({ key: 'acc', value: valueAt(i + k), timestamp: 1_700_000_000_000 + (i + k) * 10, step: i + k }));
+            await plainClient.request('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics });
+          }
+        };
+        await log(0, 30_000);
+        const client = new TrackingClient(mlflow.url);
+        const pages: (string | null)[] = [];
+        const requestItems = client.requestItems.bind(client);
+        client.requestItems = ((route, query, onItem) => {
+          if (route.endsWith('/metrics/get-history')) pages.push((query.page_token as string | undefined) ?? null);
+          return requestItems(route, query, onItem);
+        }) as typeof client.requestItems;
+        const ui = new UiBackend(client);
+        const chart = () => ui.handle({ kind: 'series', runId, key: 'acc', axis: 'step', buckets: 1000 });
+        assert.equal((await chart()).total, 30_000);
+        assert.equal(pages.length, 2);
+        await log(30_000, 2000);
+        pages.length = 0;
+        const grown = await chart();
+        assert.equal(pages.length, 1, 'only the last page');
+        assert.notEqual(pages[0], null);
+        assert.equal(grown.total, 32_000);
+        assert.ok(grown.points.length <= 1000 && grown.points.length > 700, `${grown.points.length} points`);
+        for (let s = 0; s < 32_000; s += 7919) assert.ok(grown.points.some((p) => p.max === valueAt(s)), `spike at ${s}`);
+        assert.deepEqual([grown.points.at(-1)!.x, grown.points.at(-1)!.value], [31_999, valueAt(31_999)]);
+        // A chart read afresh has the same extremes and count.
+        const fresh = await new UiBackend(new TrackingClient(mlflow.url)).handle({ kind: 'series', runId, key: 'acc', axis: 'step', buckets: 1000 });
+        const extremes = (r: SeriesResult) => [r.total, Math.min(...r.points.map((p) => p.min)), Math.max(...r.points.map((p) => p.max))];
+        assert.deepEqual(extremes(grown), extremes(fresh));
+      });
     });
   }
-});
-
-describe('HistoryCache (ended runs\' histories read from a plain mlflow server)', () => {
-  const cols = (n: number) => ({ step: new Float64Array(n), timestamp: new Float64Array(n), value: new Float64Array(n), length: n });
-
-  it('answers a history for a minute, then reads it again', () => {
-    const cache = new HistoryCache(60_000, 100);
-    const a = cols(10);
-    cache.put('r1', 'loss', a, 1000);
-    assert.equal(cache.get('r1', 'loss', 61_000), a);
-    assert.equal(cache.get('r1', 'acc', 1000), undefined);
-    assert.equal(cache.get('r1', 'loss', 61_001), undefined);
-  });
-
-  it('keeps at most its point budget, dropping the oldest histories first, and never one larger than the budget', () => {
-    const cache = new HistoryCache(60_000, 100);
-    cache.put('r1', 'loss', cols(60), 0);
-    cache.put('r2', 'loss', cols(30), 0);
-    cache.put('r3', 'loss', cols(30), 0);
-    assert.equal(cache.get('r1', 'loss', 0), undefined);
-    assert.ok(cache.get('r2', 'loss', 0) && cache.get('r3', 'loss', 0));
-    cache.put('r4', 'loss', cols(101), 0);
-    assert.equal(cache.get('r4', 'loss', 0), undefined);
-    assert.ok(cache.get('r2', 'loss', 0));
-  });
 });

@@ -10,9 +10,10 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TrackingApiError, TrackingClient } from '../../src/client/trackingClient';
-import { tlsFetch } from '../../src/client/tlsFetch';
+import { tlsFetch, untrustedCertificateCode } from '../../src/client/tlsFetch';
+import { RestClient, RestError } from '../../src/backend/remote/restClient';
 import { authFromEnv, parseHeadersEnv } from '../../src/cliImport';
-import { authHeaders, credentialEnv, parseHeaderLines, parseRemoteServers, tlsEnv, tlsOptionsOf } from '../../src/extension/sources/remoteServerConfig';
+import { authHeaders, credentialEnv, parseHeaderLines, parseRemoteServers, tlsEnv, tlsOptionsOf, untrustedCertificateMessage } from '../../src/extension/sources/remoteServerConfig';
 import { CLI_PATH, runlensServe, type ServeProcess } from '../support/runlensServe';
 
 const KEY_HEADER = 'x-api-key';
@@ -98,6 +99,28 @@ describe('a team server over https with its own CA and a gateway header', functi
   it('is refused with the certificate named as the reason when its CA is not trusted', async () => {
     const client = new TrackingClient(gw.url, headers());
     await assert.rejects(client.listExperiments(), (err: unknown) => err instanceof TrackingApiError && err.status === 0 && /certificate/i.test(err.message));
+  });
+
+  it("names an untrusted certificate from the error's cause (the TLS code), not from words in the message: a host called certificate is only not found", async () => {
+    const failure = (p: Promise<unknown>) => p.then(() => assert.fail('answered'), (err: unknown) => err);
+    const server = (url: string) => parseRemoteServers([{ name: 'team', url }]).servers[0]!;
+    const selfSigned = await failure(new TrackingClient(gw.url, headers()).listExperiments());
+    const code = untrustedCertificateCode(selfSigned);
+    assert.ok(code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN', String(code));
+    assert.match(untrustedCertificateMessage(server(gw.url), selfSigned) ?? '', /TLS certificate is not trusted here \((DEPTH_ZERO|SELF_SIGNED).*"caFile"/);
+    assert.equal(untrustedCertificateCode(await failure(new TrackingClient(gw.url, headers(), tlsFetch({ insecure: true })).getExperiment('no-such'))), undefined);
+    for (const url of ['https://untrusted-certificate.invalid', 'http://self-signed-cert-CERT_HAS_EXPIRED.invalid:5000']) {
+      const notFound = await failure(new TrackingClient(url).listExperiments());
+      assert.ok(notFound instanceof TrackingApiError && notFound.status === 0 && /ENOTFOUND/.test(notFound.message), String(notFound));
+      assert.match(notFound.message, /certificate|CERT_/i, 'the message names the host');
+      assert.equal(untrustedCertificateCode(notFound), undefined, url);
+      assert.equal(untrustedCertificateMessage(server(url), notFound), undefined, url);
+      const published = await failure(new RestClient(url).json('GET', '/api/2.0/mlflow/experiments/get', { experiment_id: '0' }));
+      assert.ok(published instanceof RestError && /Cannot reach the MLflow server/.test(published.message), String(published));
+    }
+    // The REST client of runlens publish names the certificate too.
+    const refused = await failure(new RestClient(gw.url).json('GET', '/api/2.0/mlflow/experiments/get', { experiment_id: '0' }));
+    assert.ok(refused instanceof RestError && /does not trust \((DEPTH_ZERO|SELF_SIGNED)/.test(refused.message), String(refused));
   });
 
   it('answers with its CA file trusted, or with verification turned off; a bad CA path is named', async () => {

@@ -66,9 +66,10 @@ async function loadSeries(keys: string[]): Promise<void> {
   await Promise.all(jobs);
 }
 
-function lineRows(key: string, shown: RunSummary[]): { rows: ChartRow[]; downsampled: boolean; seriesCount: number; total: number } {
+function lineRows(key: string, shown: RunSummary[]): { rows: ChartRow[]; downsampled: boolean; seriesCount: number; total: number; partial: number } {
   const rows: ChartRow[] = [];
   let downsampled = false;
+  let partial = 0;
   let seriesCount = 0;
   let total = 0;
   for (const run of shown) {
@@ -77,6 +78,7 @@ function lineRows(key: string, shown: RunSummary[]): { rows: ChartRow[]; downsam
     seriesCount++;
     total += s.total;
     downsampled ||= s.downsampled;
+    if (s.firstPoints !== undefined) partial = Math.max(partial, s.firstPoints);
     const shownValues = ema(
       s.points.map((p) => p.value),
       state.smoothing ?? 0,
@@ -88,7 +90,7 @@ function lineRows(key: string, shown: RunSummary[]): { rows: ChartRow[]; downsam
       rows.push({ run: label, runId: run.runId, x: state.axis === 'relative' ? (p.x - origin) / 1000 : p.x, value: p.value, shown: shownValues[i]!, min: p.min, max: p.max });
     });
   }
-  return { rows, downsampled, seriesCount, total };
+  return { rows, downsampled, seriesCount, total, partial };
 }
 
 async function renderChart(key: string, host: HTMLElement): Promise<void> {
@@ -109,12 +111,14 @@ async function renderChart(key: string, host: HTMLElement): Promise<void> {
     note.textContent = `one value per run · ${rows.length} ${rows.length === 1 ? 'run' : 'runs'}`;
     spec = barSpec({ key, width, runs: labels, colors, logScale: Boolean(state.logScale) }, rows);
   } else {
-    const { rows, downsampled, seriesCount, total } = lineRows(key, shown);
+    const { rows, downsampled, seriesCount, total, partial } = lineRows(key, shown);
     host.dataset.kind = 'curve';
     host.dataset.series = String(seriesCount);
     host.dataset.points = String(rows.length);
     hoverRows = rows;
     note.textContent = downsampled ? `${total.toLocaleString()} points, shown as ${rows.length.toLocaleString()} (min/max envelope)` : `${total.toLocaleString()} points`;
+    // A history longer than the client reads from a plain server: only its first points are drawn.
+    if (partial > 0) note.textContent += ` · from the first ${partial.toLocaleString()} points of a longer history (the server has no Runlens series route)`;
     spec = chartSpec({ key, axis: state.axis ?? 'step', logScale: Boolean(state.logScale), envelope: downsampled, smoothing: (state.smoothing ?? 0) > 0, width, height: Math.round(Math.min(320, Math.max(150, width * 0.5))), runs: labels, colors }, rows);
   }
   const t0 = performance.now();

@@ -9,7 +9,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isUntrustedCertificate, tlsFetch, type FetchFn, type TlsOptions } from '../../client/tlsFetch';
+import { tlsFetch, untrustedCertificateCode, type FetchFn, type TlsOptions } from '../../client/tlsFetch';
 
 export interface RestAuth {
   /** MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD. */
@@ -214,10 +214,11 @@ export class RestClient {
   private unreachable(err: unknown, code: string | undefined): RestError {
     const timedOut = (err as Error).name === 'TimeoutError' || (err as { cause?: { name?: unknown } }).cause?.name === 'TimeoutError';
     const why = code ?? (timedOut ? 'timed out' : (err as Error).message);
-    if (code && isUntrustedCertificate(code)) {
+    const tls = untrustedCertificateCode(err);
+    if (tls) {
       const cause = (err as { cause?: { message?: string } }).cause?.message;
       return new RestError(
-        `The MLflow server at ${this.baseUrl} answered with a TLS certificate this machine does not trust (${code}${cause ? `: ${cause}` : ''}). Set MLFLOW_TRACKING_SERVER_CERT_PATH to the CA certificate file that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true for a test server, as for MLflow's client.`,
+        `The MLflow server at ${this.baseUrl} answered with a TLS certificate this machine does not trust (${tls}${cause ? `: ${cause}` : ''}). Set MLFLOW_TRACKING_SERVER_CERT_PATH to the CA certificate file that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true for a test server, as for MLflow's client.`,
         0,
         'UNAVAILABLE',
       );

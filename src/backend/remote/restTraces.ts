@@ -19,7 +19,8 @@ import type { SpanDict, TraceInfo } from '../../domain/traceTypes';
 import type { SourceTrace } from '../api/source';
 import { RestError, type RestClient } from './restClient';
 import { allPages, mapAhead } from './restPaging';
-import { traceInfoV2, traceInfoV3 } from './restWire';
+import { traceInfoV3 } from './restWire';
+import { traceInfoFromV2 } from '../../domain/traceV2';
 import { proxyPath as proxyPathOf } from '../../domain/artifactUri';
 
 /** Traces whose info and spans are fetched ahead of the importer. */
@@ -69,7 +70,7 @@ export class RestTraces {
             max_results: 500,
             page_token: token,
           });
-          return { items: (r.traces ?? []).map(traceInfoV2), next: r.next_page_token };
+          return { items: (r.traces ?? []).map(traceInfoFromV2), next: r.next_page_token };
         })) {
           yield page;
         }

@@ -5,23 +5,12 @@
  * infinities as the strings "NaN", "Infinity", "-Infinity"; every server version differs a little
  * in what it omits. So each field is read defensively and given the value its absence means.
  */
-import type { Experiment, Metric, Run, RunStatus, Tag } from '../../domain/types';
+import type { Experiment, Metric, Run, RunStatus } from '../../domain/types';
 import type { LoggedModel, LoggedModelStatus, ModelMetric, ModelVersion, RegisteredModel } from '../../domain/modelTypes';
 import type { Assessment, TraceInfo, TraceState } from '../../domain/traceTypes';
+import { int, list, obj, optStr, str, tagList as tags } from '../../domain/jsonRead';
 
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown, dflt = ''): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : dflt);
-const optStr = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-
-/** int64 fields arrive as numbers or quoted. */
-export function int(v: unknown, dflt = 0): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  return dflt;
-}
+export { int };
 
 function optInt(v: unknown): number | null {
   return v === undefined || v === null || v === '' ? null : int(v);
@@ -34,10 +23,6 @@ export function double(v: unknown): number {
   if (v === 'Infinity') return Infinity;
   if (v === '-Infinity') return -Infinity;
   return typeof v === 'string' ? Number(v) : NaN;
-}
-
-function tags(v: unknown): Tag[] {
-  return list(v).map((t) => ({ key: str(obj(t).key), value: str(obj(t).value) }));
 }
 
 export function experiment(v: unknown): Experiment {
@@ -191,31 +176,6 @@ export function traceInfoV3(v: unknown): TraceInfo {
     trace_metadata: stringMap(t.trace_metadata),
     tags: stringMap(t.tags),
     assessments: list(t.assessments).map((a) => assessment(a, str(t.trace_id))),
-  };
-}
-
-const V2_STATUS: Record<string, TraceState> = { OK: 'OK', ERROR: 'ERROR', IN_PROGRESS: 'IN_PROGRESS' };
-
-/**
- * A TraceInfo from MLflow 2.x's `/api/2.0/mlflow/traces` (request id, ms timestamps, key/value
- * lists), as `TraceInfoV2.to_v3()` maps it: the previews come from the request metadata.
- */
-export function traceInfoV2(v: unknown): TraceInfo {
-  const t = obj(v);
-  const metadata = Object.fromEntries(tags(t.request_metadata).map((x) => [x.key, x.value]));
-  const { 'mlflow.traceInputs': request, 'mlflow.traceOutputs': response, ...rest } = metadata;
-  const ms = int(t.execution_time_ms, -1);
-  return {
-    trace_id: str(t.request_id),
-    trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: str(t.experiment_id) } },
-    ...(request !== undefined ? { request_preview: request } : {}),
-    ...(response !== undefined ? { response_preview: response } : {}),
-    request_time: new Date(int(t.timestamp_ms)).toISOString(),
-    ...(ms >= 0 ? { execution_duration: `${ms / 1000}s` } : {}),
-    state: V2_STATUS[str(t.status)] ?? 'STATE_UNSPECIFIED',
-    trace_metadata: rest,
-    tags: Object.fromEntries(tags(t.tags).map((x) => [x.key, x.value])),
-    assessments: [],
   };
 }
 

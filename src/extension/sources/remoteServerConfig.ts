@@ -5,7 +5,7 @@
  * the parsing and the header are unit-tested.
  */
 
-import type { TlsOptions } from '../../client/tlsFetch';
+import { untrustedCertificateCode, type TlsOptions } from '../../client/tlsFetch';
 
 /** `headers`: custom request headers (a gateway's API key …), kept as the secret. */
 export type RemoteAuthKind = 'none' | 'basic' | 'bearer' | 'headers';
@@ -114,6 +114,18 @@ export function tlsOptionsOf(server: RemoteServerConfig): TlsOptions {
 }
 
 /** The same trust in the MLflow client's variables (what `runlens publish` reads too). */
+/**
+ * What to tell the user when connecting to `server` failed on its TLS certificate (a Node TLS
+ * code anywhere in the error's causes), with what to set; undefined for any other failure.
+ */
+export function untrustedCertificateMessage(server: RemoteServerConfig, err: unknown): string | undefined {
+  const code = untrustedCertificateCode(err);
+  if (code === undefined) return undefined;
+  const cause = (err as { cause?: unknown }).cause;
+  const why = cause instanceof Error && cause.message && cause.message !== code ? `${code}: ${cause.message}` : code;
+  return `${server.name} (${server.url}): its TLS certificate is not trusted here (${why}). Give the CA file that signed it as "caFile" in runlens.remoteServers, or, for a test server only, "insecure": true.`;
+}
+
 export function tlsEnv(server: RemoteServerConfig): Record<string, string> {
   return { ...(server.caFile ? { MLFLOW_TRACKING_SERVER_CERT_PATH: server.caFile } : {}), ...(server.insecure ? { MLFLOW_TRACKING_INSECURE_TLS: 'true' } : {}) };
 }

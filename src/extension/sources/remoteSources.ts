@@ -7,8 +7,8 @@
 import * as vscode from 'vscode';
 import { TrackingApiError, TrackingClient } from '../../client/trackingClient';
 import { readRemoteServers } from '../config';
-import { isUntrustedCertificate, tlsFetch } from '../../client/tlsFetch';
-import { authHeaders, secretKey, tlsOptionsOf, type RemoteServerConfig } from './remoteServerConfig';
+import { tlsFetch } from '../../client/tlsFetch';
+import { authHeaders, secretKey, tlsOptionsOf, untrustedCertificateMessage, type RemoteServerConfig } from './remoteServerConfig';
 import type { SourceHandle, StoreSources } from './storeSources';
 
 export const REENTER_CREDENTIALS = 'runlens.reenterRemoteCredentials';
@@ -91,9 +91,8 @@ export class RemoteServerSource implements SourceHandle {
         if (err instanceof TrackingApiError && (err.status === 401 || err.status === 403)) {
           throw this.refused(`${name} (${url}) refused the ${err.status === 401 ? 'credentials' : 'access'} (HTTP ${err.status}).`);
         }
-        if (err instanceof TrackingApiError && err.status === 0 && isUntrustedCertificate(err.message)) {
-          throw new Error(`${name} (${url}): its TLS certificate is not trusted here (${err.message.replace(/^.*?did not answer: /, '')}). Give the CA file that signed it as "caFile" in runlens.remoteServers, or, for a test server only, "insecure": true.`);
-        }
+        const untrusted = untrustedCertificateMessage(this.config, err);
+        if (untrusted) throw new Error(untrusted);
         // The default experiment may be deleted there: any other answer from MLflow means signed in.
         if (!(err instanceof TrackingApiError) || err.status === 0 || !err.notFound) throw err;
       }

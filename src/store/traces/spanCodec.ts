@@ -5,6 +5,7 @@
 import { invalidParameter } from '../../domain/errors';
 import { attributeValue, isUnixNanos, nsToUs, spanIdHex } from '../../domain/spanDict';
 import { spanContentText, TEXT_BLOOM_KEY, textBloom } from './spanText';
+import { fromV2SpanDict, isV2SpanDict } from '../../domain/traceV2';
 import { SpanKeys, type SpanDict, type SpanSummary } from '../../domain/traceTypes';
 
 function statusOf(code: string | undefined): SpanSummary['status'] {
@@ -13,47 +14,12 @@ function statusOf(code: string | undefined): SpanSummary['status'] {
   return 'UNSET';
 }
 
-/** A `0x…` or bare hex id of MLflow 2's span dicts → base64, as v3 span dicts write ids. */
-function v2Id(value: unknown, where: string): string {
-  const hex = typeof value === 'string' ? value.replace(/^0x/i, '') : '';
-  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) throw invalidParameter(`${where} must be a hex id.`);
-  let bin = '';
-  for (let i = 0; i < hex.length; i += 2) bin += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
-  return btoa(bin);
-}
-
-const V2_STATUS: Record<string, string> = { OK: 'STATUS_CODE_OK', ERROR: 'STATUS_CODE_ERROR', UNSET: 'STATUS_CODE_UNSET' };
-
-/**
- * MLflow 2.x clients write spans as `{name, context: {span_id, trace_id}, parent_id, start_time,
- * end_time, status_code, status_message, attributes, events: [{name, timestamp, attributes}]}`;
- * read as the v3 dict (the uploaded file itself is kept as written, for those clients to read).
- */
-function fromV2SpanDict(s: Record<string, unknown>, where: string): Record<string, unknown> {
-  const ctx = s.context as Record<string, unknown>;
-  const events = Array.isArray(s.events) ? (s.events as Record<string, unknown>[]) : s.events;
-  return {
-    trace_id: v2Id(ctx.trace_id, `${where}.context.trace_id`),
-    span_id: v2Id(ctx.span_id, `${where}.context.span_id`),
-    parent_span_id: s.parent_id === null || s.parent_id === undefined || s.parent_id === '' ? null : v2Id(s.parent_id, `${where}.parent_id`),
-    name: s.name,
-    start_time_unix_nano: s.start_time,
-    end_time_unix_nano: s.end_time ?? null,
-    attributes: s.attributes,
-    status: { code: V2_STATUS[String(s.status_code)] ?? 'STATUS_CODE_UNSET', message: typeof s.status_message === 'string' ? s.status_message : '' },
-    events: Array.isArray(events)
-      ? events.map((e) => (e && typeof e === 'object' ? { name: e.name, time_unix_nano: e.timestamp ?? e.time_unix_nano ?? 0, attributes: e.attributes ?? {} } : e))
-      : events,
-  };
-}
-
 /** Checks the shape of one span dict (v3, or MLflow 2's); the message names the span and field at fault. */
 export function checkSpanDict(value: unknown, index: number): SpanDict {
   const where = `spans[${index}]`;
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalidParameter(`${where} must be an object.`);
   const given = value as Record<string, unknown>;
-  const isV2 = given.span_id === undefined && given.context !== null && typeof given.context === 'object' && !Array.isArray(given.context);
-  const s = isV2 ? fromV2SpanDict(given, where) : given;
+  const s = isV2SpanDict(given) ? fromV2SpanDict(given, where) : given;
   if (typeof s.span_id !== 'string' || s.span_id === '') throw invalidParameter(`${where}.span_id must be a non-empty string.`);
   if (typeof s.name !== 'string') throw invalidParameter(`${where}.name must be a string.`);
   if (!isUnixNanos(s.start_time_unix_nano)) throw invalidParameter(`${where}.start_time_unix_nano must be an integer (nanoseconds, 0 to 2^64 - 1).`);

@@ -129,8 +129,23 @@ async function clickMenuItem(page, label) {
 const rowIn = (page) => (label) => page.locator('.monaco-list-row').filter({ has: page.locator(`.label-name >> text="${label}"`) }).first();
 
 /** Opens a tree row by its twistie: a click on the label selects it and may run its command instead. */
+/**
+ * Expands a tree row. A click that lands while the tree re-renders the row (a source refreshing
+ * as its store comes up) is lost, so it is clicked again until the row says it is expanded.
+ */
 async function expandRow(row) {
-  if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if ((await row.getAttribute('aria-expanded')) === 'true') return;
+    const twistie = row.locator('.monaco-tl-twistie');
+    await twistie.click();
+    // Expanded at once, or its children loading (the twistie spins): either way the click took.
+    const took = async () => (await row.getAttribute('aria-expanded')) === 'true' || /loading/.test((await twistie.getAttribute('class')) ?? '');
+    for (let i = 0; i < 20 && !(await took()); i++) await row.page().waitForTimeout(250);
+    if (await took()) {
+      for (let i = 0; i < 240 && (await row.getAttribute('aria-expanded')) !== 'true'; i++) await row.page().waitForTimeout(250);
+    }
+  }
+  if ((await row.getAttribute('aria-expanded')) !== 'true') throw new Error('the tree row did not expand after 4 clicks');
 }
 
 async function shoot(page, name) {

@@ -38,6 +38,24 @@ function fill(dir: string): string {
   return filler;
 }
 
+/** Fills `dir`'s file system until it has stayed full (not a free block) for 0.5 s. */
+async function fillSettled(dir: string): Promise<string[]> {
+  const fillers: string[] = [];
+  const free = () => {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  };
+  for (let stable = 0, k = 0; stable < 2; k++) {
+    assert.ok(k < 60, 'the disk stays full once filled');
+    if (free() > 0) {
+      fillers.push(fill(dir));
+      stable = 0;
+    } else stable++;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return fillers;
+}
+
 describe('safety: a full disk (tmpfs)', function () {
   this.timeout(120_000);
   let mnt = '';
@@ -95,9 +113,10 @@ describe('safety: a full disk (tmpfs)', function () {
     assert.ok(refused.length > 0, `some writes were refused: ${JSON.stringify([...statuses])}`);
     console.log(`      while full: ${acked.size} acknowledged, ${refused.length} refused (${JSON.stringify([...statuses])})`);
 
-    // An artifact upload on the full disk: 503, and no file appears. A failed checkpoint deletes its
-    // half-written snapshot, which frees space again: fill that up first, so the disk is full.
-    const topUp = fill(mnt);
+    // An artifact upload on the full disk: 503, and no file appears. The server may still be
+    // freeing space (a failed checkpoint deletes its half-written snapshot; a checkpoint that got
+    // through after the store wrote again drops old journal files): fill until it stays full.
+    const topUp = await fillSettled(mnt);
     const upload = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp.json.experiment_id}/${runId}/artifacts/big.bin`, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/octet-stream' },
@@ -126,7 +145,7 @@ describe('safety: a full disk (tmpfs)', function () {
 
     // Free the space: writes are taken again by the same process.
     fs.unlinkSync(filler);
-    fs.unlinkSync(topUp);
+    for (const f of topUp) fs.unlinkSync(f);
     const deadline = Date.now() + 15_000;
     while ((await send()) !== 200) {
       assert.ok(Date.now() < deadline, 'the server takes writes again within 15 s of space being freed');

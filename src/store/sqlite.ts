@@ -25,6 +25,17 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
   return sqlJs;
 }
 
+/**
+ * A sql.js database file lives in the process's memory and one connection owns it, so SQLite's
+ * lock can be held for good: that skips the hot-journal check every autocommit statement makes
+ * otherwise (a path lookup and stat through the WASM file system), about 11 us of a 12 us point
+ * query. export() (a backup into another file) and the savepoints are unaffected.
+ */
+function ownFile(db: Database): Database {
+  db.exec('PRAGMA locking_mode = EXCLUSIVE');
+  return db;
+}
+
 /** Search SQL varies with the filter's shape: keep the prepared-statement cache bounded. */
 const MAX_CACHED_STATEMENTS = 256;
 
@@ -35,7 +46,9 @@ export class SqlDb {
   /** SQL functions defined in JS; a replacement database gets them too. */
   private readonly functions = new Map<string, (...args: never[]) => unknown>();
 
-  constructor(private current: Database) {}
+  constructor(private current: Database) {
+    ownFile(current);
+  }
 
   /** Defines (or redefines) a scalar SQL function implemented in JS. */
   defineFunction(name: string, fn: (...args: never[]) => unknown): void {
@@ -52,7 +65,7 @@ export class SqlDb {
     for (const s of this.statements.values()) s.free();
     this.statements.clear();
     const old = this.current;
-    this.current = next;
+    this.current = ownFile(next);
     for (const [name, fn] of this.functions) next.create_function(name, fn as (...args: unknown[]) => unknown as never);
     old.close();
   }

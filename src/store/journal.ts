@@ -107,7 +107,13 @@ export class JournalWriter {
     segment.outstanding++;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ bytes, segment, afterDurable, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (!this.flushing) {
+        // The group is cut at the end of this turn of the event loop, not at this append: what
+        // arrives meanwhile (other requests read in the same poll, a follow-up write its caller
+        // makes a microtask later) goes out in the same write and the same fdatasync.
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
     });
   }
 

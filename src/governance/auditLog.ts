@@ -8,7 +8,7 @@
  * resolves only once its line is on disk. A clean close cuts the unused zeros off, so the trail at
  * rest is plain JSON lines; readers leave a zero tail (a crash's) out.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JournalWriter } from '../store/journal';
@@ -60,7 +60,16 @@ export interface AuditEntry extends AuditFields {
 export const GENESIS = '0'.repeat(64);
 
 export function entryHash(prev: string, fields: Omit<AuditEntry, 'hash'>): string {
-  return createHash('sha256').update(prev).update('\n').update(JSON.stringify(fields)).digest('hex');
+  return hashOfJson(prev, JSON.stringify(fields));
+}
+
+/** One-shot SHA-256 where Node has it (20.12+), else the streaming hash: the same digest. */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'hex') : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+/** The hash of an entry given the JSON text of everything in it but its hash. */
+function hashOfJson(prev: string, json: string): string {
+  return sha256Hex(`${prev}\n${json}`);
 }
 
 export interface VerifyResult {
@@ -209,11 +218,16 @@ export class AuditLog {
       }
     }
     const unsigned: Omit<AuditEntry, 'hash'> = { seq: this.seq + 1, ...fields, prev: this.prev };
-    const entry: AuditEntry = { ...unsigned, hash: entryHash(this.prev, unsigned) };
+    // The line is the unsigned entry's JSON with the hash added last: what verify parses back and
+    // re-serialises (the same keys in the same order) to check it. Serialised once, not twice.
+    const json = JSON.stringify(unsigned);
+    const hash = hashOfJson(this.prev, json);
+    const entry = unsigned as AuditEntry;
+    entry.hash = hash;
     this.seq = entry.seq;
-    this.prev = entry.hash;
+    this.prev = hash;
     return this.writer
-      .append(Buffer.from(JSON.stringify(entry) + '\n'), () => {
+      .append(Buffer.from(`${json.slice(0, -1)},"hash":"${hash}"}\n`), () => {
         this.durableSeq = entry.seq;
         this.durablePrev = entry.hash;
       })

@@ -98,7 +98,7 @@ class Governor {
   async run<R>(op: Op, apply: () => Promise<R>, check?: (attribution: Attribution) => void): Promise<R> {
     const now = Date.now();
     if (op.runId) {
-      const known = await this.knownRunTags(op.runId);
+      const known = this.gov.ledger.experimentOf(op.runId) === undefined ? await this.knownRunTags(op.runId) : undefined;
       if (known) op.tags = { ...known, ...(op.tags ?? {}) };
       op.target.run_id ??= op.runId;
       op.target.experiment_id ??= this.gov.ledger.experimentOf(op.runId);
@@ -185,17 +185,25 @@ class Governor {
   }
 
   /**
-   * The run's tags read while it ends (ending changes none, so the read overlaps the update's
-   * sync), then checked once the end is applied: a run that ended without its required tags is marked.
+   * A run that ends without its required tags is marked. Ending changes no tag, so they are read
+   * first, and the mark goes out beside the end: its tag joins the end's journal group and its
+   * entry the end's audit group (both writers cut a group at the end of the event loop's turn),
+   * so the end waits for one round of syncs, not two in a row. An end refused before it is
+   * written (a run not found or deleted) marks nothing.
    */
   private async endWithRequiredTags<R>(runId: string, end: () => Promise<R>): Promise<R> {
     const p = this.cfg.policies.requireTags;
     if (!p) return end();
-    const [result, run] = await Promise.all([end(), this.inner.getRun(runId).catch(() => undefined)]);
-    if (!run) return result;
-    const have = new Set(run.data.tags.filter((t) => t.value !== '').map((t) => t.key));
-    const missing = p.tags.filter((t) => !have.has(t));
-    if (missing.length) await this.mark(runId, 'require_tags', `run ended without required tags: ${missing.join(', ')} (policy require_tags, mode ${p.mode})`, run.info.experiment_id);
+    const run = await this.inner.getRun(runId).catch(() => undefined);
+    const have = new Set(run?.data.tags.filter((t) => t.value !== '').map((t) => t.key));
+    const missing = run && run.info.lifecycle_stage === 'active' ? p.tags.filter((t) => !have.has(t)) : [];
+    if (!run || !missing.length) return end();
+    const ended = end();
+    let refused = false;
+    ended.catch(() => (refused = true));
+    await null; // an end refused as it was asked (nothing written) has settled by now
+    if (refused) return ended;
+    const [result] = await Promise.all([ended, this.mark(runId, 'require_tags', `run ended without required tags: ${missing.join(', ')} (policy require_tags, mode ${p.mode})`, run.info.experiment_id)]);
     return result;
   }
 

@@ -11,6 +11,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { JournaledFile } from '../backend/api/journaledFiles';
 import { JournalWriter } from '../store/journal';
 import type { Attribution } from './attribution';
 
@@ -131,16 +132,21 @@ export class AuditLog {
   private durablePrev = GENESIS;
   private closed = false;
 
+  /** The journaled file's epoch when the chain was last started again from its durable end. */
+  private epochSeen = 0;
+
   private constructor(
     readonly file: string,
-    private writer: JournalWriter,
+    /** Either the trail's own writer (its own fdatasync per group), or the store's journal. */
+    private readonly writer: JournalWriter | undefined,
+    private readonly journaled: JournaledFile | undefined,
   ) {}
 
   /**
    * Opens (creating) the trail, handing every intact entry to `replay` in order. A torn last line
    * (a crash mid-append: never acknowledged) is cut off; a broken chain is reported, not repaired.
    */
-  static async open(dir: string, replay: (e: AuditEntry) => void, warn: (msg: string) => void): Promise<AuditLog> {
+  static async open(dir: string, replay: (e: AuditEntry) => void, warn: (msg: string) => void, journaled?: JournaledFile): Promise<AuditLog> {
     await fs.promises.mkdir(dir, { recursive: true });
     const file = path.join(dir, AUDIT_FILE);
     const existed = fs.existsSync(file);
@@ -166,7 +172,9 @@ export class AuditLog {
         // Reported by verify above; later entries still count.
       }
     }
-    if (keep < whole.length) {
+    if (keep < whole.length && journaled) {
+      await journaled.cutTo(keep);
+    } else if (keep < whole.length) {
       // A torn line or a crash's zeros: the writer appends after the last whole entry.
       const fh = await fs.promises.open(file, 'r+');
       try {
@@ -177,6 +185,14 @@ export class AuditLog {
       }
     }
     let log: AuditLog | undefined;
+    if (journaled) {
+      // The store replayed what its journal held for the trail before this was opened.
+      log = new AuditLog(file, undefined, journaled);
+      log.epochSeen = journaled.epoch();
+      log.seq = log.durableSeq = seq;
+      log.prev = log.durablePrev = prev;
+      return log;
+    }
     const writer = await JournalWriter.open(file, { onFailure: () => log?.rewind() });
     if (!existed) {
       // A new file: its directory entry must be durable before the first append is acknowledged.
@@ -187,7 +203,7 @@ export class AuditLog {
         await d.close();
       }
     }
-    log = new AuditLog(file, writer);
+    log = new AuditLog(file, writer, undefined);
     log.seq = log.durableSeq = seq;
     log.prev = log.durablePrev = prev;
     return log;
@@ -210,7 +226,7 @@ export class AuditLog {
    */
   append(fields: AuditFields): Promise<AuditEntry> {
     if (this.closed) return Promise.reject(new Error('the audit trail is closed'));
-    if (this.writer.failed) {
+    if (this.writer?.failed) {
       try {
         this.writer.resume();
       } catch (err) {
@@ -226,16 +242,40 @@ export class AuditLog {
     entry.hash = hash;
     this.seq = entry.seq;
     this.prev = hash;
-    return this.writer
-      .append(Buffer.from(`${json.slice(0, -1)},"hash":"${hash}"}\n`), () => {
-        this.durableSeq = entry.seq;
-        this.durablePrev = entry.hash;
-      })
-      .then(() => entry);
+    const line = `${json.slice(0, -1)},"hash":"${hash}"}\n`;
+    const durable = () => {
+      this.durableSeq = entry.seq;
+      this.durablePrev = entry.hash;
+    };
+    if (this.journaled) {
+      const journaled = this.journaled;
+      return journaled.append(line).then(
+        () => {
+          durable();
+          return entry;
+        },
+        (err: unknown) => {
+          // Every entry not yet durable was dropped with the failed write: the chain goes on from
+          // the last durable one. The first rejection of a failure does it, before anything can
+          // append again (appends after a failure wait on these rejections).
+          const epoch = journaled.epoch();
+          if (epoch !== this.epochSeen) {
+            this.epochSeen = epoch;
+            this.rewind();
+          } else if (entry.seq === this.seq) {
+            // Refused alone (the store is closing), nothing chained onto it yet: take just it back.
+            this.seq = entry.seq - 1;
+            this.prev = entry.prev;
+          }
+          throw err;
+        },
+      );
+    }
+    return this.writer!.append(Buffer.from(line), durable).then(() => entry);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.writer.close();
+    await this.writer?.close();
   }
 }

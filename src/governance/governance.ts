@@ -3,6 +3,7 @@
  * the violations seen. The decorator (governed.ts) asks it to check an operation before it is
  * applied and to record it after; the server's governance routes read it through GovernanceApi.
  */
+import type { JournaledFile } from '../backend/api/journaledFiles';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as os from 'node:os';
 import type { AuditQuery, AuditRecord, BudgetStatus, CostSummary, GovernanceApi, Violation } from '../backend/api/governance';
@@ -42,6 +43,11 @@ export interface GovernanceOptions {
   dir: string;
   log: Logger;
   sink?: OperationSink | undefined;
+  /**
+   * The trail's file kept through the store's journal (the local store offers it): each entry
+   * then shares the store's fdatasync instead of paying its own. Without it the trail syncs itself.
+   */
+  journaled?: JournaledFile | undefined;
 }
 
 const MAX_VIOLATIONS = 10_000;
@@ -70,7 +76,7 @@ export class Governance implements GovernanceApi {
     const trail = await AuditLog.open(opts.dir, (e) => {
       ledger.apply(e);
       replayed.push(e);
-    }, (m) => opts.log.warn(m));
+    }, (m) => opts.log.warn(m), opts.journaled);
     const g = new Governance(opts.config, ledger, trail, opts.log, opts.sink);
     for (const e of replayed) g.noteReplayed(e);
     return g;

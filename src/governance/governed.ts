@@ -141,7 +141,12 @@ class Governor {
         result = await apply();
       } catch (err) {
         const entry = await charged;
-        await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), cost_nano: -entry.cost_nano, ...(entry.llm_nano ? { llm_nano: negated(entry.llm_nano) } : {}), reverses: entry.seq });
+        if (entry.seq === 0) {
+          // The trail could not take the entry either (the disk refused both): its charge is taken
+          // back in the live ledger alone, and the trail gets a plain failed entry charging nothing.
+          this.gov.ledger.apply({ ...entry, outcome: 'failed', cost_nano: -entry.cost_nano, ...(entry.llm_nano ? { llm_nano: negated(entry.llm_nano) } : {}), reverses: 0 });
+          await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), cost_nano: 0 });
+        } else await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), cost_nano: -entry.cost_nano, ...(entry.llm_nano ? { llm_nano: negated(entry.llm_nano) } : {}), reverses: entry.seq });
         throw err;
       }
       await charged;

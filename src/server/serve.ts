@@ -83,7 +83,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
         const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
         if (opts.governance.otel.enabled && !endpoint) opts.log.warn('governance: otel.enabled is set but OTEL_EXPORTER_OTLP_ENDPOINT is not; nothing is exported.');
         const sink = opts.governance.otel.enabled && endpoint ? otelSink({ endpoint, headers: parseOtlpHeaders(process.env.OTEL_EXPORTER_OTLP_HEADERS), serviceName: process.env.OTEL_SERVICE_NAME }) : undefined;
-        const g = await governStore(opened.backend, { config: opts.governance, storeRoot: target.root, log: opts.log, sink });
+        const g = await governStore(opened.backend, { config: opts.governance, storeRoot: target.root, log: opts.log, sink, journaled: opened.local });
         backend = g.store;
         governance = g.governance;
       }

@@ -4,6 +4,7 @@
  * sql.js synchronously (so concurrent requests cannot interleave between check and write), then
  * resolves once the op's journal record is fsynced.
  */
+import type { JournaledFile, JournaledFiles } from '../backend/api/journaledFiles';
 import { searchDatasetSummaries } from './datasetSummaries';
 import { randomUUID } from 'node:crypto';
 import { resolveArtifactLocation, validateArtifactLocation } from './artifactLocation';
@@ -74,7 +75,7 @@ interface RunState {
   lifecycle_stage: LifecycleStage;
 }
 
-export class LocalStore implements TrackingStore {
+export class LocalStore implements TrackingStore, JournaledFiles {
   private readonly listeners = new Set<(c: StoreChange) => void>();
   private readonly db: SqlDb;
   readonly loggedModels: LoggedModels;
@@ -114,6 +115,17 @@ export class LocalStore implements TrackingStore {
       await persistence.commitOwn(op);
     }
     return store;
+  }
+
+  /** A file beside the store whose appends ride in the store's journal (see sideFiles.ts). */
+  journaledFile(relPath: string): JournaledFile {
+    const persistence = this.persistence;
+    return {
+      size: () => persistence.sideFiles.size(relPath),
+      append: (text) => persistence.appendSide(relPath, text),
+      epoch: () => persistence.sideFiles.epoch,
+      cutTo: (size) => persistence.sideFiles.cutTo(relPath, size),
+    };
   }
 
   /** False while a lazy store has not been created on disk (nothing written yet). */

@@ -28,6 +28,7 @@ import { encodeRecord, JournalWriter } from './journal';
 import type { Logger } from '../domain/logger';
 import type { Op, SeriesWrite } from './ops';
 import { SeriesFiles } from './seriesFiles';
+import { SideFiles, type SideAppend } from './sideFiles';
 import { writeSnapshot } from './snapshot';
 import { loadSqlJs, SqlDb } from './sqlite';
 import { emptyState, journalName, listGens, loadState, openImage, type RecoveryReport } from './storeLoad';
@@ -56,12 +57,13 @@ export interface LazyCreation {
   create(): void;
 }
 
-interface QueuedCommit {
-  op: Op;
-  write: SeriesWrite | undefined;
+/** What one journal record holds: a store op (with its metric points) or a side-file append. */
+type Entry = { op: Op; write: SeriesWrite | undefined } | { side: SideAppend };
+
+type QueuedCommit = Entry & {
   resolve: () => void;
   reject: (err: Error) => void;
-}
+};
 
 interface Unavailable {
   cause: Error;
@@ -80,6 +82,8 @@ export class Persistence {
   /** Lazy store being created: commits waiting for the journal, in order. */
   private queued: QueuedCommit[] = [];
   private creating: Promise<void> | undefined;
+  /** Files whose appends ride in the journal (see sideFiles.ts). */
+  readonly sideFiles: SideFiles;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
@@ -93,7 +97,10 @@ export class Persistence {
     private readonly dir: string,
     private readonly opts: PersistenceOptions,
     readonly recovery: RecoveryReport,
-  ) {}
+    sideFiles?: SideFiles,
+  ) {
+    this.sideFiles = sideFiles ?? new SideFiles(opts.root);
+  }
 
   static stateDir(root: string): string {
     return path.join(root, '.runlens');
@@ -109,13 +116,14 @@ export class Persistence {
       return new Persistence(SQL, new SqlDb(state), series, undefined, 1, 1, dir, opts, { snapshotLoaded: false, journalRecords: 0, repairs: [] });
     }
     fs.mkdirSync(journalDir, { recursive: true });
-    const state = loadState(SQL, dir, opts.root, opts.log, series, { recover: opts.recover ?? false });
+    const sideFiles = new SideFiles(opts.root);
+    const state = loadState(SQL, dir, opts.root, opts.log, series, { recover: opts.recover ?? false, side: sideFiles });
     let persistence: Persistence | undefined;
     const journal = await JournalWriter.open(path.join(journalDir, journalName(state.lastGen)), {
       replayedBytes: state.replayedBytes,
       onFailure: (err) => persistence?.writeFailed(err),
     });
-    persistence = new Persistence(SQL, new SqlDb(state.raw), series, journal, state.lastGen, state.snapshotGen, dir, opts, state.report);
+    persistence = new Persistence(SQL, new SqlDb(state.raw), series, journal, state.lastGen, state.snapshotGen, dir, opts, state.report, sideFiles);
     if (state.needsCheckpoint) {
       // Damage was worked around: a fresh snapshot means the next start does not meet it again.
       await persistence.checkpoint().catch((err: Error) => opts.log.error(`checkpoint after recovery failed: ${err.message}`));
@@ -138,8 +146,8 @@ export class Persistence {
     return Promise.resolve();
   }
 
-  private commitFirst(op: Op, write: SeriesWrite | undefined): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => this.queued.push({ op, write, resolve, reject }));
+  private commitFirst(entry: Entry): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.queued.push({ ...entry, resolve, reject }));
     this.startCreating();
     return done;
   }
@@ -182,8 +190,9 @@ export class Persistence {
       this.db.replaceWith(raw);
       for (const op of this.held) applyOp(this.db, op);
       const failure = this.unavailableError(err as Error);
+      this.sideFiles.rewind();
       for (const q of queued) {
-        if (q.write) this.series.settle(q.write);
+        if ('op' in q && q.write) this.series.settle(q.write);
         q.reject(failure);
       }
       this.opts.log.error(`could not create the store at ${this.opts.root}: ${(err as Error).message}`);
@@ -194,12 +203,12 @@ export class Persistence {
     this.opts.log.info(`created the store at ${this.opts.root} on its first write`);
     const queued = this.queued;
     this.queued = [];
-    for (const q of queued) this.append(q.op, q.write).then(q.resolve, q.reject);
+    for (const q of queued) this.append(q).then(q.resolve, q.reject);
   }
 
   /** Rebuilds memory from the files: what the failed write (and all after it) changed is gone. */
   private rebuild(): void {
-    const state = loadState(this.SQL, this.dir, this.opts.root, this.opts.log, this.series, { recover: false });
+    const state = loadState(this.SQL, this.dir, this.opts.root, this.opts.log, this.series, { recover: false, side: this.sideFiles });
     this.db.replaceWith(state.raw);
     this.snapshotGen = state.snapshotGen;
   }
@@ -207,6 +216,7 @@ export class Persistence {
   /** Called by the journal, synchronously, when a write failed and was cut off the file. */
   private writeFailed(cause: Error): void {
     this.series.forgetInFlight();
+    this.sideFiles.rewind();
     const backoffMs = Math.min((this.unavailable?.backoffMs ?? 50) * 2, 5000);
     this.unavailable = { cause, retryAt: Date.now() + backoffMs, backoffMs, stale: false };
     try {
@@ -256,18 +266,41 @@ export class Persistence {
   commit(op: Op, write: SeriesWrite | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     if (write) this.series.expect(write);
-    if (!this.journal) return this.commitFirst(op, write);
-    return this.append(op, write);
+    if (!this.journal) return this.commitFirst({ op, write });
+    return this.append({ op, write });
   }
 
-  private append(op: Op, write: SeriesWrite | undefined): Promise<void> {
+  /**
+   * Appends `text` to the side file `rel` (relative to the root) through the journal: resolves
+   * once durable, and the text is in the file by then (see sideFiles.ts). While the journal
+   * refuses writes (a full disk), the text is written and synced into the file directly instead.
+   */
+  appendSide(rel: string, text: string): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.unavailable || this.sideFiles.directBusy(rel)) {
+      try {
+        if (this.sideFiles.directBusy(rel)) throw new Error('direct appends are under way');
+        this.ensureWritable();
+      } catch {
+        return this.sideFiles.appendDirect(rel, text);
+      }
+    }
+    const side = this.sideFiles.reserve(rel, text);
+    if (!this.journal) return this.commitFirst({ side });
+    return this.append({ side });
+  }
+
+  private append(entry: Entry): Promise<void> {
     const journal = this.journal!;
-    const done = journal.append(encodeRecord(op), write ? () => this.series.write(write) : undefined);
+    const done =
+      'op' in entry
+        ? journal.append(encodeRecord(entry.op), entry.write ? () => this.series.write(entry.write!) : undefined)
+        : journal.append(encodeRecord(entry.side), () => this.sideFiles.materialize(entry.side));
     if (journal.size >= (this.opts.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES) && !this.checkpointing) {
       void this.checkpoint().catch((err: Error) => this.opts.log.error(`checkpoint failed: ${err.message}`));
     }
     return done.catch((err: Error) => {
-      if (write) this.series.settle(write);
+      if ('op' in entry && entry.write) this.series.settle(entry.write);
       throw this.unavailableError(err);
     });
   }
@@ -311,6 +344,9 @@ export class Persistence {
       throw new Error('a journal write failed during the checkpoint; the old snapshot and journal stay in place');
     }
     await this.series.syncAll();
+    // Side-file appends journaled before the switch are in their files: on disk before any
+    // journal generation holding them can be dropped.
+    await this.sideFiles.syncAll();
     await writeSnapshot(this.dir, image, nextGen, (data) => this.checkOpens(data, nextGen));
     // store.prev.sqlite is now the snapshot that was current: keep the journal back to it.
     const keepFrom = this.snapshotGen;
@@ -346,6 +382,9 @@ export class Persistence {
     }
     this.closed = true;
     await this.journal?.close();
+    // The journal holds them either way; synced here so the files are whole at rest.
+    await this.sideFiles.syncAll().catch(() => undefined);
+    this.sideFiles.close();
     await this.series.close();
     this.db.close();
   }

@@ -11,6 +11,7 @@ import type { Logger } from '../domain/logger';
 import { applyOp, type Op, type SeriesWrite } from './ops';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 import { checkSnapshot, PREV_SNAPSHOT_FILE, SNAPSHOT_FILE } from './snapshot';
+import { isSideAppend, type SideSink } from './sideFiles';
 import { SqlDb } from './sqlite';
 
 /** The store's newest snapshot is damaged or missing; the message says what can be recovered. */
@@ -36,6 +37,8 @@ export interface LoadOptions {
   recover: boolean;
   /** Change no file (runlens doctor): damage is only reported. */
   dryRun?: boolean;
+  /** Where replayed side-file appends go (see sideFiles.ts); left out, they are only skipped. */
+  side?: SideSink;
 }
 
 /** Where replayed metric points go (the series files; nowhere for a dry run). */
@@ -209,6 +212,10 @@ export function loadState(SQL: SqlJsStatic, dir: string, root: string, log: Logg
       const result = readJournal(file);
       replayedBytes += result.goodBytes;
       for (const record of result.records) {
+        if (isSideAppend(record)) {
+          if (!dryRun) opts.side?.replay(record);
+          continue;
+        }
         let write: SeriesWrite | undefined;
         try {
           write = applyOp(db, record as Op);

@@ -9,6 +9,7 @@ import { chooseStoreRoot } from './backend/storeRoot';
 import { AUDIT_FILE, verifyAuditText, withoutZeroTail, type AuditEntry } from './governance/auditLog';
 import { GovernanceConfigError } from './governance/config';
 import { governanceDir, readGovernanceFile } from './governance/open';
+import { readSideFileWithJournal } from './store/sideFileRead';
 
 function option(argv: string[], name: string): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -86,20 +87,35 @@ export async function governanceCommand(argv: string[]): Promise<number> {
   return fixes.length ? 1 : 0;
 }
 
+/**
+ * The trail's text: a `--file` as it is, else the store's trail as its next start leaves it (the
+ * file plus entries only its journal holds yet, after a kill). `fromJournal`: bytes the file lacks.
+ */
+function trailOf(rest: string[]): { trail: string; text: string | undefined; fromJournal: number } {
+  const file = option(rest, '--file');
+  if (file) return { trail: file, text: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined, fromJournal: 0 };
+  const root = storeRootOf(rest);
+  const trail = path.join(governanceDir(root), AUDIT_FILE);
+  const merged = readSideFileWithJournal(root, path.relative(root, trail));
+  const onDisk = fs.existsSync(trail) ? fs.statSync(trail).size : 0;
+  return { trail, text: merged?.toString('utf8'), fromJournal: Math.max(0, (merged?.length ?? 0) - onDisk) };
+}
+
 export async function auditCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const trail = option(rest, '--file') ?? path.join(governanceDir(storeRootOf(rest)), AUDIT_FILE);
+  const { trail, text, fromJournal } = trailOf(rest);
   if (sub === 'verify') {
-    if (!fs.existsSync(trail)) {
+    if (text === undefined) {
       process.stderr.write(`runlens: no audit trail at ${trail}\n`);
       return 2;
     }
-    const v = verifyAuditText(fs.readFileSync(trail, 'utf8'));
+    const v = verifyAuditText(text);
+    const pending = fromJournal ? ` (the last ${fromJournal} bytes are still only in the store's journal, after a crash: its next start writes them into the file)` : '';
     if (v.bad) {
-      process.stdout.write(`audit trail BROKEN at line ${v.bad.line}${v.bad.seq !== undefined ? ` (entry ${v.bad.seq})` : ''}: ${v.bad.reason}; ${v.entries} entries before it verify\n`);
+      process.stdout.write(`audit trail BROKEN at line ${v.bad.line}${v.bad.seq !== undefined ? ` (entry ${v.bad.seq})` : ''}: ${v.bad.reason}; ${v.entries} entries before it verify${pending}\n`);
       return 1;
     }
-    process.stdout.write(`audit trail intact: ${v.entries} entries${v.tornTail ? ' (plus a partial last line from a crash, never acknowledged)' : ''}\n`);
+    process.stdout.write(`audit trail intact: ${v.entries} entries${v.tornTail ? ' (plus a partial last line from a crash, never acknowledged)' : ''}${pending}\n`);
     return 0;
   }
   if (sub === 'export') {
@@ -110,7 +126,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
       return 2;
     }
     const out = option(rest, '--out');
-    const lines = fs.existsSync(trail) ? withoutZeroTail(fs.readFileSync(trail, 'utf8')).split('\n') : [];
+    const lines = text === undefined ? [] : withoutZeroTail(text).split('\n');
     const chunks: string[] = [];
     for (const line of lines) {
       if (!line) continue;

@@ -186,7 +186,9 @@ export class AuditLog {
     }
     let log: AuditLog | undefined;
     if (journaled) {
-      // The store replayed what its journal held for the trail before this was opened.
+      // The store replayed what its journal held for the trail before this was opened. Opening
+      // the file now makes a failure to (no descriptors, no space) show at start, not at a write.
+      journaled.size();
       log = new AuditLog(file, undefined, journaled);
       log.epochSeen = journaled.epoch();
       log.seq = log.durableSeq = seq;
@@ -211,6 +213,11 @@ export class AuditLog {
 
   get lastSeq(): number {
     return this.durableSeq;
+  }
+
+  /** Whether the store the trail rides in refuses writes now (its writes, and the entries, would fail). */
+  get storeRefusing(): boolean {
+    return this.journaled?.refusing() ?? false;
   }
 
   /** A write failed: every entry not yet on disk was cut off the file, so the chain goes on from the last that is. */
@@ -249,7 +256,16 @@ export class AuditLog {
     };
     if (this.journaled) {
       const journaled = this.journaled;
-      return journaled.append(line).then(
+      let appended: Promise<void>;
+      try {
+        appended = journaled.append(line);
+      } catch (err) {
+        // Nothing was written (the file could not be opened): the chain takes the entry back.
+        this.seq = entry.seq - 1;
+        this.prev = entry.prev;
+        return Promise.reject(err as Error);
+      }
+      return appended.then(
         () => {
           durable();
           return entry;

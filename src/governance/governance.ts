@@ -180,6 +180,11 @@ export class Governance implements GovernanceApi {
     return entry;
   }
 
+  /** Whether the governed store refuses writes now: a write is then applied before it is audited. */
+  get storeRefusing(): boolean {
+    return this.trail.storeRefusing;
+  }
+
   /** Whether ingested traces go to the exporter too (`otel: {export_traces: true}`). */
   get exportsTraces(): boolean {
     return this.config.otel.exportTraces && !!this.sink?.onIngestedSpans;

@@ -123,8 +123,9 @@ class Governor {
       return { ...base, outcome: 'ok' as const, cost_nano: cost + llm, ...(op.bytes ? { bytes: op.bytes } : {}), ...(llm ? { llm_nano: op.llmNano } : {}) };
     };
     let result: R;
-    if (op.settledByApply || op.bytes) {
+    if (op.settledByApply || op.bytes || this.gov.storeRefusing) {
       // The entry needs what applying finds (the new run, the bytes or LLM calls stored): after it.
+      // So while the store refuses writes: one `failed` entry, not an `ok` and its reversal.
       try {
         result = await apply();
       } catch (err) {

@@ -176,7 +176,7 @@ export class JournalWriter {
           // or the ones after it yet, so they are cut off the journal too and fail as a whole.
           const rest = batch.slice(i);
           segment.durable -= rest.reduce((sum, r) => sum + r.bytes.length, 0);
-          this.fail(new Error(`store write failed: ${(err as Error).message}`, { cause: err }), rest);
+          await this.fail(new Error(`store write failed: ${(err as Error).message}`, { cause: err }), rest, segment);
           break;
         }
         p.resolve();
@@ -214,7 +214,7 @@ export class JournalWriter {
    * A write failed: cut every segment back to what is durable (a half-written record must not sit
    * before the next good one), let the owner roll memory back, then reject everything unsettled.
    */
-  private fail(err: Error, unsettled: Pending[]): void {
+  private fail(err: Error, unsettled: Pending[], revokedIn?: Segment): Promise<void> | undefined {
     this.failure = err;
     this.failures++;
     const rejected = [...unsettled, ...this.pending.splice(0)];
@@ -227,10 +227,16 @@ export class JournalWriter {
     }
     this.bytesWritten = Math.max(0, this.bytesWritten - rejected.reduce((s, p) => s + p.bytes.length, 0));
     this.opts.onFailure?.(err);
-    for (const p of rejected) {
-      p.reject(err);
-      this.settled(p);
-    }
+    const reject = (): void => {
+      for (const p of rejected) {
+        p.reject(err);
+        this.settled(p);
+      }
+    };
+    if (!revokedIn) return void reject();
+    // Records that were durable are revoked (cut back above, in the page cache): that is synced
+    // before anyone hears they failed, or a power loss could bring them back for a replay.
+    return revokedIn.fh.datasync().then(reject, reject);
   }
 
   /** Accepts appends again after a failure, once the current file is cut back to its durable end. */

@@ -125,6 +125,7 @@ export class LocalStore implements TrackingStore, JournaledFiles {
       append: (text) => persistence.appendSide(relPath, text),
       epoch: () => persistence.sideFiles.epoch,
       cutTo: (size) => persistence.sideFiles.cutTo(relPath, size),
+      refusing: () => persistence.refusing,
     };
   }
 

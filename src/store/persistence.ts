@@ -122,6 +122,9 @@ export class Persistence {
     const journal = await JournalWriter.open(path.join(journalDir, journalName(state.lastGen)), {
       replayedBytes: state.replayedBytes,
       onFailure: (err) => persistence?.writeFailed(err),
+    }).catch(async (err: Error) => {
+      await sideFiles.close();
+      throw err;
     });
     persistence = new Persistence(SQL, new SqlDb(state.raw), series, journal, state.lastGen, state.snapshotGen, dir, opts, state.report, sideFiles);
     if (state.needsCheckpoint) {
@@ -276,18 +279,28 @@ export class Persistence {
    * refuses writes (a full disk), the text is written and synced into the file directly instead.
    */
   appendSide(rel: string, text: string): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    if (this.unavailable || this.sideFiles.directBusy(rel)) {
-      try {
-        if (this.sideFiles.directBusy(rel)) throw new Error('direct appends are under way');
-        this.ensureWritable();
-      } catch {
-        return this.sideFiles.appendDirect(rel, text);
+    try {
+      if (this.closed) throw new Error('store is closed');
+      if (this.unavailable || this.sideFiles.directBusy(rel)) {
+        try {
+          if (this.sideFiles.directBusy(rel)) throw new Error('direct appends are under way');
+          this.ensureWritable();
+        } catch {
+          return this.sideFiles.appendDirect(rel, text);
+        }
       }
+      const side = this.sideFiles.reserve(rel, text);
+      if (!this.journal) return this.commitFirst({ side });
+      return this.append({ side });
+    } catch (err) {
+      // Opening the file can fail (no descriptors, a full disk): nothing was reserved.
+      return Promise.reject(err as Error);
     }
-    const side = this.sideFiles.reserve(rel, text);
-    if (!this.journal) return this.commitFirst({ side });
-    return this.append({ side });
+  }
+
+  /** Whether writes are refused now (after a failed write, until the disk takes them again). */
+  get refusing(): boolean {
+    return this.unavailable !== undefined;
   }
 
   private append(entry: Entry): Promise<void> {
@@ -384,7 +397,7 @@ export class Persistence {
     await this.journal?.close();
     // The journal holds them either way; synced here so the files are whole at rest.
     await this.sideFiles.syncAll().catch(() => undefined);
-    this.sideFiles.close();
+    await this.sideFiles.close();
     await this.series.close();
     this.db.close();
   }

@@ -28,6 +28,17 @@ export function isSideAppend(record: unknown): record is SideAppend {
   return typeof record === 'object' && record !== null && (record as { t?: unknown }).t === 'side.append';
 }
 
+/**
+ * Whether a journaled append must be written, given the bytes the file holds where it goes
+ * (`there`, cut at the file's end): yes where they are missing or zeros (a crash kept the size,
+ * not the data); no where they are the append's own, or other bytes (a direct append made after
+ * this record was cut off: the file wins).
+ */
+export function needsWriting(there: Buffer, bytes: Buffer): boolean {
+  if (there.equals(bytes.subarray(0, there.length))) return there.length < bytes.length;
+  return !there.some((b) => b !== 0);
+}
+
 /** Where replayed side appends go (the files; nowhere for a dry run). */
 export interface SideSink {
   replay(rec: SideAppend): void;
@@ -46,6 +57,8 @@ interface OpenFile {
   /** Direct appends (made while the journal refuses writes), one after another. */
   direct: Promise<void> | undefined;
   directQueued: number;
+  /** End of the direct append being written now: a rewind must not move `next` back over it. */
+  directEnd: number | undefined;
 }
 
 export class SideFiles implements SideSink {
@@ -71,7 +84,7 @@ export class SideFiles implements SideSink {
       const existed = fs.existsSync(full);
       const fd = fs.openSync(full, existed ? 'r+' : 'w+');
       const size = fs.fstatSync(fd).size;
-      f = { fd, next: size, durable: size, dirty: false, created: !existed, direct: undefined, directQueued: 0 };
+      f = { fd, next: size, durable: size, dirty: false, created: !existed, direct: undefined, directQueued: 0, directEnd: undefined };
       this.files.set(rel, f);
     }
     return f;
@@ -90,11 +103,25 @@ export class SideFiles implements SideSink {
     return rec;
   }
 
-  /** The record's journal group is durable: its text goes into the file (page cache; synced later). */
+  /**
+   * The record's journal group is durable: its text goes into the file (page cache; synced later).
+   * A write that fails (a full disk: the journal's space is preallocated, this file's is not)
+   * cuts the file back to where the record began, so no torn bytes stay in it; the throw fails
+   * the journal group, which is then cut off the journal too.
+   */
   materialize(rec: SideAppend): void {
     const f = this.open(rec.file);
     const bytes = Buffer.from(rec.text);
-    writeAllSync(f.fd, bytes, rec.at);
+    try {
+      writeAllSync(f.fd, bytes, rec.at);
+    } catch (err) {
+      try {
+        fs.ftruncateSync(f.fd, rec.at);
+      } catch {
+        // Left as it is: `durable` still ends before it, so the next append writes over it.
+      }
+      throw err;
+    }
     f.durable = Math.max(f.durable, rec.at + bytes.length);
     f.dirty = true;
   }
@@ -110,7 +137,7 @@ export class SideFiles implements SideSink {
   /** A journal write failed and was cut off: appends go on from what is durable. */
   rewind(): void {
     this.drops++;
-    for (const f of this.files.values()) f.next = f.durable;
+    for (const f of this.files.values()) f.next = Math.max(f.durable, f.directEnd ?? f.durable);
   }
 
   /** Whether direct appends to `rel` are queued or being written (later appends go behind them). */
@@ -132,6 +159,7 @@ export class SideFiles implements SideSink {
       const bytes = Buffer.from(text);
       const at = f.next;
       f.next = at + bytes.length;
+      f.directEnd = f.next;
       try {
         writeAllSync(f.fd, bytes, at);
         await new Promise<void>((resolve, reject) => fs.fdatasync(f.fd, (err) => (err ? reject(err) : resolve())));
@@ -147,6 +175,8 @@ export class SideFiles implements SideSink {
           // Nothing after `at` counts: the next append overwrites it.
         }
         throw err;
+      } finally {
+        f.directEnd = undefined;
       }
       f.durable = at + bytes.length;
     };
@@ -178,18 +208,16 @@ export class SideFiles implements SideSink {
     const bytes = Buffer.from(rec.text);
     const size = fs.fstatSync(f.fd).size;
     const have = Math.max(0, Math.min(size, rec.at + bytes.length) - rec.at);
-    if (have > 0) {
-      const there = Buffer.alloc(have);
-      fs.readSync(f.fd, there, 0, have, rec.at);
-      // Other bytes there: a direct append made after this record was cut off. The file wins.
-      if (!there.equals(bytes.subarray(0, have))) return;
-    }
-    if (have < bytes.length) {
+    const there = Buffer.alloc(have);
+    if (have > 0) fs.readSync(f.fd, there, 0, have, rec.at);
+    const write = needsWriting(there, bytes);
+    if (!write && !there.equals(bytes.subarray(0, have))) return; // other bytes: the file wins
+    if (write) {
       writeAllSync(f.fd, bytes, rec.at);
       f.dirty = true;
     }
-    const end = Math.max(size, rec.at + bytes.length);
-    f.durable = Math.max(f.durable, end);
+    // What the journal says is there (not the file's size: bytes past it may be a torn tail).
+    f.durable = Math.max(f.durable, rec.at + bytes.length);
     f.next = Math.max(f.next, f.durable);
   }
 
@@ -211,7 +239,9 @@ export class SideFiles implements SideSink {
     );
   }
 
-  close(): void {
+  /** Closes the files once the direct appends under way are done. */
+  async close(): Promise<void> {
+    await Promise.all([...this.files.values()].map((f) => f.direct));
     for (const f of this.files.values()) fs.closeSync(f.fd);
     this.files.clear();
   }

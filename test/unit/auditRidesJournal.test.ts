@@ -11,13 +11,35 @@ import { verifyAuditText } from '../../src/governance/auditLog';
 import { parseGovernanceConfig } from '../../src/governance/config';
 import { governStore } from '../../src/governance/open';
 import { readJournal } from '../../src/store/journal';
+import { readSideFileWithJournal } from '../../src/store/sideFileRead';
 import { isSideAppend, SideFiles } from '../../src/store/sideFiles';
 import { MlflowError } from '../../src/domain/errors';
 import { withFaultyWrites } from '../support/faultyWrites';
+import type { LocalStore } from '../../src/store/localStore';
 import { MemoryLogger, openStore, tempRoot } from './helpers';
 
 const TRAIL = path.join('.governance', 'audit.jsonl');
 const cfg = parseGovernanceConfig('defaults: {team: ml}\npolicies:\n  require_tags: {tags: [owner], mode: warn}\n');
+const plain = parseGovernanceConfig('defaults: {team: ml}\n');
+
+/** The store governed with its trail riding in the store's journal (as `runlens serve` does). */
+function govern(root: string, store: LocalStore, config = plain, log = new MemoryLogger()) {
+  return governStore(store, { config, storeRoot: root, log, journaled: store });
+}
+
+/** Retries `write` until the store takes writes again (it refuses them for a while after a failure). */
+async function untilWritable(write: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      assert.ok(Date.now() < deadline, `the store takes writes again: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 function trailText(root: string): string {
   return fs.readFileSync(path.join(root, TRAIL), 'utf8');
@@ -34,7 +56,7 @@ describe('audit trail in the store journal', () => {
   it('journals each entry with the write it audits, and restores a tail the file lost in a crash', async () => {
     const root = tempRoot('ride-');
     let store = await openStore(root);
-    let g = await governStore(store, { config: cfg, storeRoot: root, log: new MemoryLogger(), journaled: store });
+    let g = await govern(root, store, cfg);
     const run = await g.store.createRun({ experimentId: '0' });
     const runId = run.info.run_id;
     for (let i = 0; i < 5; i++) await g.store.logMetric(runId, { key: 'm', value: i, timestamp: 1 + i, step: i });
@@ -52,9 +74,12 @@ describe('audit trail in the store journal', () => {
     const lines = whole.split('\n');
     const cut = lines.slice(0, -4).join('\n') + '\n' + lines[lines.length - 4]!.slice(0, 20);
     fs.writeFileSync(path.join(root, TRAIL), cut);
+    // Read without starting the store (the `runlens audit` commands): the journal's entries count.
+    assert.equal(readSideFileWithJournal(root, TRAIL)?.toString('utf8'), whole);
+    assert.equal(trailText(root), cut, 'reading changed no file');
 
     store = await openStore(root);
-    g = await governStore(store, { config: cfg, storeRoot: root, log: new MemoryLogger(), journaled: store });
+    g = await govern(root, store, cfg);
     try {
       assert.equal(trailText(root), whole, 'the journal put back what the file lost, byte for byte');
       await g.store.logMetric(runId, { key: 'm', value: 9, timestamp: 9, step: 9 });
@@ -77,7 +102,7 @@ describe('audit trail in the store journal', () => {
     const root = tempRoot('ride-full-');
     const store = await openStore(root);
     const log = new MemoryLogger();
-    const g = await governStore(store, { config: parseGovernanceConfig('defaults: {team: ml}\n'), storeRoot: root, log, journaled: store });
+    const g = await govern(root, store, plain, log);
     try {
       const runId = (await g.store.createRun({ experimentId: '0' })).info.run_id;
       await g.store.logMetric(runId, { key: 'm', value: 0, timestamp: 1, step: 0 });
@@ -103,16 +128,7 @@ describe('audit trail in the store journal', () => {
       assert.equal(g.governance.runCost(runId).cost_usd, 0.0002, 'the create and the one metric that was stored');
 
       // Once the store writes again, entries ride the journal again, after the direct one.
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        try {
-          await g.store.logMetric(runId, { key: 'm', value: 2, timestamp: 3, step: 2 });
-          break;
-        } catch (err) {
-          assert.ok(Date.now() < deadline, `the store takes writes again: ${(err as Error).message}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      await untilWritable(() => g.store.logMetric(runId, { key: 'm', value: 2, timestamp: 3, step: 2 }));
       const text = trailText(root);
       const after = verifyAuditText(text);
       assert.equal(after.bad, undefined, JSON.stringify(after.bad));
@@ -143,7 +159,84 @@ describe('audit trail in the store journal', () => {
       assert.equal(side.reserve(rel, 'again\n').at, 12);
       assert.throws(() => side.reserve(path.join('..', 'escape'), 'x'), /not inside the store/);
     } finally {
-      side.close();
+      await side.close();
+    }
+  });
+
+  it('cuts a short write of an entry back (a full disk), so no torn bytes stay inside the chain', async () => {
+    const root = tempRoot('ride-short-');
+    const store = await openStore(root);
+    const g = await govern(root, store);
+    try {
+      const runId = (await g.store.createRun({ experimentId: '0' })).info.run_id;
+      await g.store.logMetric(runId, { key: 'm', value: 0, timestamp: 1, step: 0 });
+      const nodeFs = require('node:fs') as { writeSync: (...args: unknown[]) => number };
+      const real = nodeFs.writeSync;
+      const isTrail = (fd: unknown): boolean => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${String(fd)}`).endsWith('audit.jsonl');
+        } catch {
+          return false;
+        }
+      };
+      let n = 0;
+      // The journal's space is preallocated, the trail's is not: 10 bytes fit, then ENOSPC.
+      nodeFs.writeSync = (...args: unknown[]): number => {
+        const [fd, buf, off, len, pos] = args as [number, Buffer, number, number, number];
+        if (isTrail(fd) && ++n <= 2) {
+          if (n === 1) return real(fd, buf, off, Math.min(10, len), pos);
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        return real(...args);
+      };
+      try {
+        await assert.rejects(g.store.logMetric(runId, { key: 'm', value: 1, timestamp: 2, step: 1 }), (e: unknown) => e instanceof MlflowError && e.errorCode === 'TEMPORARILY_UNAVAILABLE');
+      } finally {
+        nodeFs.writeSync = real;
+      }
+      await untilWritable(() => g.store.logMetric(runId, { key: 'm', value: 2, timestamp: 3, step: 2 }));
+      const v = verifyAuditText(trailText(root));
+      assert.equal(v.bad, undefined, `${JSON.stringify(v.bad)}\n${trailText(root)}`);
+      assert.deepEqual((await store.getMetricHistory(runId, 'm')).items.map((p) => p.step), [0, 2], 'the refused metric is not kept');
+    } finally {
+      await g.governance.close();
+      await store.close();
+    }
+  });
+
+  it('writes back entries a crash left as zeros (the size logged, the data not)', async () => {
+    const root = tempRoot('ride-zeros-');
+    let store = await openStore(root);
+    let g = await govern(root, store);
+    const runId = (await g.store.createRun({ experimentId: '0' })).info.run_id;
+    for (let i = 0; i < 3; i++) await g.store.logMetric(runId, { key: 'm', value: i, timestamp: 1 + i, step: i });
+    const whole = trailText(root);
+    await g.governance.close();
+    await store.close({ checkpoint: false });
+    const keep = `${whole.split('\n').slice(0, -3).join('\n')}\n`;
+    fs.writeFileSync(path.join(root, TRAIL), Buffer.concat([Buffer.from(keep), Buffer.alloc(Buffer.byteLength(whole) - Buffer.byteLength(keep))]));
+    store = await openStore(root);
+    g = await govern(root, store);
+    try {
+      assert.equal(trailText(root), whole, 'the journal put back the acknowledged entries');
+    } finally {
+      await g.governance.close();
+      await store.close();
+    }
+  });
+
+  it('a rewind while a direct append is being synced does not let the next append overwrite it', async () => {
+    const root = tempRoot('side-direct-');
+    const side = new SideFiles(root);
+    try {
+      const first = side.appendDirect('f.txt', 'first\n');
+      while (side.size('f.txt') === 0) await Promise.resolve(); // written, its fdatasync in flight
+      side.rewind(); // a journal write of the store failed meanwhile
+      await first;
+      await side.appendDirect('f.txt', 'second\n');
+      assert.equal(fs.readFileSync(path.join(root, 'f.txt'), 'utf8'), 'first\nsecond\n');
+    } finally {
+      await side.close();
     }
   });
 });

@@ -19,6 +19,8 @@ export interface JournaledFile {
   epoch(): number;
   /** Cuts the file to `size` bytes, durably (a torn tail found at open, never acknowledged); nothing may be in flight. */
   cutTo(size: number): Promise<void>;
+  /** Whether the store refuses writes now (a failed write, a full disk): its writes will fail. */
+  refusing(): boolean;
 }
 
 export interface JournaledFiles {

@@ -31,7 +31,12 @@ function startServer(root, loopFile) {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, RUNLENS_LOOP_DELAY_FILE: loopFile };
     const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-    const child = spawn(process.execPath, [...extra, CLI, 'serve', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // BENCH_SERVER_CPUS=1: the server runs on those CPUs alone (taskset), so with the client kept
+    // off them (`taskset -c 0 node bench/durable-write.mjs`) its loop delay is its own, not the
+    // client's competition for a core.
+    const cpus = process.env.BENCH_SERVER_CPUS;
+    const argv = [...extra, CLI, 'serve', '--port', '0', '--root', root];
+    const child = cpus ? spawn('taskset', ['-c', cpus, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env }) : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err += d));

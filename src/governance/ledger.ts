@@ -21,7 +21,13 @@ interface RunCost {
 }
 
 /** One charged operation, kept for grouping by actor/operation and for operations off any run. */
-interface Charge {
+/**
+ * The charges of one day, run (or attribution, for operations on no run), experiment, actor and
+ * operation, summed: what the summaries group and filter by. Kept as sums, not one record per
+ * operation, so the ledger's memory and a summary's cost grow with the distinct combinations,
+ * not with the number of writes (a run logging a million metrics is one bucket a day).
+ */
+interface ChargeBucket {
   day: string;
   runId?: string | undefined;
   experimentId?: string | undefined;
@@ -29,8 +35,8 @@ interface Charge {
   actor: string;
   op: string;
   nano: number;
-  /** Counts as an operation (a reversing entry takes back a charge, not an operation). */
-  counted: boolean;
+  /** Operations counted (a reversing entry takes back a charge, not an operation). */
+  operations: number;
 }
 
 export interface SummaryRow {
@@ -68,7 +74,7 @@ export function dayOf(ms: number): string {
 
 export class Ledger {
   private readonly runs = new Map<string, RunCost>();
-  private readonly charges: Charge[] = [];
+  private readonly charges = new Map<string, ChargeBucket>();
   /** LLM cost already charged per trace: spans arrive over OTLP as they end and again in the final upload. */
   private readonly llmByTrace = new Map<string, number>();
 
@@ -143,7 +149,18 @@ export class Ledger {
       if (e.bytes && e.outcome === 'ok') r.stored.push({ bytes: e.bytes, atMs: e.ts });
     }
     else if (e.cost_nano) this.addScoped(e.attribution, dayOf(e.ts), e.cost_nano);
-    this.charges.push({ day: dayOf(e.ts), runId, experimentId: e.target.experiment_id ?? (runId ? this.runs.get(runId)?.experimentId : undefined), attribution: e.attribution, actor: e.actor, op: e.op, nano: e.cost_nano, counted: !reversal });
+    const day = dayOf(e.ts);
+    const experimentId = e.target.experiment_id ?? (runId ? this.runs.get(runId)?.experimentId : undefined);
+    // A run's charges group by the run's attribution as it is when asked; others by their own.
+    const who = runId ? `r${runId}` : `a${JSON.stringify(e.attribution)}`;
+    const key = `${day}\0${who}\0${experimentId ?? ''}\0${e.actor}\0${e.op}`;
+    let bucket = this.charges.get(key);
+    if (!bucket) {
+      bucket = { day, runId, experimentId, attribution: e.attribution, actor: e.actor, op: e.op, nano: 0, operations: 0 };
+      this.charges.set(key, bucket);
+    }
+    bucket.nano += e.cost_nano;
+    if (!reversal) bucket.operations++;
   }
 
   /** A run's spend including its descendants' (a sweep's parent carries the sweep). */
@@ -210,10 +227,10 @@ export class Ledger {
       }
     };
     const inRange = (day: string) => (!q.since || day >= q.since) && (!q.until || day <= q.until);
-    for (const c of this.charges) {
+    for (const c of this.charges.values()) {
       if (!inRange(c.day)) continue;
       if (q.experimentId && c.experimentId !== q.experimentId) continue;
-      add(keyOf(c), c.nano, c.counted ? 1 : 0, c.day);
+      add(keyOf(c), c.nano, c.operations, c.day);
     }
     // Storage accrues per day stored: split it over the days it was kept within the range.
     const now = q.nowMs ?? Date.now();

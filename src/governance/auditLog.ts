@@ -220,6 +220,12 @@ export class AuditLog {
     return this.journaled?.refusing() ?? false;
   }
 
+  /** The last entry chained was not written: the chain goes on from the one before it. */
+  private takeBack(entry: AuditEntry): void {
+    this.seq = entry.seq - 1;
+    this.prev = entry.prev;
+  }
+
   /** A write failed: every entry not yet on disk was cut off the file, so the chain goes on from the last that is. */
   private rewind(): void {
     this.seq = this.durableSeq;
@@ -261,8 +267,7 @@ export class AuditLog {
         appended = journaled.append(line);
       } catch (err) {
         // Nothing was written (the file could not be opened): the chain takes the entry back.
-        this.seq = entry.seq - 1;
-        this.prev = entry.prev;
+        this.takeBack(entry);
         return Promise.reject(err as Error);
       }
       return appended.then(
@@ -280,8 +285,7 @@ export class AuditLog {
             this.rewind();
           } else if (entry.seq === this.seq) {
             // Refused alone (the store is closing), nothing chained onto it yet: take just it back.
-            this.seq = entry.seq - 1;
-            this.prev = entry.prev;
+            this.takeBack(entry);
           }
           throw err;
         },

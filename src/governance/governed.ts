@@ -142,12 +142,13 @@ class Governor {
         result = await apply();
       } catch (err) {
         const entry = await charged;
+        const takenBack = { cost_nano: -entry.cost_nano, ...(entry.llm_nano ? { llm_nano: negated(entry.llm_nano) } : {}) };
         if (entry.seq === 0) {
           // The trail could not take the entry either (the disk refused both): its charge is taken
           // back in the live ledger alone, and the trail gets a plain failed entry charging nothing.
-          this.gov.ledger.apply({ ...entry, outcome: 'failed', cost_nano: -entry.cost_nano, ...(entry.llm_nano ? { llm_nano: negated(entry.llm_nano) } : {}), reverses: 0 });
+          this.gov.ledger.apply({ ...entry, outcome: 'failed', ...takenBack, reverses: 0 });
           await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), cost_nano: 0 });
-        } else await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), cost_nano: -entry.cost_nano, ...(entry.llm_nano ? { llm_nano: negated(entry.llm_nano) } : {}), reverses: entry.seq });
+        } else await this.gov.record({ ...base, outcome: 'failed', reason: reasonOf(err), ...takenBack, reverses: entry.seq });
         throw err;
       }
       await charged;

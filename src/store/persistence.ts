@@ -281,20 +281,24 @@ export class Persistence {
   appendSide(rel: string, text: string): Promise<void> {
     try {
       if (this.closed) throw new Error('store is closed');
-      if (this.unavailable || this.sideFiles.directBusy(rel)) {
-        try {
-          if (this.sideFiles.directBusy(rel)) throw new Error('direct appends are under way');
-          this.ensureWritable();
-        } catch {
-          return this.sideFiles.appendDirect(rel, text);
-        }
-      }
+      // Behind direct appends under way, or while the journal still refuses: written directly too.
+      if (this.sideFiles.directBusy(rel) || (this.unavailable && !this.writableAgain())) return this.sideFiles.appendDirect(rel, text);
       const side = this.sideFiles.reserve(rel, text);
       if (!this.journal) return this.commitFirst({ side });
       return this.append({ side });
     } catch (err) {
       // Opening the file can fail (no descriptors, a full disk): nothing was reserved.
       return Promise.reject(err as Error);
+    }
+  }
+
+  /** ensureWritable() as a question: whether the store takes writes again now. */
+  private writableAgain(): boolean {
+    try {
+      this.ensureWritable();
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJournal } from './journal';
 import { Persistence } from './persistence';
-import { isSideAppend, needsWriting } from './sideFiles';
+import { isSideAppend, placement } from './sideFiles';
 import { journalName, listGens } from './storeLoad';
 
 export function readSideFileWithJournal(root: string, rel: string): Buffer | undefined {
@@ -21,7 +21,7 @@ export function readSideFileWithJournal(root: string, rel: string): Buffer | und
       const bytes = Buffer.from(rec.text);
       const cur = data ?? Buffer.alloc(0);
       const there = cur.subarray(Math.min(rec.at, cur.length), Math.min(cur.length, rec.at + bytes.length));
-      if (!needsWriting(there, bytes)) continue;
+      if (placement(there, bytes) !== 'missing') continue;
       const next = Buffer.alloc(Math.max(cur.length, rec.at + bytes.length));
       cur.copy(next);
       bytes.copy(next, rec.at);

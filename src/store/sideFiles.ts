@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { syncDir, writeAllSync } from './durableFiles';
+import { datasyncFd, syncDir, writeAllSync } from './durableFiles';
 
 /** The journal record of one side-file append. */
 export interface SideAppend {
@@ -29,14 +29,14 @@ export function isSideAppend(record: unknown): record is SideAppend {
 }
 
 /**
- * Whether a journaled append must be written, given the bytes the file holds where it goes
- * (`there`, cut at the file's end): yes where they are missing or zeros (a crash kept the size,
- * not the data); no where they are the append's own, or other bytes (a direct append made after
- * this record was cut off: the file wins).
+ * What the file holds where a journaled append goes, given those bytes (`there`, cut at the
+ * file's end): `present` (the append's own, whole), `missing` (absent, cut short, or zeros: a
+ * crash kept the size, not the data; to be written), or `foreign` (other bytes: a direct append
+ * made after this record was cut off; the file wins).
  */
-export function needsWriting(there: Buffer, bytes: Buffer): boolean {
-  if (there.equals(bytes.subarray(0, there.length))) return there.length < bytes.length;
-  return !there.some((b) => b !== 0);
+export function placement(there: Buffer, bytes: Buffer): 'present' | 'missing' | 'foreign' {
+  if (there.equals(bytes.subarray(0, there.length))) return there.length < bytes.length ? 'missing' : 'present';
+  return there.some((b) => b !== 0) ? 'foreign' : 'missing';
 }
 
 /** Where replayed side appends go (the files; nowhere for a dry run). */
@@ -162,7 +162,7 @@ export class SideFiles implements SideSink {
       f.directEnd = f.next;
       try {
         writeAllSync(f.fd, bytes, at);
-        await new Promise<void>((resolve, reject) => fs.fdatasync(f.fd, (err) => (err ? reject(err) : resolve())));
+        await datasyncFd(f.fd);
         if (f.created) await syncDir(path.dirname(this.resolve(rel)));
         f.created = false;
       } catch (err) {
@@ -198,7 +198,7 @@ export class SideFiles implements SideSink {
     const f = this.open(rel);
     if (f.next !== f.durable || f.directQueued > 0) throw new Error(`side file '${rel}' has appends in flight`);
     fs.ftruncateSync(f.fd, size);
-    await new Promise<void>((resolve, reject) => fs.fdatasync(f.fd, (err) => (err ? reject(err) : resolve())));
+    await datasyncFd(f.fd);
     f.next = f.durable = size;
   }
 
@@ -210,9 +210,9 @@ export class SideFiles implements SideSink {
     const have = Math.max(0, Math.min(size, rec.at + bytes.length) - rec.at);
     const there = Buffer.alloc(have);
     if (have > 0) fs.readSync(f.fd, there, 0, have, rec.at);
-    const write = needsWriting(there, bytes);
-    if (!write && !there.equals(bytes.subarray(0, have))) return; // other bytes: the file wins
-    if (write) {
+    const found = placement(there, bytes);
+    if (found === 'foreign') return;
+    if (found === 'missing') {
       writeAllSync(f.fd, bytes, rec.at);
       f.dirty = true;
     }
@@ -228,7 +228,7 @@ export class SideFiles implements SideSink {
         if (!f.dirty && !f.created) return;
         f.dirty = false;
         try {
-          await new Promise<void>((resolve, reject) => fs.fdatasync(f.fd, (err) => (err ? reject(err) : resolve())));
+          await datasyncFd(f.fd);
           if (f.created) await syncDir(path.dirname(this.resolve(rel)));
           f.created = false;
         } catch (err) {

@@ -130,6 +130,11 @@ export class Governance implements GovernanceApi {
     }
   }
 
+  /** Whether any budget is in warn mode (else nothing is checked after a charge). */
+  get hasWarnBudgets(): boolean {
+    return this.config.budgets.some((b) => b.mode === 'warn');
+  }
+
   /** Warn-mode budgets the spend so far has gone over (checked after an operation is charged). */
   exceededWarnBudgets(attribution: Attribution, nowMs: number): { budget: Budget; message: string }[] {
     const out: { budget: Budget; message: string }[] = [];

@@ -50,6 +50,11 @@ const MAX_HELD_TRACES = 5000;
 const MAX_HELD_SPANS = 1000;
 const MAX_HOLD_MS = 30_000;
 
+function hasKeys(o: Record<string, string>): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 export type GovernedStore = TrackingStore & { readonly governance: GovernanceApi };
 
 export function governed(inner: TrackingStore, gov: Governance): GovernedStore {
@@ -106,7 +111,8 @@ class Governor {
     const attribution = this.attributionFor(op);
     const actor = this.gov.actorFor(op.runId);
     const cost = this.priceOf(op.kind) + (op.extraNano ?? 0);
-    const base: Omit<AuditFields, 'outcome' | 'cost_nano'> = { ts: now, actor, attribution, op: op.name, target: op.target, ...(op.tags && Object.keys(op.tags).length ? { tags: op.tags } : {}) };
+    const base: Omit<AuditFields, 'outcome' | 'cost_nano'> = { ts: now, actor, attribution, op: op.name, target: op.target };
+    if (op.tags && hasKeys(op.tags)) base.tags = op.tags;
     try {
       check?.(attribution);
       if (!op.exemptFromBudgets) this.gov.checkBudgets(attribution, cost, now);
@@ -118,9 +124,23 @@ class Governor {
       throw err;
     }
     const reasonOf = (err: unknown) => (err instanceof Error ? err.message.slice(0, 500) : String(err));
-    const charge = () => {
-      const llm = Object.values(op.llmNano ?? {}).reduce((a, b) => a + b, 0);
-      return { ...base, outcome: 'ok' as const, cost_nano: cost + llm, ...(op.bytes ? { bytes: op.bytes } : {}), ...(llm ? { llm_nano: op.llmNano } : {}) };
+    const charge = (): AuditFields => {
+      // Built field by field (no spreads): this runs for every governed write.
+      // The same keys in the same order as the other entries of the trail.
+      const entry = { ts: base.ts, actor: base.actor, attribution: base.attribution, op: base.op, target: base.target } as AuditFields;
+      if (base.tags) entry.tags = base.tags;
+      entry.outcome = 'ok';
+      entry.cost_nano = cost;
+      if (op.bytes) entry.bytes = op.bytes;
+      if (op.llmNano) {
+        let llm = 0;
+        for (const k in op.llmNano) llm += op.llmNano[k]!;
+        if (llm) {
+          entry.cost_nano += llm;
+          entry.llm_nano = op.llmNano;
+        }
+      }
+      return entry;
     };
     let result: R;
     if (op.settledByApply || op.bytes || this.gov.storeRefusing) {
@@ -153,18 +173,24 @@ class Governor {
       }
       await charged;
     }
-    await this.afterCharge(op, now);
+    const marks = this.warnMarks(op, now);
+    if (marks) await marks;
     return result;
   }
 
-  /** Warn-mode budgets: mark the run (once per budget) and list the violation. */
-  private async afterCharge(op: Op, now: number): Promise<void> {
-    const attribution = op.runId ? this.gov.ledger.attributionOf(op.runId) : this.attributionFor(op);
-    for (const { budget, message } of this.gov.exceededWarnBudgets(attribution, now)) {
-      if (!op.runId || this.marked.has(`${op.runId}\0${budget.label}`)) continue;
-      this.marked.add(`${op.runId}\0${budget.label}`);
-      await this.mark(op.runId, 'budget', message, op.target.experiment_id);
-    }
+  /** Warn-mode budgets: mark the run (once per budget) and list the violation; undefined when there is nothing to mark. */
+  private warnMarks(op: Op, now: number): Promise<void> | undefined {
+    if (!op.runId || !this.gov.hasWarnBudgets) return undefined;
+    const runId = op.runId;
+    const due = this.gov.exceededWarnBudgets(this.gov.ledger.attributionOf(runId), now).filter(({ budget }) => !this.marked.has(`${runId}\0${budget.label}`));
+    if (!due.length) return undefined;
+    return (async () => {
+      for (const { budget, message } of due) {
+        if (this.marked.has(`${runId}\0${budget.label}`)) continue;
+        this.marked.add(`${runId}\0${budget.label}`);
+        await this.mark(runId, 'budget', message, op.target.experiment_id);
+      }
+    })();
   }
 
   private readonly marked = new Set<string>();
@@ -363,7 +389,7 @@ class Governor {
     const run = await this.run(op, () => this.inner.createRun({ ...req, runId, tags }), check);
     const env = attribution.environment;
     if (env !== undefined && this.cfg.policies.allowedEnvironments?.mode === 'warn' && !this.cfg.policies.allowedEnvironments.values.includes(env)) await this.checkEnvironment(env, run.info.run_id, run.info.experiment_id);
-    await this.afterCharge({ ...op, runId: run.info.run_id }, Date.now());
+    await this.warnMarks({ ...op, runId: run.info.run_id }, Date.now());
     return this.withCost(run);
   }
 

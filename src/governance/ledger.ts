@@ -117,39 +117,20 @@ export class Ledger {
   apply(e: AuditEntry): void {
     // A reversing entry (its operation failed after it was audited) carries the negated charges.
     const reversal = e.reverses !== undefined;
-    if (e.outcome === 'ok' || reversal) for (const [t, nano] of Object.entries(e.llm_nano ?? {})) this.llmByTrace.set(t, (this.llmByTrace.get(t) ?? 0) + nano);
+    if (e.llm_nano && (e.outcome === 'ok' || reversal)) for (const [t, nano] of Object.entries(e.llm_nano)) this.llmByTrace.set(t, (this.llmByTrace.get(t) ?? 0) + nano);
     const runId = e.target.run_id;
+    const day = dayOf(e.ts);
     if (runId) {
       const r = this.run(runId);
-      const before = { ...r.attribution };
       if (e.target.experiment_id) r.experimentId = e.target.experiment_id;
-      for (const [k, v] of Object.entries(e.tags ?? {})) {
-        if (k === PARENT_RUN_TAG) {
-          if (r.parent && r.parent !== v) this.runs.get(r.parent)?.children.delete(runId);
-          r.parent = v;
-          this.run(v).children.add(runId);
-          continue;
-        }
-        const a = attributeOfTag(k);
-        if (!a) continue;
-        if (v === '') delete r.attribution[a];
-        else r.attribution[a] = v;
-      }
-      if (this.scopeSpend.length && ATTRIBUTES.some((a) => before[a] !== r.attribution[a])) {
-        // Re-tagged: the run's spend so far moves to the scopes it now belongs to.
-        for (const [day, nano] of r.byDay) {
-          this.addScoped(before, day, -nano);
-          this.addScoped(r.attribution, day, nano);
-        }
-      }
+      if (e.tags) this.retag(runId, r, e.tags);
       if (e.cost_nano) {
-        r.byDay.set(dayOf(e.ts), (r.byDay.get(dayOf(e.ts)) ?? 0) + e.cost_nano);
-        this.addScoped(r.attribution, dayOf(e.ts), e.cost_nano);
+        r.byDay.set(day, (r.byDay.get(day) ?? 0) + e.cost_nano);
+        this.addScoped(r.attribution, day, e.cost_nano);
       }
       if (e.bytes && e.outcome === 'ok') r.stored.push({ bytes: e.bytes, atMs: e.ts });
     }
-    else if (e.cost_nano) this.addScoped(e.attribution, dayOf(e.ts), e.cost_nano);
-    const day = dayOf(e.ts);
+    else if (e.cost_nano) this.addScoped(e.attribution, day, e.cost_nano);
     const experimentId = e.target.experiment_id ?? (runId ? this.runs.get(runId)?.experimentId : undefined);
     // A run's charges group by the run's attribution as it is when asked; others by their own.
     const who = runId ? `r${runId}` : `a${JSON.stringify(e.attribution)}`;
@@ -161,6 +142,30 @@ export class Ledger {
     }
     bucket.nano += e.cost_nano;
     if (!reversal) bucket.operations++;
+  }
+
+  /** The attribution and parent tags an operation set on its run. */
+  private retag(runId: string, r: RunCost, tags: Record<string, string>): void {
+    const before = { ...r.attribution };
+    for (const [k, v] of Object.entries(tags)) {
+      if (k === PARENT_RUN_TAG) {
+        if (r.parent && r.parent !== v) this.runs.get(r.parent)?.children.delete(runId);
+        r.parent = v;
+        this.run(v).children.add(runId);
+        continue;
+      }
+      const a = attributeOfTag(k);
+      if (!a) continue;
+      if (v === '') delete r.attribution[a];
+      else r.attribution[a] = v;
+    }
+    if (this.scopeSpend.length && ATTRIBUTES.some((a) => before[a] !== r.attribution[a])) {
+      // Re-tagged: the run's spend so far moves to the scopes it now belongs to.
+      for (const [day, nano] of r.byDay) {
+        this.addScoped(before, day, -nano);
+        this.addScoped(r.attribution, day, nano);
+      }
+    }
   }
 
   /** A run's spend including its descendants' (a sweep's parent carries the sweep). */

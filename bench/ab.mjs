@@ -3,7 +3,9 @@
 // load lands on both: two Runlens builds (dist folders copied before and after a change), a plain
 // and a governed server (mode gov/gov-batch), or Runlens against FastTrackML (second CLI 'fml').
 // Prints p50/p90/mean per server and the server CPU per request.
-// Usage: node bench/ab.mjs <cliA.js> <cliB.js|fml> [n=3000] [metric|batch|gov|gov-batch]
+// Modes gov/gov-batch: A plain, B governed (what governance costs); gov2/gov2-batch: both governed
+// (two builds of the governed path).
+// Usage: node bench/ab.mjs <cliA.js> <cliB.js|fml> [n=3000] [metric|batch|gov|gov-batch|gov2|gov2-batch]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -39,7 +41,7 @@ const A = '/api/2.0/mlflow';
 const GOV = path.join(os.tmpdir(), `runlens-ab-governance-${process.pid}.yaml`);
 const gov = kind?.startsWith('gov') ? ['--governance', GOV] : [];
 if (kind?.startsWith('gov')) fs.writeFileSync(GOV, 'defaults: {team: bench}\nbudgets:\n  - {name: b, scope: {team: bench}, daily_usd: 1000, mode: warn}\n');
-const srv = [await start(cliA), await start(cliB, cliB === 'fml' ? [] : gov)];
+const srv = [await start(cliA, kind?.startsWith('gov2') ? gov : []), await start(cliB, cliB === 'fml' ? [] : gov)];
 const runs = [];
 for (const s of srv) {
   const exp = (await req(s.url, `${A}/experiments/create`, { name: 'ab' })).experiment_id;
@@ -48,7 +50,7 @@ for (const s of srv) {
 const cpu = (pid) => { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
 const cpu0 = srv.map((s) => cpu(s.child.pid));
 const t = [[], []];
-const big = kind === 'batch' || kind === 'gov-batch';
+const big = kind === 'batch' || kind === 'gov-batch' || kind === 'gov2-batch';
 for (let i = 0; i < N; i++) {
   for (const j of i % 2 ? [0, 1] : [1, 0]) {
     const body = big ? { run_id: runs[j], metrics: Array.from({ length: 1000 }, (_, k) => ({ key: `m${k % 10}`, value: k, timestamp: Date.now(), step: i * 100 + Math.floor(k / 10) })) } : { run_id: runs[j], key: 'loss', value: i, timestamp: Date.now(), step: i };

@@ -16,7 +16,6 @@ import { formatImportSummary, formatSkipped, importSource } from '../store/impor
 import type { GovernanceConfig } from '../governance/config';
 import type { Governance } from '../governance/governance';
 import { governStore } from '../governance/open';
-import { otelSink, parseOtlpHeaders } from '../governance/otelExport';
 
 export interface ServeOptions {
   /** A Runlens store folder, an mlflow.db (or sqlite:/// URI) or a legacy mlruns/ folder. */
@@ -82,7 +81,8 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
       else {
         const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
         if (opts.governance.otel.enabled && !endpoint) opts.log.warn('governance: otel.enabled is set but OTEL_EXPORTER_OTLP_ENDPOINT is not; nothing is exported.');
-        const sink = opts.governance.otel.enabled && endpoint ? otelSink({ endpoint, headers: parseOtlpHeaders(process.env.OTEL_EXPORTER_OTLP_HEADERS), serviceName: process.env.OTEL_SERVICE_NAME }) : undefined;
+        // The OpenTelemetry SDK is loaded only when it exports: initialising it is ~15 ms of every start-up.
+        const sink = opts.governance.otel.enabled && endpoint ? await import('../governance/otelExport').then(({ otelSink, parseOtlpHeaders }) => otelSink({ endpoint, headers: parseOtlpHeaders(process.env.OTEL_EXPORTER_OTLP_HEADERS), serviceName: process.env.OTEL_SERVICE_NAME })) : undefined;
         const g = await governStore(opened.backend, { config: opts.governance, storeRoot: target.root, log: opts.log, sink, journaled: opened.local });
         backend = g.store;
         governance = g.governance;

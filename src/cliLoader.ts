@@ -36,9 +36,6 @@ function readCache(file: string | undefined): Buffer | undefined {
   }
 }
 
-/** Caches of other builds not used for this long are removed when a new one is written. */
-const STALE_MS = 7 * 24 * 3600 * 1000;
-
 function writeCache(file: string, data: Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
@@ -47,18 +44,6 @@ function writeCache(file: string, data: Buffer): void {
     fs.renameSync(tmp, file);
   } catch {
     fs.rmSync(tmp, { force: true });
-    return;
-  }
-  // One cache per build: without this, every rebuild or upgrade would leave ~1 MB behind.
-  try {
-    const dir = path.dirname(file);
-    for (const name of fs.readdirSync(dir)) {
-      const other = path.join(dir, name);
-      if (other === file || !/^cli-.*\.v8cache$/.test(name)) continue;
-      if (Date.now() - fs.statSync(other).mtimeMs > STALE_MS) fs.rmSync(other, { force: true });
-    }
-  } catch {
-    // Pruning is housekeeping: a failure leaves old files, nothing else.
   }
 }
 
@@ -68,15 +53,6 @@ function run(): void {
   const cacheFile = cacheFileFor(main);
   const cachedData = readCache(cacheFile);
   const script = new vm.Script(Module.wrap(source), { filename: main, ...(cachedData ? { cachedData } : {}) });
-  if (cacheFile && cachedData && !script.cachedDataRejected) {
-    // Marks the cache as in use, so another build's pruning keeps it.
-    const now = new Date();
-    try {
-      fs.utimesSync(cacheFile, now, now);
-    } catch {
-      // read-only: it stays as old as it is
-    }
-  }
   if (process.env.RUNLENS_CODE_CACHE_REPORT) {
     const state = !cacheFile ? 'off' : !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
     process.stderr.write(`runlens code cache: ${state}${cacheFile ? ` (${cacheFile})` : ''}\n`);

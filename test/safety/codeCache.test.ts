@@ -57,8 +57,7 @@ async function stop(s: Started): Promise<void> {
 async function cacheFileIn(dir: string, changedAfterMs = 0, timeoutMs = 20_000): Promise<string> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    // This build's cache (the test runs the same Node as the CLI it starts).
-    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith(`cli-${process.version}-`) && f.endsWith('.v8cache')) : [];
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.v8cache')) : [];
     const file = files.map((f) => path.join(dir, f)).find((f) => fs.statSync(f).mtimeMs > changedAfterMs);
     if (file) return file;
     if (Date.now() > until) throw new Error(`no code cache written in ${dir}`);
@@ -69,25 +68,14 @@ async function cacheFileIn(dir: string, changedAfterMs = 0, timeoutMs = 20_000):
 describe('safety: the CLI code cache', function () {
   this.timeout(90_000);
 
-  it('is written by a running server (old caches of other builds pruned), used by the next start, and a damaged one is rejected and rewritten', async () => {
+  it('is written by a running server, used by the next start, and a damaged one is rejected and rewritten', async () => {
     const root = tempRoot();
     const cacheDir = path.join(tempRoot(), 'cache');
-
-    // Another build's caches: one unused for 8 days (removed when a new one is written), one recent (kept).
-    fs.mkdirSync(cacheDir, { recursive: true });
-    const stale = path.join(cacheDir, 'cli-v0.0.0-x64-1-1.v8cache');
-    const recent = path.join(cacheDir, 'cli-v0.0.0-x64-2-2.v8cache');
-    fs.writeFileSync(stale, 'old');
-    fs.writeFileSync(recent, 'recent');
-    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
-    fs.utimesSync(stale, eightDaysAgo, eightDaysAgo);
 
     const first = await start(root, cacheDir);
     assert.equal(first.cache, 'none');
     const file = await cacheFileIn(cacheDir);
     await stop(first);
-    assert.equal(fs.existsSync(stale), false, 'a cache unused for 8 days is removed');
-    assert.equal(fs.existsSync(recent), true, 'a recently used cache of another build is kept');
 
     const second = await start(root, cacheDir);
     assert.equal(second.cache, 'accepted');

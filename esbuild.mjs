@@ -50,10 +50,8 @@ function writePreloads(metafile) {
   writeFileSync('dist/webview/preload.json', JSON.stringify(preloads));
 }
 
-const [, , , , views] = await Promise.all([
-  // dist/cli.js is a small loader that runs the CLI bundle (dist/cli-main.js) with a V8 code cache.
-  build({ ...common, entryPoints: { cli: 'src/cliLoader.ts' }, banner: { js: '#!/usr/bin/env node' } }),
-  build({ ...common, entryPoints: { 'cli-main': 'src/cli.ts' } }),
+const [, , , views] = await Promise.all([
+  build({ ...common, entryPoints: { cli: 'src/cli.ts' }, banner: { js: '#!/usr/bin/env node' } }),
   // `vscode` is provided by the extension host at run time.
   build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] }),
   // The filter language server: its own Node process, started by the extension over stdio.

@@ -76,12 +76,12 @@ export async function writeAll(fh: fs.promises.FileHandle, data: Uint8Array, pos
   }
 }
 
-/** Synchronous writeAll for a raw fd (series files are written positionally, in order). */
 /** fdatasync of a raw descriptor, on the thread pool. */
 export function datasyncFd(fd: number): Promise<void> {
   return new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
+/** Synchronous writeAll for a raw fd (series files are written positionally, in order). */
 export function writeAllSync(fd: number, data: Uint8Array, position: number): void {
   let done = 0;
   while (done < data.length) {

@@ -50,8 +50,11 @@ function writePreloads(metafile) {
   writeFileSync('dist/webview/preload.json', JSON.stringify(preloads));
 }
 
-const [, , , views] = await Promise.all([
-  build({ ...common, entryPoints: { cli: 'src/cli.ts' }, banner: { js: '#!/usr/bin/env node' } }),
+const [, , , , views] = await Promise.all([
+  // dist/cli.js is a small loader that runs the CLI bundle (dist/cli-main.js) with a V8 code cache.
+  build({ ...common, entryPoints: { cli: 'src/cliLoader.ts' }, banner: { js: '#!/usr/bin/env node' } }),
+  // vm.Script runs it without a module loader: `import()` (ours and the dependencies') becomes require().
+  build({ ...common, entryPoints: { 'cli-main': 'src/cli.ts' }, supported: { 'dynamic-import': false } }),
   // `vscode` is provided by the extension host at run time.
   build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] }),
   // The filter language server: its own Node process, started by the extension over stdio.

@@ -25,6 +25,7 @@ const LAYERS = [
   ['src/ui/', 'ui'],
   ['src/extension/', 'extension'],
   ['src/cli.ts', 'cli'],
+  ['src/cliLoader.ts', 'cli'],
   ['src/cliImport.ts', 'cli'],
   ['src/cliExport.ts', 'cli'],
   ['src/cliGovernance.ts', 'cli'],

@@ -25,7 +25,7 @@ if (forbidden.length) {
 
 // The extension forks dist/cli.js from its installed folder as the tracking server: it must be in
 // the package with the WASM beside it, and run from an unpacked copy with no node_modules at all.
-const required = ['extension/dist/extension.js', 'extension/dist/cli.js', 'extension/dist/sql-wasm.wasm', 'extension/package.json'];
+const required = ['extension/dist/extension.js', 'extension/dist/cli.js', 'extension/dist/cli-main.js', 'extension/dist/sql-wasm.wasm', 'extension/package.json'];
 const missing = required.filter((r) => !entries.some((e) => e.name === r));
 if (missing.length) {
   console.error(`the package lacks what the extension needs at run time:\n${missing.map((m) => `  ${m}`).join('\n')}`);

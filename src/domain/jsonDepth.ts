@@ -46,16 +46,29 @@ export function parseJsonBounded(text: string, limit = MAX_JSON_DEPTH): unknown 
   return JSON.parse(text) as unknown;
 }
 
-/** Whether an already parsed value nests deeper than `limit` (iterative: safe on any depth). */
+/**
+ * Whether an already parsed value nests deeper than `limit`. Recursive, but never deeper than
+ * `limit` + 1 frames (it stops at the first level over the limit), so safe on any depth; no
+ * allocation per node (a 1000-point log-batch body is walked on every request).
+ */
 export function valueTooDeep(value: unknown, limit = MAX_JSON_DEPTH): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (d + 1 > limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  return typeof value === 'object' && value !== null && nestsDeeper(value, 1, limit);
+}
+
+function nestsDeeper(v: object, level: number, limit: number): boolean {
+  if (level > limit) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const child: unknown = v[i];
+      if (typeof child === 'object' && child !== null && nestsDeeper(child, level + 1, limit)) return true;
     }
+    return false;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
+    const child = o[k];
+    if (typeof child === 'object' && child !== null && nestsDeeper(child, level + 1, limit)) return true;
   }
   return false;
 }

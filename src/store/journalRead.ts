@@ -8,9 +8,14 @@ import * as fs from 'node:fs';
 import { crc32 } from './crc32';
 
 export function encodeRecord(payload: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(payload), 'utf8');
-  const head = Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} `, 'ascii');
-  return Buffer.concat([head, json, Buffer.from('\n')]);
+  const text = JSON.stringify(payload);
+  // One buffer, the JSON encoded straight into it (no second copy to join head, body and newline).
+  const out = Buffer.allocUnsafe(10 + Buffer.byteLength(text, 'utf8'));
+  const end = 9 + out.write(text, 9, 'utf8');
+  out.write(crc32(out.subarray(9, end)).toString(16).padStart(8, '0'), 0, 'latin1');
+  out[8] = 0x20;
+  out[end] = 0x0a;
+  return out;
 }
 
 /** A stretch of a journal file that did not hold a valid record and was skipped. */

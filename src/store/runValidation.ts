@@ -51,16 +51,31 @@ export function validateMetric(m: Metric): JournalMetric {
   return [m.key, encodeMetricValue(value), m.timestamp, m.step];
 }
 
-/** Identical points in one request are logged once, as MLflow's SQL store does. */
+/**
+ * Identical points in one request are logged once, as MLflow's SQL store does. Points are
+ * grouped by key and step (two map lookups a point, no key string built per point); only points
+ * sharing both are compared by value and timestamp. The rows come back as given when none repeats.
+ */
 export function dedupeMetrics(rows: JournalMetric[]): JournalMetric[] {
   if (rows.length < 2) return rows;
-  const seen = new Set<string>();
-  return rows.filter((r) => {
-    const k = `${r[0]}\u0000${r[1]}\u0000${r[2]}\u0000${r[3]}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  const byKey = new Map<string, Map<number, JournalMetric | JournalMetric[]>>();
+  let kept: JournalMetric[] | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    let steps = byKey.get(r[0]);
+    if (!steps) byKey.set(r[0], (steps = new Map()));
+    const at = steps.get(r[3]);
+    let repeat = false;
+    if (at === undefined) steps.set(r[3], r);
+    else {
+      const same = Array.isArray(at[0]) ? (at as JournalMetric[]) : [at as JournalMetric];
+      repeat = same.some((o) => o[1] === r[1] && o[2] === r[2]);
+      if (!repeat) steps.set(r[3], [...same, r]);
+    }
+    if (repeat) kept ??= rows.slice(0, i);
+    else kept?.push(r);
+  }
+  return kept ?? rows;
 }
 
 /** A run input's dataset checked as MLflow checks it, in the journal's form. */

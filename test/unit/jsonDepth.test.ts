@@ -20,13 +20,20 @@ describe('JSON nesting bound', () => {
     assert.throws(() => parseJsonBounded('{"a": '), SyntaxError);
   });
 
-  it('measures parsed values without recursing', () => {
+  it('measures parsed values at any depth (stops one level past the limit)', () => {
     let v: unknown = 1;
     for (let i = 0; i < 100_000; i++) v = [v];
     assert.equal(valueTooDeep(v), true);
     assert.equal(valueTooDeep({ a: [{ b: 1 }] }, 3), false);
     assert.equal(valueTooDeep({ a: [{ b: {} }] }, 3), true);
     assert.equal(valueTooDeep('[[[[['), false);
+    // Exactly at the limit is fine, one more level is not; wide values are walked whole.
+    assert.equal(valueTooDeep([[[]]], 3), false);
+    assert.equal(valueTooDeep([[[[]]]], 3), true);
+    const wide = { metrics: Array.from({ length: 1000 }, (_, i) => ({ key: 'k', value: i, step: i })) };
+    assert.equal(valueTooDeep(wide, 3), false);
+    assert.equal(valueTooDeep({ ...wide, last: [{ deep: [1] }] }, 3), true);
+    assert.equal(valueTooDeep(null), false);
   });
 });
 

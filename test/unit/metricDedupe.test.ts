@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { LocalStore } from '../../src/store/localStore';
+import { dedupeMetrics } from '../../src/store/runValidation';
 import { SeriesFiles } from '../../src/store/seriesFiles';
 import { recordIntact, SERIES_RECORD_BYTES, sealRecords } from '../../src/store/seriesRecord';
 import type { MetricInput } from '../../src/domain/types';
@@ -143,5 +144,31 @@ describe('series file scans for the point index', () => {
     assert.deepEqual(sizes, [4, 4, 1]);
     assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     await series.close();
+  });
+});
+
+describe('dedupeMetrics (one request)', () => {
+  type Row = [string, number | string, number, number];
+
+  it('drops only points equal in key, value, timestamp and step, keeping the first and the order', () => {
+    const rows: Row[] = [
+      ['loss', 1, 10, 0],
+      ['loss', 1, 10, 0], // repeat
+      ['loss', 2, 10, 0], // same step, other value
+      ['loss', 1, 11, 0], // same step, other timestamp
+      ['acc', 1, 10, 0], // other key
+      ['loss', 'NaN', 10, 1],
+      ['loss', 'NaN', 10, 1], // NaN repeats too (encoded as 'NaN')
+      ['loss', 2, 10, 0], // repeat of the third
+      ['loss', 1, 10, 2 ** 40], // a step past 32 bits
+      ['loss', 1, 10, 2 ** 40],
+    ];
+    assert.deepEqual(dedupeMetrics(rows), [rows[0], rows[2], rows[3], rows[4], rows[5], rows[8]]);
+  });
+
+  it('returns the same array when nothing repeats', () => {
+    const rows: Row[] = Array.from({ length: 1000 }, (_, i) => [`m${i % 10}`, i, 1000 + i, Math.floor(i / 10)]);
+    assert.equal(dedupeMetrics(rows), rows);
+    assert.equal(dedupeMetrics([rows[0]!]).length, 1);
   });
 });

@@ -8,6 +8,7 @@ import { LocalStore } from './store/localStore';
 import { releaseHeldLocks, StoreLock, StoreLockedError, SUPERVISOR_ENV } from './store/storeLock';
 import { normalizeOrigin } from './server/crossSite';
 import { serveStore } from './server/serve';
+import { WARMUP_ENV } from './server/warmUp';
 import { auditCommand, governanceCommand } from './cliGovernance';
 import { readGovernanceFile } from './governance/open';
 import { chooseStoreRoot } from './backend/storeRoot';
@@ -181,7 +182,7 @@ async function serve(argv: string[]): Promise<void> {
   let serving;
   try {
     const governance = args.governance ? readGovernanceFile(path.resolve(args.governance)) : undefined;
-    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, allowedOrigins: args.allowedOrigins, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover, governance });
+    serving = await serveStore({ root, host: args.host, port: args.port, log, allowedHosts: args.allowedHosts, allowedOrigins: args.allowedOrigins, checkpointBytes: args.checkpointBytes, maxArtifactBytes: args.maxArtifactBytes, recover: args.recover, governance, warmUp: process.env[WARMUP_ENV] !== 'off' });
   } catch (err) {
     if (channel) {
       await channel.failed(err);

@@ -6,10 +6,11 @@
 import * as path from 'node:path';
 import { openBackend, resolveTarget, type BackendTarget } from '../backend/open';
 import type { TrackingStore } from '../backend/api/tracking';
-import type { Logger } from '../domain/logger';
+import { silentLogger, type Logger } from '../domain/logger';
 import type { LocalStore } from '../store/localStore';
 import { startServer, type RunningServer } from './httpServer';
 import { startLoopDelayRecorder } from './loopDelay';
+import { startWarmUp, type ScratchStore } from './warmUp';
 import type { ImportRunner } from './importJobs';
 import { openSource } from '../backend/openSource';
 import { formatImportSummary, formatSkipped, importSource } from '../store/import/storeImport';
@@ -34,6 +35,8 @@ export interface ServeOptions {
   artifactsDestination?: string;
   /** Budgets, policies, the cost ledger and the audit trail (`--governance FILE`). */
   governance?: GovernanceConfig | undefined;
+  /** Warm the write path up on a scratch store once listening (see warmUp.ts; the CLI does). */
+  warmUp?: boolean;
 }
 
 export interface ServingStore {
@@ -91,6 +94,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
     const server = await startServer({ store: backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins, importer });
     opened.setUrl(server.url);
     const loopDelay = startLoopDelayRecorder();
+    const warm = opts.warmUp && target.kind === 'runlens' ? startWarmUp(openScratchStore, opts.log) : undefined;
     let stopping: Promise<void> | undefined;
     return {
       target,
@@ -100,6 +104,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
       server,
       stop: () =>
         (stopping ??= (async () => {
+          await warm?.stop();
           await server.close();
           await governance?.close();
           await opened.close();
@@ -110,4 +115,16 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
     await opened.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The warm-up's scratch store: a fresh Runlens store, closed without a checkpoint (it is removed next; a snapshot is synchronous work). */
+async function openScratchStore(root: string): Promise<ScratchStore> {
+  const opened = await openBackend(resolveTarget(root), { log: silentLogger, truncateLongValues: true });
+  return {
+    store: opened.backend,
+    close: async () => {
+      await opened.local?.close({ checkpoint: false });
+      await opened.close();
+    },
+  };
 }

@@ -10,7 +10,8 @@ from pathlib import Path
 import mlflow
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "dist" / "cli.js"
+# RUNLENS_BENCH_CLI: another build's cli.js (a copy of dist/ from before a change) in place of this one.
+CLI = Path(os.environ.get("RUNLENS_BENCH_CLI") or ROOT / "dist" / "cli.js")
 PY = Path(sys.executable)
 
 def _free_port():

@@ -32,9 +32,11 @@ export interface WarmUpShape {
   pointsPerBatch: number;
   /** Gives up after this long (a machine so loaded that warming takes this long gains nothing). */
   maxMs: number;
+  /** Starts this long after the server listens: a client polling for readiness is answered first. */
+  delayMs: number;
 }
 
-export const DEFAULT_WARMUP: WarmUpShape = { runs: 12, batchesPerRun: 6, pointsPerBatch: 100, maxMs: 10_000 };
+export const DEFAULT_WARMUP: WarmUpShape = { runs: 12, batchesPerRun: 6, pointsPerBatch: 100, maxMs: 10_000, delayMs: 100 };
 
 /** A store of the served kind, made fresh in `root` (the composition root opens it: serve.ts). */
 export interface ScratchStore {
@@ -112,7 +114,13 @@ export function startWarmUp(openScratch: OpenScratch, log: Logger, shape: WarmUp
   let dir: string | undefined;
   let closeAll: (() => Promise<void>) | undefined;
 
+  let wake: (() => void) | undefined;
   const session = async (): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, shape.delayMs).unref();
+    });
+    if (stopReason) return;
     pruneLeftovers();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
     const opened = await openScratch(path.join(dir, 'store'));
@@ -178,6 +186,7 @@ export function startWarmUp(openScratch: OpenScratch, log: Logger, shape: WarmUp
     done,
     async stop() {
       stopReason ??= 'the server is stopping';
+      wake?.();
       await done;
     },
   };

@@ -18,7 +18,7 @@ const openScratch: OpenScratch = async (root) => {
   return { store: opened.backend, close: () => opened.close() };
 };
 
-const SMALL: WarmUpShape = { runs: 2, batchesPerRun: 2, pointsPerBatch: 50, maxMs: 30_000 };
+const SMALL: WarmUpShape = { runs: 2, batchesPerRun: 2, pointsPerBatch: 50, maxMs: 30_000, delayMs: 0 };
 
 function scratchDirs(tmp: string): string[] {
   return fs.readdirSync(tmp).filter((n) => n.startsWith('runlens-warmup-'));
@@ -51,6 +51,7 @@ describe('serve warm-up', function () {
     const result = await withTmpdir(tmp, async () => {
       const w = startWarmUp(openScratch, log, SMALL);
       // The scratch store exists while it runs, named for this process.
+      await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(scratchDirs(tmp).map((n) => n.split('-')[2]), [String(process.pid)]);
       return w.done;
     });
@@ -73,6 +74,22 @@ describe('serve warm-up', function () {
     });
     assert.equal(result.stopped, 'the server is stopping');
     assert.ok(result.requests > 0 && result.requests < 1 + 1000 * 9);
+    assert.deepEqual(scratchDirs(tmp), []);
+  });
+
+  it('waits before it starts, and a stop meanwhile ends it with nothing made', async () => {
+    const tmp = tempRoot();
+    const result = await withTmpdir(tmp, async () => {
+      const w = startWarmUp(openScratch, new MemoryLogger(), { ...SMALL, delayMs: 60_000 });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(scratchDirs(tmp), [], 'nothing made before the delay');
+      const t0 = Date.now();
+      await w.stop();
+      assert.ok(Date.now() - t0 < 1_000, 'stop() does not wait for the delay');
+      return w.done;
+    });
+    assert.deepEqual(result.requests, 0);
+    assert.equal(result.stopped, 'the server is stopping');
     assert.deepEqual(scratchDirs(tmp), []);
   });
 

@@ -10,7 +10,8 @@ import { silentLogger, type Logger } from '../domain/logger';
 import type { LocalStore } from '../store/localStore';
 import { startServer, type RunningServer } from './httpServer';
 import { startLoopDelayRecorder } from './loopDelay';
-import { startWarmUp, type ScratchStore } from './warmUp';
+import { startWarmUp, type ScratchStore, type WarmUpDeps } from './warmUp';
+import { processAlive } from '../store/storeLock';
 import type { ImportRunner } from './importJobs';
 import { openSource } from '../backend/openSource';
 import { formatImportSummary, formatSkipped, importSource } from '../store/import/storeImport';
@@ -94,7 +95,7 @@ export async function serveStore(opts: ServeOptions): Promise<ServingStore> {
     const server = await startServer({ store: backend, log: opts.log, host: opts.host, port: opts.port, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins, importer });
     opened.setUrl(server.url);
     const loopDelay = startLoopDelayRecorder();
-    const warm = opts.warmUp && target.kind === 'runlens' ? startWarmUp(openScratchStore, opts.log) : undefined;
+    const warm = opts.warmUp && target.kind === 'runlens' ? startWarmUp(warmUpDeps, opts.log) : undefined;
     let stopping: Promise<void> | undefined;
     return {
       target,
@@ -128,3 +129,6 @@ async function openScratchStore(root: string): Promise<ScratchStore> {
     },
   };
 }
+
+/** The warm-up's view of the store layer. */
+export const warmUpDeps: WarmUpDeps = { openScratch: openScratchStore, processAlive };

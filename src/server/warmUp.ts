@@ -45,7 +45,13 @@ export interface ScratchStore {
   close(): Promise<void>;
 }
 
-export type OpenScratch = (root: string) => Promise<ScratchStore>;
+/** What the warm-up needs from the layers below the server, given by the composition root (serve.ts). */
+export interface WarmUpDeps {
+  /** A store of the served kind, made fresh in `root`. */
+  openScratch(root: string): Promise<ScratchStore>;
+  /** Whether a pid runs on this machine (a scratch folder of a live server is not a leftover). */
+  processAlive(pid: number): boolean;
+}
 
 export interface WarmUp {
   /** Settles when the warm-up has finished, given up or been stopped (never rejects). */
@@ -62,7 +68,7 @@ export interface WarmUpResult {
 }
 
 /** Scratch folders of servers that are gone (killed before they removed theirs). */
-function pruneLeftovers(): void {
+function pruneLeftovers(processAlive: (pid: number) => boolean): void {
   let names: string[];
   try {
     names = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(PREFIX));
@@ -71,17 +77,8 @@ function pruneLeftovers(): void {
   }
   for (const name of names) {
     const pid = Number(name.slice(PREFIX.length).split('-')[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
     void fs.promises.rm(path.join(os.tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -107,7 +104,7 @@ function post(agent: http.Agent, base: URL, route: string, body: unknown): Promi
   });
 }
 
-export function startWarmUp(openScratch: OpenScratch, log: Logger, shape: WarmUpShape = DEFAULT_WARMUP): WarmUp {
+export function startWarmUp(deps: WarmUpDeps, log: Logger, shape: WarmUpShape = DEFAULT_WARMUP): WarmUp {
   let stopReason: string | undefined;
   const started = Date.now();
   let requests = 0;
@@ -121,9 +118,9 @@ export function startWarmUp(openScratch: OpenScratch, log: Logger, shape: WarmUp
       setTimeout(resolve, shape.delayMs).unref();
     });
     if (stopReason) return;
-    pruneLeftovers();
+    pruneLeftovers(deps.processAlive);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
-    const opened = await openScratch(path.join(dir, 'store'));
+    const opened = await deps.openScratch(path.join(dir, 'store'));
     const server = await startServer({ store: opened.store, log: silentLogger, host: '127.0.0.1', port: 0 }).catch(async (err: Error) => {
       await opened.close();
       throw err;
@@ -147,11 +144,9 @@ export function startWarmUp(openScratch: OpenScratch, log: Logger, shape: WarmUp
     const exp = (await call('experiments/create', { name: 'warm-up' })).experiment_id as string;
     const keys = 10;
     const steps = Math.max(1, Math.floor(shape.pointsPerBatch / keys));
-    const runIds: string[] = [];
     for (let r = 0; r < shape.runs; r++) {
       const run = (await call('runs/create', { experiment_id: exp, start_time: now, tags: [{ key: 'mlflow.runName', value: `warm-${r}` }] })).run as { info: { run_id: string } };
       const runId = run.info.run_id;
-      runIds.push(runId);
       await call('runs/log-batch', {
         run_id: runId,
         params: Array.from({ length: 20 }, (_, k) => ({ key: `param_${k}`, value: `v${r}-${k}` })),

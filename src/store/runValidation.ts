@@ -51,6 +51,11 @@ export function validateMetric(m: Metric): JournalMetric {
   return [m.key, encodeMetricValue(value), m.timestamp, m.step];
 }
 
+/** Two points of the same key and step are the same point when value and timestamp match too. */
+function samePoint(a: JournalMetric, b: JournalMetric): boolean {
+  return a[1] === b[1] && a[2] === b[2];
+}
+
 /**
  * Identical points in one request are logged once, as MLflow's SQL store does. Points are
  * grouped by key and step (two map lookups a point, no key string built per point); only points
@@ -64,13 +69,18 @@ export function dedupeMetrics(rows: JournalMetric[]): JournalMetric[] {
     const r = rows[i]!;
     let steps = byKey.get(r[0]);
     if (!steps) byKey.set(r[0], (steps = new Map()));
+    // One point at this key and step (the usual case: no array made), or several.
     const at = steps.get(r[3]);
     let repeat = false;
     if (at === undefined) steps.set(r[3], r);
-    else {
-      const same = Array.isArray(at[0]) ? (at as JournalMetric[]) : [at as JournalMetric];
-      repeat = same.some((o) => o[1] === r[1] && o[2] === r[2]);
-      if (!repeat) steps.set(r[3], [...same, r]);
+    else if (!Array.isArray(at[0])) {
+      const first = at as JournalMetric;
+      repeat = samePoint(first, r);
+      if (!repeat) steps.set(r[3], [first, r]);
+    } else {
+      const several = at as JournalMetric[];
+      repeat = several.some((o) => samePoint(o, r));
+      if (!repeat) several.push(r);
     }
     if (repeat) kept ??= rows.slice(0, i);
     else kept?.push(r);

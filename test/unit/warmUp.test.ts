@@ -7,16 +7,9 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openBackend, resolveTarget } from '../../src/backend/open';
-import { silentLogger } from '../../src/domain/logger';
-import { startWarmUp, type OpenScratch, type WarmUpShape } from '../../src/server/warmUp';
+import { warmUpDeps } from '../../src/server/serve';
+import { startWarmUp, type WarmUpShape } from '../../src/server/warmUp';
 import { MemoryLogger, tempRoot } from './helpers';
-
-/** What serve.ts opens: a fresh Runlens store. */
-const openScratch: OpenScratch = async (root) => {
-  const opened = await openBackend(resolveTarget(root), { log: silentLogger, truncateLongValues: true });
-  return { store: opened.backend, close: () => opened.close() };
-};
 
 const SMALL: WarmUpShape = { runs: 2, batchesPerRun: 2, pointsPerBatch: 50, maxMs: 30_000, delayMs: 0 };
 
@@ -49,7 +42,7 @@ describe('serve warm-up', function () {
     const tmp = tempRoot();
     const log = new MemoryLogger(true);
     const result = await withTmpdir(tmp, async () => {
-      const w = startWarmUp(openScratch, log, SMALL);
+      const w = startWarmUp(warmUpDeps, log, SMALL);
       // The scratch store exists while it runs, named for this process.
       await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(scratchDirs(tmp).map((n) => n.split('-')[2]), [String(process.pid)]);
@@ -65,7 +58,7 @@ describe('serve warm-up', function () {
   it('stops at the next request when told to, and still cleans up', async () => {
     const tmp = tempRoot();
     const result = await withTmpdir(tmp, async () => {
-      const w = startWarmUp(openScratch, new MemoryLogger(), { ...SMALL, runs: 1000 });
+      const w = startWarmUp(warmUpDeps, new MemoryLogger(), { ...SMALL, runs: 1000 });
       await new Promise((r) => setTimeout(r, 300));
       const t0 = Date.now();
       await w.stop();
@@ -80,7 +73,7 @@ describe('serve warm-up', function () {
   it('waits before it starts, and a stop meanwhile ends it with nothing made', async () => {
     const tmp = tempRoot();
     const result = await withTmpdir(tmp, async () => {
-      const w = startWarmUp(openScratch, new MemoryLogger(), { ...SMALL, delayMs: 60_000 });
+      const w = startWarmUp(warmUpDeps, new MemoryLogger(), { ...SMALL, delayMs: 60_000 });
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(scratchDirs(tmp), [], 'nothing made before the delay');
       const t0 = Date.now();
@@ -95,7 +88,7 @@ describe('serve warm-up', function () {
 
   it('never rejects: a temp folder it cannot write to ends it with the reason', async () => {
     const tmp = path.join(tempRoot(), 'missing', 'nested');
-    const result = await withTmpdir(tmp, () => startWarmUp(openScratch, new MemoryLogger(), SMALL).done);
+    const result = await withTmpdir(tmp, () => startWarmUp(warmUpDeps, new MemoryLogger(), SMALL).done);
     assert.equal(result.requests, 0);
     assert.match(result.stopped ?? '', /ENOENT/);
   });
@@ -106,7 +99,7 @@ describe('serve warm-up', function () {
     const live = path.join(tmp, `runlens-warmup-${process.ppid}-def`);
     const other = path.join(tmp, 'runlens-warmup-notapid');
     for (const d of [dead, live, other]) fs.mkdirSync(path.join(d, 'store'), { recursive: true });
-    await withTmpdir(tmp, () => startWarmUp(openScratch, new MemoryLogger(), SMALL).done);
+    await withTmpdir(tmp, () => startWarmUp(warmUpDeps, new MemoryLogger(), SMALL).done);
     // Removal of leftovers is asynchronous: give it a moment.
     for (let i = 0; i < 50 && fs.existsSync(dead); i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(fs.existsSync(dead), false, 'a dead pid: removed');

@@ -34,7 +34,7 @@ os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "120"
 import mlflow  # noqa: E402
 
 from sbs.loopdelay import loop_delay_during  # noqa: E402
-from sbs.measure import CAVEATS, FAILED, TIMED_OUT, alternate, is_timeout, percentile, timed  # noqa: E402
+from sbs.measure import CAVEATS, FAILED, TIMED_OUT, alternate, is_timeout, percentile, settle, timed  # noqa: E402
 from sbs.report import Results, write_report  # noqa: E402
 from sbs.scenarios import SEARCHES, bulk_interval, ingest_once, loop_once  # noqa: E402
 from sbs.seed import seed_all, seed_history, seed_row  # noqa: E402
@@ -130,10 +130,22 @@ def main():
     wanted = set(SECTIONS) if args.sections == "all" else set(args.sections.split(","))
     wall = {}
 
+    def quiet_before(what):
+        """Each section starts on a quiet machine (see settle): the wait is reported, never timed.
+        Not in a smoke run: its figures are no result, and CI runs it beside other suites."""
+        if smoke:
+            return
+        secs, quiet = settle()
+        settled = state.setdefault("settled", {})
+        settled[what] = settled.get(what, 0) + secs
+        if not quiet:
+            notes.append(f"- the machine did not go quiet before {what} (waited {secs:.0f} s): its figures were taken under load")
+
     def guarded(name, fn):
         """A failing section is reported, and the next one still runs."""
         if name not in wanted:
             return
+        quiet_before(name)
         t0 = time.perf_counter()
         try:
             fn()
@@ -177,6 +189,7 @@ def main():
             for kind, secs in seed_all(targets, exp_ids, seeded, tier).items():
                 notes.append(f"- seeding {tier - seeded:,} runs into {LABELS[kind]}: {secs:.1f} s ({'bulk SQL' if kind == 'mlflow' else 'REST, Node client, 16 in flight'})")
             seeded = tier
+            quiet_before(f"search at {tier:,} runs")
             for label, flt, order, match in SEARCHES:
                 expected = min(100, sum(1 for i in range(tier) if match(seed_row(i))))
 
@@ -406,6 +419,8 @@ def write(args, results, kinds, notes, state, wall, smoke, quiet=False):
               + [f"- {LABELS[kind]}: {what}" for kind, what in TIMED_OUT] + [""] if TIMED_OUT else []),
             "Seeding and notes (not part of any figure):", *notes,
             "- wall time per section: " + ", ".join(f"{k} {v:.0f} s" for k, v in wall.items()),
+            *(["- waited for the machine to go quiet (CPUs under 25 % busy for 1 s) before: "
+               + ", ".join(f"{k} {v:.1f} s" for k, v in state["settled"].items())] if state.get("settled") else []),
             *extra],
     }
     write_report(results, args.out, meta, quiet)

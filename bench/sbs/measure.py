@@ -8,6 +8,40 @@ FAILED = {}  # (kind, workload) -> why a peer gave no figure (an error it answer
 CAVEATS = {}  # (kind, workload) -> why a figure is not like for like
 
 
+def _cpu_jiffies():
+    """(busy, total) jiffies of the whole machine so far, or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    return total - idle, total
+
+
+def settle(max_s=120, window_s=0.5, busy_below=0.25, quiet_windows=2):
+    """Waits until the machine's CPUs are quiet: busy under `busy_below` of their capacity for
+    `quiet_windows` windows in a row. A server answers /health long before it is idle (`mlflow
+    server`'s 4 workers keep both cores of this machine busy for ~7 s after it), and seeding
+    leaves work behind (a checkpoint, SQLite's own flushes): figures taken meanwhile measure that
+    contention, not the server asked. Returns the seconds waited and whether it did go quiet."""
+    t0 = time.perf_counter()
+    prev = _cpu_jiffies()
+    if prev is None:
+        return 0.0, True
+    quiet = 0
+    while time.perf_counter() - t0 < max_s:
+        time.sleep(window_s)
+        cur = _cpu_jiffies()
+        busy, total = cur[0] - prev[0], cur[1] - prev[1]
+        prev = cur
+        quiet = quiet + 1 if total > 0 and busy / total < busy_below else 0
+        if quiet >= quiet_windows:
+            return time.perf_counter() - t0, True
+    return time.perf_counter() - t0, False
+
+
 def timed(fn, *a, **kw):
     t = time.perf_counter()
     out = fn(*a, **kw)

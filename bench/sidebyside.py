@@ -34,7 +34,7 @@ os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "120"
 import mlflow  # noqa: E402
 
 from sbs.loopdelay import loop_delay_during  # noqa: E402
-from sbs.measure import CAVEATS, FAILED, TIMED_OUT, alternate, is_timeout, percentile, settle, timed  # noqa: E402
+from sbs.measure import CAVEATS, FAILED, TIMED_OUT, QUIET_RULE, alternate, is_timeout, percentile, settle, timed  # noqa: E402
 from sbs.report import Results, write_report  # noqa: E402
 from sbs.scenarios import SEARCHES, bulk_interval, ingest_once, loop_once  # noqa: E402
 from sbs.seed import seed_all, seed_history, seed_row  # noqa: E402
@@ -419,7 +419,7 @@ def write(args, results, kinds, notes, state, wall, smoke, quiet=False):
               + [f"- {LABELS[kind]}: {what}" for kind, what in TIMED_OUT] + [""] if TIMED_OUT else []),
             "Seeding and notes (not part of any figure):", *notes,
             "- wall time per section: " + ", ".join(f"{k} {v:.0f} s" for k, v in wall.items()),
-            *(["- waited for the machine to go quiet (CPUs under 25 % busy for 1 s) before: "
+            *([f"- waited for the machine to go quiet ({QUIET_RULE}) before: "
                + ", ".join(f"{k} {v:.1f} s" for k, v in state["settled"].items())] if state.get("settled") else []),
             *extra],
     }

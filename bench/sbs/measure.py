@@ -20,7 +20,11 @@ def _cpu_jiffies():
     return total - idle, total
 
 
-def settle(max_s=120, window_s=0.5, busy_below=0.25, quiet_windows=2):
+QUIET_BUSY_BELOW, QUIET_WINDOW_S, QUIET_WINDOWS = 0.25, 0.5, 2
+QUIET_RULE = f"CPUs under {QUIET_BUSY_BELOW:.0%} busy for {QUIET_WINDOW_S * QUIET_WINDOWS:g} s"
+
+
+def settle(max_s=120, window_s=QUIET_WINDOW_S, busy_below=QUIET_BUSY_BELOW, quiet_windows=QUIET_WINDOWS):
     """Waits until the machine's CPUs are quiet: busy under `busy_below` of their capacity for
     `quiet_windows` windows in a row. A server answers /health long before it is idle (`mlflow
     server`'s 4 workers keep both cores of this machine busy for ~7 s after it), and seeding
